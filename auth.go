@@ -1,0 +1,210 @@
+// Package jwtguard secures net/http services with JSON Web Tokens: a Verify
+// middleware that turns a Bearer token into claims in the request context,
+// Authorize middleware for role and scope checks, and a LoginHandler that
+// checks a password against a UserStore and issues signed tokens.
+//
+// The safe choice is the default: tokens are pinned to one algorithm (HS256
+// unless configured), must carry exp, are bounded in size and strictly
+// decoded; refusals answer RFC 6750 challenges with fixed bodies while the
+// real reason goes to log/slog; logins compare in constant time against a
+// dummy hash for unknown users and bound the bcrypt work they do at once.
+//
+// A minimal server:
+//
+//	auth, err := jwtguard.New([]byte(os.Getenv("JWT_SECRET")))
+//	if err != nil {
+//		log.Fatal(err)
+//	}
+//	mux := http.NewServeMux()
+//	mux.Handle("POST /api/auth/login", auth.LoginHandler(users))
+//	mux.Handle("GET /api/user/profile", auth.Verify(profile))
+//	mux.Handle("GET /api/admin-data", auth.Verify(auth.Authorize("admin")(adminData)))
+package jwtguard
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/jwtguard/jwtguard/internal/token"
+)
+
+// Auth verifies and issues tokens with one configuration. Create it with New
+// or FromEnv; it is immutable afterwards and safe for concurrent use by any
+// number of goroutines.
+type Auth struct {
+	cfg          config
+	log          *slog.Logger
+	errorHandler ErrorHandler
+	verifier     *token.Verifier
+	signer       *token.Signer
+	challenges   [4]string // WWW-Authenticate values: bare, invalid_request, invalid_token, insufficient_scope
+	passwords    *passwordChecker
+}
+
+// New returns an Auth that signs and verifies tokens with secret, pinned to
+// HS256 unless WithAlgorithm says otherwise. The secret must be at least 32
+// bytes (48 for HS384, 64 for HS512) of high-entropy data; a shorter one is
+// an error. New copies secret. It validates every option once and returns an
+// error, never panics, on a bad configuration.
+func New(secret []byte, opts ...Option) (*Auth, error) {
+	cfg := defaultConfig()
+	for _, o := range opts {
+		if o != nil {
+			o(&cfg)
+		}
+	}
+	if err := cfg.validate(secret); err != nil {
+		return nil, err
+	}
+	a := &Auth{cfg: cfg, log: cfg.logger, errorHandler: cfg.errorHandler}
+	if a.log == nil {
+		a.log = slog.Default()
+	}
+	if a.errorHandler == nil {
+		a.errorHandler = a.WriteError
+	}
+	tc := token.Config{
+		Alg:      cfg.alg,
+		Secret:   secret,
+		Issuer:   cfg.issuer,
+		Audience: cfg.audience,
+		Leeway:   cfg.leeway,
+		Now:      cfg.now,
+	}
+	a.verifier = token.NewVerifier(tc)
+	a.signer = token.NewSigner(tc)
+	a.passwords = newPasswordChecker(cfg.loginConcurrency, cfg.loginWait, cfg.bcryptCost)
+	base := `Bearer realm="` + cfg.realm + `"`
+	a.challenges = [4]string{
+		base,
+		base + `, error="invalid_request"`,
+		base + `, error="invalid_token"`,
+		base + `, error="insufficient_scope"`,
+	}
+	return a, nil
+}
+
+func (c *config) validate(secret []byte) error {
+	if _, ok := token.Algorithms[c.alg]; !ok {
+		return fmt.Errorf("jwtguard: algorithm %q is not supported; use HS256, HS384 or HS512", c.alg)
+	}
+	if !token.ValidSecret(c.alg, secret) {
+		return fmt.Errorf("jwtguard: the secret is %d bytes; %s needs at least %d", len(secret), c.alg, token.Algorithms[c.alg])
+	}
+	switch {
+	case c.lifetime <= 0:
+		return errors.New("jwtguard: token lifetime must be positive")
+	case c.leeway < 0 || c.leeway > 5*time.Minute:
+		return errors.New("jwtguard: leeway must be between 0 and 5 minutes")
+	case c.now == nil:
+		return errors.New("jwtguard: clock must not be nil")
+	case c.maxTokenSize < 64:
+		return errors.New("jwtguard: max token size must be at least 64 bytes")
+	case c.bcryptCost < minBcryptCost || c.bcryptCost > maxBcryptCost:
+		return fmt.Errorf("jwtguard: bcrypt cost must be between %d and %d", minBcryptCost, maxBcryptCost)
+	case c.loginConcurrency < 1:
+		return errors.New("jwtguard: login concurrency must be at least 1")
+	case c.loginWait < 0:
+		return errors.New("jwtguard: login wait must not be negative")
+	case c.maxLoginBody < 64:
+		return errors.New("jwtguard: max login body size must be at least 64 bytes")
+	case !validRealm(c.realm):
+		return errors.New(`jwtguard: realm must be non-empty printable ASCII without '"' or '\'`)
+	case c.rolesClaim != nil && (len(c.rolesClaim) == 0 || contains(c.rolesClaim, "")):
+		return errors.New("jwtguard: roles claim path must be non-empty names")
+	case c.cookie != "" && !validCookieName(c.cookie):
+		return fmt.Errorf("jwtguard: cookie name %q is not a valid token", c.cookie)
+	case c.cookie != "" && c.cookie == c.queryParam:
+		// Harmless but almost certainly a mistake; say so early.
+		return errors.New("jwtguard: cookie and query parameter have the same name")
+	}
+	return nil
+}
+
+func validRealm(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
+// validCookieName reports whether name is an RFC 6265 cookie-name (an RFC
+// 7230 token).
+func validCookieName(name string) bool {
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if c <= 0x20 || c >= 0x7f || strings.IndexByte(`()<>@,;:\"/[]?={}`, c) >= 0 {
+			return false
+		}
+	}
+	return name != ""
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// TokenResponse is the JSON body of a successful login (RFC 6749 §5.1
+// names). Issue returns it for custom flows.
+type TokenResponse struct {
+	AccessToken string `json:"access_token"`
+	TokenType   string `json:"token_type"` // always "Bearer"
+	ExpiresIn   int64  `json:"expires_in"` // seconds
+}
+
+// Issue signs an access token for u: sub is u.ID, with username, roles, iat,
+// exp (now plus the token lifetime), a random jti, and iss and aud when
+// configured. Nothing secret goes into the token; u.PasswordHash is ignored.
+// u.ID must not be empty. Issue does not check u.Disabled: the caller has
+// decided u may have a token. It is safe for concurrent use; ctx is reserved
+// for token stores (refresh, revocation) and is not used yet.
+func (a *Auth) Issue(ctx context.Context, u User) (TokenResponse, error) {
+	if u.ID == "" {
+		return TokenResponse{}, errors.New("jwtguard: cannot issue a token for a user without an ID")
+	}
+	now := a.cfg.now().Truncate(time.Second)
+	p := token.Payload{
+		Issuer:    a.cfg.issuer,
+		Subject:   u.ID,
+		ExpiresAt: token.Time{Time: now.Add(a.cfg.lifetime)},
+		IssuedAt:  token.Time{Time: now},
+		ID:        newTokenID(),
+		Username:  u.Username,
+		Roles:     u.Roles,
+	}
+	if a.cfg.audience != "" {
+		p.Audience = token.Audience{a.cfg.audience}
+	}
+	s, err := a.signer.Sign(&p)
+	if err != nil {
+		return TokenResponse{}, fmt.Errorf("%w: signing: %w", ErrInternal, err)
+	}
+	return TokenResponse{
+		AccessToken: s,
+		TokenType:   "Bearer",
+		ExpiresIn:   int64(a.cfg.lifetime / time.Second),
+	}, nil
+}
+
+// newTokenID returns 128 random bits, base64url encoded, for the jti claim.
+func newTokenID() string {
+	var b [16]byte
+	rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+): it crashes the program instead
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}

@@ -1,0 +1,117 @@
+package jwtguard
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+)
+
+// A Rule decides whether verified claims may reach a route. Rules are plain
+// predicates; combine them with AnyOf and AllOf or write your own.
+type Rule func(*Claims) bool
+
+// AnyRole is the Rule "holds at least one of roles". With no roles it holds
+// for nobody.
+func AnyRole(roles ...string) Rule {
+	roles = slices.Clone(roles)
+	return func(c *Claims) bool {
+		for _, r := range roles {
+			if c.HasRole(r) {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+// AllRoles is the Rule "holds every one of roles". With no roles it holds
+// for nobody, so that an empty list read from configuration fails closed.
+func AllRoles(roles ...string) Rule {
+	roles = slices.Clone(roles)
+	return func(c *Claims) bool {
+		for _, r := range roles {
+			if !c.HasRole(r) {
+				return false
+			}
+		}
+		return len(roles) > 0
+	}
+}
+
+// Scopes is the Rule "the scope claim grants every one of scopes" (OAuth 2.0
+// scope, RFC 6749 §3.3). With no scopes it holds for nobody.
+func Scopes(scopes ...string) Rule {
+	scopes = slices.Clone(scopes)
+	return func(c *Claims) bool {
+		for _, s := range scopes {
+			if !c.HasScope(s) {
+				return false
+			}
+		}
+		return len(scopes) > 0
+	}
+}
+
+// AnyOf is the Rule "at least one of rules holds". With no rules it holds for
+// nobody.
+func AnyOf(rules ...Rule) Rule {
+	rules = slices.Clone(rules)
+	return func(c *Claims) bool {
+		for _, r := range rules {
+			if r != nil && r(c) {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+// AllOf is the Rule "every one of rules holds". With no rules, or a nil rule
+// among them, it holds for nobody.
+func AllOf(rules ...Rule) Rule {
+	rules = slices.Clone(rules)
+	return func(c *Claims) bool {
+		for _, r := range rules {
+			if r == nil || !r(c) {
+				return false
+			}
+		}
+		return len(rules) > 0
+	}
+}
+
+// Authorize returns middleware that lets a request through when its verified
+// claims hold at least one of roles. It is Require(AnyRole(roles...)); place
+// it behind Verify:
+//
+//	mux.Handle("GET /api/admin-data", auth.Verify(auth.Authorize("admin")(h)))
+//
+// A request whose claims lack every role is refused with ErrForbidden (403
+// insufficient_scope). Authorize fails closed: a request that reaches it
+// without verified claims (Verify missing, or VerifyOptional with no token)
+// is refused with ErrNoToken (401), and Authorize() with no roles lets
+// nobody through.
+func (a *Auth) Authorize(roles ...string) func(http.Handler) http.Handler {
+	return a.Require(AnyRole(roles...))
+}
+
+// Require returns middleware that lets a request through when rule holds for
+// its verified claims, and otherwise refuses it with ErrForbidden (403
+// insufficient_scope). Without verified claims in the context it refuses with
+// ErrNoToken (401); a nil rule lets nobody through.
+func (a *Auth) Require(rule Rule) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			c, ok := FromContext(r.Context())
+			if !ok {
+				a.refuse(w, r, fmt.Errorf("%w: no verified claims in the context; is Verify in front of this route?", ErrNoToken))
+				return
+			}
+			if rule == nil || !rule(c) {
+				a.refuse(w, r, fmt.Errorf("%w: subject %q with roles %q does not satisfy the route's rule", ErrForbidden, c.Subject, c.Roles))
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}

@@ -1,0 +1,259 @@
+// Package token signs and verifies JWTs for jwtguard. It is the only package
+// that imports github.com/golang-jwt/jwt/v5, so that none of its types reach
+// jwtguard's exported API and the verification path can be replaced without
+// touching callers.
+package token
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// Errors returned by Verifier.Verify. Every error it returns wraps exactly one
+// of them; the wrapped detail is for operators' logs.
+var (
+	// ErrExpired: the signature is good but exp has passed (beyond leeway).
+	ErrExpired = errors.New("token expired")
+	// ErrInvalid: anything else (malformed, bad signature, wrong alg,
+	// missing or wrongly typed claims, wrong iss/aud, nbf in the future).
+	ErrInvalid = errors.New("token invalid")
+)
+
+// Algorithms lists the HMAC algorithms a Verifier can be pinned to, with the
+// minimum key length for each (RFC 7518 §3.2: a key at least as long as the
+// hash output).
+var Algorithms = map[string]int{"HS256": 32, "HS384": 48, "HS512": 64}
+
+// Config configures a Signer and Verifier pair. The zero value is not usable:
+// Secret and Alg are required.
+type Config struct {
+	Alg      string // one of the keys of Algorithms
+	Secret   []byte
+	Issuer   string // checked on verify and set on sign when non-empty
+	Audience string // checked on verify and set on sign when non-empty
+	Leeway   time.Duration
+	Now      func() time.Time // nil: time.Now
+}
+
+// Payload is the claim set of a token. Verify fills it from the token's JSON
+// payload with strict types: a registered claim of the wrong JSON type makes
+// the token invalid.
+type Payload struct {
+	Issuer    string   `json:"iss,omitempty"`
+	Subject   string   `json:"sub,omitempty"`
+	Audience  Audience `json:"aud,omitempty"`
+	ExpiresAt Time     `json:"exp,omitzero"`
+	NotBefore Time     `json:"nbf,omitzero"`
+	IssuedAt  Time     `json:"iat,omitzero"`
+	ID        string   `json:"jti,omitempty"`
+
+	Username string   `json:"username,omitempty"`
+	Roles    []string `json:"roles,omitempty"`
+	Scope    string   `json:"scope,omitempty"`
+
+	// Role and LegacyID read the payload style of tokens minted by Node's
+	// jsonwebtoken in the tutorials jwtguard users come from: {id, role}.
+	// They are read, never written.
+	Role     string   `json:"role,omitempty"`
+	LegacyID LegacyID `json:"id,omitzero"`
+
+	// Raw is the decoded JSON payload, kept for claims outside this struct.
+	Raw json.RawMessage `json:"-"`
+}
+
+// UnmarshalJSON decodes the payload and keeps the raw bytes in p.Raw.
+func (p *Payload) UnmarshalJSON(b []byte) error {
+	type plain Payload
+	if len(b) == 0 || b[0] != '{' {
+		return errors.New("payload is not a JSON object")
+	}
+	if err := json.Unmarshal(b, (*plain)(p)); err != nil {
+		return err
+	}
+	p.Raw = b
+	return nil
+}
+
+// The jwt.Claims interface, so that golang-jwt's validator checks exp, nbf,
+// iat, iss and aud against our strictly typed fields.
+
+func (p *Payload) GetExpirationTime() (*jwt.NumericDate, error) { return p.ExpiresAt.numeric(), nil }
+func (p *Payload) GetNotBefore() (*jwt.NumericDate, error)      { return p.NotBefore.numeric(), nil }
+func (p *Payload) GetIssuedAt() (*jwt.NumericDate, error)       { return p.IssuedAt.numeric(), nil }
+func (p *Payload) GetIssuer() (string, error)                   { return p.Issuer, nil }
+func (p *Payload) GetSubject() (string, error)                  { return p.Subject, nil }
+func (p *Payload) GetAudience() (jwt.ClaimStrings, error)       { return jwt.ClaimStrings(p.Audience), nil }
+
+// Time is a NumericDate (RFC 7519 §2) that decodes only from a JSON number.
+// golang-jwt's own type also accepts a string such as "1700000000".
+type Time struct{ time.Time }
+
+// UnmarshalJSON accepts a JSON number of seconds since the epoch, with an
+// optional fraction.
+func (t *Time) UnmarshalJSON(b []byte) error {
+	if len(b) == 0 || !(b[0] == '-' || '0' <= b[0] && b[0] <= '9') {
+		return errors.New("NumericDate is not a JSON number")
+	}
+	f, err := strconv.ParseFloat(string(b), 64)
+	if err != nil {
+		return fmt.Errorf("NumericDate: %w", err)
+	}
+	if f > maxSeconds || f < -maxSeconds {
+		return errors.New("NumericDate out of range")
+	}
+	sec, frac := int64(f), f-float64(int64(f))
+	t.Time = time.Unix(sec, int64(frac*1e9))
+	return nil
+}
+
+// maxSeconds bounds a NumericDate to where float64 seconds are exact
+// integers (2^53 s, far past any real expiry), so conversion cannot overflow.
+const maxSeconds = 1 << 53
+
+// MarshalJSON writes whole seconds.
+func (t Time) MarshalJSON() ([]byte, error) {
+	return strconv.AppendInt(nil, t.Unix(), 10), nil
+}
+
+func (t Time) numeric() *jwt.NumericDate {
+	if t.IsZero() {
+		return nil
+	}
+	return &jwt.NumericDate{Time: t.Time}
+}
+
+// Audience is the aud claim: a string or an array of strings (RFC 7519
+// §4.1.3). It is written as a string when it holds one value.
+type Audience []string
+
+// UnmarshalJSON accepts a string or an array of strings, nothing else.
+func (a *Audience) UnmarshalJSON(b []byte) error {
+	if len(b) > 0 && b[0] == '"' {
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*a = Audience{s}
+		return nil
+	}
+	if len(b) == 0 || b[0] != '[' {
+		return errors.New("aud is neither a string nor an array")
+	}
+	var list []string
+	if err := json.Unmarshal(b, &list); err != nil {
+		return err
+	}
+	*a = list
+	return nil
+}
+
+// MarshalJSON writes a single audience as a string.
+func (a Audience) MarshalJSON() ([]byte, error) {
+	if len(a) == 1 {
+		return json.Marshal(a[0])
+	}
+	return json.Marshal([]string(a))
+}
+
+// LegacyID is the "id" claim of tutorial-style tokens: a string or a number,
+// kept as its decimal or string text.
+type LegacyID string
+
+// UnmarshalJSON accepts a JSON string or an integer.
+func (id *LegacyID) UnmarshalJSON(b []byte) error {
+	if len(b) > 0 && b[0] == '"' {
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*id = LegacyID(s)
+		return nil
+	}
+	if _, err := strconv.ParseInt(string(b), 10, 64); err != nil {
+		return errors.New("id is neither a string nor an integer")
+	}
+	*id = LegacyID(b)
+	return nil
+}
+
+// Verifier verifies tokens with one pinned algorithm and key. It is safe for
+// concurrent use.
+type Verifier struct {
+	parser *jwt.Parser
+	secret []byte
+}
+
+// NewVerifier returns a Verifier for cfg. cfg must have been validated.
+func NewVerifier(cfg Config) *Verifier {
+	opts := []jwt.ParserOption{
+		jwt.WithValidMethods([]string{cfg.Alg}),
+		jwt.WithExpirationRequired(),
+		jwt.WithLeeway(cfg.Leeway),
+		jwt.WithStrictDecoding(),
+	}
+	if cfg.Now != nil {
+		opts = append(opts, jwt.WithTimeFunc(cfg.Now))
+	}
+	if cfg.Issuer != "" {
+		opts = append(opts, jwt.WithIssuer(cfg.Issuer))
+	}
+	if cfg.Audience != "" {
+		opts = append(opts, jwt.WithAudience(cfg.Audience))
+	}
+	return &Verifier{parser: jwt.NewParser(opts...), secret: bytes.Clone(cfg.Secret)}
+}
+
+// Verify checks tok's signature, header and claims and returns its payload.
+// The error wraps ErrExpired or ErrInvalid.
+func (v *Verifier) Verify(tok string) (*Payload, error) {
+	p := new(Payload)
+	_, err := v.parser.ParseWithClaims(tok, p, v.keyFunc)
+	switch {
+	case err == nil:
+		return p, nil
+	case errors.Is(err, jwt.ErrTokenExpired) && !errors.Is(err, jwt.ErrTokenNotValidYet):
+		return nil, fmt.Errorf("%w: %w", ErrExpired, err)
+	default:
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+}
+
+// keyFunc runs after the alg check and before the signature check. It refuses
+// any crit header (RFC 7515 §4.1.11: we understand no extension, so a token
+// that requires one must be refused) and returns the pinned secret: header
+// fields such as kid, jku, jwk, x5u and x5c are never used to choose a key.
+func (v *Verifier) keyFunc(t *jwt.Token) (any, error) {
+	if _, ok := t.Header["crit"]; ok {
+		return nil, errors.New("crit header parameter present; no extension is understood")
+	}
+	return v.secret, nil
+}
+
+// Signer signs payloads with one algorithm and key. It is safe for
+// concurrent use.
+type Signer struct {
+	method jwt.SigningMethod
+	secret []byte
+}
+
+// NewSigner returns a Signer for cfg. cfg must have been validated.
+func NewSigner(cfg Config) *Signer {
+	return &Signer{method: jwt.GetSigningMethod(cfg.Alg), secret: bytes.Clone(cfg.Secret)}
+}
+
+// Sign returns the compact serialization of p.
+func (s *Signer) Sign(p *Payload) (string, error) {
+	return jwt.NewWithClaims(s.method, p).SignedString(s.secret)
+}
+
+// ValidSecret reports whether secret is long enough for alg.
+func ValidSecret(alg string, secret []byte) bool {
+	n, ok := Algorithms[alg]
+	return ok && len(secret) >= n
+}

@@ -1,0 +1,125 @@
+package jwtguard
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/jwtguard/jwtguard/internal/bearer"
+	"github.com/jwtguard/jwtguard/internal/token"
+)
+
+// Verify is middleware that requires a valid token. It reads the token from
+// the Authorization header ("Bearer <token>", scheme in any letter case), or,
+// when configured, from a cookie (WithCookie) or a query parameter
+// (WithQueryParameter); verifies it; and calls next with the claims in the
+// request context (see FromContext). Otherwise it calls the ErrorHandler and
+// not next:
+//
+//   - no token: ErrNoToken, 401 with a bare Bearer challenge;
+//   - a malformed Authorization header, several of them, or a token sent by
+//     more than one method: ErrInvalidRequest, 400 invalid_request;
+//   - a token that is too long, malformed, wrongly signed or whose claims fail
+//     a check: ErrInvalidToken, 401 invalid_token;
+//   - an expired token: ErrTokenExpired, 401 invalid_token.
+//
+// When both an Authorization Bearer header and the configured cookie are
+// present, the header wins and the cookie is not read. Verify has the
+// signature that r.Use, alice and chi expect.
+func (a *Auth) Verify(next http.Handler) http.Handler {
+	return a.verify(next, false)
+}
+
+// VerifyOptional is Verify for routes that also serve anonymous users: a
+// request without any token goes on to next without claims (FromContext
+// reports false), while a request with a bad, expired or malformed token is
+// still refused, as by Verify.
+func (a *Auth) VerifyOptional(next http.Handler) http.Handler {
+	return a.verify(next, true)
+}
+
+func (a *Auth) verify(next http.Handler, optional bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := a.authenticate(r)
+		if err != nil {
+			if optional && errors.Is(err, ErrNoToken) {
+				next.ServeHTTP(w, r)
+				return
+			}
+			a.refuse(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(NewContext(r.Context(), c)))
+	})
+}
+
+// authenticate extracts and verifies the request's token.
+func (a *Auth) authenticate(r *http.Request) (*Claims, error) {
+	tok, err := a.extract(r)
+	if err != nil {
+		return nil, err
+	}
+	p, err := a.verifier.Verify(tok)
+	if err != nil {
+		if errors.Is(err, token.ErrExpired) {
+			return nil, fmt.Errorf("%w: %w", ErrTokenExpired, err)
+		}
+		return nil, fmt.Errorf("%w: %w", ErrInvalidToken, err)
+	}
+	c, err := a.claimsFromPayload(p)
+	if err != nil {
+		return nil, fmt.Errorf("%w: roles claim: %w", ErrInvalidToken, err)
+	}
+	return c, nil
+}
+
+// extract returns the one token the request carries.
+func (a *Auth) extract(r *http.Request) (string, error) {
+	var (
+		tok    string
+		source string
+	)
+	switch hv := r.Header["Authorization"]; len(hv) {
+	case 0:
+	case 1:
+		t, err := bearer.Parse(hv[0], a.cfg.maxTokenSize)
+		switch {
+		case err == nil:
+			tok, source = t, "header"
+		case errors.Is(err, bearer.ErrOtherScheme):
+			// Not ours (Basic, Digest, …): as if there were no header.
+		case errors.Is(err, bearer.ErrTooLong):
+			return "", fmt.Errorf("%w: Authorization header: %w", ErrInvalidToken, err)
+		default:
+			return "", fmt.Errorf("%w: Authorization header: %w", ErrInvalidRequest, err)
+		}
+	default:
+		return "", fmt.Errorf("%w: %d Authorization headers", ErrInvalidRequest, len(hv))
+	}
+	if tok == "" && a.cfg.cookie != "" {
+		// An empty cookie (as left by a logout) carries no token.
+		if ck, err := r.Cookie(a.cfg.cookie); err == nil && ck.Value != "" {
+			t, err := bearer.Token(ck.Value, a.cfg.maxTokenSize)
+			if err != nil {
+				return "", fmt.Errorf("%w: cookie: %w", ErrInvalidToken, err)
+			}
+			tok, source = t, "cookie"
+		}
+	}
+	if a.cfg.queryParam != "" && r.URL.RawQuery != "" {
+		if vs, ok := r.URL.Query()[a.cfg.queryParam]; ok {
+			if tok != "" || len(vs) != 1 {
+				return "", fmt.Errorf("%w: token in the query and in the %s, or several in the query", ErrInvalidRequest, source)
+			}
+			t, err := bearer.Token(vs[0], a.cfg.maxTokenSize)
+			if err != nil {
+				return "", fmt.Errorf("%w: query parameter: %w", ErrInvalidToken, err)
+			}
+			tok = t
+		}
+	}
+	if tok == "" {
+		return "", ErrNoToken
+	}
+	return tok, nil
+}

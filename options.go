@@ -1,0 +1,155 @@
+package jwtguard
+
+import (
+	"log/slog"
+	"runtime"
+	"time"
+)
+
+// Defaults. Each option's doc comment names the default it overrides.
+const (
+	// DefaultTokenLifetime is how long an issued access token is valid.
+	DefaultTokenLifetime = 15 * time.Minute
+	// DefaultLeeway is the clock skew tolerated on exp, nbf and iat.
+	DefaultLeeway = 10 * time.Second
+	// DefaultMaxTokenSize bounds the length of a token, in bytes, before any
+	// parsing. Tokens issued by jwtguard are a few hundred bytes.
+	DefaultMaxTokenSize = 4096
+	// DefaultMaxLoginBodySize bounds a login request body, in bytes.
+	DefaultMaxLoginBodySize = 4096
+	// DefaultLoginWait is how long a login waits for password-hashing
+	// capacity before it is answered 503.
+	DefaultLoginWait = time.Second
+	// DefaultRealm is the realm of the WWW-Authenticate challenge.
+	DefaultRealm = "api"
+	// DefaultAlgorithm is the signing algorithm tokens are pinned to.
+	DefaultAlgorithm = "HS256"
+)
+
+// config is what the options set; New validates it once.
+type config struct {
+	alg              string
+	issuer           string
+	audience         string
+	lifetime         time.Duration
+	leeway           time.Duration
+	now              func() time.Time
+	logger           *slog.Logger
+	errorHandler     ErrorHandler
+	realm            string
+	cookie           string
+	queryParam       string
+	maxTokenSize     int
+	rolesClaim       []string
+	bcryptCost       int
+	loginConcurrency int
+	loginWait        time.Duration
+	maxLoginBody     int64
+}
+
+func defaultConfig() config {
+	return config{
+		alg:              DefaultAlgorithm,
+		lifetime:         DefaultTokenLifetime,
+		leeway:           DefaultLeeway,
+		now:              time.Now,
+		realm:            DefaultRealm,
+		maxTokenSize:     DefaultMaxTokenSize,
+		bcryptCost:       DefaultBcryptCost,
+		loginConcurrency: runtime.GOMAXPROCS(0),
+		loginWait:        DefaultLoginWait,
+		maxLoginBody:     DefaultMaxLoginBodySize,
+	}
+}
+
+// An Option configures an Auth. Options are applied in order by New, which
+// then validates the result once; a later option overrides an earlier one.
+type Option func(*config)
+
+// WithAlgorithm pins the HMAC algorithm: "HS256" (default), "HS384" or
+// "HS512". Tokens signed with any other algorithm are refused. The secret
+// must be at least as long as the hash: 32, 48 or 64 bytes.
+func WithAlgorithm(alg string) Option { return func(c *config) { c.alg = alg } }
+
+// WithIssuer sets the iss claim of issued tokens and requires it on verified
+// ones. Default: none set, none required.
+func WithIssuer(iss string) Option { return func(c *config) { c.issuer = iss } }
+
+// WithAudience sets the aud claim of issued tokens and requires verified
+// tokens to name it (a string equal to it, or an array containing it).
+// Default: none set, none required.
+func WithAudience(aud string) Option { return func(c *config) { c.audience = aud } }
+
+// WithTokenLifetime sets how long issued access tokens are valid. Default:
+// DefaultTokenLifetime (15 minutes). It must be positive.
+func WithTokenLifetime(d time.Duration) Option { return func(c *config) { c.lifetime = d } }
+
+// WithLeeway sets the clock skew tolerated when checking exp, nbf and iat.
+// Default: DefaultLeeway (10 s). It must be between 0 and 5 minutes.
+func WithLeeway(d time.Duration) Option { return func(c *config) { c.leeway = d } }
+
+// WithClock replaces time.Now for issuing and verifying tokens, for tests.
+// Default: time.Now.
+func WithClock(now func() time.Time) Option { return func(c *config) { c.now = now } }
+
+// WithLogger sets where refusals and their real reasons are logged. Tokens and
+// passwords are never logged. Default: slog.Default().
+func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
+
+// WithErrorHandler replaces the handler that answers every refusal. Default:
+// (*Auth).WriteError.
+func WithErrorHandler(h ErrorHandler) Option { return func(c *config) { c.errorHandler = h } }
+
+// WithRealm sets the realm of WWW-Authenticate challenges. Default:
+// DefaultRealm ("api"). It must be printable ASCII without '"' or '\'.
+func WithRealm(realm string) Option { return func(c *config) { c.realm = realm } }
+
+// WithCookie makes Verify also read the token from the named cookie when the
+// request has no Bearer Authorization header; the header wins when both are
+// present. Default: cookies are not read.
+func WithCookie(name string) Option { return func(c *config) { c.cookie = name } }
+
+// WithQueryParameter makes Verify also read the token from the named URL
+// query parameter (RFC 6750 §2.3 uses "access_token"). Query strings end up
+// in logs, browser history and Referer headers, so this is off by default;
+// enable it only for clients that cannot send headers. A request that sends
+// a token both in the query and in a header or cookie is refused.
+func WithQueryParameter(name string) Option { return func(c *config) { c.queryParam = name } }
+
+// WithMaxTokenSize bounds the length of a token in bytes; longer tokens are
+// refused before they are parsed. Default: DefaultMaxTokenSize (4096).
+func WithMaxTokenSize(n int) Option { return func(c *config) { c.maxTokenSize = n } }
+
+// WithRolesClaim reads roles from the claim at path instead of the default
+// "roles" array and "role" string claims. Each element of path is one JSON
+// object key, so claim names containing dots need no escaping:
+//
+//	WithRolesClaim("realm_access", "roles")          // Keycloak
+//	WithRolesClaim("https://example.com/roles")      // a namespaced claim
+//
+// The claim may be an array of strings or a single string. Default: "roles"
+// and "role".
+func WithRolesClaim(path ...string) Option {
+	return func(c *config) { c.rolesClaim = append([]string(nil), path...) }
+}
+
+// WithBcryptCost sets the bcrypt cost that the login handler's dummy hash
+// (compared for unknown users, so they take as long as known ones) starts
+// with. It should match the cost of the hashes in the UserStore; the handler
+// also follows the cost of the real hashes it sees. Default:
+// DefaultBcryptCost (10). It must be between 4 and 31.
+func WithBcryptCost(cost int) Option { return func(c *config) { c.bcryptCost = cost } }
+
+// WithLoginConcurrency bounds how many bcrypt comparisons the login handler
+// runs at once. Default: runtime.GOMAXPROCS(0) at the time New runs. It must
+// be at least 1.
+func WithLoginConcurrency(n int) Option { return func(c *config) { c.loginConcurrency = n } }
+
+// WithLoginWait sets how long a login waits for a free comparison slot before
+// it is refused with 503 and Retry-After. Default: DefaultLoginWait (1 s). It
+// must not be negative; 0 refuses at once when every slot is busy.
+func WithLoginWait(d time.Duration) Option { return func(c *config) { c.loginWait = d } }
+
+// WithMaxLoginBodySize bounds a login request body in bytes; a larger body
+// is refused with 413. Default: DefaultMaxLoginBodySize (4096).
+func WithMaxLoginBodySize(n int64) Option { return func(c *config) { c.maxLoginBody = n } }

@@ -1,0 +1,146 @@
+package jwtguard
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+
+	"golang.org/x/crypto/bcrypt"
+)
+
+// Bcrypt parameters.
+const (
+	// DefaultBcryptCost is the cost HashPassword uses: the OWASP minimum for
+	// bcrypt, the cost of Go's bcrypt.DefaultCost and of the bcryptjs
+	// examples. Raise it with HashPasswordWithCost when logins are rare.
+	DefaultBcryptCost = 10
+	// MaxPasswordLength is the longest password, in bytes, that bcrypt
+	// reads. Longer passwords are refused, never truncated.
+	MaxPasswordLength = 72
+
+	minBcryptCost = bcrypt.MinCost
+	maxBcryptCost = bcrypt.MaxCost
+)
+
+// ErrUserNotFound is what a UserStore returns when it has no user of that
+// username. The login handler answers it exactly as a wrong password.
+var ErrUserNotFound = errors.New("jwtguard: user not found")
+
+// ErrPasswordTooLong is returned by HashPassword for a password over
+// MaxPasswordLength bytes.
+var ErrPasswordTooLong = fmt.Errorf("jwtguard: password longer than %d bytes", MaxPasswordLength)
+
+// User is an account as a UserStore returns it.
+type User struct {
+	// ID is the stable identifier that becomes the token's sub claim. It
+	// must not be empty.
+	ID string
+	// Username is what the user logs in with; it goes into the token's
+	// username claim.
+	Username string
+	// PasswordHash is a bcrypt hash ($2a$, $2b$ or $2y$), as made by
+	// HashPassword, bcryptjs, PHP's password_hash or htpasswd -B.
+	PasswordHash []byte
+	// Roles go into the token's roles claim.
+	Roles []string
+	// Disabled users cannot log in; the client is told only that the
+	// credentials are invalid.
+	Disabled bool
+}
+
+// UserStore looks users up by username for the login handler. LookupUser
+// returns ErrUserNotFound (or an error wrapping it) when there is no such
+// user; any other error is answered 500. Implementations must be safe for
+// concurrent use and should honour ctx's cancellation.
+type UserStore interface {
+	LookupUser(ctx context.Context, username string) (User, error)
+}
+
+// UserStoreFunc adapts a function to a UserStore.
+type UserStoreFunc func(ctx context.Context, username string) (User, error)
+
+// LookupUser calls f.
+func (f UserStoreFunc) LookupUser(ctx context.Context, username string) (User, error) {
+	return f(ctx, username)
+}
+
+// MemoryStore is a UserStore held in memory, for examples, tests and small
+// services with a fixed set of accounts. Usernames match exactly (case
+// sensitive). The zero value is an empty store ready to use; it is safe for
+// concurrent use.
+type MemoryStore struct {
+	mu    sync.RWMutex
+	users map[string]User
+}
+
+// NewMemoryStore returns a store holding users. It fails if two users share
+// a username or a user lacks an ID, a username or a valid bcrypt hash.
+func NewMemoryStore(users ...User) (*MemoryStore, error) {
+	s := new(MemoryStore)
+	for _, u := range users {
+		if _, dup := s.users[u.Username]; dup {
+			return nil, fmt.Errorf("jwtguard: username %q appears twice", u.Username)
+		}
+		if err := s.Put(u); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// Put adds u, or replaces the user with the same username. It fails if u
+// lacks an ID, a username or a valid bcrypt hash.
+func (s *MemoryStore) Put(u User) error {
+	if u.ID == "" || u.Username == "" {
+		return errors.New("jwtguard: a user needs an ID and a username")
+	}
+	if _, err := bcrypt.Cost(u.PasswordHash); err != nil {
+		return fmt.Errorf("jwtguard: user %q: password hash: %w", u.Username, err)
+	}
+	u.PasswordHash = slices.Clone(u.PasswordHash)
+	u.Roles = slices.Clone(u.Roles)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.users == nil {
+		s.users = make(map[string]User)
+	}
+	s.users[u.Username] = u
+	return nil
+}
+
+// LookupUser returns a copy of the user with that username, or
+// ErrUserNotFound.
+func (s *MemoryStore) LookupUser(ctx context.Context, username string) (User, error) {
+	s.mu.RLock()
+	u, ok := s.users[username]
+	s.mu.RUnlock()
+	if !ok {
+		return User{}, ErrUserNotFound
+	}
+	u.PasswordHash = slices.Clone(u.PasswordHash)
+	u.Roles = slices.Clone(u.Roles)
+	return u, nil
+}
+
+// HashPassword returns a bcrypt hash of password at DefaultBcryptCost. It
+// refuses a password longer than MaxPasswordLength bytes with
+// ErrPasswordTooLong rather than hash a truncation of it, and an empty one.
+func HashPassword(password string) ([]byte, error) {
+	return HashPasswordWithCost(password, DefaultBcryptCost)
+}
+
+// HashPasswordWithCost is HashPassword at the given bcrypt cost (4 to 31;
+// below 10 only for tests).
+func HashPasswordWithCost(password string, cost int) ([]byte, error) {
+	switch {
+	case password == "":
+		return nil, errors.New("jwtguard: empty password")
+	case len(password) > MaxPasswordLength:
+		return nil, ErrPasswordTooLong
+	case cost < minBcryptCost || cost > maxBcryptCost:
+		return nil, fmt.Errorf("jwtguard: bcrypt cost %d outside %d..%d", cost, minBcryptCost, maxBcryptCost)
+	}
+	return bcrypt.GenerateFromPassword([]byte(password), cost)
+}
