@@ -1,0 +1,550 @@
+package jwtguard_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/jwtguard/jwtguard"
+	"golang.org/x/crypto/bcrypt"
+)
+
+// ltSecret is the HMAC secret of the login tests.
+var ltSecret = []byte("login-tests-secret-0123456789abcdef")
+
+// ltHashes caches cost-4 hashes so the tests stay fast.
+var ltHashes sync.Map
+
+func ltHash(t testing.TB, password string) []byte {
+	t.Helper()
+	if h, ok := ltHashes.Load(password); ok {
+		return h.([]byte)
+	}
+	h, err := jwtguard.HashPasswordWithCost(password, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ltHashes.Store(password, h)
+	return h
+}
+
+// ltStore holds alice (user), admin (admin, user) and mallory (disabled),
+// all with the password "password123".
+func ltStore(t testing.TB) *jwtguard.MemoryStore {
+	t.Helper()
+	h := ltHash(t, "password123")
+	s, err := jwtguard.NewMemoryStore(
+		jwtguard.User{ID: "u-alice", Username: "alice", PasswordHash: h, Roles: []string{"user"}},
+		jwtguard.User{ID: "u-admin", Username: "admin", PasswordHash: h, Roles: []string{"admin", "user"}},
+		jwtguard.User{ID: "u-mallory", Username: "mallory", PasswordHash: h, Disabled: true},
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func ltAuth(t testing.TB, opts ...jwtguard.Option) *jwtguard.Auth {
+	t.Helper()
+	opts = append([]jwtguard.Option{jwtguard.WithLogger(slog.New(slog.DiscardHandler)), jwtguard.WithBcryptCost(4)}, opts...)
+	a, err := jwtguard.New(ltSecret, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+func ltRequest(method, contentType, body string) *http.Request {
+	r := httptest.NewRequest(method, "/api/auth/login", strings.NewReader(body))
+	if contentType != "" {
+		r.Header.Set("Content-Type", contentType)
+	}
+	return r
+}
+
+func ltLogin(h http.Handler, body string) *httptest.ResponseRecorder {
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, ltRequest(http.MethodPost, "application/json", body))
+	return rec
+}
+
+// ltErrorBody decodes a refusal body and checks its fixed shape.
+func ltErrorBody(t *testing.T, rec *httptest.ResponseRecorder) string {
+	t.Helper()
+	if ct := rec.Header().Get("Content-Type"); ct != "application/json" {
+		t.Errorf("Content-Type = %q, want application/json", ct)
+	}
+	if v := rec.Header().Get("X-Content-Type-Options"); v != "nosniff" {
+		t.Errorf("X-Content-Type-Options = %q, want nosniff", v)
+	}
+	var body struct{ Error, Message string }
+	dec := json.NewDecoder(bytes.NewReader(rec.Body.Bytes()))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&body); err != nil || body.Error == "" || body.Message == "" {
+		t.Fatalf("refusal body %q: want {error, message}: %v", rec.Body.String(), err)
+	}
+	return body.Error
+}
+
+func TestLoginRefusals(t *testing.T) {
+	long := strings.Repeat("p", jwtguard.MaxPasswordLength+1)
+	tests := []struct {
+		name        string
+		method      string
+		contentType string
+		body        string
+		wantStatus  int
+		wantCode    string
+	}{
+		{"GET", http.MethodGet, "application/json", `{"username":"alice","password":"password123"}`, 405, "method_not_allowed"},
+		{"PUT", http.MethodPut, "application/json", `{"username":"alice","password":"password123"}`, 405, "method_not_allowed"},
+		{"no content type", http.MethodPost, "", `{"username":"alice","password":"password123"}`, 415, "unsupported_media_type"},
+		{"form content type", http.MethodPost, "application/x-www-form-urlencoded", `username=alice&password=password123`, 415, "unsupported_media_type"},
+		{"text/plain", http.MethodPost, "text/plain", `{"username":"alice","password":"password123"}`, 415, "unsupported_media_type"},
+		{"json with latin1 charset", http.MethodPost, "application/json; charset=iso-8859-1", `{"username":"alice","password":"password123"}`, 415, "unsupported_media_type"},
+		{"malformed media type", http.MethodPost, "application/json; ;;", `{"username":"alice","password":"password123"}`, 415, "unsupported_media_type"},
+		{"body over the cap", http.MethodPost, "application/json", `{"username":"alice","password":"` + strings.Repeat("x", 5000) + `"}`, 413, "request_too_large"},
+		{"malformed JSON", http.MethodPost, "application/json", `{"username":"alice",`, 400, "invalid_request"},
+		{"empty body", http.MethodPost, "application/json", ``, 400, "invalid_request"},
+		{"JSON array", http.MethodPost, "application/json", `["alice","password123"]`, 400, "invalid_request"},
+		{"JSON null", http.MethodPost, "application/json", `null`, 400, "invalid_request"},
+		{"operator injection", http.MethodPost, "application/json", `{"username":{"$ne":null},"password":{"$ne":null}}`, 400, "invalid_request"},
+		{"number password", http.MethodPost, "application/json", `{"username":"alice","password":123}`, 400, "invalid_request"},
+		{"unknown field", http.MethodPost, "application/json", `{"username":"alice","password":"password123","admin":true}`, 400, "invalid_request"},
+		{"trailing value", http.MethodPost, "application/json", `{"username":"alice","password":"password123"}{}`, 400, "invalid_request"},
+		{"trailing garbage", http.MethodPost, "application/json", `{"username":"alice","password":"password123"} x`, 400, "invalid_request"},
+		{"missing password", http.MethodPost, "application/json", `{"username":"alice"}`, 400, "invalid_request"},
+		{"empty username", http.MethodPost, "application/json", `{"username":"","password":"password123"}`, 400, "invalid_request"},
+		{"null username", http.MethodPost, "application/json", `{"username":null,"password":"password123"}`, 400, "invalid_request"},
+		{"unknown user", http.MethodPost, "application/json", `{"username":"nobody","password":"password123"}`, 401, "invalid_credentials"},
+		{"wrong password", http.MethodPost, "application/json", `{"username":"alice","password":"password124"}`, 401, "invalid_credentials"},
+		{"username case differs", http.MethodPost, "application/json", `{"username":"Alice","password":"password123"}`, 401, "invalid_credentials"},
+		{"disabled user, right password", http.MethodPost, "application/json", `{"username":"mallory","password":"password123"}`, 401, "invalid_credentials"},
+		{"password over 72 bytes", http.MethodPost, "application/json", `{"username":"alice","password":"` + long + `"}`, 401, "invalid_credentials"},
+	}
+	a := ltAuth(t)
+	h := a.LoginHandler(ltStore(t))
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, ltRequest(tc.method, tc.contentType, tc.body))
+			if rec.Code != tc.wantStatus {
+				t.Fatalf("status = %d, want %d; body %s", rec.Code, tc.wantStatus, rec.Body)
+			}
+			if code := ltErrorBody(t, rec); code != tc.wantCode {
+				t.Errorf("error code = %q, want %q", code, tc.wantCode)
+			}
+			if tc.wantStatus == 405 && rec.Header().Get("Allow") != "POST" {
+				t.Errorf("Allow = %q, want POST", rec.Header().Get("Allow"))
+			}
+			if strings.Contains(rec.Body.String(), "access_token") {
+				t.Error("a refusal carries a token")
+			}
+			if rec.Header().Get("WWW-Authenticate") != "" {
+				t.Errorf("login refusal carries a Bearer challenge: %q", rec.Header().Get("WWW-Authenticate"))
+			}
+		})
+	}
+}
+
+// An unknown user, a wrong password and a disabled account are answered with
+// the same bytes, and each costs exactly one bcrypt comparison against a
+// hash of the same cost, so neither the answer nor its timing tells them
+// apart.
+func TestLoginDoesNotRevealWhichCredentialFailed(t *testing.T) {
+	a := ltAuth(t)
+	var compared []string
+	var mu sync.Mutex
+	jwtguard.SetPasswordCompare(a, func(hash, pw []byte) error {
+		mu.Lock()
+		compared = append(compared, string(hash[:7])) // "$2a$04$": version and cost
+		mu.Unlock()
+		return bcrypt.CompareHashAndPassword(hash, pw)
+	})
+	h := a.LoginHandler(ltStore(t))
+	// One successful login first, so the dummy follows the store's cost.
+	if rec := ltLogin(h, `{"username":"alice","password":"password123"}`); rec.Code != 200 {
+		t.Fatalf("alice: %d %s", rec.Code, rec.Body)
+	}
+	var bodies []string
+	for _, body := range []string{
+		`{"username":"nobody","password":"password123"}`,
+		`{"username":"alice","password":"wrong"}`,
+		`{"username":"mallory","password":"password123"}`,
+	} {
+		rec := ltLogin(h, body)
+		if rec.Code != http.StatusUnauthorized {
+			t.Fatalf("%s: status %d", body, rec.Code)
+		}
+		bodies = append(bodies, rec.Body.String())
+	}
+	if bodies[0] != bodies[1] || bodies[1] != bodies[2] {
+		t.Errorf("bodies differ:\n%s", strings.Join(bodies, "\n"))
+	}
+	if len(compared) != 4 {
+		t.Fatalf("%d bcrypt comparisons, want 4 (one per login): %q", len(compared), compared)
+	}
+	for i, c := range compared {
+		if c[4:7] != "04$" {
+			t.Errorf("comparison %d used a hash of cost %q, want 04 like the store's", i, c)
+		}
+	}
+}
+
+func TestLoginDummyHashUsesConfiguredCostBeforeAnyRealHash(t *testing.T) {
+	a := ltAuth(t, jwtguard.WithBcryptCost(5))
+	var costs []string
+	jwtguard.SetPasswordCompare(a, func(hash, pw []byte) error {
+		costs = append(costs, string(hash[4:6]))
+		return bcrypt.CompareHashAndPassword(hash, pw)
+	})
+	if rec := ltLogin(a.LoginHandler(ltStore(t)), `{"username":"nobody","password":"x"}`); rec.Code != 401 {
+		t.Fatalf("status %d", rec.Code)
+	}
+	if len(costs) != 1 || costs[0] != "05" {
+		t.Errorf("costs = %q, want [05]", costs)
+	}
+}
+
+// bcrypt reads only 72 bytes: a 73-byte password must not log in as the user
+// whose password is its 72-byte prefix.
+func TestLoginRefusesPasswordsOverSeventyTwoBytes(t *testing.T) {
+	pw72 := strings.Repeat("a", 72)
+	s, err := jwtguard.NewMemoryStore(jwtguard.User{ID: "1", Username: "long", PasswordHash: ltHash(t, pw72)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := ltAuth(t).LoginHandler(s)
+	if rec := ltLogin(h, `{"username":"long","password":"`+pw72+`"}`); rec.Code != 200 {
+		t.Fatalf("72 bytes: status %d, want 200", rec.Code)
+	}
+	if rec := ltLogin(h, `{"username":"long","password":"`+pw72+`b"}`); rec.Code != 401 {
+		t.Fatalf("73 bytes: status %d, want 401", rec.Code)
+	}
+}
+
+func TestLoginSuccess(t *testing.T) {
+	now := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+	a := ltAuth(t,
+		jwtguard.WithClock(func() time.Time { return now }),
+		jwtguard.WithIssuer("https://issuer.example"),
+		jwtguard.WithAudience("api.example"),
+		jwtguard.WithTokenLifetime(10*time.Minute),
+	)
+	h := a.LoginHandler(ltStore(t))
+	for _, ct := range []string{"application/json", "application/json; charset=utf-8", "Application/JSON; charset=UTF-8"} {
+		t.Run(ct, func(t *testing.T) {
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, ltRequest(http.MethodPost, ct, `{"username":"admin","password":"password123"}`))
+			if rec.Code != http.StatusOK {
+				t.Fatalf("status %d: %s", rec.Code, rec.Body)
+			}
+			for k, want := range map[string]string{"Cache-Control": "no-store", "Pragma": "no-cache", "Content-Type": "application/json"} {
+				if got := rec.Header().Get(k); got != want {
+					t.Errorf("%s = %q, want %q", k, got, want)
+				}
+			}
+			var tr map[string]any
+			if err := json.Unmarshal(rec.Body.Bytes(), &tr); err != nil {
+				t.Fatal(err)
+			}
+			if len(tr) != 3 || tr["token_type"] != "Bearer" || tr["expires_in"] != 600.0 {
+				t.Errorf("response = %v, want access_token, token_type Bearer, expires_in 600", tr)
+			}
+			tok, _ := tr["access_token"].(string)
+			payload := ltPayload(t, tok)
+			for _, k := range []string{"sub", "username", "roles", "iat", "exp", "jti", "iss", "aud"} {
+				if _, ok := payload[k]; !ok {
+					t.Errorf("claim %q missing from %v", k, payload)
+				}
+			}
+			if len(payload) != 8 {
+				t.Errorf("token carries other claims: %v", payload)
+			}
+			if payload["sub"] != "u-admin" || payload["username"] != "admin" || payload["exp"] != float64(now.Add(10*time.Minute).Unix()) ||
+				payload["iss"] != "https://issuer.example" || payload["aud"] != "api.example" {
+				t.Errorf("claims = %v", payload)
+			}
+			if strings.Contains(tok, "$2a$") || strings.Contains(string(ltDecodeSegment(t, tok)), "password") {
+				t.Error("the token carries the password hash")
+			}
+			// The token passes the same Auth's Verify and Authorize.
+			var got *jwtguard.Claims
+			protected := a.Verify(a.Authorize("admin")(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				got, _ = jwtguard.FromContext(r.Context())
+			})))
+			req := httptest.NewRequest(http.MethodGet, "/api/admin-data", nil)
+			req.Header.Set("Authorization", "Bearer "+tok)
+			vrec := httptest.NewRecorder()
+			protected.ServeHTTP(vrec, req)
+			if vrec.Code != 200 || got == nil || got.Subject != "u-admin" || !got.HasRole("user") {
+				t.Fatalf("verify: status %d, claims %+v", vrec.Code, got)
+			}
+		})
+	}
+}
+
+func TestIssueGivesEachTokenItsOwnID(t *testing.T) {
+	a := ltAuth(t)
+	seen := map[string]bool{}
+	for range 50 {
+		tr, err := a.Issue(context.Background(), jwtguard.User{ID: "1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		jti, _ := ltPayload(t, tr.AccessToken)["jti"].(string)
+		if len(jti) < 22 || seen[jti] {
+			t.Fatalf("jti %q is short or repeated", jti)
+		}
+		seen[jti] = true
+	}
+	if _, err := a.Issue(context.Background(), jwtguard.User{Username: "no-id"}); err == nil {
+		t.Error("Issue without a user ID succeeded")
+	}
+}
+
+func TestLoginStoreErrorIsInternalAndHidden(t *testing.T) {
+	var logs bytes.Buffer
+	a := ltAuth(t, jwtguard.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	store := jwtguard.UserStoreFunc(func(ctx context.Context, username string) (jwtguard.User, error) {
+		return jwtguard.User{}, errors.New("dial tcp 10.0.0.7:5432: connection refused")
+	})
+	rec := ltLogin(a.LoginHandler(store), `{"username":"alice","password":"hunter2-secret"}`)
+	if rec.Code != http.StatusInternalServerError || ltErrorBody(t, rec) != "server_error" {
+		t.Fatalf("status %d body %s, want 500 server_error", rec.Code, rec.Body)
+	}
+	if strings.Contains(rec.Body.String(), "10.0.0.7") {
+		t.Error("the store's error reached the client")
+	}
+	if !strings.Contains(logs.String(), "connection refused") {
+		t.Errorf("the operator log lacks the store's error: %s", logs.String())
+	}
+	if strings.Contains(logs.String(), "hunter2-secret") {
+		t.Error("the password was logged")
+	}
+}
+
+func TestLoginNeverLogsPasswordOrToken(t *testing.T) {
+	var logs bytes.Buffer
+	a := ltAuth(t, jwtguard.WithLogger(slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
+	h := a.LoginHandler(ltStore(t))
+	rec := ltLogin(h, `{"username":"alice","password":"password123"}`)
+	var tr jwtguard.TokenResponse
+	json.Unmarshal(rec.Body.Bytes(), &tr)
+	ltLogin(h, `{"username":"alice","password":"wrong-guess-77"}`)
+	ltLogin(h, `{"username":"wrong-guess-78","password":"x"}`)
+	for _, secret := range []string{"password123", "wrong-guess-77", tr.AccessToken, "$2a$"} {
+		if secret != "" && strings.Contains(logs.String(), secret) {
+			t.Errorf("log contains %q:\n%s", secret, logs.String())
+		}
+	}
+	if !strings.Contains(logs.String(), "wrong password") || !strings.Contains(logs.String(), "unknown user") {
+		t.Errorf("the operator log lacks the reasons:\n%s", logs.String())
+	}
+}
+
+// With every comparison slot taken, a login waits for the configured time and
+// is then refused with 503 and Retry-After; verified API requests meanwhile
+// are served, since Verify takes no slot.
+func TestLoginOverloadedWaitsThenRefuses(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a := ltAuth(t, jwtguard.WithLoginConcurrency(1), jwtguard.WithLoginWait(1500*time.Millisecond))
+		release := make(chan struct{})
+		var calls atomic.Int32
+		jwtguard.SetPasswordCompare(a, func(hash, pw []byte) error {
+			if calls.Add(1) == 1 {
+				<-release
+			}
+			return bcrypt.CompareHashAndPassword(hash, pw)
+		})
+		h := a.LoginHandler(ltStore(t))
+		first := make(chan *httptest.ResponseRecorder)
+		go func() { first <- ltLogin(h, `{"username":"alice","password":"password123"}`) }()
+		synctest.Wait() // the first login holds the only slot
+
+		api := a.Verify(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) }))
+		tr, err := a.Issue(context.Background(), jwtguard.User{ID: "u-alice"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		rec := ltLogin(h, `{"username":"admin","password":"password123"}`)
+		if waited := time.Since(start); waited != 1500*time.Millisecond {
+			t.Errorf("refused after %v, want the login wait 1.5s", waited)
+		}
+		if rec.Code != http.StatusServiceUnavailable || ltErrorBody(t, rec) != "temporarily_unavailable" {
+			t.Fatalf("status %d %s, want 503", rec.Code, rec.Body)
+		}
+		if ra := rec.Header().Get("Retry-After"); ra != "2" {
+			t.Errorf("Retry-After = %q, want 2 (the wait rounded up)", ra)
+		}
+		for range 3 {
+			req := httptest.NewRequest(http.MethodGet, "/api/secure-data", nil)
+			req.Header.Set("Authorization", "Bearer "+tr.AccessToken)
+			arec := httptest.NewRecorder()
+			api.ServeHTTP(arec, req)
+			if arec.Code != http.StatusNoContent {
+				t.Fatalf("API request during the login backlog: %d", arec.Code)
+			}
+		}
+		close(release)
+		if rec := <-first; rec.Code != http.StatusOK {
+			t.Errorf("first login: %d", rec.Code)
+		}
+		// The slot is free again: the next login goes through.
+		if rec := ltLogin(h, `{"username":"admin","password":"password123"}`); rec.Code != http.StatusOK {
+			t.Errorf("login after the backlog: %d", rec.Code)
+		}
+	})
+}
+
+func TestLoginWaitZeroRefusesAtOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a := ltAuth(t, jwtguard.WithLoginConcurrency(1), jwtguard.WithLoginWait(0))
+		release := make(chan struct{})
+		var calls atomic.Int32
+		jwtguard.SetPasswordCompare(a, func(hash, pw []byte) error {
+			if calls.Add(1) == 1 {
+				<-release
+			}
+			return bcrypt.CompareHashAndPassword(hash, pw)
+		})
+		h := a.LoginHandler(ltStore(t))
+		done := make(chan struct{})
+		go func() { ltLogin(h, `{"username":"alice","password":"password123"}`); close(done) }()
+		synctest.Wait()
+		start := time.Now()
+		rec := ltLogin(h, `{"username":"alice","password":"password123"}`)
+		if rec.Code != http.StatusServiceUnavailable || time.Since(start) != 0 {
+			t.Errorf("status %d after %v, want 503 at once", rec.Code, time.Since(start))
+		}
+		if rec.Header().Get("Retry-After") != "1" {
+			t.Errorf("Retry-After = %q, want 1", rec.Header().Get("Retry-After"))
+		}
+		close(release)
+		<-done
+	})
+}
+
+// Hashes made by the tools the tutorials use log in through a MemoryStore:
+// bcryptjs 2.x ($2a$), bcryptjs 3.x ($2b$) and PHP's password_hash ($2y$).
+func TestLoginWithForeignHashes(t *testing.T) {
+	raw, err := os.ReadFile("testdata/foreign_hashes.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fixtures []struct {
+		Tool, Prefix, Password, Hash string
+		Cost                         int
+	}
+	if err := json.Unmarshal(raw, &fixtures); err != nil {
+		t.Fatal(err)
+	}
+	prefixes := map[string]bool{}
+	for i, f := range fixtures {
+		if f.Cost > 4 && testing.Short() {
+			continue
+		}
+		prefixes[f.Prefix] = true
+		t.Run(f.Tool+"/"+f.Prefix+"/"+string(rune('a'+i)), func(t *testing.T) {
+			s, err := jwtguard.NewMemoryStore(jwtguard.User{ID: "1", Username: "u", PasswordHash: []byte(f.Hash)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			h := ltAuth(t).LoginHandler(s)
+			body, _ := json.Marshal(map[string]string{"username": "u", "password": f.Password})
+			rec := ltLogin(h, string(body))
+			if len(f.Password) > jwtguard.MaxPasswordLength {
+				if rec.Code != 401 {
+					t.Fatalf("%d-byte password: status %d, want 401 (refused, not truncated)", len(f.Password), rec.Code)
+				}
+				return
+			}
+			if rec.Code != 200 {
+				t.Fatalf("right password: status %d", rec.Code)
+			}
+			// Change a byte inside the 72 that bcrypt reads.
+			wrong := []byte(f.Password)
+			wrong[0] ^= 1
+			body, _ = json.Marshal(map[string]string{"username": "u", "password": string(wrong)})
+			if rec := ltLogin(h, string(body)); rec.Code != 401 {
+				t.Fatalf("wrong password: status %d", rec.Code)
+			}
+		})
+	}
+	for _, p := range []string{"$2a$", "$2b$", "$2y$"} {
+		if !prefixes[p] {
+			t.Errorf("no fixture with prefix %s", p)
+		}
+	}
+}
+
+func TestLoginHandlerNilStorePanics(t *testing.T) {
+	defer func() {
+		if recover() == nil {
+			t.Error("LoginHandler(nil) did not panic")
+		}
+	}()
+	ltAuth(t).LoginHandler(nil)
+}
+
+func BenchmarkLogin(b *testing.B) {
+	hash, err := jwtguard.HashPassword("password123")
+	if err != nil {
+		b.Fatal(err)
+	}
+	s, _ := jwtguard.NewMemoryStore(jwtguard.User{ID: "1", Username: "alice", PasswordHash: hash, Roles: []string{"user"}})
+	a, _ := jwtguard.New(ltSecret, jwtguard.WithLogger(slog.New(slog.DiscardHandler)))
+	h := a.LoginHandler(s)
+	for _, bc := range []struct{ name, body string }{
+		{"success", `{"username":"alice","password":"password123"}`},
+		{"wrong-password", `{"username":"alice","password":"password124"}`},
+		{"unknown-user", `{"username":"nobody","password":"password123"}`},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, ltRequest(http.MethodPost, "application/json", bc.body))
+				if rec.Code == http.StatusServiceUnavailable || rec.Code >= 500 {
+					b.Fatalf("status %d", rec.Code)
+				}
+			}
+		})
+	}
+}
+
+// ltPayload decodes a token's payload without verifying it.
+func ltPayload(t testing.TB, tok string) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(ltDecodeSegment(t, tok), &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func ltDecodeSegment(t testing.TB, tok string) []byte {
+	t.Helper()
+	parts := strings.Split(tok, ".")
+	if len(parts) != 3 {
+		t.Fatalf("token %q has %d segments", tok, len(parts))
+	}
+	b, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
