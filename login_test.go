@@ -548,3 +548,15 @@ func ltDecodeSegment(t testing.TB, tok string) []byte {
 	}
 	return b
 }
+
+// ltVerify runs tok through a.Verify and returns the claims it saw.
+func ltVerify(a *jwtguard.Auth, tok string) (*jwtguard.Claims, bool) {
+	var got *jwtguard.Claims
+	h := a.Verify(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got, _ = jwtguard.FromContext(r.Context())
+	}))
+	req := httptest.NewRequest(http.MethodGet, "/", nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	h.ServeHTTP(httptest.NewRecorder(), req)
+	return got, got != nil
+}

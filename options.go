@@ -130,7 +130,8 @@ func WithMaxTokenSize(n int) Option { return func(c *config) { c.maxTokenSize = 
 // The claim may be an array of strings or a single string. Default: "roles"
 // and "role".
 func WithRolesClaim(path ...string) Option {
-	return func(c *config) { c.rolesClaim = append([]string(nil), path...) }
+	// Non-nil even when empty, so that New reports an empty path.
+	return func(c *config) { c.rolesClaim = append(make([]string, 0, len(path)), path...) }
 }
 
 // WithBcryptCost sets the bcrypt cost that the login handler's dummy hash

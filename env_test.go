@@ -1,0 +1,192 @@
+package jwtguard_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jwtguard/jwtguard"
+)
+
+func TestParseLifetime(t *testing.T) {
+	good := []struct {
+		in   string
+		want time.Duration
+	}{
+		{"3600", time.Hour},
+		{"1", time.Second},
+		{"10s", 10 * time.Second},
+		{"15m", 15 * time.Minute},
+		{"1h", time.Hour},
+		{"7d", 7 * 24 * time.Hour},
+		{"1h30m", 90 * time.Minute},
+		{"1.5h", 90 * time.Minute},
+		{" 900 ", 15 * time.Minute},
+	}
+	for _, tc := range good {
+		t.Run(tc.in, func(t *testing.T) {
+			got, err := jwtguard.ParseLifetime(tc.in)
+			if err != nil || got != tc.want {
+				t.Errorf("ParseLifetime(%q) = %v, %v; want %v", tc.in, got, err, tc.want)
+			}
+		})
+	}
+	for _, in := range []string{"", "abc", "0", "-5", "-1h", "0s", "10x", "1.5d", "d", "7 days", "1e3", "99999999999999", "999999999d"} {
+		t.Run("bad "+in, func(t *testing.T) {
+			if got, err := jwtguard.ParseLifetime(in); err == nil {
+				t.Errorf("ParseLifetime(%q) = %v, want an error", in, got)
+			}
+		})
+	}
+}
+
+func TestFromEnv(t *testing.T) {
+	const secret = "env-secret-0123456789abcdef-0123456789"
+	t.Run("defaults", func(t *testing.T) {
+		t.Setenv("JWT_SECRET", secret)
+		a, err := jwtguard.FromEnv()
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr, err := a.Issue(context.Background(), jwtguard.User{ID: "1"})
+		if err != nil || tr.ExpiresIn != 900 {
+			t.Errorf("expires_in = %d, %v; want 900 (15 minutes)", tr.ExpiresIn, err)
+		}
+	})
+	t.Run("all variables", func(t *testing.T) {
+		t.Setenv("JWT_SECRET", secret)
+		t.Setenv("JWT_EXPIRES_IN", "1h")
+		t.Setenv("JWT_ISSUER", "https://issuer.example")
+		t.Setenv("JWT_AUDIENCE", "my-api")
+		a, err := jwtguard.FromEnv()
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr, err := a.Issue(context.Background(), jwtguard.User{ID: "1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := ltPayload(t, tr.AccessToken)
+		if tr.ExpiresIn != 3600 || p["iss"] != "https://issuer.example" || p["aud"] != "my-api" {
+			t.Errorf("expires_in %d, claims %v", tr.ExpiresIn, p)
+		}
+		// The same secret verifies: FromEnv used JWT_SECRET, not something else.
+		b, err := jwtguard.New([]byte(secret), jwtguard.WithIssuer("https://issuer.example"), jwtguard.WithAudience("my-api"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := ltVerify(b, tr.AccessToken); !ok {
+			t.Error("a token from FromEnv does not verify with New(JWT_SECRET)")
+		}
+	})
+	t.Run("options override the environment", func(t *testing.T) {
+		t.Setenv("JWT_SECRET", secret)
+		t.Setenv("JWT_EXPIRES_IN", "1h")
+		a, err := jwtguard.FromEnv(jwtguard.WithTokenLifetime(time.Minute))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tr, _ := a.Issue(context.Background(), jwtguard.User{ID: "1"}); tr.ExpiresIn != 60 {
+			t.Errorf("expires_in = %d, want 60", tr.ExpiresIn)
+		}
+	})
+	bad := []struct {
+		name, secret, expiresIn, wantVar string
+	}{
+		{"secret unset", "", "", "JWT_SECRET"},
+		{"secret short", "too-short-secret", "", "JWT_SECRET"},
+		{"secret 31 bytes", strings.Repeat("s", 31), "", "JWT_SECRET"},
+		{"expires_in junk", secret, "soon", "JWT_EXPIRES_IN"},
+		{"expires_in negative", secret, "-60", "JWT_EXPIRES_IN"},
+		{"expires_in empty", secret, "", "JWT_EXPIRES_IN"},
+	}
+	for _, tc := range bad {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("JWT_SECRET", tc.secret)
+			if tc.wantVar == "JWT_EXPIRES_IN" {
+				t.Setenv("JWT_EXPIRES_IN", tc.expiresIn)
+			}
+			a, err := jwtguard.FromEnv()
+			if err == nil {
+				t.Fatalf("FromEnv() = %v, want an error", a)
+			}
+			if !strings.Contains(err.Error(), tc.wantVar) {
+				t.Errorf("error %q does not name %s", err, tc.wantVar)
+			}
+			if tc.secret != "" && strings.Contains(err.Error(), tc.secret) {
+				t.Errorf("error %q contains the secret", err)
+			}
+		})
+	}
+}
+
+func TestNewRefusesBadConfiguration(t *testing.T) {
+	key32 := []byte(strings.Repeat("k", 32))
+	tests := []struct {
+		name   string
+		secret []byte
+		opts   []jwtguard.Option
+	}{
+		{"nil secret", nil, nil},
+		{"31-byte secret", key32[:31], nil},
+		{"HS384 with a 32-byte secret", key32, []jwtguard.Option{jwtguard.WithAlgorithm("HS384")}},
+		{"HS512 with a 48-byte secret", []byte(strings.Repeat("k", 48)), []jwtguard.Option{jwtguard.WithAlgorithm("HS512")}},
+		{"alg none", key32, []jwtguard.Option{jwtguard.WithAlgorithm("none")}},
+		{"alg RS256", key32, []jwtguard.Option{jwtguard.WithAlgorithm("RS256")}},
+		{"alg lower case", key32, []jwtguard.Option{jwtguard.WithAlgorithm("hs256")}},
+		{"zero lifetime", key32, []jwtguard.Option{jwtguard.WithTokenLifetime(0)}},
+		{"negative leeway", key32, []jwtguard.Option{jwtguard.WithLeeway(-time.Second)}},
+		{"huge leeway", key32, []jwtguard.Option{jwtguard.WithLeeway(time.Hour)}},
+		{"nil clock", key32, []jwtguard.Option{jwtguard.WithClock(nil)}},
+		{"tiny token bound", key32, []jwtguard.Option{jwtguard.WithMaxTokenSize(10)}},
+		{"bcrypt cost 3", key32, []jwtguard.Option{jwtguard.WithBcryptCost(3)}},
+		{"bcrypt cost 32", key32, []jwtguard.Option{jwtguard.WithBcryptCost(32)}},
+		{"login concurrency 0", key32, []jwtguard.Option{jwtguard.WithLoginConcurrency(0)}},
+		{"negative login wait", key32, []jwtguard.Option{jwtguard.WithLoginWait(-time.Second)}},
+		{"tiny login body", key32, []jwtguard.Option{jwtguard.WithMaxLoginBodySize(10)}},
+		{"empty realm", key32, []jwtguard.Option{jwtguard.WithRealm("")}},
+		{"realm with a quote", key32, []jwtguard.Option{jwtguard.WithRealm(`a"b`)}},
+		{"realm with a newline", key32, []jwtguard.Option{jwtguard.WithRealm("a\nb")}},
+		{"empty roles claim path", key32, []jwtguard.Option{jwtguard.WithRolesClaim()}},
+		{"roles claim path with an empty name", key32, []jwtguard.Option{jwtguard.WithRolesClaim("realm_access", "")}},
+		{"cookie name with a space", key32, []jwtguard.Option{jwtguard.WithCookie("my token")}},
+		{"cookie and query share a name", key32, []jwtguard.Option{jwtguard.WithCookie("t"), jwtguard.WithQueryParameter("t")}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			a, err := jwtguard.New(tc.secret, tc.opts...)
+			if err == nil || a != nil {
+				t.Fatalf("New = %v, %v; want an error", a, err)
+			}
+			if !strings.HasPrefix(err.Error(), "jwtguard: ") {
+				t.Errorf("error %q lacks the package prefix", err)
+			}
+		})
+	}
+	for _, alg := range []struct {
+		name string
+		n    int
+	}{{"HS256", 32}, {"HS384", 48}, {"HS512", 64}} {
+		if _, err := jwtguard.New([]byte(strings.Repeat("k", alg.n)), jwtguard.WithAlgorithm(alg.name)); err != nil {
+			t.Errorf("%s with %d bytes: %v", alg.name, alg.n, err)
+		}
+	}
+}
+
+// New copies the secret: changing the caller's slice afterwards changes
+// nothing.
+func TestNewCopiesTheSecret(t *testing.T) {
+	secret := []byte(strings.Repeat("k", 32))
+	a, err := jwtguard.New(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, _ := a.Issue(context.Background(), jwtguard.User{ID: "1"})
+	for i := range secret {
+		secret[i] = 'x'
+	}
+	if _, ok := ltVerify(a, tr.AccessToken); !ok {
+		t.Error("token no longer verifies after the caller changed its secret slice")
+	}
+}

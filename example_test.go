@@ -1,0 +1,175 @@
+package jwtguard_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+
+	"github.com/jwtguard/jwtguard"
+)
+
+// exampleSecret stands for a secret read from the environment or a vault.
+var exampleSecret = []byte("an-example-secret-of-32-bytes-or-more!")
+
+func ExampleNew() {
+	_, err := jwtguard.New([]byte("too short"))
+	fmt.Println(err)
+
+	auth, err := jwtguard.New(exampleSecret, jwtguard.WithIssuer("https://auth.example.com"))
+	fmt.Println(auth != nil, err)
+	// Output:
+	// jwtguard: the secret is 9 bytes; HS256 needs at least 32
+	// true <nil>
+}
+
+func ExampleAuth_Verify() {
+	auth, _ := jwtguard.New(exampleSecret)
+	profile := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		claims, _ := jwtguard.FromContext(r.Context())
+		fmt.Fprintf(w, "hello %s (%s)", claims.Username, claims.Subject)
+	})
+	h := auth.Verify(profile)
+
+	tok, _ := auth.Issue(context.Background(), jwtguard.User{ID: "42", Username: "alice"})
+	req := httptest.NewRequest("GET", "/api/user/profile", nil)
+	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	fmt.Println(rec.Code, rec.Body)
+
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/api/user/profile", nil))
+	fmt.Println(rec.Code, rec.Header().Get("WWW-Authenticate"))
+	// Output:
+	// 200 hello alice (42)
+	// 401 Bearer realm="api"
+}
+
+func ExampleAuth_Authorize() {
+	auth, _ := jwtguard.New(exampleSecret, jwtguard.WithLogger(slog.New(slog.DiscardHandler)))
+	adminData := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, "secret admin data")
+	})
+	h := auth.Verify(auth.Authorize("admin")(adminData))
+
+	for _, u := range []jwtguard.User{
+		{ID: "1", Username: "root", Roles: []string{"admin"}},
+		{ID: "2", Username: "alice", Roles: []string{"user"}},
+	} {
+		tok, _ := auth.Issue(context.Background(), u)
+		req := httptest.NewRequest("GET", "/api/admin-data", nil)
+		req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		fmt.Printf("%s %d %q\n", u.Username, rec.Code, rec.Header().Get("WWW-Authenticate"))
+	}
+	// Output:
+	// root 200 ""
+	// alice 403 "Bearer realm=\"api\", error=\"insufficient_scope\""
+}
+
+func ExampleAuth_Require() {
+	auth, _ := jwtguard.New(exampleSecret)
+	canPublish := jwtguard.AnyOf(jwtguard.AnyRole("editor"), jwtguard.Scopes("articles:write"))
+	publish := auth.Verify(auth.Require(canPublish)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, "published")
+	})))
+
+	tok, _ := auth.Issue(context.Background(), jwtguard.User{ID: "7", Roles: []string{"editor"}})
+	req := httptest.NewRequest("POST", "/articles", nil)
+	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+	rec := httptest.NewRecorder()
+	publish.ServeHTTP(rec, req)
+	fmt.Println(rec.Code, rec.Body)
+	// Output: 200 published
+}
+
+func ExampleAuth_LoginHandler() {
+	auth, _ := jwtguard.New(exampleSecret, jwtguard.WithLogger(slog.New(slog.DiscardHandler)))
+	hash, _ := jwtguard.HashPassword("password123")
+	users, _ := jwtguard.NewMemoryStore(jwtguard.User{
+		ID: "1", Username: "admin", PasswordHash: hash, Roles: []string{"admin"},
+	})
+	login := auth.LoginHandler(users)
+
+	for _, body := range []string{
+		`{"username":"admin","password":"password123"}`,
+		`{"username":"admin","password":"guess"}`,
+	} {
+		req := httptest.NewRequest("POST", "/api/auth/login", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		login.ServeHTTP(rec, req)
+		var resp map[string]any
+		json.Unmarshal(rec.Body.Bytes(), &resp)
+		fmt.Println(rec.Code, resp["token_type"], resp["expires_in"], resp["error"])
+	}
+	// Output:
+	// 200 Bearer 900 <nil>
+	// 401 <nil> <nil> invalid_credentials
+}
+
+// A handler behind Verify can be tested without tokens: put claims in the
+// request's context with NewContext.
+func ExampleNewContext() {
+	profile := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		claims, ok := jwtguard.FromContext(r.Context())
+		if !ok {
+			http.Error(w, "no claims", http.StatusUnauthorized)
+			return
+		}
+		fmt.Fprintf(w, "roles: %v", claims.Roles)
+	})
+	req := httptest.NewRequest("GET", "/api/user/profile", nil)
+	req = req.WithContext(jwtguard.NewContext(req.Context(), &jwtguard.Claims{Subject: "1", Roles: []string{"user"}}))
+	rec := httptest.NewRecorder()
+	profile.ServeHTTP(rec, req)
+	fmt.Println(rec.Body)
+	// Output: roles: [user]
+}
+
+func ExampleParseLifetime() {
+	for _, s := range []string{"3600", "15m", "7d", "1h30m", "soon"} {
+		d, err := jwtguard.ParseLifetime(s)
+		fmt.Println(d, err)
+	}
+	// Output:
+	// 1h0m0s <nil>
+	// 15m0s <nil>
+	// 168h0m0s <nil>
+	// 1h30m0s <nil>
+	// 0s lifetime "soon" is not seconds, 10s, 15m, 1h, 7d or a Go duration
+}
+
+// A custom ErrorHandler can change the body and still delegate the rest to
+// the default, (*Auth).WriteError.
+func ExampleWithErrorHandler() {
+	var auth *jwtguard.Auth
+	auth, _ = jwtguard.New(exampleSecret,
+		jwtguard.WithLogger(slog.New(slog.DiscardHandler)),
+		jwtguard.WithErrorHandler(func(w http.ResponseWriter, r *http.Request, err error) {
+			if r.Header.Get("Accept") == "text/html" {
+				http.Redirect(w, r, "/login", http.StatusSeeOther)
+				return
+			}
+			auth.WriteError(w, r, err)
+		}))
+	h := auth.Verify(http.NotFoundHandler())
+
+	req := httptest.NewRequest("GET", "/dashboard", nil)
+	req.Header.Set("Accept", "text/html")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	fmt.Println(rec.Code, rec.Header().Get("Location"))
+
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/api/data", nil))
+	fmt.Println(rec.Code, strings.TrimSpace(rec.Body.String()))
+	// Output:
+	// 303 /login
+	// 401 {"error":"unauthorized","message":"authentication required"}
+}
