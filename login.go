@@ -89,10 +89,13 @@ func (h *loginHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Retry-After", a.passwords.retryAfter)
 		a.refuse(w, r, fmt.Errorf("%w: %w", ErrOverloaded, err))
 		return
+	case r.Context().Err() != nil:
+		// The client went away while waiting for a slot; it reads no answer.
+		a.refuse(w, r, fmt.Errorf("%w: request cancelled while waiting for a bcrypt slot: %w", ErrOverloaded, err))
+		return
 	case err != nil && !errors.Is(err, bcrypt.ErrMismatchedHashAndPassword):
-		// The request was cancelled while waiting, or the stored hash is
-		// not a bcrypt hash.
-		a.refuse(w, r, fmt.Errorf("%w: password check: %w", ErrInternal, err))
+		// The stored hash is not a bcrypt hash.
+		a.refuse(w, r, fmt.Errorf("%w: password check for user ID %q: %w", ErrInternal, u.ID, err))
 		return
 	case !found:
 		a.refuse(w, r, fmt.Errorf("%w: unknown user", ErrInvalidCredentials))

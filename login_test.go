@@ -560,3 +560,48 @@ func ltVerify(a *jwtguard.Auth, tok string) (*jwtguard.Claims, bool) {
 	h.ServeHTTP(httptest.NewRecorder(), req)
 	return got, got != nil
 }
+
+// A login whose client goes away while it waits for a slot stops waiting at
+// once and is not counted as a server error.
+func TestLoginCancelledWhileWaiting(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var logs bytes.Buffer
+		a := ltAuth(t, jwtguard.WithLoginConcurrency(1), jwtguard.WithLoginWait(time.Minute),
+			jwtguard.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+		release := make(chan struct{})
+		var calls atomic.Int32
+		jwtguard.SetPasswordCompare(a, func(hash, pw []byte) error {
+			if calls.Add(1) == 1 {
+				<-release
+			}
+			return bcrypt.CompareHashAndPassword(hash, pw)
+		})
+		h := a.LoginHandler(ltStore(t))
+		done := make(chan struct{})
+		go func() { ltLogin(h, `{"username":"alice","password":"password123"}`); close(done) }()
+		synctest.Wait()
+
+		ctx, cancel := context.WithCancel(context.Background())
+		go func() {
+			time.Sleep(time.Second) // virtual time: the client hangs up after 1 s
+			cancel()
+		}()
+		start := time.Now()
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, ltRequest(http.MethodPost, "application/json", `{"username":"admin","password":"password123"}`).WithContext(ctx))
+		if waited := time.Since(start); waited != time.Second {
+			t.Errorf("waited %v after the client left, want 1s", waited)
+		}
+		if rec.Code != http.StatusServiceUnavailable {
+			t.Errorf("status %d, want 503", rec.Code)
+		}
+		if strings.Contains(logs.String(), "level=ERROR") {
+			t.Errorf("a client hanging up was logged as an error:\n%s", logs.String())
+		}
+		if calls.Load() != 1 {
+			t.Errorf("%d comparisons, want 1: the cancelled login must not compare", calls.Load())
+		}
+		close(release)
+		<-done
+	})
+}
