@@ -45,6 +45,7 @@ type Auth struct {
 	signer       *token.Signer
 	challenges   [4]string // WWW-Authenticate values: bare, invalid_request, invalid_token, insufficient_scope
 	passwords    *passwordChecker
+	throttle     *loginThrottle // nil: logins are not throttled
 }
 
 // New returns an Auth that signs and verifies tokens with secret, pinned to
@@ -80,6 +81,7 @@ func New(secret []byte, opts ...Option) (*Auth, error) {
 	a.verifier = token.NewVerifier(tc)
 	a.signer = token.NewSigner(tc)
 	a.passwords = newPasswordChecker(cfg.loginConcurrency, cfg.loginWait, cfg.bcryptCost)
+	a.throttle = newLoginThrottle(&a.cfg)
 	base := `Bearer realm="` + cfg.realm + `"`
 	a.challenges = [4]string{
 		base,
@@ -91,6 +93,9 @@ func New(secret []byte, opts ...Option) (*Auth, error) {
 }
 
 func (c *config) validate(secret []byte) error {
+	if c.optionErr != nil {
+		return c.optionErr
+	}
 	if _, ok := token.Algorithms[c.alg]; !ok {
 		return fmt.Errorf("jwtguard: algorithm %q is not supported; use HS256, HS384 or HS512", c.alg)
 	}
@@ -114,6 +119,12 @@ func (c *config) validate(secret []byte) error {
 		return errors.New("jwtguard: login wait must not be negative")
 	case c.maxLoginBody < 64:
 		return errors.New("jwtguard: max login body size must be at least 64 bytes")
+	case c.accountBurst < 0 || c.accountBurst > 0 && c.accountEvery <= 0:
+		return errors.New("jwtguard: account throttle needs a burst of 0 (off) or more and a positive interval")
+	case c.addressBurst < 0 || c.addressBurst > 0 && c.addressEvery <= 0:
+		return errors.New("jwtguard: address throttle needs a burst of 0 (off) or more and a positive interval")
+	case c.throttleCapacity < 1:
+		return errors.New("jwtguard: throttle capacity must be at least 1")
 	case !validRealm(c.realm):
 		return errors.New(`jwtguard: realm must be non-empty printable ASCII without '"' or '\'`)
 	case c.rolesClaim != nil && (len(c.rolesClaim) == 0 || contains(c.rolesClaim, "")):

@@ -42,6 +42,10 @@ var (
 	ErrUnsupportedMediaType = errors.New("jwtguard: unsupported media type")
 	// ErrRequestTooLarge: a login body over the configured bound. 413.
 	ErrRequestTooLarge = errors.New("jwtguard: request body too large")
+	// ErrTooManyRequests: too many failed logins for the account or the
+	// client address (WithAccountThrottle, WithAddressThrottle). 429 with
+	// Retry-After.
+	ErrTooManyRequests = errors.New("jwtguard: too many failed logins")
 	// ErrOverloaded: no password-hashing capacity became free within the
 	// login wait. 503 with Retry-After.
 	ErrOverloaded = errors.New("jwtguard: login capacity exhausted")
@@ -83,6 +87,7 @@ var refusals = [...]refusal{
 	newRefusal(ErrMethodNotAllowed, http.StatusMethodNotAllowed, "method_not_allowed", "use POST", "", slog.LevelDebug),
 	newRefusal(ErrUnsupportedMediaType, http.StatusUnsupportedMediaType, "unsupported_media_type", "send application/json", "", slog.LevelDebug),
 	newRefusal(ErrRequestTooLarge, http.StatusRequestEntityTooLarge, "request_too_large", "the request body is too large", "", slog.LevelInfo),
+	newRefusal(ErrTooManyRequests, http.StatusTooManyRequests, "too_many_requests", "too many failed logins; try again later", "", slog.LevelWarn),
 	newRefusal(ErrOverloaded, http.StatusServiceUnavailable, "temporarily_unavailable", "try again later", "", slog.LevelWarn),
 	newRefusal(ErrInternal, http.StatusInternalServerError, "server_error", "internal server error", "", slog.LevelError),
 }

@@ -34,6 +34,10 @@ import (
 //     disabled account: ErrInvalidCredentials, 401, all with the same body;
 //     unknown users are compared against a dummy hash so that they take as
 //     long as known ones;
+//   - too many failed logins for the account or the client address
+//     (WithAccountThrottle, on by default; WithAddressThrottle):
+//     ErrTooManyRequests, 429 with Retry-After, before any password is
+//     compared;
 //   - no free bcrypt slot within the login wait: ErrOverloaded, 503 with
 //     Retry-After;
 //   - a UserStore error other than ErrUserNotFound: ErrInternal, 500.
@@ -73,38 +77,26 @@ func (h *loginHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		a.refuse(w, r, err)
 		return
 	}
-	if len(req.Password) > MaxPasswordLength {
-		a.refuse(w, r, fmt.Errorf("%w: password longer than %d bytes", ErrInvalidCredentials, MaxPasswordLength))
-		return
+	var u User
+	if a.throttle == nil {
+		u, err = h.check(r.Context(), req)
+	} else {
+		at, wait, limit := a.throttle.begin(r, req.Username)
+		if at == nil {
+			w.Header().Set("Retry-After", retryAfter(wait))
+			a.refuse(w, r, fmt.Errorf("%w: %s limit, next attempt in %v", ErrTooManyRequests, limit, wait.Round(time.Millisecond)))
+			return
+		}
+		u, err = h.check(r.Context(), req)
+		if !errors.Is(err, ErrInvalidCredentials) {
+			at.refund() // only a wrong guess keeps the tokens it spent
+		}
 	}
-	u, err := h.users.LookupUser(r.Context(), req.Username)
-	found := err == nil
-	if err != nil && !errors.Is(err, ErrUserNotFound) {
-		a.refuse(w, r, fmt.Errorf("%w: user store: %w", ErrInternal, err))
-		return
-	}
-	err = a.passwords.check(r.Context(), u.PasswordHash, found, req.Password)
-	switch {
-	case errors.Is(err, errOverloaded):
-		w.Header().Set("Retry-After", a.passwords.retryAfter)
-		a.refuse(w, r, fmt.Errorf("%w: %w", ErrOverloaded, err))
-		return
-	case r.Context().Err() != nil:
-		// The client went away while waiting for a slot; it reads no answer.
-		a.refuse(w, r, fmt.Errorf("%w: request cancelled while waiting for a bcrypt slot: %w", ErrOverloaded, err))
-		return
-	case err != nil && !errors.Is(err, bcrypt.ErrMismatchedHashAndPassword):
-		// The stored hash is not a bcrypt hash.
-		a.refuse(w, r, fmt.Errorf("%w: password check for user ID %q: %w", ErrInternal, u.ID, err))
-		return
-	case !found:
-		a.refuse(w, r, fmt.Errorf("%w: unknown user", ErrInvalidCredentials))
-		return
-	case err != nil:
-		a.refuse(w, r, fmt.Errorf("%w: wrong password for user ID %q", ErrInvalidCredentials, u.ID))
-		return
-	case u.Disabled:
-		a.refuse(w, r, fmt.Errorf("%w: user ID %q is disabled", ErrInvalidCredentials, u.ID))
+	if err != nil {
+		if errors.Is(err, ErrOverloaded) {
+			w.Header().Set("Retry-After", a.passwords.retryAfter)
+		}
+		a.refuse(w, r, err)
 		return
 	}
 	tr, err := a.Issue(r.Context(), u)
@@ -114,6 +106,44 @@ func (h *loginHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	a.log.LogAttrs(r.Context(), slog.LevelInfo, "jwtguard: login", slog.String("user_id", u.ID), slog.String("remote_addr", r.RemoteAddr))
 	writeJSON(w, http.StatusOK, tr)
+}
+
+// check returns the user whose credentials req holds. Its error wraps
+// ErrInvalidCredentials for a wrong guess (unknown user, wrong or over-long
+// password, disabled account), ErrOverloaded when no bcrypt slot freed up
+// in time, and ErrInternal when the store or the stored hash failed.
+func (h *loginHandler) check(ctx context.Context, req loginRequest) (User, error) {
+	if len(req.Password) > MaxPasswordLength {
+		return User{}, fmt.Errorf("%w: password longer than %d bytes", ErrInvalidCredentials, MaxPasswordLength)
+	}
+	u, err := h.users.LookupUser(ctx, req.Username)
+	found := err == nil
+	if err != nil && !errors.Is(err, ErrUserNotFound) {
+		return User{}, fmt.Errorf("%w: user store: %w", ErrInternal, err)
+	}
+	err = h.auth.passwords.check(ctx, u.PasswordHash, found, req.Password)
+	switch {
+	case errors.Is(err, errOverloaded):
+		return User{}, fmt.Errorf("%w: %w", ErrOverloaded, err)
+	case ctx.Err() != nil:
+		// The client went away while waiting for a slot; it reads no answer.
+		return User{}, fmt.Errorf("%w: request cancelled while waiting for a bcrypt slot: %w", ErrOverloaded, err)
+	case err != nil && !errors.Is(err, bcrypt.ErrMismatchedHashAndPassword):
+		return User{}, fmt.Errorf("%w: password check for user ID %q: %w", ErrInternal, u.ID, err)
+	case !found:
+		return User{}, fmt.Errorf("%w: unknown user", ErrInvalidCredentials)
+	case err != nil:
+		return User{}, fmt.Errorf("%w: wrong password for user ID %q", ErrInvalidCredentials, u.ID)
+	case u.Disabled:
+		return User{}, fmt.Errorf("%w: user ID %q is disabled", ErrInvalidCredentials, u.ID)
+	}
+	return u, nil
+}
+
+// retryAfter is a Retry-After value: d in whole seconds, rounded up, at
+// least 1.
+func retryAfter(d time.Duration) string {
+	return strconv.FormatInt(max(1, int64((d+time.Second-1)/time.Second)), 10)
 }
 
 // decodeLogin checks the content type and decodes the body strictly.
@@ -198,7 +228,7 @@ func newPasswordChecker(concurrency int, wait time.Duration, cost int) *password
 	pc := &passwordChecker{
 		slots:      make(chan struct{}, concurrency),
 		wait:       wait,
-		retryAfter: strconv.Itoa(max(1, int((wait+time.Second-1)/time.Second))),
+		retryAfter: retryAfter(wait),
 		compare:    bcrypt.CompareHashAndPassword,
 	}
 	pc.cost.Store(int32(cost))

@@ -1,8 +1,11 @@
 package jwtguard
 
 import (
+	"fmt"
 	"log/slog"
+	"net/netip"
 	"runtime"
+	"strings"
 	"time"
 )
 
@@ -45,6 +48,13 @@ type config struct {
 	loginConcurrency int
 	loginWait        time.Duration
 	maxLoginBody     int64
+	accountBurst     int
+	accountEvery     time.Duration
+	addressBurst     int
+	addressEvery     time.Duration
+	throttleCapacity int
+	trustedProxies   []netip.Prefix
+	optionErr        error // the first option that could not be applied
 }
 
 func defaultConfig() config {
@@ -59,6 +69,9 @@ func defaultConfig() config {
 		loginConcurrency: runtime.GOMAXPROCS(0),
 		loginWait:        DefaultLoginWait,
 		maxLoginBody:     DefaultMaxLoginBodySize,
+		accountBurst:     DefaultAccountBurst,
+		accountEvery:     DefaultAccountEvery,
+		throttleCapacity: DefaultThrottleCapacity,
 	}
 }
 
@@ -154,3 +167,61 @@ func WithLoginWait(d time.Duration) Option { return func(c *config) { c.loginWai
 // WithMaxLoginBodySize bounds a login request body in bytes; a larger body
 // is refused with 413. Default: DefaultMaxLoginBodySize (4096).
 func WithMaxLoginBodySize(n int64) Option { return func(c *config) { c.maxLoginBody = n } }
+
+// WithAccountThrottle limits failed logins per username: burst failures at
+// once, then one more every interval; a login over the limit is refused with
+// 429 and Retry-After before any password is compared. Successful logins
+// cost nothing. Default: DefaultAccountBurst (10) then one every
+// DefaultAccountEvery (30 s). burst 0 turns it off.
+//
+// An attacker can use it to slow logins to an account they target, never to
+// lock it for good; with the default a real user waits at most 30 s.
+func WithAccountThrottle(burst int, every time.Duration) Option {
+	return func(c *config) { c.accountBurst, c.accountEvery = burst, every }
+}
+
+// WithAddressThrottle limits failed logins per client address (IPv6: per
+// /64) the way WithAccountThrottle does per account. Default: off, because
+// behind a reverse proxy every client shares the proxy's address until
+// WithTrustedProxies names it; turn it on with the proxies configured.
+func WithAddressThrottle(burst int, every time.Duration) Option {
+	return func(c *config) { c.addressBurst, c.addressEvery = burst, every }
+}
+
+// WithTrustedProxies names the reverse proxies (addresses such as "10.0.0.5"
+// or prefixes such as "10.0.0.0/8") whose Forwarded or X-Forwarded-For
+// header tells the client address. Requests from any other peer are keyed by
+// RemoteAddr and their forwarding headers are ignored. Default: none.
+func WithTrustedProxies(proxies ...string) Option {
+	return func(c *config) {
+		c.trustedProxies = nil
+		for _, s := range proxies {
+			p, err := parsePrefix(s)
+			if err != nil {
+				if c.optionErr == nil {
+					c.optionErr = fmt.Errorf("jwtguard: trusted proxy %q: %w", s, err)
+				}
+				continue
+			}
+			c.trustedProxies = append(c.trustedProxies, p)
+		}
+	}
+}
+
+func parsePrefix(s string) (netip.Prefix, error) {
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		return p.Masked(), err
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	a = a.Unmap()
+	return netip.PrefixFrom(a, a.BitLen()), nil
+}
+
+// WithThrottleCapacity bounds how many accounts, and how many addresses, the
+// login throttle remembers; past it the least recently seen are forgotten.
+// Each costs about 200 bytes. Default: DefaultThrottleCapacity (65 536).
+func WithThrottleCapacity(n int) Option { return func(c *config) { c.throttleCapacity = n } }

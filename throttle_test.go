@@ -1,0 +1,200 @@
+package jwtguard_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jwtguard/jwtguard"
+)
+
+// ltClock is a settable clock for the throttle tests.
+type ltClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newLTClock() *ltClock { return &ltClock{now: time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)} }
+
+func (c *ltClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *ltClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+// ltLoginFrom posts a login from remote, with extra headers.
+func ltLoginFrom(h http.Handler, remote, body string, headers ...string) *httptest.ResponseRecorder {
+	r := ltRequest(http.MethodPost, "application/json", body)
+	r.RemoteAddr = remote
+	for i := 0; i+1 < len(headers); i += 2 {
+		r.Header.Add(headers[i], headers[i+1])
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, r)
+	return rec
+}
+
+const (
+	ltAlice      = `{"username":"alice","password":"password123"}`
+	ltAliceWrong = `{"username":"alice","password":"guess"}`
+	ltAdmin      = `{"username":"admin","password":"password123"}`
+)
+
+func ltWant(t *testing.T, rec *httptest.ResponseRecorder, status int, what string) {
+	t.Helper()
+	if rec.Code != status {
+		t.Fatalf("%s: status %d, want %d (%s)", what, rec.Code, status, strings.TrimSpace(rec.Body.String()))
+	}
+}
+
+func TestAccountThrottle(t *testing.T) {
+	clock := newLTClock()
+	a := ltAuth(t, jwtguard.WithClock(clock.Now), jwtguard.WithAccountThrottle(3, time.Minute))
+	h := a.LoginHandler(ltStore(t))
+
+	for i := range 3 {
+		ltWant(t, ltLoginFrom(h, "192.0.2.1:1", ltAliceWrong), 401, "wrong guess "+string(rune('1'+i)))
+	}
+	rec := ltLoginFrom(h, "192.0.2.9:1", ltAliceWrong)
+	ltWant(t, rec, 429, "fourth guess, from another address")
+	if ltErrorBody(t, rec) != "too_many_requests" || rec.Header().Get("Retry-After") != "60" {
+		t.Errorf("429 body %s, Retry-After %q; want too_many_requests and 60", rec.Body, rec.Header().Get("Retry-After"))
+	}
+	// The throttle slows the account whatever the password...
+	ltWant(t, ltLoginFrom(h, "192.0.2.1:1", ltAlice), 429, "right password while throttled")
+	// ...but not other accounts.
+	ltWant(t, ltLoginFrom(h, "192.0.2.1:1", ltAdmin), 200, "another account")
+
+	clock.Advance(59 * time.Second)
+	ltWant(t, ltLoginFrom(h, "192.0.2.1:1", ltAlice), 429, "after 59 s")
+	clock.Advance(time.Second)
+	ltWant(t, ltLoginFrom(h, "192.0.2.1:1", ltAlice), 200, "after 60 s: never locked for good")
+	// That success cost nothing: one wrong guess is still allowed, then not.
+	ltWant(t, ltLoginFrom(h, "192.0.2.1:1", ltAliceWrong), 401, "guess after the refill")
+	ltWant(t, ltLoginFrom(h, "192.0.2.1:1", ltAliceWrong), 429, "next guess")
+}
+
+func TestAccountThrottleIsOnByDefault(t *testing.T) {
+	h := ltAuth(t).LoginHandler(ltStore(t))
+	for range jwtguard.DefaultAccountBurst {
+		ltWant(t, ltLoginFrom(h, "192.0.2.1:1", ltAliceWrong), 401, "guess within the default burst")
+	}
+	rec := ltLoginFrom(h, "192.0.2.1:1", ltAliceWrong)
+	ltWant(t, rec, 429, "guess past the default burst")
+	if ra := rec.Header().Get("Retry-After"); ra != "30" {
+		t.Errorf("Retry-After = %q, want 30", ra)
+	}
+}
+
+func TestSuccessfulLoginsAreNotThrottled(t *testing.T) {
+	h := ltAuth(t, jwtguard.WithAccountThrottle(2, time.Hour), jwtguard.WithAddressThrottle(2, time.Hour)).LoginHandler(ltStore(t))
+	for range 10 {
+		ltWant(t, ltLoginFrom(h, "192.0.2.1:1", ltAlice), 200, "repeated good login")
+	}
+}
+
+func TestThrottleOff(t *testing.T) {
+	h := ltAuth(t, jwtguard.WithAccountThrottle(0, 0)).LoginHandler(ltStore(t))
+	for range 30 {
+		ltWant(t, ltLoginFrom(h, "192.0.2.1:1", ltAliceWrong), 401, "guess with the throttle off")
+	}
+}
+
+func TestAddressThrottle(t *testing.T) {
+	clock := newLTClock()
+	h := ltAuth(t, jwtguard.WithClock(clock.Now), jwtguard.WithAccountThrottle(0, 0),
+		jwtguard.WithAddressThrottle(2, 10*time.Second)).LoginHandler(ltStore(t))
+	// A new username each time does not get past the address limit.
+	ltWant(t, ltLoginFrom(h, "198.51.100.7:1000", `{"username":"u1","password":"x"}`), 401, "first")
+	ltWant(t, ltLoginFrom(h, "198.51.100.7:2000", `{"username":"u2","password":"x"}`), 401, "second, another port")
+	rec := ltLoginFrom(h, "198.51.100.7:3000", `{"username":"u3","password":"x"}`)
+	ltWant(t, rec, 429, "third")
+	if rec.Header().Get("Retry-After") != "10" {
+		t.Errorf("Retry-After = %q, want 10", rec.Header().Get("Retry-After"))
+	}
+	// Forwarding headers from an untrusted peer are ignored.
+	ltWant(t, ltLoginFrom(h, "198.51.100.7:1", `{"username":"u4","password":"x"}`, "X-Forwarded-For", "203.0.113.50", "Forwarded", "for=203.0.113.51"), 429, "spoofed forwarding headers")
+	// Other addresses are not affected, and a good login still costs nothing.
+	ltWant(t, ltLoginFrom(h, "198.51.100.8:1", ltAlice), 200, "another address")
+	// IPv6 clients are keyed by /64.
+	ltWant(t, ltLoginFrom(h, "[2001:db8:1:2::1]:1", `{"username":"u","password":"x"}`), 401, "v6 first")
+	ltWant(t, ltLoginFrom(h, "[2001:db8:1:2::ffff]:1", `{"username":"u","password":"x"}`), 401, "v6 second, same /64")
+	ltWant(t, ltLoginFrom(h, "[2001:db8:1:2:aaaa::1]:1", `{"username":"u","password":"x"}`), 429, "v6 third, same /64")
+	ltWant(t, ltLoginFrom(h, "[2001:db8:1:3::1]:1", `{"username":"u","password":"x"}`), 401, "v6, next /64")
+	clock.Advance(10 * time.Second)
+	ltWant(t, ltLoginFrom(h, "198.51.100.7:1", `{"username":"u5","password":"x"}`), 401, "after the refill")
+}
+
+func TestAddressThrottleBehindTrustedProxies(t *testing.T) {
+	h := ltAuth(t, jwtguard.WithAccountThrottle(0, 0), jwtguard.WithAddressThrottle(1, time.Hour),
+		jwtguard.WithTrustedProxies("10.0.0.0/8", "192.0.2.10")).LoginHandler(ltStore(t))
+	wrong := `{"username":"alice","password":"x"}`
+	tests := []struct {
+		name    string
+		remote  string
+		headers []string
+		want    int
+	}{
+		{"client A via the proxy", "10.1.1.1:5000", []string{"X-Forwarded-For", "203.0.113.1"}, 401},
+		{"client A again", "10.2.2.2:5000", []string{"X-Forwarded-For", "203.0.113.1"}, 429},
+		{"client B via the proxy", "10.1.1.1:5000", []string{"X-Forwarded-For", "203.0.113.2"}, 401},
+		{"client A behind two trusted proxies", "192.0.2.10:1", []string{"X-Forwarded-For", "203.0.113.1, 10.9.9.9"}, 429},
+		{"client A prepends a spoofed address", "10.1.1.1:5000", []string{"X-Forwarded-For", "198.18.0.1, 203.0.113.1"}, 429},
+		{"Forwarded header, client C", "10.1.1.1:5000", []string{"Forwarded", `for="[2001:db8::1]:4711";proto=https`}, 401},
+		{"Forwarded wins over X-Forwarded-For", "10.1.1.1:5000", []string{"Forwarded", "for=203.0.113.1", "X-Forwarded-For", "203.0.113.99"}, 429},
+		{"several X-Forwarded-For fields", "10.1.1.1:5000", []string{"X-Forwarded-For", "203.0.113.3", "X-Forwarded-For", "203.0.113.1"}, 429},
+		{"the proxy with no header is keyed as itself", "10.1.1.1:5000", nil, 401},
+		{"the proxy again", "10.1.1.1:5000", nil, 429},
+		{"an unreadable hop stops the walk at the proxy", "10.1.1.1:5000", []string{"X-Forwarded-For", "garbage"}, 429},
+	}
+	for _, tc := range tests {
+		rec := ltLoginFrom(h, tc.remote, wrong, tc.headers...)
+		if rec.Code != tc.want {
+			t.Errorf("%s: status %d, want %d", tc.name, rec.Code, tc.want)
+		}
+	}
+}
+
+// Refusals that are not wrong guesses (overload, store failure) give their
+// tokens back.
+func TestThrottleRefundsNonGuesses(t *testing.T) {
+	a := ltAuth(t, jwtguard.WithAccountThrottle(1, time.Hour), jwtguard.WithLoginConcurrency(1), jwtguard.WithLoginWait(0))
+	failing := jwtguard.UserStoreFunc(func(ctx context.Context, username string) (jwtguard.User, error) {
+		return jwtguard.User{}, errors.New("store down")
+	})
+	h := a.LoginHandler(failing)
+	for range 3 {
+		ltWant(t, ltLoginFrom(h, "192.0.2.1:1", ltAliceWrong), 500, "store down")
+	}
+	// The account's single token is still there.
+	h = a.LoginHandler(ltStore(t))
+	ltWant(t, ltLoginFrom(h, "192.0.2.1:1", ltAliceWrong), 401, "first real guess")
+	ltWant(t, ltLoginFrom(h, "192.0.2.1:1", ltAliceWrong), 429, "second real guess")
+}
+
+func TestThrottleOptionsAreValidated(t *testing.T) {
+	for name, opt := range map[string]jwtguard.Option{
+		"negative account burst":   jwtguard.WithAccountThrottle(-1, time.Minute),
+		"account without period":   jwtguard.WithAccountThrottle(5, 0),
+		"negative address burst":   jwtguard.WithAddressThrottle(-1, time.Minute),
+		"address without period":   jwtguard.WithAddressThrottle(5, -time.Second),
+		"zero capacity":            jwtguard.WithThrottleCapacity(0),
+		"proxy that is no address": jwtguard.WithTrustedProxies("10.0.0.1", "proxy.internal"),
+		"bad prefix":               jwtguard.WithTrustedProxies("10.0.0.0/33"),
+	} {
+		if _, err := jwtguard.New(ltSecret, opt); err == nil {
+			t.Errorf("%s: New succeeded", name)
+		}
+	}
+}
