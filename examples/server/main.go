@@ -1,0 +1,266 @@
+// Command server is the bundled jwtguard demo server: the routes of the
+// Next.js tutorials jwtguard users come from, in Go.
+//
+//	go run ./examples/server             # listens on 127.0.0.1:8080
+//	go run ./examples/server -addr :9000
+//
+// It starts with no configuration. It reads JWT_SECRET, JWT_EXPIRES_IN,
+// JWT_ISSUER and JWT_AUDIENCE as jwtguard.FromEnv does; when JWT_SECRET is
+// unset it makes up a random secret and warns that tokens will not survive
+// a restart. A JWT_SECRET that is set but shorter than 32 bytes, or a
+// JWT_EXPIRES_IN it cannot read, stops it with an error naming the variable.
+//
+// Routes:
+//
+//	GET  /healthz            open, "ok"
+//	POST /api/auth/login     {"username","password"} → {"access_token",…}
+//	GET  /api/user/profile   any signed-in user: the token's claims
+//	GET  /api/secure-data    any signed-in user
+//	GET  /api/admin-data     role admin
+//
+// Demo accounts: admin / password123 (role admin) and alice / password123
+// (role user). SIGINT or SIGTERM shuts it down gracefully.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/jwtguard/jwtguard"
+)
+
+// Server limits. The timeouts bound slow clients; none of the routes runs
+// for long (a login is one bcrypt comparison, well under a second).
+const (
+	readHeaderTimeout = 5 * time.Second
+	readTimeout       = 10 * time.Second
+	writeTimeout      = 15 * time.Second
+	idleTimeout       = 60 * time.Second
+	maxHeaderBytes    = 16 << 10
+	shutdownTimeout   = 10 * time.Second
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-ctx.Done()
+		stop() // a second signal kills the process at once
+	}()
+	err := run(ctx, os.Args[1:], os.LookupEnv, os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "server:", err)
+		os.Exit(1)
+	}
+}
+
+// run parses args, configures the server from lookupEnv (os.LookupEnv in
+// main), prints the demo accounts and the URL to stdout, logs to stderr and
+// serves until ctx is done, then shuts down gracefully. It returns nil after
+// a clean shutdown and an error for a bad configuration or a failed listen.
+func run(ctx context.Context, args []string, lookupEnv func(string) (string, bool), stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("server", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", "127.0.0.1:8080", "`address` to listen on (host:port; port 0 picks a free one)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments: %q", fs.Args())
+	}
+
+	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	auth, err := newAuth(lookupEnv, logger)
+	if err != nil {
+		return err
+	}
+	store, err := demoStore(jwtguard.DefaultBcryptCost)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "Demo accounts:\n  admin / password123  (role admin)\n  alice / password123  (role user)\n")
+	fmt.Fprintf(stdout, "Listening on http://%s\n", ln.Addr())
+	return serve(ctx, ln, newServer(newHandler(auth, store), logger), logger)
+}
+
+// serve serves srv on ln until ctx is done, then shuts it down, waiting up
+// to shutdownTimeout for requests in flight. It closes ln.
+func serve(ctx context.Context, ln net.Listener, srv *http.Server, logger *slog.Logger) error {
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err // Serve failed before any shutdown
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// newServer returns an http.Server for h with every timeout and the header
+// size bounded, logging its own errors to logger.
+func newServer(h http.Handler, logger *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+}
+
+// newAuth builds the Auth as jwtguard.FromEnv would, reading the variables
+// through lookupEnv, except that an unset JWT_SECRET is replaced by a random
+// in-process secret (never printed) with a warning. opts are applied after
+// the environment, as with FromEnv. Errors name the variable at fault.
+func newAuth(lookupEnv func(string) (string, bool), logger *slog.Logger, opts ...jwtguard.Option) (*jwtguard.Auth, error) {
+	var secret []byte
+	switch v, ok := lookupEnv(jwtguard.EnvSecret); {
+	case !ok:
+		secret = make([]byte, 32)
+		rand.Read(secret) // never fails (Go 1.24+)
+		logger.Warn(jwtguard.EnvSecret + " is not set: using a random secret; tokens will not survive a restart and no other process can verify them")
+	case v == "":
+		return nil, fmt.Errorf("%s is set but empty; unset it for a random demo secret, or set 32+ random bytes (try: openssl rand -base64 48)", jwtguard.EnvSecret)
+	case len(v) < 32:
+		return nil, fmt.Errorf("%s is %d bytes; it must be at least 32 bytes of random data (try: openssl rand -base64 48)", jwtguard.EnvSecret, len(v))
+	default:
+		secret = []byte(v)
+	}
+	envOpts := []jwtguard.Option{jwtguard.WithLogger(logger)}
+	if v, ok := lookupEnv(jwtguard.EnvExpiresIn); ok {
+		d, err := jwtguard.ParseLifetime(v)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", jwtguard.EnvExpiresIn, err)
+		}
+		envOpts = append(envOpts, jwtguard.WithTokenLifetime(d))
+	}
+	if v, _ := lookupEnv(jwtguard.EnvIssuer); v != "" {
+		envOpts = append(envOpts, jwtguard.WithIssuer(v))
+	}
+	if v, _ := lookupEnv(jwtguard.EnvAudience); v != "" {
+		envOpts = append(envOpts, jwtguard.WithAudience(v))
+	}
+	return jwtguard.New(secret, append(envOpts, opts...)...)
+}
+
+// demoStore returns the demo accounts, their passwords hashed at cost.
+func demoStore(cost int) (*jwtguard.MemoryStore, error) {
+	users := []jwtguard.User{
+		{ID: "1", Username: "admin", Roles: []string{"admin"}},
+		{ID: "2", Username: "alice", Roles: []string{"user"}},
+	}
+	for i := range users {
+		h, err := jwtguard.HashPasswordWithCost("password123", cost)
+		if err != nil {
+			return nil, err
+		}
+		users[i].PasswordHash = h
+	}
+	return jwtguard.NewMemoryStore(users...)
+}
+
+// newHandler returns the server's routes.
+func newHandler(auth *jwtguard.Auth, users jwtguard.UserStore) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		io.WriteString(w, "ok\n")
+	})
+	// No method in the pattern: the login handler answers other methods
+	// itself, with 405, Allow: POST and a JSON body.
+	mux.Handle("/api/auth/login", auth.LoginHandler(users))
+	mux.Handle("GET /api/user/profile", auth.Verify(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, userOf(r))
+	})))
+	mux.Handle("GET /api/secure-data", auth.Verify(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, message{"Authenticated route", userOf(r)})
+	})))
+	mux.Handle("GET /api/admin-data", auth.Verify(auth.Authorize("admin")(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, message{"Admin-only route", userOf(r)})
+	}))))
+	return mux
+}
+
+// user is the JSON form of a caller's verified claims.
+type user struct {
+	Subject   string    `json:"subject"`
+	Username  string    `json:"username,omitempty"`
+	Roles     []string  `json:"roles"`
+	Scopes    []string  `json:"scopes,omitempty"`
+	Issuer    string    `json:"issuer,omitempty"`
+	Audience  []string  `json:"audience,omitempty"`
+	TokenID   string    `json:"token_id,omitempty"`
+	IssuedAt  time.Time `json:"issued_at,omitzero"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+type message struct {
+	Message string `json:"message"`
+	User    *user  `json:"user"`
+}
+
+// userOf returns the verified claims of r. Every route that calls it is
+// behind Verify, so the claims are there.
+func userOf(r *http.Request) *user {
+	c, ok := jwtguard.FromContext(r.Context())
+	if !ok {
+		panic("server: route without Verify in front of it")
+	}
+	u := &user{
+		Subject:   c.Subject,
+		Username:  c.Username,
+		Roles:     c.Roles,
+		Scopes:    c.Scopes,
+		Issuer:    c.Issuer,
+		Audience:  c.Audience,
+		TokenID:   c.TokenID,
+		IssuedAt:  c.IssuedAt.UTC(),
+		ExpiresAt: c.ExpiresAt.UTC(),
+	}
+	if u.Roles == nil {
+		u.Roles = []string{}
+	}
+	return u
+}
+
+// writeJSON answers 200 with v. Responses carry account data, so they are
+// not cached.
+func writeJSON(w http.ResponseWriter, v any) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(v)
+}

@@ -1,0 +1,388 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jwtguard/jwtguard"
+)
+
+const testSecret = "0123456789abcdef0123456789abcdef" // 32 bytes
+
+// env is a fake os.LookupEnv.
+func env(kv ...string) func(string) (string, bool) {
+	m := make(map[string]string)
+	for i := 0; i+1 < len(kv); i += 2 {
+		m[kv[i]] = kv[i+1]
+	}
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+// clock is a time source the test moves by hand.
+type clock struct{ now atomic.Int64 }
+
+func newClock() *clock {
+	c := new(clock)
+	c.now.Store(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC).UnixNano())
+	return c
+}
+func (c *clock) Now() time.Time          { return time.Unix(0, c.now.Load()) }
+func (c *clock) Advance(d time.Duration) { c.now.Add(int64(d)) }
+
+// newTestServer serves the real handler with cost-4 demo hashes and an Auth
+// built by newAuth from a fake environment, on a clock the test controls.
+func newTestServer(t *testing.T) (*httptest.Server, *clock) {
+	t.Helper()
+	clk := newClock()
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	auth, err := newAuth(env(jwtguard.EnvSecret, testSecret), logger,
+		jwtguard.WithClock(clk.Now), jwtguard.WithBcryptCost(4))
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := demoStore(4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(newHandler(auth, store))
+	t.Cleanup(srv.Close)
+	return srv, clk
+}
+
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func do(t *testing.T, method, url, token, body string) response {
+	t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, url, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return response{resp.StatusCode, resp.Header, b}
+}
+
+func login(t *testing.T, base, username, password string) string {
+	t.Helper()
+	r := do(t, "POST", base+"/api/auth/login", "", `{"username":"`+username+`","password":"`+password+`"}`)
+	if r.status != http.StatusOK {
+		t.Fatalf("login %s: status %d, body %s", username, r.status, r.body)
+	}
+	var tr jwtguard.TokenResponse
+	if err := json.Unmarshal(r.body, &tr); err != nil {
+		t.Fatal(err)
+	}
+	if tr.AccessToken == "" || tr.TokenType != "Bearer" || tr.ExpiresIn != 900 {
+		t.Fatalf("login %s: token response %+v", username, tr)
+	}
+	return tr.AccessToken
+}
+
+// errorCode returns the "error" member of a refusal body.
+func errorCode(t *testing.T, r response) string {
+	t.Helper()
+	var e struct{ Error string }
+	if err := json.Unmarshal(r.body, &e); err != nil {
+		t.Fatalf("refusal body %q: %v", r.body, err)
+	}
+	return e.Error
+}
+
+func TestAdminFlow(t *testing.T) {
+	srv, clk := newTestServer(t)
+	tok := login(t, srv.URL, "admin", "password123")
+
+	r := do(t, "GET", srv.URL+"/api/user/profile", tok, "")
+	if r.status != http.StatusOK {
+		t.Fatalf("profile: status %d, body %s", r.status, r.body)
+	}
+	if cc := r.header.Get("Cache-Control"); cc != "no-store" {
+		t.Errorf("profile: Cache-Control %q, want no-store", cc)
+	}
+	var u user
+	if err := json.Unmarshal(r.body, &u); err != nil {
+		t.Fatal(err)
+	}
+	if u.Subject != "1" || u.Username != "admin" || len(u.Roles) != 1 || u.Roles[0] != "admin" {
+		t.Errorf("profile: %+v, want subject 1, username admin, roles [admin]", u)
+	}
+	if want := clk.Now().Add(jwtguard.DefaultTokenLifetime); !u.ExpiresAt.Equal(want) {
+		t.Errorf("profile: expires_at %v, want %v", u.ExpiresAt, want)
+	}
+	if u.TokenID == "" || u.IssuedAt.IsZero() {
+		t.Errorf("profile: token_id %q, issued_at %v: want both set", u.TokenID, u.IssuedAt)
+	}
+
+	for path, want := range map[string]string{
+		"/api/admin-data":  "Admin-only route",
+		"/api/secure-data": "Authenticated route",
+	} {
+		r = do(t, "GET", srv.URL+path, tok, "")
+		var m message
+		if err := json.Unmarshal(r.body, &m); err != nil {
+			t.Fatalf("%s: %v (body %s)", path, err, r.body)
+		}
+		if r.status != http.StatusOK || m.Message != want || m.User == nil || m.User.Username != "admin" {
+			t.Errorf("%s: status %d, body %s; want 200 %q for admin", path, r.status, r.body, want)
+		}
+	}
+}
+
+func TestUserIsRefusedAdminData(t *testing.T) {
+	srv, _ := newTestServer(t)
+	tok := login(t, srv.URL, "alice", "password123")
+
+	if r := do(t, "GET", srv.URL+"/api/secure-data", tok, ""); r.status != http.StatusOK {
+		t.Errorf("secure-data: status %d, want 200", r.status)
+	}
+	r := do(t, "GET", srv.URL+"/api/admin-data", tok, "")
+	if r.status != http.StatusForbidden || errorCode(t, r) != "insufficient_scope" {
+		t.Errorf("admin-data as alice: status %d, body %s; want 403 insufficient_scope", r.status, r.body)
+	}
+	if got, want := r.header.Get("WWW-Authenticate"), `Bearer realm="api", error="insufficient_scope"`; got != want {
+		t.Errorf("WWW-Authenticate %q, want %q", got, want)
+	}
+}
+
+func TestWrongPasswordLooksLikeUnknownUser(t *testing.T) {
+	srv, _ := newTestServer(t)
+	wrong := do(t, "POST", srv.URL+"/api/auth/login", "", `{"username":"admin","password":"nope"}`)
+	unknown := do(t, "POST", srv.URL+"/api/auth/login", "", `{"username":"mallory","password":"nope"}`)
+	if wrong.status != http.StatusUnauthorized || errorCode(t, wrong) != "invalid_credentials" {
+		t.Errorf("wrong password: status %d, body %s; want 401 invalid_credentials", wrong.status, wrong.body)
+	}
+	if unknown.status != wrong.status || !bytes.Equal(unknown.body, wrong.body) {
+		t.Errorf("unknown user answered %d %s, wrong password %d %s; want the same", unknown.status, unknown.body, wrong.status, wrong.body)
+	}
+}
+
+func TestExpiredTokenRefused(t *testing.T) {
+	srv, clk := newTestServer(t)
+	tok := login(t, srv.URL, "admin", "password123")
+	// Just within the lifetime plus the leeway, the token still works.
+	clk.Advance(jwtguard.DefaultTokenLifetime + jwtguard.DefaultLeeway - time.Second)
+	if r := do(t, "GET", srv.URL+"/api/user/profile", tok, ""); r.status != http.StatusOK {
+		t.Fatalf("before expiry: status %d, body %s", r.status, r.body)
+	}
+	clk.Advance(2 * time.Second)
+	r := do(t, "GET", srv.URL+"/api/user/profile", tok, "")
+	if r.status != http.StatusUnauthorized || errorCode(t, r) != "invalid_token" {
+		t.Errorf("after expiry: status %d, body %s; want 401 invalid_token", r.status, r.body)
+	}
+	if got, want := r.header.Get("WWW-Authenticate"), `Bearer realm="api", error="invalid_token"`; got != want {
+		t.Errorf("WWW-Authenticate %q, want %q", got, want)
+	}
+}
+
+func TestNoToken(t *testing.T) {
+	srv, _ := newTestServer(t)
+	for _, path := range []string{"/api/user/profile", "/api/secure-data", "/api/admin-data"} {
+		r := do(t, "GET", srv.URL+path, "", "")
+		if r.status != http.StatusUnauthorized {
+			t.Errorf("%s without a token: status %d, want 401", path, r.status)
+		}
+		if got, want := r.header.Get("WWW-Authenticate"), `Bearer realm="api"`; got != want {
+			t.Errorf("%s: WWW-Authenticate %q, want %q", path, got, want)
+		}
+	}
+}
+
+func TestHealthz(t *testing.T) {
+	srv, _ := newTestServer(t)
+	r := do(t, "GET", srv.URL+"/healthz", "", "")
+	if r.status != http.StatusOK || string(r.body) != "ok\n" {
+		t.Errorf("healthz: status %d, body %q; want 200 \"ok\\n\"", r.status, r.body)
+	}
+}
+
+func TestLoginWrongMethod(t *testing.T) {
+	srv, _ := newTestServer(t)
+	r := do(t, "GET", srv.URL+"/api/auth/login", "", "")
+	if r.status != http.StatusMethodNotAllowed || r.header.Get("Allow") != "POST" || errorCode(t, r) != "method_not_allowed" {
+		t.Errorf("GET login: status %d, Allow %q, body %s; want 405, POST, JSON", r.status, r.header.Get("Allow"), r.body)
+	}
+}
+
+func TestNewAuthConfig(t *testing.T) {
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	bad := []struct {
+		name    string
+		env     func(string) (string, bool)
+		wantVar string
+	}{
+		{"weak secret", env(jwtguard.EnvSecret, "short"), jwtguard.EnvSecret},
+		{"31-byte secret", env(jwtguard.EnvSecret, testSecret[1:]), jwtguard.EnvSecret},
+		{"empty secret", env(jwtguard.EnvSecret, ""), jwtguard.EnvSecret},
+		{"bad lifetime", env(jwtguard.EnvSecret, testSecret, jwtguard.EnvExpiresIn, "soon"), jwtguard.EnvExpiresIn},
+		{"negative lifetime", env(jwtguard.EnvExpiresIn, "-5m"), jwtguard.EnvExpiresIn},
+		{"empty lifetime", env(jwtguard.EnvSecret, testSecret, jwtguard.EnvExpiresIn, ""), jwtguard.EnvExpiresIn},
+	}
+	for _, tc := range bad {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := newAuth(tc.env, logger)
+			if err == nil || !strings.Contains(err.Error(), tc.wantVar) {
+				t.Fatalf("newAuth: %v; want an error naming %s", err, tc.wantVar)
+			}
+			if strings.Contains(err.Error(), testSecret) {
+				t.Errorf("error %q contains the secret", err)
+			}
+		})
+	}
+
+	t.Run("run exits with the error", func(t *testing.T) {
+		var stdout, stderr bytes.Buffer
+		err := run(t.Context(), []string{"-addr", "127.0.0.1:0"}, env(jwtguard.EnvSecret, "short"), &stdout, &stderr)
+		if err == nil || !strings.Contains(err.Error(), jwtguard.EnvSecret) {
+			t.Errorf("run: %v; want an error naming %s", err, jwtguard.EnvSecret)
+		}
+	})
+
+	t.Run("JWT_EXPIRES_IN", func(t *testing.T) {
+		var buf bytes.Buffer
+		auth, err := newAuth(env(jwtguard.EnvSecret, testSecret, jwtguard.EnvExpiresIn, "1h"),
+			slog.New(slog.NewTextHandler(&buf, nil)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr, err := auth.Issue(t.Context(), jwtguard.User{ID: "1"})
+		if err != nil || tr.ExpiresIn != 3600 {
+			t.Errorf("Issue: %+v, %v; want expires_in 3600", tr, err)
+		}
+		if buf.Len() != 0 {
+			t.Errorf("logged %q with JWT_SECRET set; want nothing", buf.String())
+		}
+	})
+
+	t.Run("no secret", func(t *testing.T) {
+		var buf bytes.Buffer
+		if _, err := newAuth(env(), slog.New(slog.NewTextHandler(&buf, nil))); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(buf.String(), "level=WARN") || !strings.Contains(buf.String(), "restart") {
+			t.Errorf("log %q; want a warning that tokens will not survive a restart", buf.String())
+		}
+	})
+}
+
+func TestServerTimeouts(t *testing.T) {
+	s := newServer(http.NotFoundHandler(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	for name, d := range map[string]time.Duration{
+		"ReadHeaderTimeout": s.ReadHeaderTimeout,
+		"ReadTimeout":       s.ReadTimeout,
+		"WriteTimeout":      s.WriteTimeout,
+		"IdleTimeout":       s.IdleTimeout,
+	} {
+		if d <= 0 {
+			t.Errorf("%s is %v; want it set", name, d)
+		}
+	}
+	if s.MaxHeaderBytes <= 0 || s.MaxHeaderBytes > 1<<20 {
+		t.Errorf("MaxHeaderBytes is %d; want it set, at most the default 1 MiB", s.MaxHeaderBytes)
+	}
+	if s.ErrorLog == nil {
+		t.Error("ErrorLog is nil; want the server's errors in slog")
+	}
+}
+
+// lockedBuffer is a bytes.Buffer safe for concurrent writes.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+// TestRun starts the real server with no JWT_SECRET on a free port, logs in
+// over real HTTP, and checks that cancelling the context shuts it down
+// cleanly. It hashes at the default bcrypt cost, as the real server does.
+func TestRun(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	stdoutR, stdoutW := io.Pipe()
+	var stderr lockedBuffer
+	done := make(chan error, 1)
+	go func() {
+		err := run(ctx, []string{"-addr", "127.0.0.1:0"}, env(), stdoutW, &stderr)
+		stdoutW.Close()
+		done <- err
+	}()
+
+	// run prints the demo accounts, then "Listening on http://ADDR".
+	var base string
+	sc := bufio.NewScanner(stdoutR)
+	for sc.Scan() {
+		if url, ok := strings.CutPrefix(sc.Text(), "Listening on "); ok {
+			base = url
+			break
+		}
+	}
+	if base == "" {
+		t.Fatalf("run printed no address; it returned %v; log:\n%s", <-done, stderr.String())
+	}
+	go io.Copy(io.Discard, stdoutR)
+
+	tok := login(t, base, "admin", "password123")
+	r := do(t, "GET", base+"/api/user/profile", tok, "")
+	if r.status != http.StatusOK || !strings.Contains(string(r.body), `"username": "admin"`) {
+		t.Errorf("profile: status %d, body %s", r.status, r.body)
+	}
+
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("run after cancel: %v; want nil", err)
+		}
+	case <-time.After(shutdownTimeout + 5*time.Second):
+		t.Fatal("run did not return after cancel")
+	}
+	log := stderr.String()
+	for _, want := range []string{"JWT_SECRET is not set", "shutting down"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("log lacks %q:\n%s", want, log)
+		}
+	}
+}
