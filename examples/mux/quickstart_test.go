@@ -19,14 +19,18 @@ func quickStart(mux *http.ServeMux, users jwtguard.UserStore) {
 	if err != nil {
 		log.Fatal(err)
 	}
-	mux.Handle("POST /api/auth/login", auth.LoginHandler(users))
+	mux.Handle("POST /api/auth/login", auth.LoginHandler(users)) // users: any jwtguard.UserStore
 	mux.Handle("GET /api/user/profile", auth.Verify(http.HandlerFunc(profile)))
-	mux.Handle("GET /api/admin-data", auth.Verify(auth.Authorize("admin")(http.HandlerFunc(profile))))
+	mux.Handle("GET /api/admin-data", auth.Verify(auth.Authorize("admin")(http.HandlerFunc(adminData))))
 }
 
 func profile(w http.ResponseWriter, r *http.Request) {
 	claims, _ := jwtguard.FromContext(r.Context()) // set by Verify
 	fmt.Fprintf(w, "hello %s, roles %v\n", claims.Username, claims.Roles)
+}
+
+func adminData(w http.ResponseWriter, r *http.Request) {
+	fmt.Fprintln(w, "admin data")
 }
 
 func TestQuickStart(t *testing.T) {
@@ -50,13 +54,16 @@ func TestQuickStart(t *testing.T) {
 	if err := json.Unmarshal(rec.Body.Bytes(), &tr); err != nil || rec.Code != http.StatusOK {
 		t.Fatalf("login: %d %q", rec.Code, rec.Body)
 	}
-	for _, path := range []string{"/api/user/profile", "/api/admin-data"} {
+	for path, want := range map[string]string{
+		"/api/user/profile": "hello admin, roles [admin]\n",
+		"/api/admin-data":   "admin data\n",
+	} {
 		rec = httptest.NewRecorder()
 		req = httptest.NewRequest("GET", path, nil)
 		req.Header.Set("Authorization", "Bearer "+tr.AccessToken)
 		mux.ServeHTTP(rec, req)
-		if rec.Code != http.StatusOK || rec.Body.String() != "hello admin, roles [admin]\n" {
-			t.Errorf("%s: %d %q", path, rec.Code, rec.Body)
+		if rec.Code != http.StatusOK || rec.Body.String() != want {
+			t.Errorf("%s: %d %q, want 200 %q", path, rec.Code, rec.Body, want)
 		}
 	}
 }
