@@ -49,13 +49,18 @@ var (
 	installErr  error
 )
 
-// requireNode skips t when node or npm is missing and otherwise makes sure
-// the pinned packages are installed (once per test binary).
+// requireNode skips t when node or npm is missing, or fails it under CI
+// (CI set), where a skip would let a green run hide that the suite never ran.
+// Otherwise it makes sure the pinned packages are installed (once per test
+// binary).
 func requireNode(t *testing.T) {
 	t.Helper()
 	for _, tool := range []string{"node", "npm"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("skipping the Node interop suite: %s is not on PATH (install Node 20 or later to run it; CI has it)", tool)
+			if os.Getenv("CI") != "" {
+				t.Fatalf("the Node interop suite must run in CI, but %s is not on PATH", tool)
+			}
+			t.Skipf("skipping the Node interop suite: %s is not on PATH (install Node 20 or later to run it; CI does)", tool)
 		}
 	}
 	installOnce.Do(func() { installErr = installModules() })
