@@ -1,0 +1,177 @@
+package bearer
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+const jwtSample = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl-_"
+
+func TestParse(t *testing.T) {
+	cases := []struct {
+		name   string
+		value  string
+		maxLen int
+		want   string
+		err    error
+	}{
+		{"plain", "Bearer " + jwtSample, 0, jwtSample, nil},
+		{"lowercase scheme", "bearer abc", 0, "abc", nil},
+		{"uppercase scheme", "BEARER abc", 0, "abc", nil},
+		{"mixed-case scheme", "BeArEr abc", 0, "abc", nil},
+		{"several spaces", "Bearer    abc", 0, "abc", nil},
+		{"all b64token characters", "Bearer aZ09-._~+/==", 0, "aZ09-._~+/==", nil},
+		{"padding only at the end", "Bearer abc==", 0, "abc==", nil},
+		{"exactly maxLen", "Bearer abcd", 4, "abcd", nil},
+		{"empty", "", 0, "", ErrOtherScheme},
+		{"Basic", "Basic dXNlcjpwYXNz", 0, "", ErrOtherScheme},
+		{"Digest", `Digest username="a"`, 0, "", ErrOtherScheme},
+		{"scheme prefix of another", "Bearerx abc", 0, "", ErrOtherScheme},
+		{"short scheme", "Bear abc", 0, "", ErrOtherScheme},
+		{"tab after scheme", "Bearer\tabc", 0, "", ErrOtherScheme},
+		{"leading space", " Bearer abc", 0, "", ErrOtherScheme},
+		{"Kelvin sign is not k", "\u212aearer abc", 0, "", ErrOtherScheme},
+		{"scheme only", "Bearer", 0, "", ErrMalformed},
+		{"scheme and space", "Bearer ", 0, "", ErrMalformed},
+		{"scheme and spaces", "Bearer    ", 0, "", ErrMalformed},
+		{"two tokens", "Bearer a b", 0, "", ErrMalformed},
+		{"trailing space", "Bearer abc ", 0, "", ErrMalformed},
+		{"comma", "Bearer abc,def", 0, "", ErrMalformed},
+		{"comma and next credential", "Bearer abc, Basic x", 0, "", ErrMalformed},
+		{"quoted", `Bearer "abc"`, 0, "", ErrMalformed},
+		{"auth-param syntax", `Bearer realm="x"`, 0, "", ErrMalformed},
+		{"padding only", "Bearer ===", 0, "", ErrMalformed},
+		{"padding inside", "Bearer ab=c", 0, "", ErrMalformed},
+		{"padded segment", "Bearer ab=.cd", 0, "", ErrMalformed},
+		{"NUL", "Bearer abc\x00", 0, "", ErrMalformed},
+		{"LF", "Bearer abc\n", 0, "", ErrMalformed},
+		{"CR inside", "Bearer ab\rc", 0, "", ErrMalformed},
+		{"tab inside", "Bearer ab\tc", 0, "", ErrMalformed},
+		{"DEL", "Bearer abc\x7f", 0, "", ErrMalformed},
+		{"non-ASCII", "Bearer abcé", 0, "", ErrMalformed},
+		{"percent-encoded", "Bearer abc%2E", 0, "", ErrMalformed},
+		{"one over maxLen", "Bearer abcde", 4, "", ErrTooLong},
+		{"over maxLen even if malformed", "Bearer a b c", 3, "", ErrTooLong},
+		{"100000 dots over bound", "Bearer " + strings.Repeat(".", 100000), 4096, "", ErrTooLong},
+		{"100000 dots without bound", "Bearer " + strings.Repeat(".", 100000), 0, strings.Repeat(".", 100000), nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := Parse(tc.value, tc.maxLen)
+			if got != tc.want || !errors.Is(err, tc.err) || (err == nil) != (tc.err == nil) {
+				t.Errorf("Parse(%.40q, %d) = %.40q, %v; want %.40q, %v", tc.value, tc.maxLen, got, err, tc.want, tc.err)
+			}
+		})
+	}
+}
+
+func TestToken(t *testing.T) {
+	cases := []struct {
+		name   string
+		tok    string
+		maxLen int
+		err    error
+	}{
+		{"jwt", jwtSample, 0, nil},
+		{"bounded", jwtSample, len(jwtSample), nil},
+		{"one over", jwtSample, len(jwtSample) - 1, ErrTooLong},
+		{"empty", "", 0, ErrMalformed},
+		{"with scheme", "Bearer " + jwtSample, 0, ErrMalformed},
+		{"leading space", " " + jwtSample, 0, ErrMalformed},
+		{"semicolon", "abc;def", 0, ErrMalformed},
+		{"padding only", "=", 0, ErrMalformed},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := Token(tc.tok, tc.maxLen)
+			if !errors.Is(err, tc.err) || (err == nil) != (tc.err == nil) {
+				t.Fatalf("Token(%q, %d) error = %v, want %v", tc.tok, tc.maxLen, err, tc.err)
+			}
+			if err == nil && got != tc.tok {
+				t.Errorf("Token(%q) = %q", tc.tok, got)
+			}
+		})
+	}
+}
+
+func TestParseDoesNotAllocate(t *testing.T) {
+	v := "Bearer " + jwtSample
+	if n := testing.AllocsPerRun(100, func() { Parse(v, 4096) }); n != 0 {
+		t.Errorf("Parse allocates %v times", n)
+	}
+}
+
+// isB64Token reports whether s matches 1*( ALPHA / DIGIT / "-" / "." / "_"
+// / "~" / "+" / "/" ) *"=", written independently of isTokenChar.
+func isB64Token(s string) bool {
+	body := strings.TrimRight(s, "=")
+	if body == "" {
+		return false
+	}
+	for _, r := range body {
+		if !strings.ContainsRune("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/", r) {
+			return false
+		}
+	}
+	return true
+}
+
+// swapCase flips the case of the ASCII letters in s.
+func swapCase(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		switch {
+		case 'a' <= c && c <= 'z':
+			b[i] = c - 'a' + 'A'
+		case 'A' <= c && c <= 'Z':
+			b[i] = c - 'A' + 'a'
+		}
+	}
+	return string(b)
+}
+
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{
+		"", "Bearer", "Bearer ", "Bearer a b", "Bearer  tok", "bearer tok", "BEARER tok",
+		"Basic dXNlcjpwYXNz", "Bearerx tok", "Bearer\ttok", "Bearer tok,x", "Bearer tok\x00",
+		"Bearer tok\n", "Bearer a=b", "Bearer abc==", "Bearer ===", "Bearer " + jwtSample,
+		"Bearer " + strings.Repeat(".", 5000), `Bearer "x"`, "Bearer é", "\u212aearer x",
+	} {
+		f.Add(s, 0)
+		f.Add(s, 16)
+		f.Add(s, 4096)
+	}
+	f.Fuzz(func(t *testing.T, value string, maxLen int) {
+		tok, err := Parse(value, maxLen)
+		if err != nil {
+			if tok != "" {
+				t.Fatalf("Parse(%q) returned %q with error %v", value, tok, err)
+			}
+			if !errors.Is(err, ErrOtherScheme) && !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrTooLong) {
+				t.Fatalf("Parse(%q): unknown error %v", value, err)
+			}
+		} else {
+			switch {
+			case !strings.HasSuffix(value, tok):
+				t.Fatalf("token %q is not the end of %q", tok, value)
+			case maxLen > 0 && len(tok) > maxLen:
+				t.Fatalf("token of %d bytes exceeds bound %d", len(tok), maxLen)
+			case !isB64Token(tok):
+				t.Fatalf("token %q is not a b64token", tok)
+			case !strings.EqualFold(value[:6], "bearer"):
+				t.Fatalf("accepted scheme %q", value[:6])
+			case strings.Trim(value[6:len(value)-len(tok)], " ") != "" || len(value)-len(tok) < 7:
+				t.Fatalf("between scheme and token of %q: want one or more spaces only", value)
+			}
+		}
+		// The scheme is case-insensitive: flipping the case of the first six
+		// bytes changes nothing.
+		if len(value) >= 6 {
+			tok2, err2 := Parse(swapCase(value[:6])+value[6:], maxLen)
+			if tok2 != tok || err2 != err {
+				t.Fatalf("case-swapped scheme: %q, %v; original %q, %v", tok2, err2, tok, err)
+			}
+		}
+	})
+}
