@@ -212,6 +212,14 @@ func NewVerifier(cfg Config) *Verifier {
 // Verify checks tok's signature, header and claims and returns its payload.
 // The error wraps ErrExpired or ErrInvalid.
 func (v *Verifier) Verify(tok string) (*Payload, error) {
+	// Base64 decoders skip CR and LF, so "<signature>\n" would verify as
+	// "<signature>". Refuse every byte outside the compact serialization's
+	// alphabet: a signed token then has exactly one accepted spelling.
+	for i := 0; i < len(tok); i++ {
+		if c := tok[i]; !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return nil, fmt.Errorf("%w: byte %d is neither base64url nor '.'", ErrInvalid, i)
+		}
+	}
 	p := new(Payload)
 	_, err := v.parser.ParseWithClaims(tok, p, v.keyFunc)
 	switch {

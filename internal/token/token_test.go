@@ -1,0 +1,358 @@
+package token
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+var (
+	testSecret = []byte("token-tests-secret-0123456789abcdef")
+	testNow    = time.Unix(1_800_000_000, 0)
+)
+
+func testConfig() Config {
+	return Config{Alg: "HS256", Secret: testSecret, Leeway: 10 * time.Second, Now: func() time.Time { return testNow }}
+}
+
+func seg(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+
+// craft assembles an HS256-MACed token from raw header and payload JSON.
+func craft(header, payload string, key []byte) string {
+	in := seg(header) + "." + seg(payload)
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(in))
+	return in + "." + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+func TestTimeUnmarshalJSON(t *testing.T) {
+	cases := []struct {
+		in   string
+		want time.Time
+		ok   bool
+	}{
+		{"1800000000", time.Unix(1800000000, 0), true},
+		{"1800000000.5", time.Unix(1800000000, 5e8), true},
+		{"1.8e9", time.Unix(1800000000, 0), true},
+		{"0", time.Unix(0, 0), true},
+		{"-1", time.Unix(-1, 0), true},
+		{"9007199254740992", time.Unix(1<<53, 0), true},
+		{"9007199254740994", time.Time{}, false}, // 2^53 + 2: beyond the bound
+		{"-9007199254740994", time.Time{}, false},
+		{"1e300", time.Time{}, false},
+		{"1e999", time.Time{}, false},
+		{"-1e999", time.Time{}, false},
+		{`"1800000000"`, time.Time{}, false},
+		{`"1e9"`, time.Time{}, false},
+		{"null", time.Time{}, false},
+		{"true", time.Time{}, false},
+		{"[1800000000]", time.Time{}, false},
+		{`{"$numberLong":"1"}`, time.Time{}, false},
+		{"", time.Time{}, false},
+		{"-", time.Time{}, false},
+		{"0x10", time.Time{}, false},
+		{"Infinity", time.Time{}, false},
+		{"NaN", time.Time{}, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.in, func(t *testing.T) {
+			var got Time
+			err := got.UnmarshalJSON([]byte(tc.in))
+			if (err == nil) != tc.ok {
+				t.Fatalf("UnmarshalJSON(%s) error = %v, want ok=%v", tc.in, err, tc.ok)
+			}
+			if tc.ok && !got.Equal(tc.want) {
+				t.Errorf("UnmarshalJSON(%s) = %v, want %v", tc.in, got.Time, tc.want)
+			}
+			// The same through encoding/json, as a claim.
+			var p Payload
+			err = json.Unmarshal([]byte(`{"exp":`+tc.in+`}`), &p)
+			if (err == nil) != tc.ok && json.Valid([]byte(`{"exp":`+tc.in+`}`)) {
+				t.Errorf("payload with exp %s: error = %v, want ok=%v", tc.in, err, tc.ok)
+			}
+		})
+	}
+}
+
+func TestTimeMarshalJSON(t *testing.T) {
+	b, err := json.Marshal(Time{time.Unix(1800000000, 999_000_000)})
+	if err != nil || string(b) != "1800000000" {
+		t.Errorf("Marshal = %s, %v; want whole seconds", b, err)
+	}
+	var back Time
+	if err := json.Unmarshal(b, &back); err != nil || back.Unix() != 1800000000 {
+		t.Errorf("round trip = %v, %v", back, err)
+	}
+}
+
+func TestAudienceJSON(t *testing.T) {
+	cases := []struct {
+		in   string
+		want Audience
+		ok   bool
+	}{
+		{`"orders"`, Audience{"orders"}, true},
+		{`""`, Audience{""}, true},
+		{`["orders","billing"]`, Audience{"orders", "billing"}, true},
+		{`[]`, Audience{}, true},
+		{`null`, nil, false},
+		{`42`, nil, false},
+		{`true`, nil, false},
+		{`{"aud":"orders"}`, nil, false},
+		{`[1]`, nil, false},
+		{`[["orders"]]`, nil, false},
+		{``, nil, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.in, func(t *testing.T) {
+			var got Audience
+			err := got.UnmarshalJSON([]byte(tc.in))
+			if (err == nil) != tc.ok {
+				t.Fatalf("UnmarshalJSON(%s) error = %v, want ok=%v", tc.in, err, tc.ok)
+			}
+			if tc.ok && !slices.Equal(got, tc.want) {
+				t.Errorf("UnmarshalJSON(%s) = %q, want %q", tc.in, got, tc.want)
+			}
+		})
+	}
+	for _, tc := range []struct {
+		aud  Audience
+		want string
+	}{
+		{Audience{"orders"}, `"orders"`},
+		{Audience{"orders", "billing"}, `["orders","billing"]`},
+	} {
+		if b, err := json.Marshal(tc.aud); err != nil || string(b) != tc.want {
+			t.Errorf("Marshal(%q) = %s, %v; want %s", tc.aud, b, err, tc.want)
+		}
+	}
+}
+
+func TestLegacyIDUnmarshalJSON(t *testing.T) {
+	cases := []struct {
+		in   string
+		want LegacyID
+		ok   bool
+	}{
+		{`7`, "7", true},
+		{`-7`, "-7", true},
+		{`"7"`, "7", true},
+		{`"u-7"`, "u-7", true},
+		{`9223372036854775807`, "9223372036854775807", true},
+		{`9223372036854775808`, "", false},
+		{`7.5`, "", false},
+		{`7.0`, "", false},
+		{`1e3`, "", false},
+		{`true`, "", false},
+		{`null`, "", false},
+		{`[7]`, "", false},
+		{`{"id":7}`, "", false},
+		{``, "", false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.in, func(t *testing.T) {
+			var got LegacyID
+			err := got.UnmarshalJSON([]byte(tc.in))
+			if (err == nil) != tc.ok || got != tc.want {
+				t.Errorf("UnmarshalJSON(%s) = %q, %v; want %q, ok=%v", tc.in, got, err, tc.want, tc.ok)
+			}
+		})
+	}
+}
+
+func TestPayloadUnmarshalJSON(t *testing.T) {
+	for _, in := range []string{`null`, `[]`, `[{"exp":1}]`, `"x"`, `1`, `true`} {
+		var p Payload
+		if err := json.Unmarshal([]byte(in), &p); err == nil {
+			t.Errorf("payload %s accepted", in)
+		}
+	}
+	in := `{"sub":"1","exp":1800000300,"tenant":"t-1"}`
+	var p Payload
+	if err := json.Unmarshal([]byte(in), &p); err != nil {
+		t.Fatal(err)
+	}
+	if string(p.Raw) != in || p.Subject != "1" || p.ExpiresAt.Unix() != 1800000300 {
+		t.Errorf("payload = %+v, raw %s", p, p.Raw)
+	}
+	for _, in := range []string{
+		`{"sub":1}`, `{"iss":["a"]}`, `{"jti":2}`, `{"username":false}`, `{"roles":"admin"}`,
+		`{"roles":[1]}`, `{"scope":["a"]}`, `{"role":["admin"]}`, `{"nbf":"1"}`, `{"iat":"1"}`,
+	} {
+		if err := json.Unmarshal([]byte(in), new(Payload)); err == nil {
+			t.Errorf("mistyped claim %s accepted", in)
+		}
+	}
+}
+
+func TestSignVerifyRoundTrip(t *testing.T) {
+	cfg := testConfig()
+	cfg.Issuer, cfg.Audience = "https://auth.example.com", "orders"
+	in := &Payload{
+		Issuer: cfg.Issuer, Subject: "42", Audience: Audience{"orders"},
+		ExpiresAt: Time{testNow.Add(time.Minute)}, IssuedAt: Time{testNow}, NotBefore: Time{testNow},
+		ID: "jti-1", Username: "alice", Roles: []string{"admin"}, Scope: "a b",
+	}
+	tok, err := NewSigner(cfg).Sign(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := NewVerifier(cfg).Verify(tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Issuer != in.Issuer || out.Subject != in.Subject || !slices.Equal(out.Audience, in.Audience) ||
+		!out.ExpiresAt.Equal(in.ExpiresAt.Time) || !out.IssuedAt.Equal(in.IssuedAt.Time) || !out.NotBefore.Equal(in.NotBefore.Time) ||
+		out.ID != in.ID || out.Username != in.Username || !slices.Equal(out.Roles, in.Roles) || out.Scope != in.Scope {
+		t.Errorf("round trip:\n got %+v\nwant %+v", out, in)
+	}
+}
+
+func TestVerifyErrors(t *testing.T) {
+	valid := func(extra string) string {
+		return `{"sub":"1","exp":` + itoa(testNow.Add(time.Minute).Unix()) + extra + `}`
+	}
+	hs := `{"alg":"HS256","typ":"JWT"}`
+	good := craft(hs, valid(""), testSecret)
+	cases := []struct {
+		name string
+		tok  string
+		want error // nil, ErrExpired or ErrInvalid
+	}{
+		{"good", good, nil},
+		{"expired", craft(hs, `{"exp":`+itoa(testNow.Add(-time.Minute).Unix())+`}`, testSecret), ErrExpired},
+		{"expired, bad signature", craft(hs, `{"exp":`+itoa(testNow.Add(-time.Minute).Unix())+`}`, []byte("another-secret-0123456789abcdefgh")), ErrInvalid},
+		{"expired and not yet valid", craft(hs, `{"exp":1,"nbf":`+itoa(testNow.Add(time.Hour).Unix())+`}`, testSecret), ErrInvalid},
+		{"not yet valid", craft(hs, valid(`,"nbf":`+itoa(testNow.Add(time.Hour).Unix())), testSecret), ErrInvalid},
+		{"no exp", craft(hs, `{"sub":"1"}`, testSecret), ErrInvalid},
+		{"exp string", craft(hs, `{"exp":"1900000000"}`, testSecret), ErrInvalid},
+		{"crit", craft(`{"alg":"HS256","crit":["b64"],"b64":false}`, valid(""), testSecret), ErrInvalid},
+		{"kid ignored", craft(`{"alg":"HS256","kid":"../../etc/passwd"}`, valid(""), testSecret), nil},
+		{"alg none", seg(`{"alg":"none"}`) + "." + seg(valid("")) + ".", ErrInvalid},
+		{"alg HS512", craft(`{"alg":"HS512"}`, valid(""), testSecret), ErrInvalid},
+		{"newline after signature", good + "\n", ErrInvalid},
+		{"CRLF inside signature", good[:len(good)-4] + "\r\n" + good[len(good)-4:], ErrInvalid},
+		{"padding after signature", good + "=", ErrInvalid},
+		{"space", good + " ", ErrInvalid},
+		{"empty", "", ErrInvalid},
+		{"dots", "..", ErrInvalid},
+	}
+	v := NewVerifier(testConfig())
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := v.Verify(tc.tok)
+			switch {
+			case tc.want == nil && (err != nil || p == nil):
+				t.Fatalf("Verify = %v, %v; want a payload", p, err)
+			case tc.want != nil && (p != nil || !errors.Is(err, tc.want)):
+				t.Fatalf("Verify = %v, %v; want %v", p, err, tc.want)
+			case errors.Is(err, ErrExpired) && errors.Is(err, ErrInvalid):
+				t.Fatalf("error %v wraps both sentinels", err)
+			}
+		})
+	}
+}
+
+// TestGolangJWTAloneAcceptsStringExp is the control for the string-exp cases:
+// golang-jwt's own NumericDate takes "1900000000", so only Time refuses it.
+func TestGolangJWTAloneAcceptsStringExp(t *testing.T) {
+	tok := craft(`{"alg":"HS256"}`, `{"exp":"1900000000"}`, testSecret)
+	_, err := jwt.ParseWithClaims(tok, &jwt.RegisteredClaims{}, func(*jwt.Token) (any, error) { return testSecret, nil },
+		jwt.WithValidMethods([]string{"HS256"}), jwt.WithExpirationRequired(), jwt.WithTimeFunc(func() time.Time { return testNow }))
+	if err != nil {
+		t.Skipf("golang-jwt now refuses a string exp (%v); the control no longer applies", err)
+	}
+	if _, err := NewVerifier(testConfig()).Verify(tok); !errors.Is(err, ErrInvalid) {
+		t.Errorf("Verify = %v, want ErrInvalid", err)
+	}
+}
+
+// TestVerifierCopiesSecret: changing the caller's slice later changes
+// nothing.
+func TestVerifierCopiesSecret(t *testing.T) {
+	secret := []byte(string(testSecret))
+	cfg := testConfig()
+	cfg.Secret = secret
+	v, s := NewVerifier(cfg), NewSigner(cfg)
+	tok := craft(`{"alg":"HS256"}`, `{"exp":1800000300}`, testSecret)
+	clear(secret)
+	if _, err := v.Verify(tok); err != nil {
+		t.Errorf("Verify after the caller zeroed its secret: %v", err)
+	}
+	signed, err := s.Sign(&Payload{ExpiresAt: Time{testNow.Add(time.Minute)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.Verify(signed); err != nil {
+		t.Errorf("Signer used the zeroed secret: %v", err)
+	}
+}
+
+func itoa(n int64) string { b, _ := json.Marshal(n); return string(b) }
+
+func FuzzVerify(f *testing.F) {
+	v := NewVerifier(testConfig())
+	s := NewSigner(testConfig())
+	var valid []string
+	for _, p := range []*Payload{
+		{Subject: "1", ExpiresAt: Time{testNow.Add(time.Minute)}},
+		{Subject: "2", ExpiresAt: Time{testNow.Add(time.Hour)}, IssuedAt: Time{testNow}, Audience: Audience{"a", "b"}, Roles: []string{"admin"}, Scope: "x y"},
+	} {
+		tok, err := s.Sign(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		valid = append(valid, tok)
+	}
+	valid = append(valid, craft(`{"alg":"HS256","kid":"k"}`, `{"id":7,"role":"admin","exp":1800000300}`, testSecret))
+	for _, tok := range valid {
+		f.Add(tok)
+	}
+	for _, tok := range []string{
+		"", ".", "..", "...", "a.b.c", "e30.e30.", "e30.e30.e30",
+		seg(`{"alg":"none"}`) + "." + seg(`{"exp":1900000000}`) + ".",
+		craft(`{"alg":"HS256","crit":["x"]}`, `{"exp":1900000000}`, testSecret),
+		craft(`{"alg":"HS256"}`, `{"exp":"1900000000"}`, testSecret),
+		craft(`{"alg":"HS256"}`, `{"exp":1e300,"aud":1,"id":1.5}`, testSecret),
+		craft(`{"alg":"HS256"}`, `[]`, testSecret),
+		craft(`{"alg":"HS256"}`, `null`, testSecret),
+		craft(`{"alg":"HS256"}`, `{"exp":1}`, testSecret),
+		valid[0] + "\n", valid[0] + "=",
+	} {
+		f.Add(tok)
+	}
+	f.Fuzz(func(t *testing.T, tok string) {
+		p, err := v.Verify(tok)
+		if err == nil {
+			if p == nil {
+				t.Fatal("Verify returned a nil payload and a nil error")
+			}
+			// Nothing but what we signed verifies, in exactly that spelling.
+			if !slices.Contains(valid, tok) {
+				t.Fatalf("Verify accepted %q, which is not a token we signed", tok)
+			}
+			if p.ExpiresAt.IsZero() {
+				t.Fatal("accepted a payload without exp")
+			}
+		} else {
+			if p != nil {
+				t.Fatalf("Verify returned a payload with error %v", err)
+			}
+			if errors.Is(err, ErrExpired) == errors.Is(err, ErrInvalid) {
+				t.Fatalf("error %v wraps not exactly one of ErrExpired, ErrInvalid", err)
+			}
+		}
+		for _, good := range valid {
+			if _, err := v.Verify(good); err != nil {
+				t.Fatalf("valid token stopped verifying: %v", err)
+			}
+		}
+	})
+}
