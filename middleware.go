@@ -46,6 +46,12 @@ func (a *Auth) verify(next http.Handler, optional bool) http.Handler {
 				next.ServeHTTP(w, r)
 				return
 			}
+			if errors.Is(err, ErrInvalidRequest) {
+				// RFC 6750 §3.1: invalid_request is a Bearer challenge too,
+				// but WriteError only sets challenges on 401 and 403 (its 400s
+				// include login bodies, which are no Bearer resource).
+				w.Header().Set("WWW-Authenticate", a.challenge("invalid_request"))
+			}
 			a.refuse(w, r, err)
 			return
 		}

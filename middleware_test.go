@@ -1,0 +1,571 @@
+package jwtguard_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/jwtguard/jwtguard"
+)
+
+// vtMint signs claims with golang-jwt, for algorithms and keys that
+// vtCraft does not cover.
+func vtMint(t testing.TB, m jwt.SigningMethod, claims jwt.MapClaims, key any) string {
+	t.Helper()
+	s, err := jwt.NewWithClaims(m, claims).SignedString(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// vtMapClaims are valid claims for vtMint.
+func vtMapClaims() jwt.MapClaims {
+	return jwt.MapClaims{"sub": "user-1", "iat": vtNow.Unix(), "exp": vtNow.Add(5 * time.Minute).Unix()}
+}
+
+// vtRequestTokens returns every credential a request carries (Authorization
+// values without the scheme, cookie values, query values): none of them may
+// reach a response body or a log.
+func vtRequestTokens(r *http.Request) []string {
+	var out []string
+	for _, v := range r.Header.Values("Authorization") {
+		if _, tok, ok := strings.Cut(v, " "); ok {
+			v = strings.TrimSpace(tok)
+		}
+		out = append(out, v)
+	}
+	for _, c := range r.Cookies() {
+		out = append(out, c.Value)
+	}
+	for _, vs := range r.URL.Query() {
+		out = append(out, vs...)
+	}
+	return out
+}
+
+// vtLogReasons decodes the JSON log lines in buf and returns their reason
+// attributes.
+func vtLogReasons(t *testing.T, buf *bytes.Buffer) []string {
+	t.Helper()
+	var reasons []string
+	dec := json.NewDecoder(bytes.NewReader(buf.Bytes()))
+	for dec.More() {
+		var rec map[string]any
+		if err := dec.Decode(&rec); err != nil {
+			t.Fatalf("log is not JSON lines: %v\n%s", err, buf)
+		}
+		if rec["msg"] != "jwtguard: request refused" {
+			t.Errorf("unexpected log message %q", rec["msg"])
+		}
+		r, _ := rec["reason"].(string)
+		reasons = append(reasons, r)
+	}
+	return reasons
+}
+
+// vtVerifyCase is one request through auth.Verify.
+type vtVerifyCase struct {
+	name  string
+	opts  []jwtguard.Option
+	req   *http.Request
+	want  vtOutcome
+	log   string                                 // refusals: a part of the logged reason
+	check func(t *testing.T, c *jwtguard.Claims) // acceptances: the claims next saw
+}
+
+// vtRunVerifyCases runs each case through a.Verify with a recording error
+// handler and a debug logger, and checks answer, sentinel, log and next.
+func vtRunVerifyCases(t *testing.T, cases []vtVerifyCase, optional bool) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var logs bytes.Buffer
+			eh := &vtRecorder{}
+			opts := append([]jwtguard.Option{vtLogged(&logs), jwtguard.WithErrorHandler(eh.handle)}, tc.opts...)
+			a := vtAuth(t, opts...)
+			eh.auth = a
+			p := &vtProbe{}
+			mw := a.Verify
+			if optional {
+				mw = a.VerifyOptional
+			}
+			rec := vtServe(mw(p), tc.req)
+			secrets := vtRequestTokens(tc.req)
+			for _, s := range secrets {
+				if len(s) >= 16 && strings.Contains(logs.String(), s) {
+					t.Errorf("log contains the token %.24q…:\n%s", s, logs.String())
+				}
+			}
+
+			if tc.want == vtAccept {
+				if !p.called || rec.Code != http.StatusOK {
+					t.Fatalf("refused: status %d, body %q, log %s", rec.Code, rec.Body, logs.String())
+				}
+				if len(eh.errs) != 0 {
+					t.Errorf("error handler called with %v", eh.errs)
+				}
+				if tc.check != nil {
+					tc.check(t, p.claims)
+				} else if !p.ok || p.claims.Subject != "user-1" {
+					t.Errorf("FromContext = %+v, %v; want the subject user-1", p.claims, p.ok)
+				}
+				return
+			}
+
+			vtCheckRefused(t, rec, p, tc.want, secrets...)
+			if len(eh.errs) != 1 {
+				t.Fatalf("error handler called %d times, want once", len(eh.errs))
+			}
+			vtCheckSentinel(t, eh.errs[0], vtRefusals[tc.want].sentinel)
+			if tc.log == "" {
+				t.Fatal("test case lacks the expected log reason")
+			}
+			reasons := vtLogReasons(t, &logs)
+			if len(reasons) != 1 || !strings.Contains(reasons[0], tc.log) {
+				t.Errorf("logged reasons %q, want one containing %q", reasons, tc.log)
+			}
+		})
+	}
+}
+
+// TestVerify drives every refusal class and the accepted shapes through the
+// real middleware.
+func TestVerify(t *testing.T) {
+	good := vtToken(map[string]any{"username": "alice", "roles": []string{"user"}})
+	payload := vtPayload(nil)
+	goodParts := strings.Split(good, ".")
+	signingInput := goodParts[0] + "." + goodParts[1]
+
+	// An HS256 token from the tutorials: {id, username, role}.
+	legacy := vtCraft(vtHS256, vtPayload(map[string]any{"sub": nil, "id": 7, "username": "root", "role": "admin"}), vtSecret)
+
+	// alg none in several spellings: unsigned, empty signature.
+	none := func(alg string) string {
+		return vtSeg(`{"alg":"`+alg+`","typ":"JWT"}`) + "." + vtSeg(payload) + "."
+	}
+	ecKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// A validly signed token over 4096 bytes.
+	huge := vtToken(map[string]any{"pad": strings.Repeat("x", 4096)})
+
+	// The signature's last character changed only in the two bits that
+	// base64 does not use: a lax decoder reads the same MAC.
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	last := strings.IndexByte(alphabet, good[len(good)-1])
+	malleable := good[:len(good)-1] + string(alphabet[last^1])
+
+	// Header and payload in the standard alphabet ('+', '/'), correctly
+	// HMAC'd as sent.
+	var stdTok string
+	for pad := range 3 {
+		p := vtPayload(map[string]any{"x": strings.Repeat("a", pad) + "???>>>~~~"})
+		in := base64.RawStdEncoding.EncodeToString([]byte(vtHS256)) + "." + base64.RawStdEncoding.EncodeToString([]byte(p))
+		if strings.ContainsAny(in, "+/") {
+			stdTok = in + "." + vtMAC(sha256.New, vtSecret, in)
+			break
+		}
+	}
+	if stdTok == "" {
+		t.Fatal("could not build a standard-alphabet token")
+	}
+	// A padded header segment, correctly HMAC'd as sent.
+	paddedHeader := `{"alg":"HS256"}`
+	if len(paddedHeader)%3 == 0 {
+		paddedHeader = `{"alg":"HS256" }`
+	}
+	paddedIn := base64.URLEncoding.EncodeToString([]byte(paddedHeader)) + "." + vtSeg(payload)
+	if !strings.Contains(paddedIn, "=") {
+		t.Fatal("header encoding has no padding")
+	}
+	padded := paddedIn + "." + vtMAC(sha256.New, vtSecret, paddedIn)
+
+	const aud, iss = "orders-api", "https://auth.example.com"
+	withAud := []jwtguard.Option{jwtguard.WithAudience(aud)}
+	withIss := []jwtguard.Option{jwtguard.WithIssuer(iss)}
+	withCookie := []jwtguard.Option{jwtguard.WithCookie("jwt")}
+	withQuery := []jwtguard.Option{jwtguard.WithQueryParameter("access_token")}
+	withBoth := []jwtguard.Option{jwtguard.WithCookie("jwt"), jwtguard.WithQueryParameter("access_token")}
+	cookie := func(r *http.Request, v string) *http.Request {
+		r.AddCookie(&http.Cookie{Name: "jwt", Value: v})
+		return r
+	}
+	at := func(exp time.Time) string { return vtToken(map[string]any{"exp": exp.Unix()}) }
+
+	cases := []vtVerifyCase{
+		// Authorization header syntax.
+		{name: "header/none", req: vtGet("/r"), want: vtNoToken, log: "no bearer token"},
+		{name: "header/empty", req: vtGet("/r", ""), want: vtNoToken, log: "no bearer token"},
+		{name: "header/Basic", req: vtGet("/r", "Basic dXNlcjpwYXNzd29yZA=="), want: vtNoToken, log: "no bearer token"},
+		{name: "header/Bearerx scheme", req: vtGet("/r", "Bearerx "+good), want: vtNoToken, log: "no bearer token"},
+		{name: "header/tab after scheme is not Bearer SP", req: vtGet("/r", "Bearer\t"+good), want: vtNoToken, log: "no bearer token"},
+		{name: "header/Bearer without token", req: vtGet("/r", "Bearer"), want: vtBadRequest, log: "malformed Bearer credentials"},
+		{name: "header/Bearer space without token", req: vtGet("/r", "Bearer "), want: vtBadRequest, log: "malformed Bearer credentials"},
+		{name: "header/two tokens", req: vtGet("/r", "Bearer a b"), want: vtBadRequest, log: "malformed Bearer credentials"},
+		{name: "header/trailing space", req: vtGet("/r", "Bearer "+good+" "), want: vtBadRequest, log: "malformed Bearer credentials"},
+		{name: "header/two spaces accepted", req: vtGet("/r", "Bearer  "+good), want: vtAccept},
+		{name: "header/lowercase scheme", req: vtGet("/r", "bearer "+good), want: vtAccept},
+		{name: "header/uppercase scheme", req: vtGet("/r", "BEARER "+good), want: vtAccept},
+		{name: "header/mixed-case scheme", req: vtGet("/r", "bEaReR "+good), want: vtAccept},
+		{name: "header/two Authorization headers", req: vtGet("/r", "Bearer "+good, "Bearer "+good), want: vtBadRequest, log: "2 Authorization headers"},
+		{name: "header/Bearer and Basic headers", req: vtGet("/r", "Basic dXNlcjpwYXNz", "Bearer "+good), want: vtBadRequest, log: "2 Authorization headers"},
+		{name: "header/token over max size", req: vtGet("/r", "Bearer "+strings.Repeat("a", jwtguard.DefaultMaxTokenSize+1)), want: vtInvalid, log: "longer than"},
+		{name: "header/well-signed token over max size", req: vtGet("/r", "Bearer "+huge), want: vtInvalid, log: "longer than"},
+		{name: "header/token of exactly max size is parsed", opts: []jwtguard.Option{jwtguard.WithMaxTokenSize(len(good))}, req: vtGet("/r", "Bearer "+good), want: vtAccept},
+		{name: "header/token one byte over WithMaxTokenSize", opts: []jwtguard.Option{jwtguard.WithMaxTokenSize(len(good) - 1)}, req: vtGet("/r", "Bearer "+good), want: vtInvalid, log: "longer than"},
+		{name: "header/NUL after token", req: vtGet("/r", "Bearer "+good+"\x00"), want: vtBadRequest, log: "malformed Bearer credentials"},
+		{name: "header/DEL inside token", req: vtGet("/r", "Bearer "+good[:20]+"\x7f"+good[20:]), want: vtBadRequest, log: "malformed Bearer credentials"},
+		// base64 decoders skip CR and LF, so without the b64token check this
+		// token would verify.
+		{name: "header/newline after token", req: vtGet("/r", "Bearer "+good+"\n"), want: vtBadRequest, log: "malformed Bearer credentials"},
+		{name: "header/CR inside signature", req: vtGet("/r", "Bearer "+good[:len(good)-5]+"\r"+good[len(good)-5:]), want: vtBadRequest, log: "malformed Bearer credentials"},
+		{name: "header/comma and second credential", req: vtGet("/r", "Bearer "+good+", Basic dXNlcjpwYXNz"), want: vtBadRequest, log: "malformed Bearer credentials"},
+		{name: "header/comma inside token", req: vtGet("/r", "Bearer "+goodParts[0]+","+goodParts[1]), want: vtBadRequest, log: "malformed Bearer credentials"},
+		{name: "header/quoted token", req: vtGet("/r", `Bearer "`+good+`"`), want: vtBadRequest, log: "malformed Bearer credentials"},
+
+		// Algorithms and signatures.
+		{name: "alg/none", req: vtGet("/r", "Bearer "+none("none")), want: vtInvalid, log: "signing method none is invalid"},
+		{name: "alg/None", req: vtGet("/r", "Bearer "+none("None")), want: vtInvalid, log: "signing method (alg) is unavailable"},
+		{name: "alg/NONE", req: vtGet("/r", "Bearer "+none("NONE")), want: vtInvalid, log: "signing method (alg) is unavailable"},
+		{name: "alg/nOnE", req: vtGet("/r", "Bearer "+none("nOnE")), want: vtInvalid, log: "signing method (alg) is unavailable"},
+		{name: "alg/none minted by golang-jwt", req: vtGet("/r", "Bearer "+vtMint(t, jwt.SigningMethodNone, vtMapClaims(), jwt.UnsafeAllowNoneSignatureType)), want: vtInvalid, log: "signing method none is invalid"},
+		{name: "alg/none header over a valid HS256 signature", req: vtGet("/r", "Bearer "+vtCraft(`{"alg":"none"}`, payload, vtSecret)), want: vtInvalid, log: "signing method none is invalid"},
+		{name: "alg/missing", req: vtGet("/r", "Bearer "+vtCraft(`{"typ":"JWT"}`, payload, vtSecret)), want: vtInvalid, log: "signing method (alg) is unspecified"},
+		{name: "alg/lowercase hs256", req: vtGet("/r", "Bearer "+vtCraft(`{"alg":"hs256"}`, payload, vtSecret)), want: vtInvalid, log: "signing method (alg) is unavailable"},
+		{name: "alg/array", req: vtGet("/r", "Bearer "+vtCraft(`{"alg":["HS256"]}`, payload, vtSecret)), want: vtInvalid, log: "signing method (alg) is unspecified"},
+		{name: "alg/HS384 with our secret", req: vtGet("/r", "Bearer "+vtMint(t, jwt.SigningMethodHS384, vtMapClaims(), vtSecret)), want: vtInvalid, log: "signing method HS384 is invalid"},
+		{name: "alg/HS512 with our secret", req: vtGet("/r", "Bearer "+vtMint(t, jwt.SigningMethodHS512, vtMapClaims(), vtSecret)), want: vtInvalid, log: "signing method HS512 is invalid"},
+		{name: "alg/RS256 header over our HMAC", req: vtGet("/r", "Bearer "+vtCraft(`{"alg":"RS256","typ":"JWT"}`, payload, vtSecret)), want: vtInvalid, log: "signing method RS256 is invalid"},
+		{name: "alg/ES256 by an attacker key", req: vtGet("/r", "Bearer "+vtMint(t, jwt.SigningMethodES256, vtMapClaims(), ecKey)), want: vtInvalid, log: "signing method ES256 is invalid"},
+		{name: "sig/stripped (two segments)", req: vtGet("/r", "Bearer "+signingInput), want: vtInvalid, log: "invalid number of segments"},
+		{name: "sig/empty", req: vtGet("/r", "Bearer "+signingInput+"."), want: vtInvalid, log: "signature is invalid"},
+		{name: "sig/another secret", req: vtGet("/r", "Bearer "+vtCraft(vtHS256, payload, vtAttackerSecret)), want: vtInvalid, log: "signature is invalid"},
+		{name: "sig/empty secret", req: vtGet("/r", "Bearer "+vtCraft(vtHS256, payload, nil)), want: vtInvalid, log: "signature is invalid"},
+		{name: "sig/truncated to 30 bytes", req: vtGet("/r", "Bearer "+good[:len(good)-3]), want: vtInvalid, log: "signature is invalid"},
+		{name: "sig/non-canonical trailing bits", req: vtGet("/r", "Bearer "+malleable), want: vtInvalid, log: "could not base64 decode signature"},
+		{name: "sig/tampered payload, old signature", req: vtGet("/r", "Bearer "+goodParts[0]+"."+vtSeg(vtPayload(map[string]any{"roles": []string{"admin"}}))+"."+goodParts[2]), want: vtInvalid, log: "signature is invalid"},
+
+		// Header parameters never choose the key.
+		{name: "hdr/crit", req: vtGet("/r", "Bearer "+vtCraft(`{"alg":"HS256","crit":["exp"]}`, payload, vtSecret)), want: vtInvalid, log: "crit header"},
+		{name: "hdr/crit empty list", req: vtGet("/r", "Bearer "+vtCraft(`{"alg":"HS256","crit":[]}`, payload, vtSecret)), want: vtInvalid, log: "crit header"},
+		{name: "hdr/kid path traversal, our key: kid is ignored", req: vtGet("/r", "Bearer "+vtCraft(`{"alg":"HS256","kid":"../../etc/passwd"}`, payload, vtSecret)), want: vtAccept},
+		{name: "hdr/kid path traversal, attacker key", req: vtGet("/r", "Bearer "+vtCraft(`{"alg":"HS256","kid":"../../etc/passwd"}`, payload, vtAttackerSecret)), want: vtInvalid, log: "signature is invalid"},
+		{name: "hdr/kid /dev/null, empty key", req: vtGet("/r", "Bearer "+vtCraft(`{"alg":"HS256","kid":"/dev/null"}`, payload, []byte{})), want: vtInvalid, log: "signature is invalid"},
+		{name: "hdr/jku, attacker key", req: vtGet("/r", "Bearer "+vtCraft(`{"alg":"HS256","jku":"https://evil.example/jwks.json"}`, payload, vtAttackerSecret)), want: vtInvalid, log: "signature is invalid"},
+		{name: "hdr/x5u, attacker key", req: vtGet("/r", "Bearer "+vtCraft(`{"alg":"HS256","x5u":"https://evil.example/cert.pem"}`, payload, vtAttackerSecret)), want: vtInvalid, log: "signature is invalid"},
+		{name: "hdr/embedded jwk of the attacker key", req: vtGet("/r", "Bearer "+vtCraft(`{"alg":"HS256","jwk":{"kty":"oct","k":"`+vtSeg(string(vtAttackerSecret))+`"}}`, payload, vtAttackerSecret)), want: vtInvalid, log: "signature is invalid"},
+
+		// Registered claims.
+		{name: "claim/exp missing", req: vtGet("/r", "Bearer "+vtToken(map[string]any{"exp": nil})), want: vtInvalid, log: "exp claim is required"},
+		{name: "claim/exp as string", req: vtGet("/r", "Bearer "+vtToken(map[string]any{"exp": "1900000000"})), want: vtInvalid, log: "NumericDate is not a JSON number"},
+		{name: "claim/exp null", req: vtGet("/r", "Bearer "+vtCraft(vtHS256, `{"sub":"user-1","exp":null}`, vtSecret)), want: vtInvalid, log: "NumericDate is not a JSON number"},
+		{name: "claim/exp out of range", req: vtGet("/r", "Bearer "+vtCraft(vtHS256, `{"sub":"user-1","exp":1e300}`, vtSecret)), want: vtInvalid, log: "NumericDate out of range"},
+		{name: "claim/exp negative", req: vtGet("/r", "Bearer "+vtCraft(vtHS256, `{"sub":"user-1","exp":-1}`, vtSecret)), want: vtExpired, log: "token is expired"},
+		{name: "claim/nbf as string", req: vtGet("/r", "Bearer "+vtToken(map[string]any{"nbf": "1700000000"})), want: vtInvalid, log: "NumericDate is not a JSON number"},
+		{name: "claim/iat as string", req: vtGet("/r", "Bearer "+vtToken(map[string]any{"iat": "1700000000"})), want: vtInvalid, log: "NumericDate is not a JSON number"},
+		{name: "claim/nbf in the future", req: vtGet("/r", "Bearer "+vtToken(map[string]any{"nbf": vtNow.Add(time.Minute).Unix()})), want: vtInvalid, log: "token is not valid yet"},
+		{name: "claim/nbf within leeway", req: vtGet("/r", "Bearer "+vtToken(map[string]any{"nbf": vtNow.Add(jwtguard.DefaultLeeway - time.Second).Unix()})), want: vtAccept},
+		{name: "claim/nbf future and exp past is invalid, not expired", req: vtGet("/r", "Bearer "+vtToken(map[string]any{"nbf": vtNow.Add(time.Hour).Unix(), "exp": vtNow.Add(-time.Hour).Unix()})), want: vtInvalid, log: "token is not valid yet"},
+		{name: "claim/exp one second past leeway", req: vtGet("/r", "Bearer "+at(vtNow.Add(-jwtguard.DefaultLeeway-time.Second))), want: vtExpired, log: "token is expired"},
+		{name: "claim/exp exactly at leeway", req: vtGet("/r", "Bearer "+at(vtNow.Add(-jwtguard.DefaultLeeway))), want: vtExpired, log: "token is expired"},
+		{name: "claim/exp within leeway", req: vtGet("/r", "Bearer "+at(vtNow.Add(-jwtguard.DefaultLeeway+time.Second))), want: vtAccept},
+		{name: "claim/exp past with zero leeway", opts: []jwtguard.Option{jwtguard.WithLeeway(0)}, req: vtGet("/r", "Bearer "+at(vtNow.Add(-time.Second))), want: vtExpired, log: "token is expired"},
+		{name: "claim/expired with bad signature is invalid, not expired", req: vtGet("/r", "Bearer "+vtCraft(vtHS256, vtPayload(map[string]any{"exp": vtNow.Add(-time.Hour).Unix()}), vtAttackerSecret)), want: vtInvalid, log: "signature is invalid"},
+		{name: "claim/aud string equal", opts: withAud, req: vtGet("/r", "Bearer "+vtToken(map[string]any{"aud": aud})), want: vtAccept},
+		{name: "claim/aud array containing ours", opts: withAud, req: vtGet("/r", "Bearer "+vtToken(map[string]any{"aud": []string{"billing", aud}})), want: vtAccept},
+		{name: "claim/aud wrong", opts: withAud, req: vtGet("/r", "Bearer "+vtToken(map[string]any{"aud": "billing"})), want: vtInvalid, log: "token has invalid audience"},
+		{name: "claim/aud array without ours", opts: withAud, req: vtGet("/r", "Bearer "+vtToken(map[string]any{"aud": []string{"billing", "orders-api2"}})), want: vtInvalid, log: "token has invalid audience"},
+		{name: "claim/aud missing", opts: withAud, req: vtGet("/r", "Bearer "+good), want: vtInvalid, log: "aud claim is required"},
+		{name: "claim/aud empty array", opts: withAud, req: vtGet("/r", "Bearer "+vtToken(map[string]any{"aud": []string{}})), want: vtInvalid, log: "aud claim is required"},
+		{name: "claim/aud number", opts: withAud, req: vtGet("/r", "Bearer "+vtToken(map[string]any{"aud": 42})), want: vtInvalid, log: "aud is neither a string nor an array"},
+		{name: "claim/aud not required without WithAudience", req: vtGet("/r", "Bearer "+vtToken(map[string]any{"aud": "billing"})), want: vtAccept},
+		{name: "claim/iss right", opts: withIss, req: vtGet("/r", "Bearer "+vtToken(map[string]any{"iss": iss})), want: vtAccept},
+		{name: "claim/iss wrong", opts: withIss, req: vtGet("/r", "Bearer "+vtToken(map[string]any{"iss": "https://evil.example.com"})), want: vtInvalid, log: "token has invalid issuer"},
+		{name: "claim/iss missing", opts: withIss, req: vtGet("/r", "Bearer "+good), want: vtInvalid, log: "iss claim is required"},
+		{name: "claim/iss number", opts: withIss, req: vtGet("/r", "Bearer "+vtToken(map[string]any{"iss": 1})), want: vtInvalid, log: "cannot unmarshal number"},
+		{name: "claim/sub number", req: vtGet("/r", "Bearer "+vtToken(map[string]any{"sub": 7})), want: vtInvalid, log: "cannot unmarshal number"},
+		{name: "claim/id float", req: vtGet("/r", "Bearer "+vtToken(map[string]any{"sub": nil, "id": 7.5})), want: vtInvalid, log: "id is neither a string nor an integer"},
+		{name: "claim/tutorial token: id becomes the subject", req: vtGet("/r", "Bearer "+legacy), want: vtAccept, check: func(t *testing.T, c *jwtguard.Claims) {
+			if c.Subject != "7" || c.Username != "root" || !c.HasRole("admin") {
+				t.Errorf("claims = %+v, want subject 7, username root, role admin", c)
+			}
+		}},
+
+		// Malformed compact serializations.
+		{name: "shape/4 segments", req: vtGet("/r", "Bearer "+good+".e30"), want: vtInvalid, log: "invalid number of segments"},
+		{name: "shape/5 segments", req: vtGet("/r", "Bearer "+good+".e30.e30"), want: vtInvalid, log: "invalid number of segments"},
+		{name: "shape/1 segment", req: vtGet("/r", "Bearer "+goodParts[1]), want: vtInvalid, log: "invalid number of segments"},
+		{name: "shape/only dots", req: vtGet("/r", "Bearer .."), want: vtInvalid, log: "could not JSON decode header"},
+		{name: "shape/100000 dots", req: vtGet("/r", "Bearer "+strings.Repeat(".", 100000)), want: vtInvalid, log: "longer than"},
+		{name: "shape/100000 dots under a raised bound", opts: []jwtguard.Option{jwtguard.WithMaxTokenSize(200000)}, req: vtGet("/r", "Bearer "+strings.Repeat(".", 100000)), want: vtInvalid, log: "invalid number of segments"},
+		{name: "shape/padded signature", req: vtGet("/r", "Bearer "+good+"="), want: vtInvalid, log: "neither base64url nor '.'"},
+		{name: "shape/padded header is not a b64token", req: vtGet("/r", "Bearer "+padded), want: vtBadRequest, log: "malformed Bearer credentials"},
+		{name: "shape/standard base64 alphabet", req: vtGet("/r", "Bearer "+stdTok), want: vtInvalid, log: "neither base64url nor '.'"},
+		{name: "shape/header not JSON", req: vtGet("/r", "Bearer "+vtCraft("not json", payload, vtSecret)), want: vtInvalid, log: "could not JSON decode header"},
+		{name: "shape/header JSON array", req: vtGet("/r", "Bearer "+vtCraft(`["HS256"]`, payload, vtSecret)), want: vtInvalid, log: "could not JSON decode header"},
+		{name: "shape/payload JSON array", req: vtGet("/r", "Bearer "+vtCraft(vtHS256, `[{"sub":"user-1","exp":1900000000}]`, vtSecret)), want: vtInvalid, log: "payload is not a JSON object"},
+		{name: "shape/payload null", req: vtGet("/r", "Bearer "+vtCraft(vtHS256, `null`, vtSecret)), want: vtInvalid, log: "exp claim is required"},
+		{name: "shape/payload string", req: vtGet("/r", "Bearer "+vtCraft(vtHS256, `"sub"`, vtSecret)), want: vtInvalid, log: "payload is not a JSON object"},
+		{name: "shape/payload not JSON", req: vtGet("/r", "Bearer "+vtCraft(vtHS256, `{"sub":`, vtSecret)), want: vtInvalid, log: "could not JSON decode claim"},
+
+		// Cookie.
+		{name: "cookie/accepted", opts: withCookie, req: cookie(vtGet("/r"), good), want: vtAccept},
+		{name: "cookie/header wins over garbage cookie", opts: withCookie, req: cookie(vtGet("/r", "Bearer "+good), "garbage.cookie.value"), want: vtAccept},
+		{name: "cookie/bad header token is not rescued by a good cookie", opts: withCookie, req: cookie(vtGet("/r", "Bearer "+vtCraft(vtHS256, payload, vtAttackerSecret)), good), want: vtInvalid, log: "signature is invalid"},
+		{name: "cookie/malformed header is not rescued by a good cookie", opts: withCookie, req: cookie(vtGet("/r", "Bearer a b"), good), want: vtBadRequest, log: "malformed Bearer credentials"},
+		{name: "cookie/Basic header, good cookie", opts: withCookie, req: cookie(vtGet("/r", "Basic dXNlcjpwYXNz"), good), want: vtAccept},
+		{name: "cookie/empty value", opts: withCookie, req: cookie(vtGet("/r"), ""), want: vtNoToken, log: "no bearer token"},
+		{name: "cookie/other name", opts: withCookie, req: func() *http.Request {
+			r := vtGet("/r")
+			r.AddCookie(&http.Cookie{Name: "session", Value: good})
+			return r
+		}(), want: vtNoToken, log: "no bearer token"},
+		{name: "cookie/not read without WithCookie", req: cookie(vtGet("/r"), good), want: vtNoToken, log: "no bearer token"},
+		{name: "cookie/garbage", opts: withCookie, req: cookie(vtGet("/r"), "garbage.cookie.value"), want: vtInvalid, log: "could not base64 decode header"},
+		{name: "cookie/over max size", opts: withCookie, req: cookie(vtGet("/r"), huge), want: vtInvalid, log: "cookie: token longer than"},
+		{name: "cookie/expired", opts: withCookie, req: cookie(vtGet("/r"), at(vtNow.Add(-time.Hour))), want: vtExpired, log: "token is expired"},
+
+		// Query parameter.
+		{name: "query/ignored by default", req: vtGet("/r?access_token=" + good), want: vtNoToken, log: "no bearer token"},
+		{name: "query/accepted when enabled", opts: withQuery, req: vtGet("/r?access_token=" + good), want: vtAccept},
+		{name: "query/and header", opts: withQuery, req: vtGet("/r?access_token="+good, "Bearer "+good), want: vtBadRequest, log: "token in the query and in the header"},
+		{name: "query/and cookie", opts: withBoth, req: cookie(vtGet("/r?access_token="+good), good), want: vtBadRequest, log: "token in the query and in the cookie"},
+		{name: "query/repeated", opts: withQuery, req: vtGet("/r?access_token=" + good + "&access_token=" + good), want: vtBadRequest, log: "several in the query"},
+		{name: "query/empty value", opts: withQuery, req: vtGet("/r?access_token="), want: vtInvalid, log: "query parameter: malformed"},
+		{name: "query/other parameter", opts: withQuery, req: vtGet("/r?token=" + good), want: vtNoToken, log: "no bearer token"},
+		{name: "query/bad token", opts: withQuery, req: vtGet("/r?access_token=" + vtCraft(vtHS256, payload, vtAttackerSecret)), want: vtInvalid, log: "signature is invalid"},
+		{name: "query/Basic header and query token", opts: withQuery, req: vtGet("/r?access_token="+good, "Basic dXNlcjpwYXNz"), want: vtAccept},
+	}
+	vtRunVerifyCases(t, cases, false)
+}
+
+// TestVerifyOptional: anonymous requests pass without claims; any token
+// that is present is checked as by Verify.
+func TestVerifyOptional(t *testing.T) {
+	good := vtToken(nil)
+	anonymous := func(t *testing.T, c *jwtguard.Claims) {
+		if c != nil {
+			t.Errorf("anonymous request has claims %+v", c)
+		}
+	}
+	cases := []vtVerifyCase{
+		{name: "no token", req: vtGet("/r"), want: vtAccept, check: anonymous},
+		{name: "Basic header", req: vtGet("/r", "Basic dXNlcjpwYXNz"), want: vtAccept, check: anonymous},
+		{name: "good token", req: vtGet("/r", "Bearer "+good), want: vtAccept},
+		{name: "bad signature", req: vtGet("/r", "Bearer "+vtCraft(vtHS256, vtPayload(nil), vtAttackerSecret)), want: vtInvalid, log: "signature is invalid"},
+		{name: "expired", req: vtGet("/r", "Bearer "+vtToken(map[string]any{"exp": vtNow.Add(-time.Hour).Unix()})), want: vtExpired, log: "token is expired"},
+		{name: "malformed header", req: vtGet("/r", "Bearer"), want: vtBadRequest, log: "malformed Bearer credentials"},
+		{name: "two headers", req: vtGet("/r", "Bearer "+good, "Bearer "+good), want: vtBadRequest, log: "2 Authorization headers"},
+		{name: "empty cookie", opts: []jwtguard.Option{jwtguard.WithCookie("jwt")}, req: func() *http.Request {
+			r := vtGet("/r")
+			r.AddCookie(&http.Cookie{Name: "jwt", Value: ""})
+			return r
+		}(), want: vtAccept, check: anonymous},
+	}
+	vtRunVerifyCases(t, cases, true)
+}
+
+// TestVerifyDefaultErrorHandler: without WithErrorHandler, each refusal
+// class gets the same fixed answer.
+func TestVerifyDefaultErrorHandler(t *testing.T) {
+	cases := []struct {
+		name string
+		req  *http.Request
+		want vtOutcome
+	}{
+		{"no token", vtGet("/r"), vtNoToken},
+		{"malformed", vtGet("/r", "Bearer a b"), vtBadRequest},
+		{"invalid", vtGet("/r", "Bearer "+vtCraft(vtHS256, vtPayload(nil), vtAttackerSecret)), vtInvalid},
+		{"expired", vtGet("/r", "Bearer "+vtToken(map[string]any{"exp": vtNow.Add(-time.Hour).Unix()})), vtExpired},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			p := &vtProbe{}
+			rec := vtServe(vtAuth(t).Verify(p), tc.req)
+			vtCheckRefused(t, rec, p, tc.want, vtRequestTokens(tc.req)...)
+		})
+	}
+}
+
+// TestVerifyRealm: the challenge names the configured realm.
+func TestVerifyRealm(t *testing.T) {
+	a := vtAuth(t, jwtguard.WithRealm("orders"))
+	for _, tc := range []struct {
+		name, auth, want string
+	}{
+		{"no token", "", `Bearer realm="orders"`},
+		{"malformed", "Bearer a b", `Bearer realm="orders", error="invalid_request"`},
+		{"invalid", "Bearer a.b.c", `Bearer realm="orders", error="invalid_token"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := vtGet("/r")
+			if tc.auth != "" {
+				r.Header.Set("Authorization", tc.auth)
+			}
+			if got := vtServe(a.Verify(&vtProbe{}), r).Header().Get("WWW-Authenticate"); got != tc.want {
+				t.Errorf("WWW-Authenticate = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestVerifyClaimsOfIssuedToken: a token from Issue reaches next with every
+// field filled in.
+func TestVerifyClaimsOfIssuedToken(t *testing.T) {
+	a := vtAuth(t, jwtguard.WithIssuer("https://auth.example.com"), jwtguard.WithAudience("orders-api"))
+	resp, err := a.Issue(context.Background(), jwtguard.User{ID: "42", Username: "alice", Roles: []string{"admin", "user"}, PasswordHash: []byte("$2a$10$never-in-a-token")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(vtDecodePayload(t, resp.AccessToken)), "never-in-a-token") {
+		t.Error("the password hash went into the token")
+	}
+	p := &vtProbe{}
+	if rec := vtServe(a.Verify(p), vtGet("/r", "Bearer "+resp.AccessToken)); rec.Code != http.StatusOK {
+		t.Fatalf("status %d", rec.Code)
+	}
+	c := p.claims
+	switch {
+	case c.Subject != "42", c.Username != "alice", !c.HasRole("admin"), !c.HasRole("user"), c.HasRole("root"):
+		t.Errorf("identity claims = %+v", c)
+	case c.Issuer != "https://auth.example.com", len(c.Audience) != 1 || c.Audience[0] != "orders-api":
+		t.Errorf("iss/aud = %q %q", c.Issuer, c.Audience)
+	case !c.IssuedAt.Equal(vtNow), !c.ExpiresAt.Equal(vtNow.Add(jwtguard.DefaultTokenLifetime)), !c.NotBefore.IsZero():
+		t.Errorf("times iat %v nbf %v exp %v", c.IssuedAt, c.NotBefore, c.ExpiresAt)
+	case len(c.TokenID) < 16:
+		t.Errorf("jti %q is too short", c.TokenID)
+	}
+}
+
+// vtDecodePayload returns the raw JSON payload of tok, unverified.
+func vtDecodePayload(t *testing.T, tok string) []byte {
+	t.Helper()
+	parts := strings.Split(tok, ".")
+	if len(parts) != 3 {
+		t.Fatalf("%d segments", len(parts))
+	}
+	b, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestVerifyLogsReasonNotToken: the operator sees why; nobody sees the token.
+func TestVerifyLogsReasonNotToken(t *testing.T) {
+	var logs bytes.Buffer
+	a := vtAuth(t, vtLogged(&logs), jwtguard.WithQueryParameter("access_token"))
+	expired := vtToken(map[string]any{"exp": vtNow.Add(-time.Hour).Unix()})
+	forged := vtCraft(vtHS256, vtPayload(nil), vtAttackerSecret)
+	hs384 := vtMint(t, jwt.SigningMethodHS384, vtMapClaims(), vtSecret)
+	for _, r := range []*http.Request{
+		vtGet("/r", "Bearer "+expired),
+		vtGet("/r", "Bearer "+forged),
+		vtGet("/r", "Bearer "+hs384),
+		vtGet("/r?access_token=" + forged),
+	} {
+		vtServe(a.Verify(&vtProbe{}), r)
+	}
+	out := logs.String()
+	for _, tok := range []string{expired, forged, hs384} {
+		for i, part := range strings.Split(tok, ".") {
+			if i > 0 && strings.Contains(out, part) { // the header segment of HS256 tokens is common knowledge
+				t.Errorf("log contains segment %d of a token", i)
+			}
+		}
+	}
+	for _, reason := range []string{"token is expired", "signature is invalid", "signing method HS384 is invalid"} {
+		if !strings.Contains(out, reason) {
+			t.Errorf("log lacks the reason %q:\n%s", reason, out)
+		}
+	}
+	if strings.Contains(out, "access_token") {
+		t.Errorf("log contains the query string:\n%s", out)
+	}
+}
+
+// TestVerifyExpiresOnVirtualClock issues a token and lets virtual time run
+// past lifetime plus leeway.
+func TestVerifyExpiresOnVirtualClock(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		eh := &vtRecorder{}
+		a, err := jwtguard.New(vtSecret,
+			jwtguard.WithTokenLifetime(time.Minute),
+			jwtguard.WithLogger(slog.New(slog.DiscardHandler)),
+			jwtguard.WithErrorHandler(eh.handle))
+		if err != nil {
+			t.Fatal(err)
+		}
+		eh.auth = a
+		tok, err := a.Issue(t.Context(), jwtguard.User{ID: "42"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tok.ExpiresIn != 60 {
+			t.Errorf("ExpiresIn = %d, want 60", tok.ExpiresIn)
+		}
+		try := func() (*vtProbe, *httptest.ResponseRecorder) {
+			p := &vtProbe{}
+			return p, vtServe(a.Verify(p), vtGet("/r", "Bearer "+tok.AccessToken))
+		}
+		if p, _ := try(); !p.called {
+			t.Fatal("fresh token refused")
+		}
+		time.Sleep(time.Minute + jwtguard.DefaultLeeway - time.Second)
+		if p, _ := try(); !p.called {
+			t.Fatal("token refused within the leeway")
+		}
+		time.Sleep(time.Second)
+		p, rec := try()
+		vtCheckRefused(t, rec, p, vtExpired, tok.AccessToken)
+		if len(eh.errs) != 1 || !errors.Is(eh.errs[0], jwtguard.ErrTokenExpired) {
+			t.Errorf("errors = %v, want one ErrTokenExpired", eh.errs)
+		}
+	})
+}
+
+// BenchmarkVerify measures one accepted request through Verify: an HS256
+// token from Issue in the Authorization header.
+func BenchmarkVerify(b *testing.B) {
+	a, err := jwtguard.New(vtSecret, jwtguard.WithLogger(slog.New(slog.DiscardHandler)),
+		jwtguard.WithIssuer("https://auth.example.com"), jwtguard.WithAudience("orders-api"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	tok, err := a.Issue(context.Background(), jwtguard.User{ID: "8f14e45f-ceea-467f-a0e6-0a1d0c8b4b6a", Username: "alice@example.com", Roles: []string{"admin", "user"}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var ok bool
+	h := a.Verify(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, ok = jwtguard.FromContext(r.Context())
+	}))
+	req := httptest.NewRequest(http.MethodGet, "/api/user/profile", nil)
+	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+	rec := httptest.NewRecorder()
+	b.ReportAllocs()
+	for b.Loop() {
+		ok = false
+		h.ServeHTTP(rec, req)
+		if !ok {
+			b.Fatal("refused")
+		}
+	}
+}
