@@ -1,0 +1,169 @@
+package jwtguard_test
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"testing"
+
+	"github.com/jwtguard/jwtguard"
+)
+
+// vtRoles is a check that the claims hold exactly roles, in order.
+func vtRoles(roles ...string) func(t *testing.T, c *jwtguard.Claims) {
+	return func(t *testing.T, c *jwtguard.Claims) {
+		t.Helper()
+		if !slices.Equal(c.Roles, roles) {
+			t.Errorf("Roles = %q, want %q", c.Roles, roles)
+		}
+	}
+}
+
+// TestClaimsRoles reads roles from each supported layout through Verify.
+func TestClaimsRoles(t *testing.T) {
+	keycloak := []jwtguard.Option{jwtguard.WithRolesClaim("realm_access", "roles")}
+	namespaced := []jwtguard.Option{jwtguard.WithRolesClaim("https://example.com/roles")}
+	bearer := func(extra map[string]any) *http.Request { return vtGet("/r", "Bearer "+vtToken(extra)) }
+	raw := func(payload string) *http.Request { return vtGet("/r", "Bearer "+vtCraft(vtHS256, payload, vtSecret)) }
+
+	cases := []vtVerifyCase{
+		{name: "roles array", req: bearer(map[string]any{"roles": []string{"user", "admin"}}), want: vtAccept, check: vtRoles("user", "admin")},
+		{name: "no roles", req: bearer(nil), want: vtAccept, check: vtRoles()},
+		{name: "role string", req: bearer(map[string]any{"role": "admin"}), want: vtAccept, check: vtRoles("admin")},
+		{name: "roles and role together", req: bearer(map[string]any{"roles": []string{"user"}, "role": "admin"}), want: vtAccept, check: vtRoles("user", "admin")},
+		{name: "role repeated in roles is not doubled", req: bearer(map[string]any{"roles": []string{"admin"}, "role": "admin"}), want: vtAccept, check: vtRoles("admin")},
+		{name: "tutorial token {id: 7, username, role}", req: raw(`{"id":7,"username":"root","role":"admin","iat":1800000000,"exp":1800000300}`), want: vtAccept, check: func(t *testing.T, c *jwtguard.Claims) {
+			if c.Subject != "7" || c.Username != "root" || !slices.Equal(c.Roles, []string{"admin"}) {
+				t.Errorf("claims = %+v, want subject 7, username root, roles [admin]", c)
+			}
+		}},
+		{name: "string id", req: raw(`{"id":"u-7","exp":1800000300}`), want: vtAccept, check: func(t *testing.T, c *jwtguard.Claims) {
+			if c.Subject != "u-7" {
+				t.Errorf("Subject = %q, want u-7", c.Subject)
+			}
+		}},
+		{name: "sub wins over id", req: raw(`{"sub":"s-1","id":7,"exp":1800000300}`), want: vtAccept, check: func(t *testing.T, c *jwtguard.Claims) {
+			if c.Subject != "s-1" {
+				t.Errorf("Subject = %q, want s-1", c.Subject)
+			}
+		}},
+		{name: "roles as string is refused", req: bearer(map[string]any{"roles": "admin"}), want: vtInvalid, log: "cannot unmarshal string"},
+		{name: "roles of numbers is refused", req: bearer(map[string]any{"roles": []int{1}}), want: vtInvalid, log: "cannot unmarshal number"},
+		{name: "roles as object is refused", req: bearer(map[string]any{"roles": map[string]bool{"admin": true}}), want: vtInvalid, log: "cannot unmarshal object"},
+		{name: "role as array is refused", req: bearer(map[string]any{"role": []string{"admin"}}), want: vtInvalid, log: "cannot unmarshal array"},
+		{name: "role as boolean is refused", req: bearer(map[string]any{"role": true}), want: vtInvalid, log: "cannot unmarshal bool"},
+		{name: "scope as array is refused", req: bearer(map[string]any{"scope": []string{"read"}}), want: vtInvalid, log: "cannot unmarshal array"},
+
+		{name: "keycloak/realm_access.roles", opts: keycloak, req: bearer(map[string]any{"realm_access": map[string]any{"roles": []string{"admin", "offline_access"}}}), want: vtAccept, check: vtRoles("admin", "offline_access")},
+		{name: "keycloak/single string", opts: keycloak, req: bearer(map[string]any{"realm_access": map[string]any{"roles": "admin"}}), want: vtAccept, check: vtRoles("admin")},
+		{name: "keycloak/top-level roles are not read", opts: keycloak, req: bearer(map[string]any{"roles": []string{"admin"}, "role": "admin"}), want: vtAccept, check: vtRoles()},
+		{name: "keycloak/missing", opts: keycloak, req: bearer(map[string]any{"realm_access": map[string]any{}}), want: vtAccept, check: vtRoles()},
+		{name: "keycloak/key case matters", opts: keycloak, req: bearer(map[string]any{"Realm_Access": map[string]any{"roles": []string{"admin"}}}), want: vtAccept, check: vtRoles()},
+		{name: "keycloak/realm_access not an object", opts: keycloak, req: bearer(map[string]any{"realm_access": "admin"}), want: vtInvalid, log: "roles claim"},
+		{name: "keycloak/roles of wrong type", opts: keycloak, req: bearer(map[string]any{"realm_access": map[string]any{"roles": 1}}), want: vtInvalid, log: "roles claim"},
+		{name: "keycloak/roles array of objects", opts: keycloak, req: bearer(map[string]any{"realm_access": map[string]any{"roles": []any{map[string]any{}}}}), want: vtInvalid, log: "roles claim"},
+		{name: "namespaced/array", opts: namespaced, req: bearer(map[string]any{"https://example.com/roles": []string{"admin"}}), want: vtAccept, check: vtRoles("admin")},
+		{name: "namespaced/dots are not a path", opts: namespaced, req: bearer(map[string]any{"https://example": map[string]any{"com/roles": []string{"admin"}}}), want: vtAccept, check: vtRoles()},
+		{name: "namespaced/wrong type", opts: namespaced, req: bearer(map[string]any{"https://example.com/roles": false}), want: vtInvalid, log: "roles claim"},
+	}
+	vtRunVerifyCases(t, cases, false)
+}
+
+// TestClaimsDecode reads claims that Claims has no field for.
+func TestClaimsDecode(t *testing.T) {
+	tok := vtToken(map[string]any{"tenant_id": "t-9", "plan": map[string]any{"tier": "gold", "seats": 5}})
+	p := &vtProbe{}
+	if rec := vtServe(vtAuth(t).Verify(p), vtGet("/r", "Bearer "+tok)); rec.Code != http.StatusOK {
+		t.Fatalf("status %d", rec.Code)
+	}
+	var extra struct {
+		TenantID string `json:"tenant_id"`
+		Plan     struct {
+			Tier  string
+			Seats int
+		}
+		Sub string
+	}
+	if err := p.claims.Decode(&extra); err != nil {
+		t.Fatal(err)
+	}
+	if extra.TenantID != "t-9" || extra.Plan.Tier != "gold" || extra.Plan.Seats != 5 || extra.Sub != "user-1" {
+		t.Errorf("Decode = %+v", extra)
+	}
+	var wrong struct {
+		TenantID int `json:"tenant_id"`
+	}
+	if err := p.claims.Decode(&wrong); err == nil {
+		t.Error("Decode into a mistyped field succeeded")
+	}
+
+	// Hand-built claims have no payload: v is left as it was.
+	extra.TenantID = "unchanged"
+	if err := (&jwtguard.Claims{Subject: "1"}).Decode(&extra); err != nil || extra.TenantID != "unchanged" {
+		t.Errorf("Decode on hand-built claims = %v, %q", err, extra.TenantID)
+	}
+}
+
+// TestClaimsHasRoleHasScope: exact, case-sensitive membership.
+func TestClaimsHasRoleHasScope(t *testing.T) {
+	c := &jwtguard.Claims{Roles: []string{"admin"}, Scopes: []string{"orders:read"}}
+	for _, tc := range []struct {
+		name string
+		got  bool
+		want bool
+	}{
+		{"HasRole held", c.HasRole("admin"), true},
+		{"HasRole other case", c.HasRole("ADMIN"), false},
+		{"HasRole empty", c.HasRole(""), false},
+		{"HasRole scope name", c.HasRole("orders:read"), false},
+		{"HasScope held", c.HasScope("orders:read"), true},
+		{"HasScope prefix", c.HasScope("orders"), false},
+		{"HasScope role name", c.HasScope("admin"), false},
+	} {
+		if tc.got != tc.want {
+			t.Errorf("%s = %v, want %v", tc.name, tc.got, tc.want)
+		}
+	}
+}
+
+// TestContext: claims travel only under jwtguard's own key.
+func TestContext(t *testing.T) {
+	type stringKey string
+	claims := &jwtguard.Claims{Subject: "42", Roles: []string{"admin"}}
+	cases := []struct {
+		name string
+		ctx  context.Context
+		want *jwtguard.Claims
+	}{
+		{"empty context", context.Background(), nil},
+		{"round trip", jwtguard.NewContext(context.Background(), claims), claims},
+		{"nil claims", jwtguard.NewContext(context.Background(), nil), nil},
+		{"inner value wins", jwtguard.NewContext(jwtguard.NewContext(context.Background(), &jwtguard.Claims{Subject: "outer"}), claims), claims},
+		{"look-alike string key", context.WithValue(context.Background(), "claims", claims), nil},
+		{"look-alike typed key", context.WithValue(context.Background(), stringKey("jwtguard"), claims), nil},
+		{"look-alike empty struct key", context.WithValue(context.Background(), struct{}{}, claims), nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, ok := jwtguard.FromContext(tc.ctx)
+			if got != tc.want || ok != (tc.want != nil) {
+				t.Errorf("FromContext = %p, %v; want %p, %v", got, ok, tc.want, tc.want != nil)
+			}
+		})
+	}
+}
+
+// TestVerifyGivesEachRequestItsOwnClaims: claims are not shared between
+// requests.
+func TestVerifyGivesEachRequestItsOwnClaims(t *testing.T) {
+	a := vtAuth(t)
+	p1, p2 := &vtProbe{}, &vtProbe{}
+	vtServe(a.Verify(p1), vtGet("/r", "Bearer "+vtToken(map[string]any{"roles": []string{"user"}})))
+	vtServe(a.Verify(p2), vtGet("/r", "Bearer "+vtToken(map[string]any{"sub": "user-2", "roles": []string{"admin"}})))
+	if !p1.ok || !p2.ok || p1.claims == p2.claims {
+		t.Fatalf("claims %p and %p", p1.claims, p2.claims)
+	}
+	if p1.claims.Subject != "user-1" || p1.claims.HasRole("admin") {
+		t.Errorf("first request's claims changed: %+v", p1.claims)
+	}
+}
