@@ -3,6 +3,8 @@ package jwtguard
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -16,7 +18,8 @@ import (
 type Claims struct {
 	// Subject identifies the user: the sub claim, or, in tokens without sub,
 	// the "id" claim of the tutorial payload style {id, username, role}
-	// (a string or an integer, as text).
+	// (a string or an integer, as text). Verify refuses a token that has
+	// neither, so it is never empty behind Verify.
 	Subject string
 	// Username is the username claim, if any.
 	Username string
@@ -75,13 +78,16 @@ func (a *Auth) claimsFromPayload(p *token.Payload) (*Claims, error) {
 	if c.Subject == "" {
 		c.Subject = string(p.LegacyID)
 	}
+	if c.Subject == "" {
+		return nil, errors.New("no subject: neither sub nor id names the user")
+	}
 	if p.Scope != "" {
 		c.Scopes = strings.Fields(p.Scope)
 	}
 	if a.cfg.rolesClaim != nil {
 		roles, err := rolesAt(p.Raw, a.cfg.rolesClaim)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("roles claim: %w", err)
 		}
 		c.Roles = roles
 		return c, nil

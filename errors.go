@@ -104,20 +104,21 @@ func refusalFor(err error) *refusal {
 }
 
 // WriteError is the default ErrorHandler. It maps err to a status code and a
-// fixed JSON body {"error": code, "message": text}, sets Content-Type,
-// X-Content-Type-Options: nosniff and Cache-Control: no-store, and for 401
-// and 403 answers to bearer-token requests a WWW-Authenticate challenge with
-// the configured realm and, except for ErrNoToken, the RFC 6750 error code.
-// Login refusals carry no challenge: a password form is not a Bearer
-// resource. err's text is never written. An error that wraps no Err…
-// sentinel is answered 500.
+// fixed JSON body {"error": code, "message": text} and sets Content-Type,
+// X-Content-Type-Options: nosniff and Cache-Control: no-store. Refusals made
+// by Verify, VerifyOptional, Authorize and Require (400, 401, 403) also get a
+// WWW-Authenticate challenge with the configured realm and, except for
+// ErrNoToken, the RFC 6750 error code. Login refusals carry no challenge: a
+// password form is not a Bearer resource. err's text is never written. An
+// error that wraps no Err… sentinel is answered 500.
 //
 // WriteError does not log; the middleware and handlers log each refusal
 // before calling the ErrorHandler.
 func (a *Auth) WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	ref := refusalFor(err)
 	h := w.Header()
-	if ref.status == http.StatusUnauthorized && ref.sentinel != ErrInvalidCredentials || ref.status == http.StatusForbidden {
+	var br bearerRefusal
+	if errors.As(err, &br) {
 		h.Set("WWW-Authenticate", a.challenge(ref.challenge))
 	}
 	h.Set("Content-Type", "application/json")
@@ -141,6 +142,12 @@ func (a *Auth) challenge(code string) string {
 		return a.challenges[3]
 	}
 }
+
+// bearerRefusal marks a refusal of a request for a Bearer-protected
+// resource, which WriteError answers with a challenge (RFC 6750 §3).
+type bearerRefusal struct{ error }
+
+func (e bearerRefusal) Unwrap() error { return e.error }
 
 // refuse logs err for the operator and hands it to the ErrorHandler.
 func (a *Auth) refuse(w http.ResponseWriter, r *http.Request, err error) {

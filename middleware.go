@@ -46,13 +46,7 @@ func (a *Auth) verify(next http.Handler, optional bool) http.Handler {
 				next.ServeHTTP(w, r)
 				return
 			}
-			if errors.Is(err, ErrInvalidRequest) {
-				// RFC 6750 §3.1: invalid_request is a Bearer challenge too,
-				// but WriteError only sets challenges on 401 and 403 (its 400s
-				// include login bodies, which are no Bearer resource).
-				w.Header().Set("WWW-Authenticate", a.challenge("invalid_request"))
-			}
-			a.refuse(w, r, err)
+			a.refuse(w, r, bearerRefusal{err})
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(NewContext(r.Context(), c)))
@@ -74,7 +68,7 @@ func (a *Auth) authenticate(r *http.Request) (*Claims, error) {
 	}
 	c, err := a.claimsFromPayload(p)
 	if err != nil {
-		return nil, fmt.Errorf("%w: roles claim: %w", ErrInvalidToken, err)
+		return nil, fmt.Errorf("%w: %w", ErrInvalidToken, err)
 	}
 	return c, nil
 }

@@ -90,7 +90,8 @@ func WithIssuer(iss string) Option { return func(c *config) { c.issuer = iss } }
 
 // WithAudience sets the aud claim of issued tokens and requires verified
 // tokens to name it (a string equal to it, or an array containing it).
-// Default: none set, none required.
+// Default: none set, and tokens that carry an aud claim are refused, since
+// this service cannot be the audience they name (RFC 7519 §4.1.3).
 func WithAudience(aud string) Option { return func(c *config) { c.audience = aud } }
 
 // WithTokenLifetime sets how long issued access tokens are valid. Default:

@@ -59,7 +59,7 @@ type Payload struct {
 
 	// Role and LegacyID read the payload style of tokens minted by Node's
 	// jsonwebtoken in the tutorials jwtguard users come from: {id, role}.
-	// They are read, never written.
+	// jwtguard's own tokens carry sub and roles instead.
 	Role     string   `json:"role,omitempty"`
 	LegacyID LegacyID `json:"id,omitzero"`
 
@@ -185,8 +185,9 @@ func (id *LegacyID) UnmarshalJSON(b []byte) error {
 // Verifier verifies tokens with one pinned algorithm and key. It is safe for
 // concurrent use.
 type Verifier struct {
-	parser *jwt.Parser
-	secret []byte
+	parser   *jwt.Parser
+	secret   []byte
+	audience string
 }
 
 // NewVerifier returns a Verifier for cfg. cfg must have been validated.
@@ -194,6 +195,7 @@ func NewVerifier(cfg Config) *Verifier {
 	opts := []jwt.ParserOption{
 		jwt.WithValidMethods([]string{cfg.Alg}),
 		jwt.WithExpirationRequired(),
+		jwt.WithIssuedAt(), // iat in the future (beyond leeway) is refused
 		jwt.WithLeeway(cfg.Leeway),
 		jwt.WithStrictDecoding(),
 	}
@@ -206,7 +208,7 @@ func NewVerifier(cfg Config) *Verifier {
 	if cfg.Audience != "" {
 		opts = append(opts, jwt.WithAudience(cfg.Audience))
 	}
-	return &Verifier{parser: jwt.NewParser(opts...), secret: bytes.Clone(cfg.Secret)}
+	return &Verifier{parser: jwt.NewParser(opts...), secret: bytes.Clone(cfg.Secret), audience: cfg.Audience}
 }
 
 // Verify checks tok's signature, header and claims and returns its payload.
@@ -223,6 +225,11 @@ func (v *Verifier) Verify(tok string) (*Payload, error) {
 	p := new(Payload)
 	_, err := v.parser.ParseWithClaims(tok, p, v.keyFunc)
 	switch {
+	case err == nil && v.audience == "" && len(p.Audience) > 0:
+		// RFC 7519 §4.1.3: a recipient that does not identify itself with
+		// a value of a present aud claim must reject the token. A token
+		// minted for another service that shares the secret stops here.
+		return nil, fmt.Errorf("%w: token names an audience and none is configured", ErrInvalid)
 	case err == nil:
 		return p, nil
 	case errors.Is(err, jwt.ErrTokenExpired) && !errors.Is(err, jwt.ErrTokenNotValidYet):
