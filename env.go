@@ -27,9 +27,18 @@ const (
 //   - JWT_ISSUER and JWT_AUDIENCE: see WithIssuer and WithAudience.
 //
 // opts are applied after the environment, so they override it. An error
-// names the variable at fault and never includes the secret.
+// from the environment names the variable at fault and never includes the
+// secret.
 func FromEnv(opts ...Option) (*Auth, error) {
-	secret := os.Getenv(EnvSecret)
+	return FromLookupEnv(os.LookupEnv, opts...)
+}
+
+// FromLookupEnv is FromEnv reading the variables through lookup (with the
+// signature of os.LookupEnv) instead of the process environment: for
+// tests, configuration files, or a secret fetched from a vault.
+func FromLookupEnv(lookup func(key string) (string, bool), opts ...Option) (*Auth, error) {
+	getenv := func(key string) string { v, _ := lookup(key); return v }
+	secret := getenv(EnvSecret)
 	if secret == "" {
 		return nil, fmt.Errorf("jwtguard: %s is not set", EnvSecret)
 	}
@@ -37,24 +46,22 @@ func FromEnv(opts ...Option) (*Auth, error) {
 		return nil, fmt.Errorf("jwtguard: %s is %d bytes; it must be at least 32 bytes of random data (try: openssl rand -base64 48)", EnvSecret, len(secret))
 	}
 	var envOpts []Option
-	if v, ok := os.LookupEnv(EnvExpiresIn); ok {
+	if v, ok := lookup(EnvExpiresIn); ok {
 		d, err := ParseLifetime(v)
 		if err != nil {
 			return nil, fmt.Errorf("jwtguard: %s: %w", EnvExpiresIn, err)
 		}
 		envOpts = append(envOpts, WithTokenLifetime(d))
 	}
-	if v := os.Getenv(EnvIssuer); v != "" {
+	if v := getenv(EnvIssuer); v != "" {
 		envOpts = append(envOpts, WithIssuer(v))
 	}
-	if v := os.Getenv(EnvAudience); v != "" {
+	if v := getenv(EnvAudience); v != "" {
 		envOpts = append(envOpts, WithAudience(v))
 	}
-	a, err := New([]byte(secret), append(envOpts, opts...)...)
-	if err != nil {
-		return nil, fmt.Errorf("%w (from %s)", err, EnvSecret)
-	}
-	return a, nil
+	// The secret's length was checked above, so an error from New is about
+	// an option; it is returned as it is rather than blamed on JWT_SECRET.
+	return New([]byte(secret), append(envOpts, opts...)...)
 }
 
 // ParseLifetime parses a token lifetime the way JWT_EXPIRES_IN is read: a

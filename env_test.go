@@ -190,3 +190,21 @@ func TestNewCopiesTheSecret(t *testing.T) {
 		t.Error("token no longer verifies after the caller changed its secret slice")
 	}
 }
+
+func TestFromLookupEnv(t *testing.T) {
+	env := map[string]string{"JWT_SECRET": strings.Repeat("v", 40), "JWT_EXPIRES_IN": "2m"}
+	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	t.Setenv("JWT_SECRET", "") // the process environment is not read
+	a, err := jwtguard.FromLookupEnv(lookup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tr, _ := a.Issue(context.Background(), jwtguard.User{ID: "1"}); tr.ExpiresIn != 120 {
+		t.Errorf("expires_in = %d, want 120", tr.ExpiresIn)
+	}
+	// An error caused by an option is not blamed on the environment.
+	_, err = jwtguard.FromLookupEnv(lookup, jwtguard.WithLeeway(-time.Second))
+	if err == nil || strings.Contains(err.Error(), "JWT_") {
+		t.Errorf("error %v, want one about the leeway that names no variable", err)
+	}
+}

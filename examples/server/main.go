@@ -19,12 +19,15 @@
 //	GET  /api/admin-data     role admin
 //
 // Demo accounts: admin / password123 (role admin) and alice / password123
-// (role user). SIGINT or SIGTERM shuts it down gracefully.
+// (role user). Failed logins are throttled per account and per client
+// address (429 with Retry-After); behind a reverse proxy, name it with
+// -trusted-proxies. SIGINT or SIGTERM shuts it down gracefully.
 package main
 
 import (
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -35,6 +38,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -74,6 +78,7 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 	fs := flag.NewFlagSet("server", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:8080", "`address` to listen on (host:port; port 0 picks a free one)")
+	proxies := fs.String("trusted-proxies", "", "comma-separated `addresses or prefixes` of reverse proxies whose Forwarded or X-Forwarded-For header names the client")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -85,7 +90,7 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 	}
 
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
-	auth, err := newAuth(lookupEnv, logger)
+	auth, err := newAuth(lookupEnv, logger, serverOptions(*proxies)...)
 	if err != nil {
 		return err
 	}
@@ -138,39 +143,44 @@ func newServer(h http.Handler, logger *slog.Logger) *http.Server {
 	}
 }
 
+// Login throttling by client address: on in this server, which faces
+// clients directly unless -trusted-proxies says otherwise. Per-account
+// throttling is on by default in jwtguard.
+const (
+	addressBurst = 20               // failed logins an address may make at once,
+	addressEvery = 10 * time.Second // then one more every 10 s
+)
+
+// serverOptions returns the server's jwtguard options beyond the
+// environment: throttling by client address, believing forwarding headers
+// only from trustedProxies (comma-separated).
+func serverOptions(trustedProxies string) []jwtguard.Option {
+	opts := []jwtguard.Option{jwtguard.WithAddressThrottle(addressBurst, addressEvery)}
+	if trustedProxies != "" {
+		opts = append(opts, jwtguard.WithTrustedProxies(strings.Split(trustedProxies, ",")...))
+	}
+	return opts
+}
+
 // newAuth builds the Auth as jwtguard.FromEnv would, reading the variables
 // through lookupEnv, except that an unset JWT_SECRET is replaced by a random
 // in-process secret (never printed) with a warning. opts are applied after
 // the environment, as with FromEnv. Errors name the variable at fault.
 func newAuth(lookupEnv func(string) (string, bool), logger *slog.Logger, opts ...jwtguard.Option) (*jwtguard.Auth, error) {
-	var secret []byte
-	switch v, ok := lookupEnv(jwtguard.EnvSecret); {
-	case !ok:
-		secret = make([]byte, 32)
-		rand.Read(secret) // never fails (Go 1.24+)
-		logger.Warn(jwtguard.EnvSecret + " is not set: using a random secret; tokens will not survive a restart and no other process can verify them")
-	case v == "":
-		return nil, fmt.Errorf("%s is set but empty; unset it for a random demo secret, or set 32+ random bytes (try: openssl rand -base64 48)", jwtguard.EnvSecret)
-	case len(v) < 32:
-		return nil, fmt.Errorf("%s is %d bytes; it must be at least 32 bytes of random data (try: openssl rand -base64 48)", jwtguard.EnvSecret, len(v))
-	default:
-		secret = []byte(v)
-	}
-	envOpts := []jwtguard.Option{jwtguard.WithLogger(logger)}
-	if v, ok := lookupEnv(jwtguard.EnvExpiresIn); ok {
-		d, err := jwtguard.ParseLifetime(v)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", jwtguard.EnvExpiresIn, err)
+	lookup := lookupEnv
+	if _, ok := lookupEnv(jwtguard.EnvSecret); !ok {
+		b := make([]byte, 48)
+		rand.Read(b) // never fails (Go 1.24+)
+		secret := base64.RawURLEncoding.EncodeToString(b)
+		lookup = func(key string) (string, bool) {
+			if key == jwtguard.EnvSecret {
+				return secret, true
+			}
+			return lookupEnv(key)
 		}
-		envOpts = append(envOpts, jwtguard.WithTokenLifetime(d))
+		logger.Warn(jwtguard.EnvSecret + " is not set: using a random secret; tokens will not survive a restart and no other process can verify them")
 	}
-	if v, _ := lookupEnv(jwtguard.EnvIssuer); v != "" {
-		envOpts = append(envOpts, jwtguard.WithIssuer(v))
-	}
-	if v, _ := lookupEnv(jwtguard.EnvAudience); v != "" {
-		envOpts = append(envOpts, jwtguard.WithAudience(v))
-	}
-	return jwtguard.New(secret, append(envOpts, opts...)...)
+	return jwtguard.FromLookupEnv(lookup, append([]jwtguard.Option{jwtguard.WithLogger(logger)}, opts...)...)
 }
 
 // demoStore returns the demo accounts, their passwords hashed at cost.

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -46,8 +47,8 @@ func newTestServer(t *testing.T) (*httptest.Server, *clock) {
 	t.Helper()
 	clk := newClock()
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	auth, err := newAuth(env(jwtguard.EnvSecret, testSecret), logger,
-		jwtguard.WithClock(clk.Now), jwtguard.WithBcryptCost(4))
+	opts := append(serverOptions(""), jwtguard.WithClock(clk.Now), jwtguard.WithBcryptCost(4))
+	auth, err := newAuth(env(jwtguard.EnvSecret, testSecret), logger, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -384,5 +385,35 @@ func TestRun(t *testing.T) {
 		if !strings.Contains(log, want) {
 			t.Errorf("log lacks %q:\n%s", want, log)
 		}
+	}
+}
+
+// The server throttles failed logins per client address: a guesser that
+// changes the username every time is refused with 429 after addressBurst
+// failures, and may try again once addressEvery has passed.
+func TestLoginThrottledByAddress(t *testing.T) {
+	srv, clk := newTestServer(t)
+	for i := range addressBurst {
+		r := do(t, "POST", srv.URL+"/api/auth/login", "", fmt.Sprintf(`{"username":"guess-%d","password":"x"}`, i))
+		if r.status != http.StatusUnauthorized {
+			t.Fatalf("guess %d: status %d, want 401", i, r.status)
+		}
+	}
+	r := do(t, "POST", srv.URL+"/api/auth/login", "", `{"username":"admin","password":"x"}`)
+	if r.status != http.StatusTooManyRequests || r.header.Get("Retry-After") == "" {
+		t.Fatalf("guess past the burst: status %d, Retry-After %q; want 429 with Retry-After", r.status, r.header.Get("Retry-After"))
+	}
+	clk.Advance(addressEvery)
+	if tok := login(t, srv.URL, "admin", "password123"); tok == "" {
+		t.Fatal("no token after the address's bucket refilled")
+	}
+}
+
+func TestServerOptionsTrustedProxies(t *testing.T) {
+	if _, err := newAuth(env(jwtguard.EnvSecret, testSecret), slog.New(slog.DiscardHandler), serverOptions("10.0.0.0/8,192.0.2.1")...); err != nil {
+		t.Errorf("valid proxies: %v", err)
+	}
+	if _, err := newAuth(env(jwtguard.EnvSecret, testSecret), slog.New(slog.DiscardHandler), serverOptions("10.0.0.0/8,proxy")...); err == nil {
+		t.Error("an unreadable proxy address was accepted")
 	}
 }
