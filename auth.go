@@ -77,6 +77,7 @@ func New(secret []byte, opts ...Option) (*Auth, error) {
 		Audience: cfg.audience,
 		Leeway:   cfg.leeway,
 		Now:      cfg.now,
+		Type:     cfg.tokenType,
 	}
 	a.verifier = token.NewVerifier(tc)
 	a.signer = token.NewSigner(tc)

@@ -54,6 +54,7 @@ type config struct {
 	addressEvery     time.Duration
 	throttleCapacity int
 	trustedProxies   []netip.Prefix
+	tokenType        string
 	optionErr        error // the first option that could not be applied
 }
 
@@ -93,6 +94,14 @@ func WithIssuer(iss string) Option { return func(c *config) { c.issuer = iss } }
 // Default: none set, and tokens that carry an aud claim are refused, since
 // this service cannot be the audience they name (RFC 7519 §4.1.3).
 func WithAudience(aud string) Option { return func(c *config) { c.audience = aud } }
+
+// WithTokenType turns on explicit typing (RFC 8725 §3.11): issued tokens
+// carry typ, and verified tokens must carry it too (compared ignoring case
+// and an "application/" prefix), so that a token of another kind signed
+// with the same key, an ID token say, is not taken for an access token.
+// RFC 9068 access tokens use "at+jwt". Default: typ "JWT" on issued tokens,
+// typ not checked.
+func WithTokenType(typ string) Option { return func(c *config) { c.tokenType = typ } }
 
 // WithTokenLifetime sets how long issued access tokens are valid. Default:
 // DefaultTokenLifetime (15 minutes). It must be positive.

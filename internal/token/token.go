@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -39,6 +40,9 @@ type Config struct {
 	Audience string // checked on verify and set on sign when non-empty
 	Leeway   time.Duration
 	Now      func() time.Time // nil: time.Now
+	// Type, when non-empty, is the typ header set on sign and required on
+	// verify (RFC 8725 §3.11). Empty: typ "JWT" on sign, not checked.
+	Type string
 }
 
 // Payload is the claim set of a token. Verify fills it from the token's JSON
@@ -188,6 +192,7 @@ type Verifier struct {
 	parser   *jwt.Parser
 	secret   []byte
 	audience string
+	typ      string
 }
 
 // NewVerifier returns a Verifier for cfg. cfg must have been validated.
@@ -208,7 +213,7 @@ func NewVerifier(cfg Config) *Verifier {
 	if cfg.Audience != "" {
 		opts = append(opts, jwt.WithAudience(cfg.Audience))
 	}
-	return &Verifier{parser: jwt.NewParser(opts...), secret: bytes.Clone(cfg.Secret), audience: cfg.Audience}
+	return &Verifier{parser: jwt.NewParser(opts...), secret: bytes.Clone(cfg.Secret), audience: cfg.Audience, typ: cfg.Type}
 }
 
 // Verify checks tok's signature, header and claims and returns its payload.
@@ -241,13 +246,37 @@ func (v *Verifier) Verify(tok string) (*Payload, error) {
 
 // keyFunc runs after the alg check and before the signature check. It refuses
 // any crit header (RFC 7515 §4.1.11: we understand no extension, so a token
-// that requires one must be refused) and returns the pinned secret: header
-// fields such as kid, jku, jwk, x5u and x5c are never used to choose a key.
+// that requires one must be refused), any cty header (a nested JWT or other
+// content, RFC 7519 §5.2: the payload must be the claims themselves), and,
+// when a type is configured, a typ header that is not it. It returns the
+// pinned secret: header fields such as kid, jku, jwk, x5u and x5c are never
+// used to choose a key.
 func (v *Verifier) keyFunc(t *jwt.Token) (any, error) {
 	if _, ok := t.Header["crit"]; ok {
 		return nil, errors.New("crit header parameter present; no extension is understood")
 	}
+	if _, ok := t.Header["cty"]; ok {
+		return nil, errors.New("cty header parameter present; nested or non-claims content is not accepted")
+	}
+	if v.typ != "" {
+		typ, _ := t.Header["typ"].(string)
+		if !SameType(typ, v.typ) {
+			return nil, fmt.Errorf("typ header %q is not the required %q", typ, v.typ)
+		}
+	}
 	return v.secret, nil
+}
+
+// SameType compares two typ values as RFC 7515 §4.1.9 asks: ignoring ASCII
+// case and an "application/" prefix.
+func SameType(a, b string) bool {
+	trim := func(s string) string {
+		if len(s) > 12 && strings.EqualFold(s[:12], "application/") {
+			return s[12:]
+		}
+		return s
+	}
+	return strings.EqualFold(trim(a), trim(b))
 }
 
 // Signer signs payloads with one algorithm and key. It is safe for
@@ -255,16 +284,21 @@ func (v *Verifier) keyFunc(t *jwt.Token) (any, error) {
 type Signer struct {
 	method jwt.SigningMethod
 	secret []byte
+	typ    string
 }
 
 // NewSigner returns a Signer for cfg. cfg must have been validated.
 func NewSigner(cfg Config) *Signer {
-	return &Signer{method: jwt.GetSigningMethod(cfg.Alg), secret: bytes.Clone(cfg.Secret)}
+	return &Signer{method: jwt.GetSigningMethod(cfg.Alg), secret: bytes.Clone(cfg.Secret), typ: cfg.Type}
 }
 
 // Sign returns the compact serialization of p.
 func (s *Signer) Sign(p *Payload) (string, error) {
-	return jwt.NewWithClaims(s.method, p).SignedString(s.secret)
+	t := jwt.NewWithClaims(s.method, p)
+	if s.typ != "" {
+		t.Header["typ"] = s.typ
+	}
+	return t.SignedString(s.secret)
 }
 
 // ValidSecret reports whether secret is long enough for alg.
