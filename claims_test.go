@@ -139,8 +139,10 @@ func TestContext(t *testing.T) {
 		{"round trip", jwtguard.NewContext(context.Background(), claims), claims},
 		{"nil claims", jwtguard.NewContext(context.Background(), nil), nil},
 		{"inner value wins", jwtguard.NewContext(jwtguard.NewContext(context.Background(), &jwtguard.Claims{Subject: "outer"}), claims), claims},
+		//lint:ignore SA1029 the point is a key that looks like ours
 		{"look-alike string key", context.WithValue(context.Background(), "claims", claims), nil},
 		{"look-alike typed key", context.WithValue(context.Background(), stringKey("jwtguard"), claims), nil},
+		//lint:ignore SA1029 the point is a key that looks like ours
 		{"look-alike empty struct key", context.WithValue(context.Background(), struct{}{}, claims), nil},
 	}
 	for _, tc := range cases {
