@@ -38,7 +38,7 @@ type Claims struct {
 	// claim is absent (exp never is).
 	IssuedAt, NotBefore, ExpiresAt time.Time
 
-	raw json.RawMessage
+	payload *token.Payload // nil for Claims built by hand
 }
 
 // HasRole reports whether the claims hold role.
@@ -56,10 +56,14 @@ func (c *Claims) HasScope(scope string) bool { return slices.Contains(c.Scopes, 
 // The payload was verified; Decode only reads it again. Claims built by hand
 // (for handler tests) have no payload, and Decode leaves v untouched.
 func (c *Claims) Decode(v any) error {
-	if len(c.raw) == 0 {
+	if c.payload == nil {
 		return nil
 	}
-	return json.Unmarshal(c.raw, v)
+	raw, err := c.payload.RawJSON()
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(raw, v)
 }
 
 // claimsFromPayload builds the exported Claims of a verified payload.
@@ -73,7 +77,7 @@ func (a *Auth) claimsFromPayload(p *token.Payload) (*Claims, error) {
 		IssuedAt:  p.IssuedAt.Time,
 		NotBefore: p.NotBefore.Time,
 		ExpiresAt: p.ExpiresAt.Time,
-		raw:       p.Raw,
+		payload:   p,
 	}
 	if c.Subject == "" {
 		c.Subject = string(p.LegacyID)
@@ -85,7 +89,11 @@ func (a *Auth) claimsFromPayload(p *token.Payload) (*Claims, error) {
 		c.Scopes = strings.Fields(p.Scope)
 	}
 	if a.cfg.rolesClaim != nil {
-		roles, err := rolesAt(p.Raw, a.cfg.rolesClaim)
+		raw, err := p.RawJSON()
+		if err != nil {
+			return nil, err
+		}
+		roles, err := rolesAt(raw, a.cfg.rolesClaim)
 		if err != nil {
 			return nil, fmt.Errorf("roles claim: %w", err)
 		}

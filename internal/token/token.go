@@ -6,6 +6,7 @@ package token
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -67,21 +68,15 @@ type Payload struct {
 	Role     string   `json:"role,omitempty"`
 	LegacyID LegacyID `json:"id,omitzero"`
 
-	// Raw is the decoded JSON payload, kept for claims outside this struct.
-	Raw json.RawMessage `json:"-"`
+	// Segment is the token's base64url payload segment, set by Verify, for
+	// claims outside this struct: RawJSON decodes it when they are wanted,
+	// so the hot path decodes the payload once.
+	Segment string `json:"-"`
 }
 
-// UnmarshalJSON decodes the payload and keeps the raw bytes in p.Raw.
-func (p *Payload) UnmarshalJSON(b []byte) error {
-	type plain Payload
-	if len(b) == 0 || b[0] != '{' {
-		return errors.New("payload is not a JSON object")
-	}
-	if err := json.Unmarshal(b, (*plain)(p)); err != nil {
-		return err
-	}
-	p.Raw = b
-	return nil
+// RawJSON returns the payload's JSON, decoded from Segment.
+func (p *Payload) RawJSON() ([]byte, error) {
+	return base64.RawURLEncoding.Strict().DecodeString(p.Segment)
 }
 
 // The jwt.Claims interface, so that golang-jwt's validator checks exp, nbf,
@@ -227,7 +222,9 @@ func (v *Verifier) Verify(tok string) (*Payload, error) {
 			return nil, fmt.Errorf("%w: byte %d is neither base64url nor '.'", ErrInvalid, i)
 		}
 	}
-	p := new(Payload)
+	_, rest, _ := strings.Cut(tok, ".")
+	segment, _, _ := strings.Cut(rest, ".")
+	p := &Payload{Segment: segment}
 	_, err := v.parser.ParseWithClaims(tok, p, v.keyFunc)
 	switch {
 	case err == nil && v.audience == "" && len(p.Audience) > 0:

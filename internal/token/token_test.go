@@ -168,7 +168,9 @@ func TestLegacyIDUnmarshalJSON(t *testing.T) {
 }
 
 func TestPayloadUnmarshalJSON(t *testing.T) {
-	for _, in := range []string{`null`, `[]`, `[{"exp":1}]`, `"x"`, `1`, `true`} {
+	// A JSON null decodes to the zero Payload, which Verify refuses for its
+	// missing exp (TestVerify: shape/payload null).
+	for _, in := range []string{`[]`, `[{"exp":1}]`, `"x"`, `1`, `true`} {
 		var p Payload
 		if err := json.Unmarshal([]byte(in), &p); err == nil {
 			t.Errorf("payload %s accepted", in)
@@ -179,8 +181,8 @@ func TestPayloadUnmarshalJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(in), &p); err != nil {
 		t.Fatal(err)
 	}
-	if string(p.Raw) != in || p.Subject != "1" || p.ExpiresAt.Unix() != 1800000300 {
-		t.Errorf("payload = %+v, raw %s", p, p.Raw)
+	if p.Subject != "1" || p.ExpiresAt.Unix() != 1800000300 {
+		t.Errorf("payload = %+v", p)
 	}
 	for _, in := range []string{
 		`{"sub":1}`, `{"iss":["a"]}`, `{"jti":2}`, `{"username":false}`, `{"roles":"admin"}`,
