@@ -28,6 +28,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"strings"
 	"time"
 
@@ -81,7 +82,7 @@ func New(secret []byte, opts ...Option) (*Auth, error) {
 	}
 	a.verifier = token.NewVerifier(tc)
 	a.signer = token.NewSigner(tc)
-	a.passwords = newPasswordChecker(cfg.loginConcurrency, cfg.loginWait, cfg.bcryptCost)
+	a.passwords = newPasswordChecker(&a.cfg, a.log)
 	a.throttle = newLoginThrottle(&a.cfg)
 	base := `Bearer realm="` + cfg.realm + `"`
 	a.challenges = [4]string{
@@ -124,6 +125,12 @@ func (c *config) validate(secret []byte) error {
 		return errors.New("jwtguard: account throttle needs a burst of 0 (off) or more and a positive interval")
 	case c.addressBurst < 0 || c.addressBurst > 0 && c.addressEvery <= 0:
 		return errors.New("jwtguard: address throttle needs a burst of 0 (off) or more and a positive interval")
+	case !(c.cpuShare > 0 && c.cpuShare <= 1):
+		return errors.New("jwtguard: password CPU share must be above 0 and at most 1")
+	case c.budgetPerSecond < 0 || math.IsInf(c.budgetPerSecond, 0) || math.IsNaN(c.budgetPerSecond) || c.budgetBurst < 0:
+		return errors.New("jwtguard: password budget needs a finite rate of 0 (off) or more and a burst of 0 or more")
+	case c.maxWaitingLogins < 1:
+		return errors.New("jwtguard: max waiting logins must be at least 1")
 	case c.throttleCapacity < 1:
 		return errors.New("jwtguard: throttle capacity must be at least 1")
 	case !validRealm(c.realm):

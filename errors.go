@@ -46,8 +46,9 @@ var (
 	// client address (WithAccountThrottle, WithAddressThrottle). 429 with
 	// Retry-After.
 	ErrTooManyRequests = errors.New("jwtguard: too many failed logins")
-	// ErrOverloaded: no password-hashing capacity became free within the
-	// login wait. 503 with Retry-After.
+	// ErrOverloaded: no password-hashing budget or comparison slot became
+	// free within the login wait, or too many logins wait already. 503 with
+	// Retry-After.
 	ErrOverloaded = errors.New("jwtguard: login capacity exhausted")
 	// ErrInternal: a dependency failed (the UserStore returned an error
 	// other than ErrUserNotFound, a token could not be signed). 500.

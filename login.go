@@ -2,7 +2,6 @@ package jwtguard
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,8 +11,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
@@ -38,13 +35,17 @@ import (
 //     (WithAccountThrottle, on by default; WithAddressThrottle):
 //     ErrTooManyRequests, 429 with Retry-After, before any password is
 //     compared;
-//   - no free bcrypt slot within the login wait: ErrOverloaded, 503 with
-//     Retry-After;
+//   - no password-hashing budget or free bcrypt slot within the login wait
+//     (WithPasswordCPUShare, WithLoginConcurrency, WithLoginWait), or too
+//     many logins waiting already: ErrOverloaded, 503 with Retry-After;
 //   - a UserStore error other than ErrUserNotFound: ErrInternal, 500.
 //
-// All handlers of one Auth share one bound on concurrent bcrypt comparisons
-// (WithLoginConcurrency), so a flood of logins cannot take every core. It
-// panics if users is nil.
+// All handlers of one Auth share one password-hashing budget (by default
+// 10% of the cores, measured) and one bound on concurrent comparisons, so a
+// flood of logins cannot take the CPU from the rest of the service; a fifth
+// of the budget is kept for users logging in from the address of their last
+// successful login. LoginStats counts what the handlers did. It panics if
+// users is nil.
 func (a *Auth) LoginHandler(users UserStore) http.Handler {
 	if users == nil {
 		panic("jwtguard: LoginHandler with a nil UserStore")
@@ -77,17 +78,19 @@ func (h *loginHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		a.refuse(w, r, err)
 		return
 	}
+	addr := addressKey(clientAddr(r, a.cfg.trustedProxies))
 	var u User
 	if a.throttle == nil {
-		u, err = h.check(r.Context(), req)
+		u, err = h.check(r.Context(), req, addr)
 	} else {
-		at, wait, limit := a.throttle.begin(r, req.Username)
+		at, wait, limit := a.throttle.begin(addr, req.Username)
 		if at == nil {
+			a.passwords.throttled.Add(1)
 			w.Header().Set("Retry-After", retryAfter(wait))
 			a.refuse(w, r, fmt.Errorf("%w: %s limit, next attempt in %v", ErrTooManyRequests, limit, wait.Round(time.Millisecond)))
 			return
 		}
-		u, err = h.check(r.Context(), req)
+		u, err = h.check(r.Context(), req, addr)
 		if !errors.Is(err, ErrInvalidCredentials) {
 			at.refund() // only a wrong guess keeps the tokens it spent
 		}
@@ -104,6 +107,9 @@ func (h *loginHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		a.refuse(w, r, err)
 		return
 	}
+	if b := a.passwords.budget; b != nil {
+		b.remember(req.Username, addr)
+	}
 	a.log.LogAttrs(r.Context(), slog.LevelInfo, "jwtguard: login", slog.String("user_id", u.ID), slog.String("remote_addr", r.RemoteAddr))
 	writeJSON(w, http.StatusOK, tr)
 }
@@ -112,7 +118,7 @@ func (h *loginHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // ErrInvalidCredentials for a wrong guess (unknown user, wrong or over-long
 // password, disabled account), ErrOverloaded when no bcrypt slot freed up
 // in time, and ErrInternal when the store or the stored hash failed.
-func (h *loginHandler) check(ctx context.Context, req loginRequest) (User, error) {
+func (h *loginHandler) check(ctx context.Context, req loginRequest, addr string) (User, error) {
 	if len(req.Password) > MaxPasswordLength {
 		return User{}, fmt.Errorf("%w: password longer than %d bytes", ErrInvalidCredentials, MaxPasswordLength)
 	}
@@ -121,7 +127,9 @@ func (h *loginHandler) check(ctx context.Context, req loginRequest) (User, error
 	if err != nil && !errors.Is(err, ErrUserNotFound) {
 		return User{}, fmt.Errorf("%w: user store: %w", ErrInternal, err)
 	}
-	err = h.auth.passwords.check(ctx, u.PasswordHash, found, req.Password)
+	pc := h.auth.passwords
+	returning := pc.budget != nil && pc.budget.isReturning(req.Username, addr)
+	err = pc.check(ctx, u.PasswordHash, found, req.Password, returning)
 	switch {
 	case errors.Is(err, errOverloaded):
 		return User{}, fmt.Errorf("%w: %w", ErrOverloaded, err)
@@ -200,95 +208,4 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
 	w.Write(append(body, '\n'))
-}
-
-// errOverloaded: no comparison slot within the wait.
-var errOverloaded = errors.New("no bcrypt slot free within the login wait")
-
-// passwordChecker runs bcrypt comparisons for one Auth: at most cap(slots)
-// at once, waiting at most wait for a slot. Unknown users are compared
-// against a dummy hash of the cost last seen in a real hash, so that they
-// cost the same time.
-type passwordChecker struct {
-	slots      chan struct{}
-	wait       time.Duration
-	retryAfter string // Retry-After seconds for a refusal
-	compare    func(hash, password []byte) error
-
-	cost    atomic.Int32 // cost of the last real hash seen
-	dummies sync.Map     // cost (int) → *dummyHash
-}
-
-type dummyHash struct {
-	once sync.Once
-	hash []byte
-}
-
-func newPasswordChecker(concurrency int, wait time.Duration, cost int) *passwordChecker {
-	pc := &passwordChecker{
-		slots:      make(chan struct{}, concurrency),
-		wait:       wait,
-		retryAfter: retryAfter(wait),
-		compare:    bcrypt.CompareHashAndPassword,
-	}
-	pc.cost.Store(int32(cost))
-	return pc
-}
-
-// check compares password with hash (with a dummy hash when !found). It
-// returns nil on a match, bcrypt.ErrMismatchedHashAndPassword on a mismatch,
-// errOverloaded when no slot freed up in time, and ctx's error when the
-// request went away while waiting.
-func (pc *passwordChecker) check(ctx context.Context, hash []byte, found bool, password string) error {
-	if found {
-		if c, err := bcrypt.Cost(hash); err == nil {
-			pc.cost.Store(int32(c))
-		}
-	}
-	if err := pc.acquire(ctx); err != nil {
-		return err
-	}
-	defer func() { <-pc.slots }()
-	if !found {
-		hash = pc.dummy(int(pc.cost.Load()))
-	}
-	return pc.compare(hash, []byte(password))
-}
-
-func (pc *passwordChecker) acquire(ctx context.Context) error {
-	select {
-	case pc.slots <- struct{}{}:
-		return nil
-	default:
-	}
-	if pc.wait == 0 {
-		return errOverloaded
-	}
-	t := time.NewTimer(pc.wait)
-	defer t.Stop()
-	select {
-	case pc.slots <- struct{}{}:
-		return nil
-	case <-t.C:
-		return errOverloaded
-	case <-ctx.Done():
-		return context.Cause(ctx)
-	}
-}
-
-// dummy returns a bcrypt hash of a random password at cost, made once per
-// cost. A wrong guess can never match it.
-func (pc *passwordChecker) dummy(cost int) []byte {
-	v, _ := pc.dummies.LoadOrStore(cost, new(dummyHash))
-	d := v.(*dummyHash)
-	d.once.Do(func() {
-		var pw [32]byte
-		rand.Read(pw[:])
-		h, err := bcrypt.GenerateFromPassword(pw[:], cost)
-		if err != nil {
-			panic(fmt.Sprintf("jwtguard: making the dummy hash: %v", err)) // cost was validated
-		}
-		d.hash = h
-	})
-	return d.hash
 }

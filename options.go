@@ -55,6 +55,12 @@ type config struct {
 	throttleCapacity int
 	trustedProxies   []netip.Prefix
 	tokenType        string
+	procs            int     // GOMAXPROCS when New ran
+	cpuShare         float64 // of procs, for the derived password budget
+	budgetPerSecond  float64 // > 0: a fixed password budget
+	budgetBurst      int
+	budgetOff        bool
+	maxWaitingLogins int
 	optionErr        error // the first option that could not be applied
 }
 
@@ -73,6 +79,9 @@ func defaultConfig() config {
 		accountBurst:     DefaultAccountBurst,
 		accountEvery:     DefaultAccountEvery,
 		throttleCapacity: DefaultThrottleCapacity,
+		procs:            runtime.GOMAXPROCS(0),
+		cpuShare:         DefaultPasswordCPUShare,
+		maxWaitingLogins: DefaultMaxWaitingLogins,
 	}
 }
 
@@ -169,9 +178,12 @@ func WithBcryptCost(cost int) Option { return func(c *config) { c.bcryptCost = c
 // be at least 1.
 func WithLoginConcurrency(n int) Option { return func(c *config) { c.loginConcurrency = n } }
 
-// WithLoginWait sets how long a login waits for a free comparison slot before
-// it is refused with 503 and Retry-After. Default: DefaultLoginWait (1 s). It
-// must not be negative; 0 refuses at once when every slot is busy.
+// WithLoginWait sets how long a login waits for password-hashing budget and
+// a free comparison slot before it is refused with 503 and Retry-After. A
+// login that cannot get budget within the wait is held for the whole wait
+// before its 503 (a tarpit: a flood's refused guesses come back slowly,
+// costing the server no CPU while they wait). Default: DefaultLoginWait
+// (1 s). It must not be negative; 0 refuses at once.
 func WithLoginWait(d time.Duration) Option { return func(c *config) { c.loginWait = d } }
 
 // WithMaxLoginBodySize bounds a login request body in bytes; a larger body
@@ -235,3 +247,38 @@ func parsePrefix(s string) (netip.Prefix, error) {
 // login throttle remembers; past it the least recently seen are forgotten.
 // Each costs about 200 bytes. Default: DefaultThrottleCapacity (65 536).
 func WithThrottleCapacity(n int) Option { return func(c *config) { c.throttleCapacity = n } }
+
+// WithPasswordCPUShare sets the share of the machine that bcrypt comparisons
+// may take on average: comparisons start at most at share × GOMAXPROCS
+// divided by the measured time of one comparison per second (at cost 10 on
+// one core about 55 ms, so 10% of 2 cores is about 3.6 logins a second),
+// with a burst of one second's worth. A fifth of it is kept for returning
+// users: an account logging in from the address that last logged in to it
+// successfully. Logins beyond the budget wait (WithLoginWait) and are then
+// refused with 503 and Retry-After, so that a password-guessing flood
+// cannot take the CPU from the rest of the service. Default:
+// DefaultPasswordCPUShare (0.10). It must be in (0, 1].
+//
+// For a login-heavy service, size it from the peak logins per second you
+// expect: share = peak × seconds per comparison ÷ cores, with headroom; or
+// set the rate itself with WithPasswordBudget.
+func WithPasswordCPUShare(share float64) Option {
+	return func(c *config) { c.cpuShare, c.budgetPerSecond, c.budgetOff = share, 0, false }
+}
+
+// WithPasswordBudget fixes the password-hashing budget at perSecond
+// comparisons a second with the given burst (0: one second's worth), instead
+// of deriving it from WithPasswordCPUShare. perSecond 0 turns the budget
+// off, leaving only the concurrency bound (WithLoginConcurrency): then a
+// login flood can keep every slot, and so that many cores, busy.
+func WithPasswordBudget(perSecond float64, burst int) Option {
+	return func(c *config) {
+		c.budgetPerSecond, c.budgetBurst, c.budgetOff = perSecond, burst, perSecond == 0
+	}
+}
+
+// WithMaxWaitingLogins bounds how many logins wait for budget or a slot at
+// once; past it a login is refused with 503 at once. Each waiting login
+// holds a goroutine and its request. Default: DefaultMaxWaitingLogins
+// (1024).
+func WithMaxWaitingLogins(n int) Option { return func(c *config) { c.maxWaitingLogins = n } }

@@ -32,11 +32,10 @@ type loginThrottle struct {
 	now      func() time.Time
 	accounts *limiterTable // nil: not throttled by account
 	addrs    *limiterTable // nil: not throttled by address
-	proxies  []netip.Prefix
 }
 
 func newLoginThrottle(c *config) *loginThrottle {
-	t := &loginThrottle{now: c.now, proxies: c.trustedProxies}
+	t := &loginThrottle{now: c.now}
 	if c.accountBurst > 0 {
 		t.accounts = newLimiterTable(c.accountBurst, c.accountEvery, c.throttleCapacity)
 	}
@@ -64,13 +63,14 @@ func (at *attempt) refund() {
 	}
 }
 
-// begin spends a token for the client address and one for username. When
+// begin spends a token for the client address (its addressKey) and one for
+// username. When
 // either is out of tokens it spends neither and returns how long until the
 // next one and which limit it hit; the login must then be refused.
-func (t *loginThrottle) begin(r *http.Request, username string) (at *attempt, wait time.Duration, limit string) {
+func (t *loginThrottle) begin(addr, username string) (at *attempt, wait time.Duration, limit string) {
 	at = &attempt{now: t.now()}
 	if t.addrs != nil {
-		at.res[0], wait = t.addrs.reserve(addressKey(clientAddr(r, t.proxies)), at.now)
+		at.res[0], wait = t.addrs.reserve(addr, at.now)
 		limit = "client address"
 	}
 	if wait == 0 && t.accounts != nil {

@@ -145,6 +145,10 @@ func newAuth(t *testing.T, opts ...jwtguard.Option) *jwtguard.Auth {
 	base := []jwtguard.Option{
 		jwtguard.WithLogger(slog.New(slog.DiscardHandler)),
 		jwtguard.WithErrorHandler(record),
+		// The suite is about formats, not load: under the race detector a
+		// cost-10 comparison takes about a second, and the default
+		// password budget (10% of the cores) would hold these logins.
+		jwtguard.WithPasswordBudget(0, 0),
 	}
 	auth, err := jwtguard.New([]byte(secret), append(base, opts...)...)
 	if err != nil {

@@ -1,0 +1,218 @@
+package jwtguard_test
+
+import (
+	"bytes"
+	"fmt"
+	"log/slog"
+	"math"
+	"net/http"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/jwtguard/jwtguard"
+	"golang.org/x/crypto/bcrypt"
+)
+
+// ltBudgetAuth is an Auth whose comparisons cost no time, with the
+// throttles off, so that only the password budget decides.
+func ltBudgetAuth(t *testing.T, opts ...jwtguard.Option) *jwtguard.Auth {
+	t.Helper()
+	a := ltAuth(t, append([]jwtguard.Option{jwtguard.WithAccountThrottle(0, 0)}, opts...)...)
+	jwtguard.SetPasswordCompare(a, bcrypt.CompareHashAndPassword)
+	return a
+}
+
+// ltTimed posts body from remote and returns the answer and how long it took
+// (virtual time inside a synctest bubble).
+func ltTimed(h http.Handler, remote, body string) (int, string, time.Duration) {
+	start := time.Now()
+	rec := ltLoginFrom(h, remote, body)
+	return rec.Code, rec.Header().Get("Retry-After"), time.Since(start)
+}
+
+func TestPasswordBudgetAdmitsHoldsAndRefuses(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		// 1 comparison a second: 0.8/s with a burst of 1 for everyone.
+		a := ltBudgetAuth(t, jwtguard.WithPasswordBudget(1, 1), jwtguard.WithLoginWait(2*time.Second))
+		h := a.LoginHandler(ltStore(t))
+
+		if code, _, took := ltTimed(h, "192.0.2.1:1", ltAlice); code != 200 || took != 0 {
+			t.Fatalf("first login: %d after %v, want 200 at once", code, took)
+		}
+		// The next comparison is 1.25 s away: within the 2 s wait, so the
+		// login is held that long and then admitted.
+		if code, _, took := ltTimed(h, "192.0.2.2:1", ltAdmin); code != 200 || took != 1250*time.Millisecond {
+			t.Fatalf("second login: %d after %v, want 200 after 1.25s", code, took)
+		}
+		// Two more at once: the first is held 1.25 s, the second would start
+		// 2.5 s from now, beyond the wait: it is held the whole 2 s (the
+		// tarpit) and refused with Retry-After.
+		type result struct {
+			code int
+			ra   string
+			took time.Duration
+		}
+		first := make(chan result)
+		go func() {
+			c, ra, d := ltTimed(h, "192.0.2.3:1", ltAlice)
+			first <- result{c, ra, d}
+		}()
+		synctest.Wait()
+		code, ra, took := ltTimed(h, "192.0.2.4:1", ltAlice)
+		if code != 503 || ra != "2" || took != 2*time.Second {
+			t.Errorf("login past the budget: %d, Retry-After %q, after %v; want 503, 2, after 2s", code, ra, took)
+		}
+		if r := <-first; r.code != 200 || r.took != 1250*time.Millisecond {
+			t.Errorf("held login: %d after %v, want 200 after 1.25s", r.code, r.took)
+		}
+		st := a.LoginStats()
+		if st.Admitted != 3 || st.Held != 3 || st.Refused != 1 || st.Waiting != 0 || st.BudgetPerSecond != 1 {
+			t.Errorf("stats = %+v, want 3 admitted, 3 held, 1 refused, 0 waiting, budget 1/s", st)
+		}
+	})
+}
+
+func TestPasswordBudgetBoundsWaiters(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a := ltBudgetAuth(t, jwtguard.WithPasswordBudget(0.1, 1), jwtguard.WithMaxWaitingLogins(2))
+		h := a.LoginHandler(ltStore(t))
+		ltWant(t, ltLoginFrom(h, "192.0.2.1:1", ltAlice), 200, "the burst")
+		done := make(chan int, 2)
+		for i := range 2 {
+			go func() { done <- ltLoginFrom(h, "192.0.2.9:"+string(rune('1'+i)), ltAlice).Code }()
+		}
+		synctest.Wait()
+		if w := a.LoginStats().Waiting; w != 2 {
+			t.Fatalf("%d logins waiting, want 2", w)
+		}
+		code, ra, took := ltTimed(h, "192.0.2.5:1", ltAlice)
+		if code != 503 || ra == "" || took != 0 {
+			t.Errorf("third waiter: %d, Retry-After %q, after %v; want 503 with Retry-After at once", code, ra, took)
+		}
+		for range 2 {
+			if c := <-done; c != 503 {
+				t.Errorf("tarpitted login: %d, want 503", c)
+			}
+		}
+	})
+}
+
+// During a flood from other addresses, a user who logs in from the address
+// of their last successful login draws on the returning users' share and gets
+// in at once; the same account from a new address waits with everyone else.
+func TestPasswordBudgetKeepsAShareForReturningUsers(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a := ltBudgetAuth(t, jwtguard.WithPasswordBudget(1, 1))
+		h := a.LoginHandler(ltStore(t))
+		ltWant(t, ltLoginFrom(h, "198.51.100.1:1", ltAlice), 200, "alice before the flood")
+		time.Sleep(10 * time.Second) // both pools full again
+
+		// A flood: ten attackers, each guess from a new address, keep the
+		// general pool empty.
+		stop := make(chan struct{})
+		var flooders sync.WaitGroup
+		for f := range 10 {
+			flooders.Go(func() {
+				for i := 0; ; i++ {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					ltLoginFrom(h, fmt.Sprintf("203.0.%d.%d:1", f, i%250), `{"username":"guess","password":"x"}`)
+				}
+			})
+		}
+		time.Sleep(3 * time.Second)
+		if code, _, took := ltTimed(h, "198.51.100.1:2", ltAlice); code != 200 || took != 0 {
+			t.Errorf("returning alice: %d after %v, want 200 at once", code, took)
+		}
+		if code, _, _ := ltTimed(h, "198.51.100.77:1", ltAlice); code != 503 {
+			t.Errorf("alice from a new address: %d, want 503 like everyone else", code)
+		}
+		close(stop)
+		flooders.Wait()
+	})
+}
+
+func TestPasswordBudgetWarnsOperatorsAtMostEveryTenSeconds(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var logs bytes.Buffer
+		a := ltBudgetAuth(t, jwtguard.WithPasswordBudget(0.01, 1), jwtguard.WithLoginWait(0),
+			jwtguard.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+		h := a.LoginHandler(ltStore(t))
+		for range 5 {
+			ltLoginFrom(h, "192.0.2.1:1", ltAliceWrong)
+		}
+		if n := strings.Count(logs.String(), "password hashing at capacity"); n != 1 {
+			t.Errorf("%d warnings for 4 refusals within a second, want 1", n)
+		}
+		time.Sleep(10 * time.Second)
+		ltLoginFrom(h, "192.0.2.1:1", ltAliceWrong)
+		ltLoginFrom(h, "192.0.2.1:1", ltAliceWrong)
+		if n := strings.Count(logs.String(), "password hashing at capacity"); n != 2 {
+			t.Errorf("%d warnings after 10 s more, want 2", n)
+		}
+		if st := a.LoginStats(); st.Refused != 6 {
+			t.Errorf("refused = %d, want 6 (all but the burst)", st.Refused)
+		}
+	})
+}
+
+// The default budget is a share of the cores divided by the measured time of
+// a comparison.
+func TestPasswordBudgetFollowsMeasuredCost(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a := ltAuth(t, jwtguard.WithAccountThrottle(0, 0), jwtguard.WithPasswordCPUShare(0.5))
+		cores := float64(runtime.GOMAXPROCS(0))
+		// Before any comparison: cost 4 is estimated at 60 ms / 2^6.
+		want := 0.5 * cores / (0.060 / 64)
+		if got := a.LoginStats().BudgetPerSecond; math.Abs(got-want) > 1e-6*want {
+			t.Fatalf("initial budget %v/s, want %v/s", got, want)
+		}
+		jwtguard.SetPasswordCompare(a, func(hash, pw []byte) error {
+			time.Sleep(100 * time.Millisecond) // a slow machine
+			return bcrypt.CompareHashAndPassword(hash, pw)
+		})
+		ltWant(t, ltLoginFrom(a.LoginHandler(ltStore(t)), "192.0.2.1:1", ltAlice), 200, "login")
+		want = 0.5 * cores / 0.1
+		if got := a.LoginStats().BudgetPerSecond; math.Abs(got-want) > 1e-6*want {
+			t.Errorf("budget after a 100 ms comparison: %v/s, want %v/s", got, want)
+		}
+	})
+}
+
+func TestPasswordBudgetOff(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a := ltBudgetAuth(t, jwtguard.WithPasswordBudget(0, 0))
+		h := a.LoginHandler(ltStore(t))
+		for range 50 {
+			if code, _, took := ltTimed(h, "192.0.2.1:1", ltAlice); code != 200 || took != 0 {
+				t.Fatalf("login without a budget: %d after %v", code, took)
+			}
+		}
+		if st := a.LoginStats(); st.BudgetPerSecond != 0 || st.Held != 0 {
+			t.Errorf("stats = %+v, want no budget and nothing held", st)
+		}
+	})
+}
+
+func TestPasswordBudgetOptionsAreValidated(t *testing.T) {
+	for name, opt := range map[string]jwtguard.Option{
+		"zero share":         jwtguard.WithPasswordCPUShare(0),
+		"share over 1":       jwtguard.WithPasswordCPUShare(1.5),
+		"NaN share":          jwtguard.WithPasswordCPUShare(math.NaN()),
+		"negative rate":      jwtguard.WithPasswordBudget(-1, 1),
+		"infinite rate":      jwtguard.WithPasswordBudget(math.Inf(1), 1),
+		"negative burst":     jwtguard.WithPasswordBudget(1, -1),
+		"no waiting allowed": jwtguard.WithMaxWaitingLogins(0),
+	} {
+		if _, err := jwtguard.New(ltSecret, opt); err == nil {
+			t.Errorf("%s: New succeeded", name)
+		}
+	}
+}
