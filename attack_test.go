@@ -421,13 +421,15 @@ func atRun(t *testing.T, cases []atCase, host *atAttackerHost) {
 }
 
 // TestLoginAttacks covers the login-side attacks that login_test.go and
-// throttle_test.go do not already.
+// throttle_test.go do not already. The password budget is off, so that only
+// the throttle decides.
 func TestLoginAttacks(t *testing.T) {
+	noBudget := jwtguard.WithPasswordBudget(0, 0)
 	// Account enumeration through the throttle: an unknown username is
 	// throttled exactly like a known one, with the same bodies and
 	// Retry-After, so the 429 does not reveal which accounts exist.
 	t.Run("throttle-does-not-reveal-account-existence", func(t *testing.T) {
-		h := ltAuth(t, jwtguard.WithClock(newLTClock().Now)).LoginHandler(ltStore(t))
+		h := ltAuth(t, jwtguard.WithClock(newLTClock().Now), noBudget).LoginHandler(ltStore(t))
 		type answer struct {
 			status     int
 			body, wait string
@@ -456,7 +458,7 @@ func TestLoginAttacks(t *testing.T) {
 	// guessing flood against a throttled account takes no bcrypt capacity,
 	// and the right password does not get through.
 	t.Run("throttled-login-compares-no-password", func(t *testing.T) {
-		a := ltAuth(t, jwtguard.WithClock(newLTClock().Now), jwtguard.WithAccountThrottle(2, time.Hour))
+		a := ltAuth(t, jwtguard.WithClock(newLTClock().Now), noBudget, jwtguard.WithAccountThrottle(2, time.Hour))
 		var mu sync.Mutex
 		compared := 0
 		jwtguard.SetPasswordCompare(a, func(hash, pw []byte) error {
