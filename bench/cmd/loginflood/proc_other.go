@@ -1,0 +1,24 @@
+//go:build !linux
+
+package main
+
+import (
+	"errors"
+	"os/exec"
+	"time"
+)
+
+func setDeathSignal(*exec.Cmd) {}
+
+type procSample struct {
+	rssKiB  int64
+	threads int64
+	fds     int64
+	cpu     time.Duration
+}
+
+func readProc(int) (procSample, error) { return procSample{}, errors.New("no /proc here") }
+
+func selfCPU() time.Duration { return 0 }
+
+func raiseFileLimit() (uint64, error) { return 0, errors.New("not raised on this system") }

@@ -1,0 +1,3 @@
+module github.com/jwtguard/jwtguard/bench
+
+go 1.25.0
