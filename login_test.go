@@ -58,7 +58,11 @@ func ltStore(t testing.TB) *jwtguard.MemoryStore {
 
 func ltAuth(t testing.TB, opts ...jwtguard.Option) *jwtguard.Auth {
 	t.Helper()
-	opts = append([]jwtguard.Option{jwtguard.WithLogger(slog.New(slog.DiscardHandler)), jwtguard.WithBcryptCost(4)}, opts...)
+	// The password budget is off unless a test turns it on: it follows the
+	// measured cost of a comparison, which on a loaded machine under -race
+	// can be slow enough to hold a test's logins (password_test.go tests
+	// the budget on synctest's clock).
+	opts = append([]jwtguard.Option{jwtguard.WithLogger(slog.New(slog.DiscardHandler)), jwtguard.WithBcryptCost(4), jwtguard.WithPasswordBudget(0, 0)}, opts...)
 	a, err := jwtguard.New(ltSecret, opts...)
 	if err != nil {
 		t.Fatal(err)

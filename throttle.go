@@ -74,7 +74,9 @@ func (t *loginThrottle) begin(addr, username string) (at *attempt, wait time.Dur
 		limit = "client address"
 	}
 	if wait == 0 && t.accounts != nil {
-		at.res[1], wait = t.accounts.reserve(username, at.now)
+		// Keyed case-insensitively: a store that matches usernames without
+		// regard to case must not give "Alice" and "ALICE" a bucket each.
+		at.res[1], wait = t.accounts.reserve(strings.ToLower(username), at.now)
 		limit = "account"
 	}
 	if wait > 0 {

@@ -198,3 +198,16 @@ func TestThrottleOptionsAreValidated(t *testing.T) {
 		}
 	}
 }
+
+// A store may match usernames without regard to case (a SQL collation, say):
+// changing the case of the username does not give a guesser fresh tokens.
+func TestAccountThrottleIgnoresUsernameCase(t *testing.T) {
+	h := ltAuth(t, jwtguard.WithAccountThrottle(2, time.Hour)).LoginHandler(ltStore(t))
+	for i, name := range []string{"alice", "Alice", "ALICE", "aLiCe"} {
+		want := 401
+		if i >= 2 {
+			want = 429
+		}
+		ltWant(t, ltLoginFrom(h, "192.0.2.1:1", `{"username":"`+name+`","password":"x"}`), want, name)
+	}
+}
