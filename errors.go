@@ -88,8 +88,11 @@ var refusals = [...]refusal{
 	newRefusal(ErrMethodNotAllowed, http.StatusMethodNotAllowed, "method_not_allowed", "use POST", "", slog.LevelDebug),
 	newRefusal(ErrUnsupportedMediaType, http.StatusUnsupportedMediaType, "unsupported_media_type", "send application/json", "", slog.LevelDebug),
 	newRefusal(ErrRequestTooLarge, http.StatusRequestEntityTooLarge, "request_too_large", "the request body is too large", "", slog.LevelInfo),
-	newRefusal(ErrTooManyRequests, http.StatusTooManyRequests, "too_many_requests", "too many failed logins; try again later", "", slog.LevelWarn),
-	newRefusal(ErrOverloaded, http.StatusServiceUnavailable, "temporarily_unavailable", "try again later", "", slog.LevelWarn),
+	// A flood makes these by the thousand: logged per request at Info and
+	// Debug; the password checker warns about the flood itself, at most
+	// every 10 s.
+	newRefusal(ErrTooManyRequests, http.StatusTooManyRequests, "too_many_requests", "too many failed logins; try again later", "", slog.LevelInfo),
+	newRefusal(ErrOverloaded, http.StatusServiceUnavailable, "temporarily_unavailable", "try again later", "", slog.LevelDebug),
 	newRefusal(ErrInternal, http.StatusInternalServerError, "server_error", "internal server error", "", slog.LevelError),
 }
 
