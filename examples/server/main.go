@@ -79,6 +79,8 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:8080", "`address` to listen on (host:port; port 0 picks a free one)")
 	proxies := fs.String("trusted-proxies", "", "comma-separated `addresses or prefixes` of reverse proxies whose Forwarded or X-Forwarded-For header names the client")
+	cpuShare := fs.Float64("password-cpu-share", jwtguard.DefaultPasswordCPUShare, "`share` of the cores that bcrypt may use (0 turns the password budget off)")
+	loginWait := fs.Duration("login-wait", jwtguard.DefaultLoginWait, "how long a login waits for password-hashing budget before 503")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -90,7 +92,13 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 	}
 
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
-	auth, err := newAuth(lookupEnv, logger, serverOptions(*proxies)...)
+	opts := append(serverOptions(*proxies), jwtguard.WithLoginWait(*loginWait))
+	if *cpuShare == 0 {
+		opts = append(opts, jwtguard.WithPasswordBudget(0, 0))
+	} else {
+		opts = append(opts, jwtguard.WithPasswordCPUShare(*cpuShare))
+	}
+	auth, err := newAuth(lookupEnv, logger, opts...)
 	if err != nil {
 		return err
 	}
