@@ -397,24 +397,16 @@ func atRun(t *testing.T, cases []atCase, host *atAttackerHost) {
 				}
 				return
 			}
-			vtCheckRefused(t, rec, p, tc.want, secrets...)
-			if len(eh.errs) != 1 {
-				t.Fatalf("error handler called %d times, want once", len(eh.errs))
-			}
-			vtCheckSentinel(t, eh.errs[0], vtRefusals[tc.want].sentinel)
-			reasons := vtLogReasons(t, &logs)
-			if len(reasons) != 1 {
-				t.Fatalf("logged reasons %q, want one", reasons)
-			}
+			reason := vtCheckRefusal(t, rec, p, eh, &logs, tc.want, secrets...)
 			switch {
 			case tc.beforeParse != "":
-				if reasons[0] != tc.beforeParse {
-					t.Errorf("logged reason %q, want exactly %q: refused before parsing", reasons[0], tc.beforeParse)
+				if reason != tc.beforeParse {
+					t.Errorf("logged reason %q, want exactly %q: refused before parsing", reason, tc.beforeParse)
 				}
 			case tc.log == "":
 				t.Fatal("test case lacks the expected log reason")
-			case !strings.Contains(reasons[0], tc.log):
-				t.Errorf("logged reason %q, want one containing %q", reasons[0], tc.log)
+			case !strings.Contains(reason, tc.log):
+				t.Errorf("logged reason %q, want one containing %q", reason, tc.log)
 			}
 		})
 	}

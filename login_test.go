@@ -365,14 +365,7 @@ func TestLoginNeverLogsPasswordOrToken(t *testing.T) {
 func TestLoginOverloadedWaitsThenRefuses(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		a := ltAuth(t, jwtguard.WithLoginConcurrency(1), jwtguard.WithLoginWait(1500*time.Millisecond))
-		release := make(chan struct{})
-		var calls atomic.Int32
-		jwtguard.SetPasswordCompare(a, func(hash, pw []byte) error {
-			if calls.Add(1) == 1 {
-				<-release
-			}
-			return bcrypt.CompareHashAndPassword(hash, pw)
-		})
+		release, _ := ltHoldFirstCompare(a)
 		h := a.LoginHandler(ltStore(t))
 		first := make(chan *httptest.ResponseRecorder)
 		go func() { first <- ltLogin(h, `{"username":"alice","password":"password123"}`) }()
@@ -417,14 +410,7 @@ func TestLoginOverloadedWaitsThenRefuses(t *testing.T) {
 func TestLoginWaitZeroRefusesAtOnce(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		a := ltAuth(t, jwtguard.WithLoginConcurrency(1), jwtguard.WithLoginWait(0))
-		release := make(chan struct{})
-		var calls atomic.Int32
-		jwtguard.SetPasswordCompare(a, func(hash, pw []byte) error {
-			if calls.Add(1) == 1 {
-				<-release
-			}
-			return bcrypt.CompareHashAndPassword(hash, pw)
-		})
+		release, _ := ltHoldFirstCompare(a)
 		h := a.LoginHandler(ltStore(t))
 		done := make(chan struct{})
 		go func() { ltLogin(h, `{"username":"alice","password":"password123"}`); close(done) }()
@@ -573,14 +559,7 @@ func TestLoginCancelledWhileWaiting(t *testing.T) {
 		var logs bytes.Buffer
 		a := ltAuth(t, jwtguard.WithLoginConcurrency(1), jwtguard.WithLoginWait(time.Minute),
 			jwtguard.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
-		release := make(chan struct{})
-		var calls atomic.Int32
-		jwtguard.SetPasswordCompare(a, func(hash, pw []byte) error {
-			if calls.Add(1) == 1 {
-				<-release
-			}
-			return bcrypt.CompareHashAndPassword(hash, pw)
-		})
+		release, calls := ltHoldFirstCompare(a)
 		h := a.LoginHandler(ltStore(t))
 		done := make(chan struct{})
 		go func() { ltLogin(h, `{"username":"alice","password":"password123"}`); close(done) }()
@@ -609,4 +588,17 @@ func TestLoginCancelledWhileWaiting(t *testing.T) {
 		close(release)
 		<-done
 	})
+}
+
+// ltHoldFirstCompare makes a's first password comparison wait until release
+// is closed, and counts comparisons in calls.
+func ltHoldFirstCompare(a *jwtguard.Auth) (release chan struct{}, calls *atomic.Int32) {
+	release, calls = make(chan struct{}), new(atomic.Int32)
+	jwtguard.SetPasswordCompare(a, func(hash, pw []byte) error {
+		if calls.Add(1) == 1 {
+			<-release
+		}
+		return bcrypt.CompareHashAndPassword(hash, pw)
+	})
+	return release, calls
 }

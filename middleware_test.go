@@ -79,6 +79,23 @@ func vtLogReasons(t *testing.T, buf *bytes.Buffer) []string {
 }
 
 // vtVerifyCase is one request through auth.Verify.
+// vtCheckRefusal checks a whole refusal: the response and the probe
+// (vtCheckRefused), one ErrorHandler call with want's sentinel, and one
+// logged reason, which it returns.
+func vtCheckRefusal(t *testing.T, rec *httptest.ResponseRecorder, p *vtProbe, eh *vtRecorder, logs *bytes.Buffer, want vtOutcome, secrets ...string) string {
+	t.Helper()
+	vtCheckRefused(t, rec, p, want, secrets...)
+	if len(eh.errs) != 1 {
+		t.Fatalf("error handler called %d times, want once", len(eh.errs))
+	}
+	vtCheckSentinel(t, eh.errs[0], vtRefusals[want].sentinel)
+	reasons := vtLogReasons(t, logs)
+	if len(reasons) != 1 {
+		t.Fatalf("logged reasons %q, want one", reasons)
+	}
+	return reasons[0]
+}
+
 type vtVerifyCase struct {
 	name  string
 	opts  []jwtguard.Option
@@ -127,17 +144,11 @@ func vtRunVerifyCases(t *testing.T, cases []vtVerifyCase, optional bool) {
 				return
 			}
 
-			vtCheckRefused(t, rec, p, tc.want, secrets...)
-			if len(eh.errs) != 1 {
-				t.Fatalf("error handler called %d times, want once", len(eh.errs))
-			}
-			vtCheckSentinel(t, eh.errs[0], vtRefusals[tc.want].sentinel)
 			if tc.log == "" {
 				t.Fatal("test case lacks the expected log reason")
 			}
-			reasons := vtLogReasons(t, &logs)
-			if len(reasons) != 1 || !strings.Contains(reasons[0], tc.log) {
-				t.Errorf("logged reasons %q, want one containing %q", reasons, tc.log)
+			if reason := vtCheckRefusal(t, rec, p, eh, &logs, tc.want, secrets...); !strings.Contains(reason, tc.log) {
+				t.Errorf("logged reason %q, want one containing %q", reason, tc.log)
 			}
 		})
 	}
