@@ -3,6 +3,7 @@ package jwtguard_test
 import (
 	"context"
 	"encoding/json"
+	"expvar"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -172,4 +173,22 @@ func ExampleWithErrorHandler() {
 	// Output:
 	// 303 /login
 	// 401 {"error":"unauthorized","message":"authentication required"}
+}
+
+// LoginStats counts what the login handlers did with password comparisons;
+// publish them wherever your metrics go (expvar here).
+func ExampleAuth_LoginStats() {
+	auth, _ := jwtguard.New(exampleSecret, jwtguard.WithLogger(slog.New(slog.DiscardHandler)))
+	expvar.Publish("jwtguard_logins", expvar.Func(func() any { return auth.LoginStats() }))
+
+	hash, _ := jwtguard.HashPasswordWithCost("password123", 4)
+	users, _ := jwtguard.NewMemoryStore(jwtguard.User{ID: "1", Username: "admin", PasswordHash: hash})
+	req := httptest.NewRequest("POST", "/api/auth/login", strings.NewReader(`{"username":"admin","password":"password123"}`))
+	req.Header.Set("Content-Type", "application/json")
+	auth.LoginHandler(users).ServeHTTP(httptest.NewRecorder(), req)
+
+	st := auth.LoginStats()
+	fmt.Printf("admitted %d, held %d, refused %d, throttled %d, budget on: %v\n",
+		st.Admitted, st.Held, st.Refused, st.Throttled, st.BudgetPerSecond > 0)
+	// Output: admitted 1, held 0, refused 0, throttled 0, budget on: true
 }
