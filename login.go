@@ -116,8 +116,9 @@ func (h *loginHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // check returns the user whose credentials req holds. Its error wraps
 // ErrInvalidCredentials for a wrong guess (unknown user, wrong or over-long
-// password, disabled account), ErrOverloaded when no bcrypt slot freed up
-// in time, and ErrInternal when the store or the stored hash failed.
+// password, disabled account), ErrOverloaded when no password-hashing
+// budget or slot freed up in time, and ErrInternal when the store or the
+// stored hash failed.
 func (h *loginHandler) check(ctx context.Context, req loginRequest, addr string) (User, error) {
 	if len(req.Password) > MaxPasswordLength {
 		return User{}, fmt.Errorf("%w: password longer than %d bytes", ErrInvalidCredentials, MaxPasswordLength)
@@ -134,8 +135,8 @@ func (h *loginHandler) check(ctx context.Context, req loginRequest, addr string)
 	case errors.Is(err, errOverloaded):
 		return User{}, fmt.Errorf("%w: %w", ErrOverloaded, err)
 	case ctx.Err() != nil:
-		// The client went away while waiting for a slot; it reads no answer.
-		return User{}, fmt.Errorf("%w: request cancelled while waiting for a bcrypt slot: %w", ErrOverloaded, err)
+		// The client went away while waiting; it reads no answer.
+		return User{}, fmt.Errorf("%w: request cancelled while waiting for budget or a slot: %w", ErrOverloaded, err)
 	case err != nil && !errors.Is(err, bcrypt.ErrMismatchedHashAndPassword):
 		return User{}, fmt.Errorf("%w: password check for user ID %q: %w", ErrInternal, u.ID, err)
 	case !found:
