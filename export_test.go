@@ -6,3 +6,10 @@ package jwtguard
 func SetPasswordCompare(a *Auth, compare func(hash, password []byte) error) {
 	a.passwords.compare = compare
 }
+
+// HasDummyHash reports whether a's login handlers have made their dummy hash
+// of that cost.
+func HasDummyHash(a *Auth, cost int) bool {
+	v, ok := a.passwords.dummies.Load(cost)
+	return ok && v.(*dummyHash).hash != nil
+}

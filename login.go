@@ -50,6 +50,9 @@ func (a *Auth) LoginHandler(users UserStore) http.Handler {
 	if users == nil {
 		panic("jwtguard: LoginHandler with a nil UserStore")
 	}
+	// Make the dummy hash now (one bcrypt hash at the configured cost), so
+	// that the first login for an unknown user does not take twice as long.
+	a.passwords.dummy(int(a.passwords.cost.Load()))
 	return &loginHandler{auth: a, users: users}
 }
 

@@ -602,3 +602,16 @@ func ltHoldFirstCompare(a *jwtguard.Auth) (release chan struct{}, calls *atomic.
 	})
 	return release, calls
 }
+
+// The dummy hash is made when the handler is, so the first login for an
+// unknown user compares once, like every later one, instead of also hashing.
+func TestLoginHandlerMakesTheDummyHashUpFront(t *testing.T) {
+	a := ltAuth(t, jwtguard.WithBcryptCost(5))
+	if jwtguard.HasDummyHash(a, 5) {
+		t.Fatal("dummy hash made before any handler")
+	}
+	a.LoginHandler(ltStore(t))
+	if !jwtguard.HasDummyHash(a, 5) {
+		t.Error("LoginHandler did not make the dummy hash at the configured cost")
+	}
+}
