@@ -47,12 +47,12 @@ func TestClaimsRoles(t *testing.T) {
 				t.Errorf("Subject = %q, want s-1", c.Subject)
 			}
 		}},
-		{name: "roles as string is refused", req: bearer(map[string]any{"roles": "admin"}), want: vtInvalid, log: "cannot unmarshal string"},
-		{name: "roles of numbers is refused", req: bearer(map[string]any{"roles": []int{1}}), want: vtInvalid, log: "cannot unmarshal number"},
-		{name: "roles as object is refused", req: bearer(map[string]any{"roles": map[string]bool{"admin": true}}), want: vtInvalid, log: "cannot unmarshal object"},
-		{name: "role as array is refused", req: bearer(map[string]any{"role": []string{"admin"}}), want: vtInvalid, log: "cannot unmarshal array"},
-		{name: "role as boolean is refused", req: bearer(map[string]any{"role": true}), want: vtInvalid, log: "cannot unmarshal bool"},
-		{name: "scope as array is refused", req: bearer(map[string]any{"scope": []string{"read"}}), want: vtInvalid, log: "cannot unmarshal array"},
+		{name: "roles as string is refused", req: bearer(map[string]any{"roles": "admin"}), want: vtInvalid, log: `claim "roles": not a JSON array`},
+		{name: "roles of numbers is refused", req: bearer(map[string]any{"roles": []int{1}}), want: vtInvalid, log: `claim "roles": array element is not a string`},
+		{name: "roles as object is refused", req: bearer(map[string]any{"roles": map[string]bool{"admin": true}}), want: vtInvalid, log: `claim "roles": not a JSON array`},
+		{name: "role as array is refused", req: bearer(map[string]any{"role": []string{"admin"}}), want: vtInvalid, log: `claim "role": not a JSON string`},
+		{name: "role as boolean is refused", req: bearer(map[string]any{"role": true}), want: vtInvalid, log: `claim "role": not a JSON string`},
+		{name: "scope as array is refused", req: bearer(map[string]any{"scope": []string{"read"}}), want: vtInvalid, log: `claim "scope": not a JSON string`},
 
 		{name: "keycloak/realm_access.roles", opts: keycloak, req: bearer(map[string]any{"realm_access": map[string]any{"roles": []string{"admin", "offline_access"}}}), want: vtAccept, check: vtRoles("admin", "offline_access")},
 		{name: "keycloak/single string", opts: keycloak, req: bearer(map[string]any{"realm_access": map[string]any{"roles": "admin"}}), want: vtAccept, check: vtRoles("admin")},

@@ -1,0 +1,130 @@
+package token
+
+import (
+	"bytes"
+	"encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+func TestPayloadDecodeIsStrict(t *testing.T) {
+	refused := []struct{ name, in, why string }{
+		{"duplicate exp", `{"exp":1800000300,"exp":1900000000}`, "appears twice"},
+		{"duplicate sub", `{"sub":"a","exp":1,"sub":"b"}`, "appears twice"},
+		{"invalid UTF-8 in sub", "{\"sub\":\"a\xffb\",\"exp\":1}", "not UTF-8"},
+		{"invalid UTF-8 in a role", "{\"roles\":[\"ad\xc0min\"],\"exp\":1}", "not UTF-8"},
+		{"sub number", `{"sub":7}`, "not a JSON string"},
+		{"roles string", `{"roles":"admin"}`, "not a JSON array"},
+		{"roles trailing comma", `{"roles":["a",]}`, "syntax"},
+		{"exp null", `{"exp":null}`, "NumericDate"},
+		{"exp string", `{"exp":"1800000300"}`, "NumericDate"},
+		{"aud null", `{"aud":null}`, "neither a string nor an array"},
+		{"not an object", `["sub"]`, "not a JSON object"},
+		{"trailing data", `{"exp":1} x`, "syntax"},
+		{"missing colon", `{"exp" 1}`, "syntax"},
+		{"missing comma", `{"exp":1 "sub":"a"}`, "syntax"},
+		{"trailing comma", `{"exp":1,}`, "syntax"},
+		{"unterminated", `{"exp":1`, "syntax"},
+		{"unterminated string", `{"sub":"a`, "syntax"},
+	}
+	for _, tc := range refused {
+		t.Run(tc.name, func(t *testing.T) {
+			var p Payload
+			err := p.UnmarshalJSON([]byte(tc.in))
+			if err == nil || !strings.Contains(err.Error(), tc.why) {
+				t.Errorf("UnmarshalJSON(%q) = %v, want an error about %q", tc.in, err, tc.why)
+			}
+		})
+	}
+
+	accepted := []struct {
+		name string
+		in   string
+		want Payload
+	}{
+		{"names are case sensitive", `{"EXP":1,"Sub":"x","Role":"admin","ROLES":["admin"],"sub":"u"}`, Payload{Subject: "u"}},
+		{"escapes", `{"sub":"a\"b\\c\u00e9\ud83d\ude00","username":"\/x"}`, Payload{Subject: "a\"b\\cé😀", Username: "/x"}},
+		{"null strings stay absent", `{"sub":null,"roles":null,"scope":null}`, Payload{}},
+		{"unknown claims of every shape are skipped", `{"x":{"a":[1,{"b":"}]\"{"}],"c":null},"y":[[],{}],"z":-1.5e3,"t":true,"sub":"u"}`, Payload{Subject: "u"}},
+		{"whitespace", " {\n\t\"sub\" : \"u\" ,\r\n \"roles\" : [ \"a\" , \"b\" ] } ", Payload{Subject: "u", Roles: []string{"a", "b"}}},
+		{"empty roles", `{"roles":[]}`, Payload{Roles: []string{}}},
+		{"id integer", `{"id":7}`, Payload{LegacyID: "7"}},
+	}
+	for _, tc := range accepted {
+		t.Run(tc.name, func(t *testing.T) {
+			var p Payload
+			if err := p.UnmarshalJSON([]byte(tc.in)); err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(p, tc.want) {
+				t.Errorf("got %+v, want %+v", p, tc.want)
+			}
+		})
+	}
+}
+
+// plainPayload decodes with encoding/json's reflection, as Payload did
+// before it had a decoder of its own.
+type plainPayload Payload
+
+// FuzzPayloadDecode checks the decoder against encoding/json: on any input
+// it returns without panicking, and on valid JSON objects whose claim names
+// are not ambiguous for encoding/json (no case variants or duplicates of the
+// names Payload holds) and whose text is UTF-8, the two agree on whether the
+// payload is accepted and on every field.
+func FuzzPayloadDecode(f *testing.F) {
+	for _, seed := range []string{
+		`{"iss":"i","sub":"s","aud":["a","b"],"exp":1800000300,"nbf":1,"iat":2.5,"jti":"j","username":"u","roles":["r"],"scope":"a b","role":"x","id":7}`,
+		`{"aud":"a","id":"x","roles":null,"extra":{"k":[1,2,{"m":"\"}"}]}}`,
+		`{"exp":"1","sub":1,"roles":[1]}`,
+		`{"EXP":1,"exp":2}`,
+		`{"sub":"a","sub":"b"}`,
+		`{"sub":"\ud800"}`,
+		`[]`, `null`, `{}`, `{"a":}`, `{"exp":1e400}`, `{"id":1.5}`,
+	} {
+		f.Add([]byte(seed))
+	}
+	known := map[string]bool{"iss": true, "sub": true, "aud": true, "exp": true, "nbf": true, "iat": true, "jti": true, "username": true, "roles": true, "scope": true, "role": true, "id": true}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		var got Payload
+		gotErr := got.UnmarshalJSON(in)
+		if !json.Valid(in) || !utf8.Valid(in) || bytes.IndexByte(bytes.TrimSpace(in), '{') != 0 {
+			return
+		}
+		// Top-level names, as encoding/json would match them.
+		var members map[string]json.RawMessage
+		if json.Unmarshal(in, &members) != nil {
+			return
+		}
+		dec := json.NewDecoder(bytes.NewReader(in))
+		dec.Token() // {
+		seen := map[string]bool{}
+		for dec.More() {
+			tok, err := dec.Token()
+			if err != nil {
+				return
+			}
+			name := tok.(string)
+			for k := range known {
+				if strings.EqualFold(name, k) && (name != k || seen[k]) {
+					return // ambiguous for encoding/json: it would match this name too
+				}
+			}
+			seen[name] = true
+			var skip json.RawMessage
+			if dec.Decode(&skip) != nil {
+				return
+			}
+		}
+		var want plainPayload
+		wantErr := json.Unmarshal(in, &want)
+		if (gotErr == nil) != (wantErr == nil) {
+			t.Fatalf("%s: decoder error %v, encoding/json error %v", in, gotErr, wantErr)
+		}
+		if gotErr == nil && !reflect.DeepEqual(got, Payload(want)) {
+			t.Fatalf("%s:\ndecoder       %+v\nencoding/json %+v", in, got, Payload(want))
+		}
+	})
+}
