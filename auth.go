@@ -47,6 +47,7 @@ type Auth struct {
 	challenges   [4]string // WWW-Authenticate values: bare, invalid_request, invalid_token, insufficient_scope
 	passwords    *passwordChecker
 	throttle     *loginThrottle // nil: logins are not throttled
+	returning    *returningUsers
 }
 
 // New returns an Auth that signs and verifies tokens with secret, pinned to
@@ -84,6 +85,7 @@ func New(secret []byte, opts ...Option) (*Auth, error) {
 	a.signer = token.NewSigner(tc)
 	a.passwords = newPasswordChecker(&a.cfg, a.log)
 	a.throttle = newLoginThrottle(&a.cfg)
+	a.returning = &returningUsers{max: cfg.throttleCapacity}
 	base := `Bearer realm="` + cfg.realm + `"`
 	a.challenges = [4]string{
 		base,
@@ -131,6 +133,8 @@ func (c *config) validate(secret []byte) error {
 		return errors.New("jwtguard: password budget needs a finite rate of 0 (off) or more and a burst of 0 or more")
 	case c.maxWaitingLogins < 1:
 		return errors.New("jwtguard: max waiting logins must be at least 1")
+	case c.forwardedHeader != "X-Forwarded-For" && c.forwardedHeader != "Forwarded":
+		return fmt.Errorf("jwtguard: forwarded header %q is neither X-Forwarded-For nor Forwarded", c.forwardedHeader)
 	case c.throttleCapacity < 1:
 		return errors.New("jwtguard: throttle capacity must be at least 1")
 	case !validRealm(c.realm):
@@ -195,7 +199,7 @@ type TokenResponse struct {
 // for token stores (refresh, revocation) and is not used yet.
 func (a *Auth) Issue(ctx context.Context, u User) (TokenResponse, error) {
 	if u.ID == "" {
-		return TokenResponse{}, errors.New("jwtguard: cannot issue a token for a user without an ID")
+		return TokenResponse{}, fmt.Errorf("%w: cannot issue a token for a user without an ID", ErrInternal)
 	}
 	now := a.cfg.now().Truncate(time.Second)
 	p := token.Payload{

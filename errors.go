@@ -81,7 +81,8 @@ func newRefusal(sentinel error, status int, code, message, challenge string, lev
 var refusals = [...]refusal{
 	newRefusal(ErrNoToken, http.StatusUnauthorized, "unauthorized", "authentication required", "", slog.LevelDebug),
 	newRefusal(ErrInvalidRequest, http.StatusBadRequest, "invalid_request", "the request is malformed", "invalid_request", slog.LevelInfo),
-	newRefusal(ErrTokenExpired, http.StatusUnauthorized, "invalid_token", "the access token expired", "invalid_token", slog.LevelInfo),
+	// Expired tokens are routine (a client refreshes after one): Debug.
+	newRefusal(ErrTokenExpired, http.StatusUnauthorized, "invalid_token", "the access token expired", "invalid_token", slog.LevelDebug),
 	newRefusal(ErrInvalidToken, http.StatusUnauthorized, "invalid_token", "the access token is invalid", "invalid_token", slog.LevelInfo),
 	newRefusal(ErrForbidden, http.StatusForbidden, "insufficient_scope", "the access token does not grant access to this resource", "insufficient_scope", slog.LevelInfo),
 	newRefusal(ErrInvalidCredentials, http.StatusUnauthorized, "invalid_credentials", "invalid username or password", "", slog.LevelInfo),

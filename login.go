@@ -81,19 +81,21 @@ func (h *loginHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		a.refuse(w, r, err)
 		return
 	}
-	addr := addressKey(clientAddr(r, a.cfg.trustedProxies))
+	addr := addressKey(clientAddr(r, a.cfg.trustedProxies, a.cfg.forwardedHeader))
+	account := accountKey(req.Username)
+	returning, mayDraw := a.returning.check(account, addr, a.cfg.now())
 	var u User
 	if a.throttle == nil {
-		u, err = h.check(r.Context(), req, addr)
+		u, err = h.check(r.Context(), req, mayDraw)
 	} else {
-		at, wait, limit := a.throttle.begin(addr, req.Username)
+		at, wait, limit := a.throttle.begin(addr, account, returning)
 		if at == nil {
 			a.passwords.throttled.Add(1)
 			w.Header().Set("Retry-After", retryAfter(wait))
 			a.refuse(w, r, fmt.Errorf("%w: %s limit, next attempt in %v", ErrTooManyRequests, limit, wait.Round(time.Millisecond)))
 			return
 		}
-		u, err = h.check(r.Context(), req, addr)
+		u, err = h.check(r.Context(), req, mayDraw)
 		if !errors.Is(err, ErrInvalidCredentials) {
 			at.refund() // only a wrong guess keeps the tokens it spent
 		}
@@ -110,9 +112,7 @@ func (h *loginHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		a.refuse(w, r, err)
 		return
 	}
-	if b := a.passwords.budget; b != nil {
-		b.remember(req.Username, addr)
-	}
+	a.returning.remember(account, addr, a.cfg.now())
 	a.log.LogAttrs(r.Context(), slog.LevelInfo, "jwtguard: login", slog.String("user_id", u.ID), slog.String("remote_addr", r.RemoteAddr))
 	writeJSON(w, http.StatusOK, tr)
 }
@@ -122,7 +122,7 @@ func (h *loginHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // password, disabled account), ErrOverloaded when no password-hashing
 // budget or slot freed up in time, and ErrInternal when the store or the
 // stored hash failed.
-func (h *loginHandler) check(ctx context.Context, req loginRequest, addr string) (User, error) {
+func (h *loginHandler) check(ctx context.Context, req loginRequest, mayDraw bool) (User, error) {
 	if len(req.Password) > MaxPasswordLength {
 		return User{}, fmt.Errorf("%w: password longer than %d bytes", ErrInvalidCredentials, MaxPasswordLength)
 	}
@@ -131,14 +131,20 @@ func (h *loginHandler) check(ctx context.Context, req loginRequest, addr string)
 	if err != nil && !errors.Is(err, ErrUserNotFound) {
 		return User{}, fmt.Errorf("%w: user store: %w", ErrInternal, err)
 	}
-	pc := h.auth.passwords
-	returning := pc.budget != nil && pc.budget.isReturning(req.Username, addr)
-	err = pc.check(ctx, u.PasswordHash, found, req.Password, returning)
+	err = h.auth.passwords.check(ctx, u.PasswordHash, found, req.Password, mayDraw)
 	switch {
 	case errors.Is(err, errOverloaded):
 		return User{}, fmt.Errorf("%w: %w", ErrOverloaded, err)
-	case ctx.Err() != nil:
-		// The client went away while waiting; it reads no answer.
+	case errors.Is(err, errUnusableHash):
+		// Answered as a wrong password (it was compared against the dummy
+		// hash, taking as long), so that accounts without a usable hash
+		// (single sign-on only, say) do not stand out; the operator is told.
+		h.auth.log.LogAttrs(ctx, slog.LevelError, "jwtguard: the user store returned a password hash that is not bcrypt", slog.String("user_id", u.ID))
+		return User{}, fmt.Errorf("%w: user ID %q has no usable password hash", ErrInvalidCredentials, u.ID)
+	case err != nil && ctx.Err() != nil && !errors.Is(err, bcrypt.ErrMismatchedHashAndPassword):
+		// The client went away while waiting, before any comparison; it
+		// reads no answer. (A comparison that ran counts as a guess,
+		// whatever the client did after.)
 		return User{}, fmt.Errorf("%w: request cancelled while waiting for budget or a slot: %w", ErrOverloaded, err)
 	case err != nil && !errors.Is(err, bcrypt.ErrMismatchedHashAndPassword):
 		return User{}, fmt.Errorf("%w: password check for user ID %q: %w", ErrInternal, u.ID, err)
@@ -177,6 +183,9 @@ func decodeLogin(w http.ResponseWriter, r *http.Request, limit int64) (loginRequ
 	}
 	if req.Username == "" || req.Password == "" {
 		return req, fmt.Errorf("%w: login body lacks a username or a password", ErrInvalidRequest)
+	}
+	if len(req.Username) > MaxUsernameLength {
+		return req, fmt.Errorf("%w: username longer than %d bytes", ErrInvalidRequest, MaxUsernameLength)
 	}
 	return req, nil
 }

@@ -615,3 +615,65 @@ func TestLoginHandlerMakesTheDummyHashUpFront(t *testing.T) {
 		t.Error("LoginHandler did not make the dummy hash at the configured cost")
 	}
 }
+
+// Unknown users are compared at the highest cost seen in the store, not the
+// last one, so that a client cannot lower it by logging in to a cheap
+// account first.
+func TestLoginDummyFollowsTheHighestCostSeen(t *testing.T) {
+	h4, h5 := ltHash(t, "password123"), func() []byte {
+		h, err := jwtguard.HashPasswordWithCost("password123", 5)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}()
+	s, err := jwtguard.NewMemoryStore(
+		jwtguard.User{ID: "4", Username: "cheap", PasswordHash: h4},
+		jwtguard.User{ID: "5", Username: "dear", PasswordHash: h5},
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := ltAuth(t)
+	var costs []string
+	jwtguard.SetPasswordCompare(a, func(hash, pw []byte) error {
+		costs = append(costs, string(hash[4:6]))
+		return bcrypt.CompareHashAndPassword(hash, pw)
+	})
+	h := a.LoginHandler(s)
+	for _, body := range []string{
+		`{"username":"dear","password":"x"}`,
+		`{"username":"cheap","password":"x"}`,
+		`{"username":"nobody","password":"x"}`,
+	} {
+		ltLogin(h, body)
+	}
+	if len(costs) != 3 || costs[2] != "05" {
+		t.Errorf("costs compared = %q, want the unknown user at 05", costs)
+	}
+}
+
+func TestLoginRefusesLongUsernames(t *testing.T) {
+	h := ltAuth(t).LoginHandler(ltStore(t))
+	name := strings.Repeat("u", jwtguard.MaxUsernameLength)
+	ltWant(t, ltLoginFrom(h, "192.0.2.1:1", `{"username":"`+name+`","password":"x"}`), 401, "the longest username")
+	ltWant(t, ltLoginFrom(h, "192.0.2.1:1", `{"username":"`+name+`u","password":"x"}`), 400, "one byte longer")
+}
+
+// A client that hangs up once its password has been compared has made its
+// guess: the throttle keeps the token.
+func TestLoginCancelledAfterTheComparisonCountsAsAGuess(t *testing.T) {
+	a := ltAuth(t, jwtguard.WithAccountThrottle(1, time.Hour))
+	ctx, cancel := context.WithCancel(context.Background())
+	jwtguard.SetPasswordCompare(a, func(hash, pw []byte) error {
+		cancel()
+		return bcrypt.CompareHashAndPassword(hash, pw)
+	})
+	h := a.LoginHandler(ltStore(t))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, ltRequest(http.MethodPost, "application/json", ltAliceWrong).WithContext(ctx))
+	if rec.Code != 401 {
+		t.Fatalf("cancelled guess: %d, want 401", rec.Code)
+	}
+	ltWant(t, ltLoginFrom(h, "192.0.2.1:1", ltAliceWrong), 429, "the next guess")
+}

@@ -17,8 +17,9 @@ import (
 // not next:
 //
 //   - no token: ErrNoToken, 401 with a bare Bearer challenge;
-//   - a malformed Authorization header, several of them, or a token sent by
-//     more than one method: ErrInvalidRequest, 400 invalid_request;
+//   - a malformed Authorization header, several of them, several cookies of
+//     the configured name, or a token in the query together with another
+//     one: ErrInvalidRequest, 400 invalid_request;
 //   - a token that is too long, malformed, wrongly signed or whose claims fail
 //     a check: ErrInvalidToken, 401 invalid_token;
 //   - an expired token: ErrTokenExpired, 401 invalid_token.
@@ -97,9 +98,20 @@ func (a *Auth) extract(r *http.Request) (string, error) {
 		return "", fmt.Errorf("%w: %d Authorization headers", ErrInvalidRequest, len(hv))
 	}
 	if tok == "" && a.cfg.cookie != "" {
-		// An empty cookie (as left by a logout) carries no token.
-		if ck, err := r.Cookie(a.cfg.cookie); err == nil && ck.Value != "" {
-			t, err := bearer.Token(ck.Value, a.cfg.maxTokenSize)
+		// An empty cookie (as left by a logout) carries no token. Several
+		// cookies of the name (one tossed in by a sibling subdomain, say)
+		// are refused rather than one picked.
+		var cookies []*http.Cookie
+		for _, ck := range r.CookiesNamed(a.cfg.cookie) {
+			if ck.Value != "" {
+				cookies = append(cookies, ck)
+			}
+		}
+		if len(cookies) > 1 {
+			return "", fmt.Errorf("%w: %d cookies named %q", ErrInvalidRequest, len(cookies), a.cfg.cookie)
+		}
+		if len(cookies) == 1 {
+			t, err := bearer.Token(cookies[0].Value, a.cfg.maxTokenSize)
 			if err != nil {
 				return "", fmt.Errorf("%w: cookie: %w", ErrInvalidToken, err)
 			}

@@ -584,3 +584,17 @@ func BenchmarkVerify(b *testing.B) {
 		}
 	}
 }
+
+// Two cookies of the configured name (one tossed in by a sibling subdomain)
+// are refused, not one of them picked.
+func TestVerifyRefusesSeveralTokenCookies(t *testing.T) {
+	a := vtAuth(t, jwtguard.WithCookie("jwt"))
+	p := &vtProbe{}
+	req := vtGet("/r")
+	req.AddCookie(&http.Cookie{Name: "jwt", Value: vtToken(nil)})
+	req.AddCookie(&http.Cookie{Name: "jwt", Value: vtToken(map[string]any{"sub": "attacker"})})
+	rec := vtServe(a.Verify(p), req)
+	if rec.Code != http.StatusBadRequest || p.called {
+		t.Errorf("two cookies: status %d, next called %v; want 400, not called", rec.Code, p.called)
+	}
+}

@@ -3,6 +3,7 @@ package jwtguard
 import (
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/netip"
 	"runtime"
 	"strings"
@@ -54,6 +55,7 @@ type config struct {
 	addressEvery     time.Duration
 	throttleCapacity int
 	trustedProxies   []netip.Prefix
+	forwardedHeader  string
 	tokenType        string
 	procs            int     // GOMAXPROCS when New ran
 	cpuShare         float64 // of procs, for the derived password budget
@@ -79,6 +81,7 @@ func defaultConfig() config {
 		accountBurst:     DefaultAccountBurst,
 		accountEvery:     DefaultAccountEvery,
 		throttleCapacity: DefaultThrottleCapacity,
+		forwardedHeader:  "X-Forwarded-For",
 		procs:            runtime.GOMAXPROCS(0),
 		cpuShare:         DefaultPasswordCPUShare,
 		maxWaitingLogins: DefaultMaxWaitingLogins,
@@ -190,14 +193,17 @@ func WithLoginWait(d time.Duration) Option { return func(c *config) { c.loginWai
 // is refused with 413. Default: DefaultMaxLoginBodySize (4096).
 func WithMaxLoginBodySize(n int64) Option { return func(c *config) { c.maxLoginBody = n } }
 
-// WithAccountThrottle limits failed logins per username: burst failures at
-// once, then one more every interval; a login over the limit is refused with
-// 429 and Retry-After before any password is compared. Successful logins
-// cost nothing. Default: DefaultAccountBurst (10) then one every
-// DefaultAccountEvery (30 s). burst 0 turns it off.
+// WithAccountThrottle limits failed logins per username (case-insensitive):
+// burst failures at once, then one more every interval; a login over the
+// limit is refused with 429 and Retry-After before any password is
+// compared. Successful logins cost nothing. Default: DefaultAccountBurst
+// (10) then one every DefaultAccountEvery (30 s). burst 0 turns it off.
 //
-// An attacker can use it to slow logins to an account they target, never to
-// lock it for good; with the default a real user waits at most 30 s.
+// Logins from the client address of the account's last successful login
+// count against a bucket of their own, so that an attacker guessing from
+// elsewhere cannot keep the account's owner out for as long as the attack
+// lasts. A user logging in from a new address while the account is under
+// attack does wait: one attempt every interval.
 func WithAccountThrottle(burst int, every time.Duration) Option {
 	return func(c *config) { c.accountBurst, c.accountEvery = burst, every }
 }
@@ -211,9 +217,10 @@ func WithAddressThrottle(burst int, every time.Duration) Option {
 }
 
 // WithTrustedProxies names the reverse proxies (addresses such as "10.0.0.5"
-// or prefixes such as "10.0.0.0/8") whose Forwarded or X-Forwarded-For
-// header tells the client address. Requests from any other peer are keyed by
-// RemoteAddr and their forwarding headers are ignored. Default: none.
+// or prefixes such as "10.0.0.0/8") whose forwarding header (see
+// WithForwardedHeader) tells the client address. Requests from any other
+// peer are keyed by RemoteAddr and their forwarding headers are ignored.
+// Default: none.
 func WithTrustedProxies(proxies ...string) Option {
 	return func(c *config) {
 		c.trustedProxies = nil
@@ -243,20 +250,33 @@ func parsePrefix(s string) (netip.Prefix, error) {
 	return netip.PrefixFrom(a, a.BitLen()), nil
 }
 
-// WithThrottleCapacity bounds how many accounts, and how many addresses, the
-// login throttle remembers; past it the least recently seen are forgotten.
-// Each costs about 200 bytes. Default: DefaultThrottleCapacity (65 536).
+// WithForwardedHeader names the one header from which a trusted proxy's
+// client address is read: "X-Forwarded-For" (the default; nginx, HAProxy
+// and the cloud load balancers set it) or "Forwarded" (RFC 7239). Only that
+// header is read: a proxy that sets one usually passes the other through
+// from the client unchanged, and reading it would let clients choose their
+// own address.
+func WithForwardedHeader(name string) Option {
+	return func(c *config) { c.forwardedHeader = http.CanonicalHeaderKey(name) }
+}
+
+// WithThrottleCapacity bounds how many accounts, how many addresses, and how
+// many returning users (the address of an account's last successful login)
+// the login handlers remember; past it the least recently seen are
+// forgotten. Each costs a few hundred bytes, whatever the username's length.
+// Default: DefaultThrottleCapacity (65 536).
 func WithThrottleCapacity(n int) Option { return func(c *config) { c.throttleCapacity = n } }
 
 // WithPasswordCPUShare sets the share of the machine that bcrypt comparisons
 // may take on average: comparisons start at most at share × GOMAXPROCS
 // divided by the measured time of one comparison per second (at cost 10 on
 // one core about 55 ms, so 10% of 2 cores is about 3.6 logins a second),
-// with a burst of one second's worth. A fifth of it is kept for returning
-// users: an account logging in from the address that last logged in to it
-// successfully. Logins beyond the budget wait (WithLoginWait) and are then
-// refused with 503 and Retry-After, so that a password-guessing flood
-// cannot take the CPU from the rest of the service. Default:
+// with a burst of one second's worth (at least 4). A fifth of it is kept for
+// returning users: an account logging in from the address of its last
+// successful login, at most once a minute per account. Logins beyond the
+// budget wait (WithLoginWait) and are then refused with 503 and
+// Retry-After, so that a password-guessing flood cannot take the CPU from
+// the rest of the service. The budget starts full. Default:
 // DefaultPasswordCPUShare (0.10). It must be in (0, 1].
 //
 // For a login-heavy service, size it from the peak logins per second you
@@ -267,8 +287,9 @@ func WithPasswordCPUShare(share float64) Option {
 }
 
 // WithPasswordBudget fixes the password-hashing budget at perSecond
-// comparisons a second with the given burst (0: one second's worth), instead
-// of deriving it from WithPasswordCPUShare. perSecond 0 turns the budget
+// comparisons a second with the given burst (0: one second's worth, at
+// least 4), split four to one between everyone and returning users like the
+// rate, instead of deriving it from WithPasswordCPUShare. perSecond 0 turns the budget
 // off, leaving only the concurrency bound (WithLoginConcurrency): then a
 // login flood can keep every slot, and so that many cores, busy.
 func WithPasswordBudget(perSecond float64, burst int) Option {
@@ -278,7 +299,9 @@ func WithPasswordBudget(perSecond float64, burst int) Option {
 }
 
 // WithMaxWaitingLogins bounds how many logins wait for budget or a slot at
-// once; past it a login is refused with 503 at once. Each waiting login
+// once; past it a login is refused with 503 at once, which gives up the
+// tarpit's slowing of an attacker: keep it above the number of connections
+// an attacker can hold open. Each waiting login
 // holds a goroutine and its request. Default: DefaultMaxWaitingLogins
 // (1024).
 func WithMaxWaitingLogins(n int) Option { return func(c *config) { c.maxWaitingLogins = n } }

@@ -1,7 +1,6 @@
 package jwtguard
 
 import (
-	"container/list"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -13,7 +12,6 @@ import (
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
-	"golang.org/x/time/rate"
 )
 
 // Password-hashing budget defaults. See WithPasswordCPUShare.
@@ -31,9 +29,6 @@ const (
 	// budgetWarnEvery spaces the operator's warnings while the budget is
 	// exhausted.
 	budgetWarnEvery = 10 * time.Second
-	// returningTTL is how long a successful login makes its account and
-	// address a returning pair.
-	returningTTL = 30 * 24 * time.Hour
 )
 
 // LoginStats counts what the login handlers of one Auth did with password
@@ -63,7 +58,7 @@ func (a *Auth) LoginStats() LoginStats {
 		Waiting:   pc.waiting.Load(),
 	}
 	if b := pc.budget; b != nil {
-		st.BudgetPerSecond = float64(b.general.Limit() + b.returning.Limit())
+		st.BudgetPerSecond = b.perSecond()
 	}
 	return st
 }
@@ -88,7 +83,8 @@ type passwordChecker struct {
 	compare    func(hash, password []byte) error
 	log        *slog.Logger
 
-	cost    atomic.Int32 // cost of the last real hash seen
+	cost    atomic.Int32 // WithBcryptCost
+	maxSeen atomic.Int32 // the highest cost of a real hash seen; 0: none yet
 	dummies sync.Map     // cost (int) → *dummyHash
 
 	admitted, held, refused, throttled atomic.Uint64
@@ -114,10 +110,10 @@ func newPasswordChecker(c *config, log *slog.Logger) *passwordChecker {
 	switch {
 	case c.budgetOff:
 	case c.budgetPerSecond > 0:
-		pc.budget = newPasswordBudget(c.budgetPerSecond, c.budgetBurst, 0, c.throttleCapacity)
+		pc.budget = newPasswordBudget(c.budgetPerSecond, c.budgetBurst, 0)
 	default:
 		share := c.cpuShare * float64(c.procs)
-		pc.budget = newPasswordBudget(share/estimatedSeconds(c.bcryptCost), 0, share, c.throttleCapacity)
+		pc.budget = newPasswordBudget(share/estimatedSeconds(c.bcryptCost), 0, share)
 	}
 	return pc
 }
@@ -126,12 +122,17 @@ func newPasswordChecker(c *config, log *slog.Logger) *passwordChecker {
 // the budget and a slot allow it. It returns nil on a match,
 // bcrypt.ErrMismatchedHashAndPassword on a mismatch, errOverloaded when
 // neither freed up within the wait, and ctx's error when the request went
-// away while waiting. returning tells whether the login comes from the
-// address that last logged in to this account.
+// away while waiting. returning tells whether the login may draw on the
+// share kept for returning users. A found user whose stored hash is not a
+// bcrypt hash is compared against the dummy, like an unknown user, and
+// reported with errUnusableHash after the comparison.
 func (pc *passwordChecker) check(ctx context.Context, hash []byte, found bool, password string, returning bool) error {
+	unusable := false
 	if found {
 		if c, err := bcrypt.Cost(hash); err == nil {
-			pc.cost.Store(int32(c))
+			pc.seeCost(c)
+		} else {
+			unusable = true
 		}
 	}
 	deadline := time.Now().Add(pc.wait)
@@ -144,20 +145,51 @@ func (pc *passwordChecker) check(ctx context.Context, hash []byte, found bool, p
 	}
 	defer func() { <-pc.slots }()
 	pc.admitted.Add(1)
-	cost := int(pc.cost.Load())
-	if !found {
+	cost := 0
+	if !found || unusable {
+		cost = pc.dummyCost()
 		hash = pc.dummy(cost)
+	} else {
+		cost, _ = bcrypt.Cost(hash)
 	}
 	start := time.Now()
 	err := pc.compare(hash, []byte(password))
-	if pc.budget != nil {
+	if pc.budget != nil && (err == nil || errors.Is(err, bcrypt.ErrMismatchedHashAndPassword)) {
+		// Only comparisons that ran bcrypt say what one costs.
 		pc.budget.observe(time.Since(start), cost)
+	}
+	if unusable {
+		return errUnusableHash
 	}
 	return err
 }
 
+// errUnusableHash: the store's hash for a found user is not a bcrypt hash.
+var errUnusableHash = errors.New("the stored password hash is not a bcrypt hash")
+
+// seeCost records the cost of a real stored hash.
+func (pc *passwordChecker) seeCost(c int) {
+	for {
+		old := pc.maxSeen.Load()
+		if int32(c) <= old || pc.maxSeen.CompareAndSwap(old, int32(c)) {
+			return
+		}
+	}
+}
+
+// dummyCost is the cost unknown users are compared at: the highest cost of
+// the real hashes seen, so that they take at least as long as known users
+// (WithBcryptCost until one is seen).
+func (pc *passwordChecker) dummyCost() int {
+	if c := pc.maxSeen.Load(); c > 0 {
+		return int(c)
+	}
+	return int(pc.cost.Load())
+}
+
 // admit waits for budget and then for a slot, until deadline. It returns
-// errOverloaded when either does not come in time.
+// errOverloaded when either does not come in time; budget it took for a
+// login that is then refused goes back to its pool.
 func (pc *passwordChecker) admit(ctx context.Context, returning bool, deadline time.Time) (err error) {
 	held := false
 	defer func() {
@@ -165,20 +197,20 @@ func (pc *passwordChecker) admit(ctx context.Context, returning bool, deadline t
 			pc.held.Add(1)
 		}
 	}()
-	var res *rate.Reservation
+	var pool *bucket
 	if pc.budget != nil {
 		var delay time.Duration
-		res, delay = pc.budget.reserve(returning)
+		pool, delay = pc.budget.take(returning)
 		if start := time.Now().Add(delay); delay > 0 {
 			held = true
 			if !start.Before(deadline) {
 				// Not within the wait: give the budget back and hold the
 				// request until the wait is over (the tarpit).
-				res.Cancel()
+				pool.give()
 				return timedOut(pc.hold(ctx, deadline, nil))
 			}
 			if err := pc.hold(ctx, start, nil); !errors.Is(err, errTimedOut) {
-				res.Cancel()
+				pool.give()
 				return err
 			}
 		}
@@ -189,8 +221,8 @@ func (pc *passwordChecker) admit(ctx context.Context, returning bool, deadline t
 	default:
 	}
 	held = true
-	if err = pc.hold(ctx, deadline, pc.slots); err != nil && res != nil {
-		res.Cancel() // gives back only what is still to come
+	if err = pc.hold(ctx, deadline, pc.slots); err != nil && pool != nil {
+		pool.give()
 	}
 	return timedOut(err)
 }
@@ -245,7 +277,7 @@ func (pc *passwordChecker) warn(ctx context.Context) {
 		slog.Int64("waiting", pc.waiting.Load()),
 	}
 	if pc.budget != nil {
-		attrs = append(attrs, slog.Float64("budget_per_second", float64(pc.budget.general.Limit()+pc.budget.returning.Limit())))
+		attrs = append(attrs, slog.Float64("budget_per_second", pc.budget.perSecond()))
 	}
 	pc.log.LogAttrs(ctx, slog.LevelWarn, "jwtguard: password hashing at capacity; logins are held and refused with 503 (a password-guessing flood?)", attrs...)
 }
@@ -272,69 +304,67 @@ func (pc *passwordChecker) dummy(cost int) []byte {
 // back on it too). When share is set, the rate follows the measured time of
 // a comparison: share (in cores) divided by seconds per comparison.
 type passwordBudget struct {
-	general, returning *rate.Limiter
+	general, returning bucket
 	share              float64 // cores; 0: the rate is fixed
 	fixedBurst         int     // 0: derived from the rate
 
 	mu      sync.Mutex
 	seconds float64 // EWMA of seconds per comparison, normalised to cost 10
-	known   recentPairs
 }
 
-func newPasswordBudget(perSecond float64, burst int, share float64, capacity int) *passwordBudget {
-	b := &passwordBudget{
-		general:    rate.NewLimiter(0, 1),
-		returning:  rate.NewLimiter(0, 1),
-		share:      share,
-		fixedBurst: burst,
-		known:      recentPairs{max: capacity},
-	}
+func newPasswordBudget(perSecond float64, burst int, share float64) *passwordBudget {
+	b := &passwordBudget{share: share, fixedBurst: burst}
 	b.setRate(perSecond)
+	now := time.Now()
+	b.general.fill(now)
+	b.returning.fill(now)
 	return b
 }
 
-// setRate splits perSecond between the two limiters. The burst is one
-// second's worth, at least 2 for returning users and 4 for everyone, unless
-// fixed.
+// setRate splits perSecond between the two pools. Each pool's burst is one
+// second of its rate, at least 4 for everyone and 2 for returning users;
+// a fixed burst is split the same way, at least 1 each.
 func (b *passwordBudget) setRate(perSecond float64) {
 	g, r := perSecond*(1-returningShare), perSecond*returningShare
-	gb, rb := max(4, int(math.Ceil(g))), max(2, int(math.Ceil(r)))
+	gb, rb := max(4, math.Ceil(g)), max(2, math.Ceil(r))
 	if b.fixedBurst > 0 {
-		gb = b.fixedBurst
-		rb = max(1, int(math.Ceil(float64(b.fixedBurst)*returningShare)))
+		gb = max(1, math.Round(float64(b.fixedBurst)*(1-returningShare)))
+		rb = max(1, math.Round(float64(b.fixedBurst)*returningShare))
 	}
-	b.general.SetLimit(rate.Limit(g))
-	b.general.SetBurst(gb)
-	b.returning.SetLimit(rate.Limit(r))
-	b.returning.SetBurst(rb)
-}
-
-// reserve takes one comparison from the budget: for a returning user from
-// whichever pool frees up first, for others from the general pool. It
-// returns the reservation and how long until it may start.
-func (b *passwordBudget) reserve(returning bool) (*rate.Reservation, time.Duration) {
 	now := time.Now()
-	g := b.general.ReserveN(now, 1)
-	gd := g.DelayFrom(now)
-	if !returning || gd == 0 {
-		return g, gd
-	}
-	r := b.returning.ReserveN(now, 1)
-	if rd := r.DelayFrom(now); rd < gd {
-		g.CancelAt(now)
-		return r, rd
-	}
-	r.CancelAt(now)
-	return g, gd
+	b.general.set(now, g, gb)
+	b.returning.set(now, r, rb)
 }
 
-// observe feeds the measured time of one comparison at cost into the
-// derived rate.
+func (b *passwordBudget) perSecond() float64 { return b.general.perSecond() + b.returning.perSecond() }
+
+// take takes one comparison from the budget: for a returning user from
+// whichever pool covers it first, for others from the general pool. It
+// returns the pool to give it back to and how long until it may start.
+func (b *passwordBudget) take(returning bool) (*bucket, time.Duration) {
+	now := time.Now()
+	gd := b.general.take(now)
+	if !returning || gd == 0 {
+		return &b.general, gd
+	}
+	rd := b.returning.take(now)
+	if rd < gd {
+		b.general.give()
+		return &b.returning, rd
+	}
+	b.returning.give()
+	return &b.general, gd
+}
+
+// observe feeds the measured time of one bcrypt comparison of a hash of
+// cost into the derived rate. The estimate is never taken below a quarter
+// of the default, so that no run of fast comparisons can open the budget
+// wide.
 func (b *passwordBudget) observe(d time.Duration, cost int) {
 	if b.share == 0 {
 		return
 	}
-	s := d.Seconds() / math.Exp2(float64(cost-10))
+	s := max(d.Seconds()/math.Exp2(float64(cost-10)), estimatedSeconds(10)/4)
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.seconds == 0 {
@@ -343,8 +373,7 @@ func (b *passwordBudget) observe(d time.Duration, cost int) {
 		b.seconds += 0.2 * (s - b.seconds)
 	}
 	target := b.share / (b.seconds * math.Exp2(float64(cost-10)))
-	current := float64(b.general.Limit() + b.returning.Limit())
-	if math.Abs(target-current) > 0.1*current {
+	if current := b.perSecond(); math.Abs(target-current) > 0.1*current {
 		b.setRate(target)
 	}
 }
@@ -355,47 +384,65 @@ func estimatedSeconds(cost int) float64 {
 	return 0.060 * math.Exp2(float64(cost-10))
 }
 
-// recentPairs remembers which account last logged in from which client
-// address (at most max accounts, least recently used forgotten first).
-type recentPairs struct {
-	max  int
-	keys map[string]*list.Element // username → *recentPair
-	lru  list.List
+// bucket is a token bucket from which a token may be taken ahead of time
+// (the balance goes below zero and the taker waits until time has paid it
+// back) and given back. x/time/rate cannot give a token back once its
+// reservation's time has passed, which a login that took budget and then
+// found no slot must do.
+type bucket struct {
+	mu     sync.Mutex
+	rate   float64 // tokens a second
+	burst  float64
+	tokens float64
+	last   time.Time
 }
 
-type recentPair struct {
-	username, addr string
-	at             time.Time
+func (b *bucket) advance(now time.Time) {
+	if now.After(b.last) {
+		b.tokens = min(b.burst, b.tokens+now.Sub(b.last).Seconds()*b.rate)
+		b.last = now
+	}
 }
 
-func (b *passwordBudget) remember(username, addr string) {
+// take takes a token and returns how long until the balance covers it.
+func (b *bucket) take(now time.Time) time.Duration {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	k := &b.known
-	if k.keys == nil {
-		k.keys = make(map[string]*list.Element)
+	b.advance(now)
+	b.tokens--
+	if b.tokens >= 0 {
+		return 0
 	}
-	if el, ok := k.keys[username]; ok {
-		p := el.Value.(*recentPair)
-		p.addr, p.at = addr, time.Now()
-		k.lru.MoveToFront(el)
-		return
+	if b.rate <= 0 {
+		return math.MaxInt64
 	}
-	if len(k.keys) >= k.max {
-		el := k.lru.Back()
-		delete(k.keys, el.Value.(*recentPair).username)
-		k.lru.Remove(el)
-	}
-	k.keys[username] = k.lru.PushFront(&recentPair{username, addr, time.Now()})
+	return time.Duration(-b.tokens / b.rate * float64(time.Second))
 }
 
-func (b *passwordBudget) isReturning(username, addr string) bool {
+// give returns a token taken and not used.
+func (b *bucket) give() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	el, ok := b.known.keys[username]
-	if !ok {
-		return false
-	}
-	p := el.Value.(*recentPair)
-	return p.addr == addr && time.Since(p.at) < returningTTL
+	b.advance(time.Now())
+	b.tokens = min(b.burst, b.tokens+1)
+}
+
+func (b *bucket) set(now time.Time, rate, burst float64) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.advance(now)
+	b.rate, b.burst = rate, burst
+	b.tokens = min(b.tokens, burst)
+}
+
+func (b *bucket) fill(now time.Time) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.tokens, b.last = b.burst, now
+}
+
+func (b *bucket) perSecond() float64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.rate
 }

@@ -2,6 +2,8 @@ package jwtguard_test
 
 import (
 	"bytes"
+	"context"
+	"fmt"
 	"log/slog"
 	"math"
 	"net/http"
@@ -199,5 +201,99 @@ func TestPasswordBudgetOptionsAreValidated(t *testing.T) {
 		if _, err := jwtguard.New(ltSecret, opt); err == nil {
 			t.Errorf("%s: New succeeded", name)
 		}
+	}
+}
+
+// A login that took budget and then found no comparison slot gives the
+// budget back: refusals that never compared do not spend it.
+func TestPasswordBudgetGivesBackWhatARefusedLoginTook(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		// 0.8/s for everyone with a burst of 4; one slot; no waiting.
+		a := ltAuth(t, jwtguard.WithAccountThrottle(0, 0), jwtguard.WithPasswordBudget(1, 5),
+			jwtguard.WithLoginConcurrency(1), jwtguard.WithLoginWait(0))
+		release, _ := ltHoldFirstCompare(a)
+		h := a.LoginHandler(ltStore(t))
+		done := make(chan int)
+		go func() { done <- ltLoginFrom(h, "192.0.2.1:1", ltAlice).Code }()
+		synctest.Wait() // holds the slot and one token of four
+		for i := range 5 {
+			ltWant(t, ltLoginFrom(h, "192.0.2.2:1", ltAdmin), 503, fmt.Sprintf("login %d while the slot is busy", i))
+		}
+		close(release)
+		if c := <-done; c != 200 {
+			t.Fatalf("held login: %d", c)
+		}
+		for i := range 3 {
+			if code, _, took := ltTimed(h, "192.0.2.3:1", ltAdmin); code != 200 || took != 0 {
+				t.Fatalf("login %d after the refusals: %d after %v, want 200 at once (their budget was given back)", i, code, took)
+			}
+		}
+		ltWant(t, ltLoginFrom(h, "192.0.2.3:1", ltAdmin), 503, "the fifth login: the burst is spent")
+	})
+}
+
+// An account logging in again and again from its own address draws on the
+// returning users' share at most once a minute, so it cannot spend the share
+// kept for everyone else's returning users.
+func TestPasswordBudgetReturningShareIsDrawnOncePerMinute(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a := ltBudgetAuth(t, jwtguard.WithPasswordBudget(1, 1))
+		h := a.LoginHandler(ltStore(t))
+		guess := `{"username":"guess","password":"x"}`
+		ltWant(t, ltLoginFrom(h, "198.51.100.1:1", ltAlice), 200, "alice, once")
+		time.Sleep(10 * time.Second)
+		ltWant(t, ltLoginFrom(h, "198.51.100.9:1", ltAdmin), 200, "admin (mallory), once")
+		time.Sleep(2 * time.Minute)
+
+		ltLoginFrom(h, "203.0.113.1:1", guess) // spends the general pool
+		if code, _, took := ltTimed(h, "198.51.100.9:2", ltAdmin); code != 200 || took != 0 {
+			t.Fatalf("mallory's first returning login: %d after %v, want 200 at once", code, took)
+		}
+		time.Sleep(10 * time.Second) // both pools full again
+		ltLoginFrom(h, "203.0.113.1:1", guess)
+		if code, _, _ := ltTimed(h, "198.51.100.9:3", ltAdmin); code != 503 {
+			t.Errorf("mallory again within the minute: %d, want 503 (no second draw)", code)
+		}
+		if code, _, took := ltTimed(h, "198.51.100.1:2", ltAlice); code != 200 || took != 0 {
+			t.Errorf("returning alice: %d after %v, want 200 at once: mallory did not spend her share", code, took)
+		}
+	})
+}
+
+// A user whose stored hash is not bcrypt (a single-sign-on account with an
+// empty hash, say) is answered and timed like an unknown user, and its
+// instant failures do not open the budget.
+func TestLoginUnusableStoredHash(t *testing.T) {
+	var logs bytes.Buffer
+	a := ltAuth(t, jwtguard.WithAccountThrottle(0, 0), jwtguard.WithPasswordCPUShare(0.1),
+		jwtguard.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	var compared []string
+	jwtguard.SetPasswordCompare(a, func(hash, pw []byte) error {
+		compared = append(compared, string(hash))
+		return bcrypt.CompareHashAndPassword(hash, pw)
+	})
+	sso := jwtguard.UserStoreFunc(func(ctx context.Context, username string) (jwtguard.User, error) {
+		if username == "sso-only" {
+			return jwtguard.User{ID: "u-sso", Username: username}, nil
+		}
+		return jwtguard.User{}, jwtguard.ErrUserNotFound
+	})
+	h := a.LoginHandler(sso)
+	before := a.LoginStats().BudgetPerSecond
+	unknown := ltLoginFrom(h, "192.0.2.1:1", `{"username":"nobody","password":"x"}`)
+	for range 20 {
+		rec := ltLoginFrom(h, "192.0.2.1:1", `{"username":"sso-only","password":"x"}`)
+		if rec.Code != unknown.Code || rec.Body.String() != unknown.Body.String() {
+			t.Fatalf("sso-only user: %d %s; unknown user: %d %s", rec.Code, rec.Body, unknown.Code, unknown.Body)
+		}
+	}
+	if len(compared) != 21 || compared[1] != compared[0] {
+		t.Errorf("%d comparisons; want 21, the sso-only ones against the dummy hash", len(compared))
+	}
+	if after := a.LoginStats().BudgetPerSecond; after > 2*before {
+		t.Errorf("budget went from %.1f/s to %.1f/s", before, after)
+	}
+	if !strings.Contains(logs.String(), "level=ERROR") || !strings.Contains(logs.String(), "u-sso") {
+		t.Errorf("the operator was not told:\n%s", logs.String())
 	}
 }

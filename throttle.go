@@ -64,19 +64,23 @@ func (at *attempt) refund() {
 }
 
 // begin spends a token for the client address (its addressKey) and one for
-// username. When
-// either is out of tokens it spends neither and returns how long until the
-// next one and which limit it hit; the login must then be refused.
-func (t *loginThrottle) begin(addr, username string) (at *attempt, wait time.Duration, limit string) {
+// the account (its accountKey). A returning user (the address of the
+// account's last successful login) spends from a bucket of its own, so that
+// guesses from elsewhere cannot keep the account's owner out. When either is
+// out of tokens it spends neither and returns how long until the next one
+// and which limit it hit; the login must then be refused.
+func (t *loginThrottle) begin(addr, account string, returning bool) (at *attempt, wait time.Duration, limit string) {
 	at = &attempt{now: t.now()}
 	if t.addrs != nil {
 		at.res[0], wait = t.addrs.reserve(addr, at.now)
 		limit = "client address"
 	}
 	if wait == 0 && t.accounts != nil {
-		// Keyed case-insensitively: a store that matches usernames without
-		// regard to case must not give "Alice" and "ALICE" a bucket each.
-		at.res[1], wait = t.accounts.reserve(strings.ToLower(username), at.now)
+		key := account
+		if returning {
+			key += "\x00" + addr
+		}
+		at.res[1], wait = t.accounts.reserve(key, at.now)
 		limit = "account"
 	}
 	if wait > 0 {
@@ -161,17 +165,19 @@ func (t *limiterTable) len() int {
 
 // clientAddr returns the address of the client that sent r: RemoteAddr,
 // unless RemoteAddr is a trusted proxy, in which case the nearest address in
-// the Forwarded (RFC 7239) or, without it, X-Forwarded-For chain that is not
-// itself a trusted proxy. Headers from untrusted peers are ignored, so a
-// client cannot choose its own address.
-func clientAddr(r *http.Request, trusted []netip.Prefix) netip.Addr {
+// the chain of header (X-Forwarded-For, or Forwarded as RFC 7239 writes it)
+// that is not itself a trusted proxy. Headers from untrusted peers, and the
+// other forwarding header, are ignored, so that a client cannot choose its
+// own address through a proxy that appends to one header and passes the
+// other through.
+func clientAddr(r *http.Request, trusted []netip.Prefix, header string) netip.Addr {
 	addr := remoteAddr(r.RemoteAddr)
 	if !addr.IsValid() || !isTrusted(addr, trusted) {
 		return addr
 	}
 	var chain []string
-	if fwd := r.Header.Values("Forwarded"); len(fwd) > 0 {
-		chain = forwardedFor(fwd)
+	if header == "Forwarded" {
+		chain = forwardedFor(r.Header.Values("Forwarded"))
 	} else {
 		for _, v := range r.Header.Values("X-Forwarded-For") {
 			chain = append(chain, strings.Split(v, ",")...)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http/httptest"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 )
@@ -52,6 +53,11 @@ func TestClientAddr(t *testing.T) {
 		{"10.0.0.1:1", map[string]string{"X-Forwarded-For": "203.0.113.9"}, "203.0.113.9"},
 		{"10.0.0.1:1", map[string]string{"X-Forwarded-For": " 198.18.0.1 ,203.0.113.9 , 10.0.0.2"}, "203.0.113.9"},
 		{"[::1]:1", map[string]string{"Forwarded": `for="[2001:db8::7]:80", for=10.0.0.3`}, "2001:db8::7"},
+		// Only the configured header is read: a proxy that appends to one
+		// passes the other through from the client.
+		{"10.0.0.1:1", map[string]string{"Forwarded": "for=203.0.113.66", "X-Forwarded-For": "203.0.113.9"}, "203.0.113.9"},
+		{"[::1]:1", map[string]string{"Forwarded": "for=203.0.113.66", "X-Forwarded-For": "203.0.113.9"}, "203.0.113.66"},
+		{"10.0.0.1:1", map[string]string{"Forwarded": "for=203.0.113.66"}, "10.0.0.1"},
 		{"[::ffff:192.0.2.3]:1", nil, "192.0.2.3"},
 		{"10.0.0.1:1", map[string]string{"X-Forwarded-For": "10.0.0.2, 10.0.0.3"}, "10.0.0.2"},
 		{"10.0.0.1:1", map[string]string{"Forwarded": "for=_hidden"}, "10.0.0.1"},
@@ -63,7 +69,13 @@ func TestClientAddr(t *testing.T) {
 		for k, v := range tc.headers {
 			r.Header.Set(k, v)
 		}
-		if got := clientAddr(r, trusted).String(); got != tc.want {
+		// The rows from ::1 exercise the Forwarded header, the others
+		// X-Forwarded-For.
+		header := "X-Forwarded-For"
+		if strings.HasPrefix(tc.remote, "[::1]") {
+			header = "Forwarded"
+		}
+		if got := clientAddr(r, trusted, header).String(); got != tc.want {
 			t.Errorf("clientAddr(%s, %v) = %s, want %s", tc.remote, tc.headers, got, tc.want)
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/jwtguard/jwtguard"
@@ -81,8 +82,34 @@ func TestAccountThrottle(t *testing.T) {
 	clock.Advance(time.Second)
 	ltWant(t, ltLoginFrom(h, "192.0.2.1:1", ltAlice), 200, "after 60 s: never locked for good")
 	// That success cost nothing: one wrong guess is still allowed, then not.
-	ltWant(t, ltLoginFrom(h, "192.0.2.1:1", ltAliceWrong), 401, "guess after the refill")
-	ltWant(t, ltLoginFrom(h, "192.0.2.1:1", ltAliceWrong), 429, "next guess")
+	ltWant(t, ltLoginFrom(h, "192.0.2.9:1", ltAliceWrong), 401, "guess after the refill")
+	ltWant(t, ltLoginFrom(h, "192.0.2.9:1", ltAliceWrong), 429, "next guess")
+}
+
+// An attacker who keeps an account's bucket empty, polling as fast as it
+// refills, does not keep the owner out: logins from the address of the
+// owner's last successful login count against a bucket of their own.
+func TestAccountThrottleDoesNotLockOutTheReturningOwner(t *testing.T) {
+	clock := newLTClock()
+	h := ltAuth(t, jwtguard.WithClock(clock.Now), jwtguard.WithAccountThrottle(3, time.Minute)).LoginHandler(ltStore(t))
+	ltWant(t, ltLoginFrom(h, "198.51.100.1:1", ltAlice), 200, "alice, before the attack")
+	for minute := range 60 {
+		clock.Advance(time.Minute)
+		for range 5 { // the attacker takes every token as it comes
+			ltLoginFrom(h, "203.0.113.7:1", ltAliceWrong)
+		}
+		if minute%10 == 9 {
+			ltWant(t, ltLoginFrom(h, "198.51.100.1:2", ltAlice), 200, "alice from her address during the attack")
+		}
+	}
+	// From a new address she waits with the attacker: the account's bucket
+	// is empty.
+	ltWant(t, ltLoginFrom(h, "198.51.100.200:1", ltAlice), 429, "alice from a new address during the attack")
+	// Her own bucket still stops guesses from her address.
+	for range 3 {
+		ltWant(t, ltLoginFrom(h, "198.51.100.1:3", ltAliceWrong), 401, "a guess from alice's address")
+	}
+	ltWant(t, ltLoginFrom(h, "198.51.100.1:3", ltAliceWrong), 429, "a fourth guess from alice's address")
 }
 
 func TestAccountThrottleIsOnByDefault(t *testing.T) {
@@ -151,11 +178,10 @@ func TestAddressThrottleBehindTrustedProxies(t *testing.T) {
 		{"client B via the proxy", "10.1.1.1:5000", []string{"X-Forwarded-For", "203.0.113.2"}, 401},
 		{"client A behind two trusted proxies", "192.0.2.10:1", []string{"X-Forwarded-For", "203.0.113.1, 10.9.9.9"}, 429},
 		{"client A prepends a spoofed address", "10.1.1.1:5000", []string{"X-Forwarded-For", "198.18.0.1, 203.0.113.1"}, 429},
-		{"Forwarded header, client C", "10.1.1.1:5000", []string{"Forwarded", `for="[2001:db8::1]:4711";proto=https`}, 401},
-		{"Forwarded wins over X-Forwarded-For", "10.1.1.1:5000", []string{"Forwarded", "for=203.0.113.1", "X-Forwarded-For", "203.0.113.99"}, 429},
+		{"X-Forwarded-For is read, Forwarded ignored (client C)", "10.1.1.1:5000", []string{"Forwarded", "for=203.0.113.1", "X-Forwarded-For", "203.0.113.99"}, 401},
+		{"Forwarded alone is ignored: keyed as the proxy", "10.1.1.1:5000", []string{"Forwarded", `for="[2001:db8::1]:4711";proto=https`}, 401},
 		{"several X-Forwarded-For fields", "10.1.1.1:5000", []string{"X-Forwarded-For", "203.0.113.3", "X-Forwarded-For", "203.0.113.1"}, 429},
-		{"the proxy with no header is keyed as itself", "10.1.1.1:5000", nil, 401},
-		{"the proxy again", "10.1.1.1:5000", nil, 429},
+		{"the proxy with no header is keyed as itself", "10.1.1.1:5000", nil, 429},
 		{"an unreadable hop stops the walk at the proxy", "10.1.1.1:5000", []string{"X-Forwarded-For", "garbage"}, 429},
 	}
 	for _, tc := range tests {
@@ -210,4 +236,24 @@ func TestAccountThrottleIgnoresUsernameCase(t *testing.T) {
 		}
 		ltWant(t, ltLoginFrom(h, "192.0.2.1:1", `{"username":"`+name+`","password":"x"}`), want, name)
 	}
+}
+
+// Logins refused for want of a comparison slot were not guesses: they give
+// their throttle tokens back.
+func TestThrottleRefundsOverloadedLogins(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a := ltAuth(t, jwtguard.WithAccountThrottle(1, time.Hour), jwtguard.WithLoginConcurrency(1), jwtguard.WithLoginWait(0))
+		release, _ := ltHoldFirstCompare(a)
+		h := a.LoginHandler(ltStore(t))
+		done := make(chan struct{})
+		go func() { ltLoginFrom(h, "192.0.2.1:1", ltAdmin); close(done) }()
+		synctest.Wait()
+		for range 3 {
+			ltWant(t, ltLoginFrom(h, "192.0.2.2:1", ltAliceWrong), 503, "a guess while the slot is busy")
+		}
+		close(release)
+		<-done
+		ltWant(t, ltLoginFrom(h, "192.0.2.2:1", ltAliceWrong), 401, "the first real guess")
+		ltWant(t, ltLoginFrom(h, "192.0.2.2:1", ltAliceWrong), 429, "the second")
+	})
 }

@@ -19,6 +19,9 @@ const (
 	// MaxPasswordLength is the longest password, in bytes, that bcrypt
 	// reads. Longer passwords are refused, never truncated.
 	MaxPasswordLength = 72
+	// MaxUsernameLength is the longest username, in bytes, that the login
+	// handler accepts; a longer one is a malformed request (400).
+	MaxUsernameLength = 256
 
 	minBcryptCost = bcrypt.MinCost
 	maxBcryptCost = bcrypt.MaxCost

@@ -1,0 +1,90 @@
+package jwtguard
+
+import (
+	"container/list"
+	"crypto/sha256"
+	"strings"
+	"sync"
+	"time"
+)
+
+const (
+	// returningTTL is how long a successful login makes its account and
+	// client address a returning pair.
+	returningTTL = 30 * 24 * time.Hour
+	// returningDrawEvery spaces an account's draws on the password budget's
+	// returning share, so that one account logging in again and again
+	// cannot spend the share kept for everyone else's returning users.
+	returningDrawEvery = time.Minute
+)
+
+// returningUsers remembers, per account, the client address of its last
+// successful login: at most max accounts, the least recently used forgotten
+// first. A login from that address is a returning user's: it has its own
+// account throttle bucket, which guesses from elsewhere cannot empty, and it
+// may draw on the share of the password budget kept for returning users.
+type returningUsers struct {
+	max int
+
+	mu   sync.Mutex
+	keys map[string]*list.Element // account key → *returningEntry
+	lru  list.List                // front: most recently used
+}
+
+type returningEntry struct {
+	account, addr string
+	at, drew      time.Time // last successful login; last draw on the share
+}
+
+// remember records a successful login for account from addr.
+func (u *returningUsers) remember(account, addr string, now time.Time) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.keys == nil {
+		u.keys = make(map[string]*list.Element)
+	}
+	if el, ok := u.keys[account]; ok {
+		e := el.Value.(*returningEntry)
+		e.addr, e.at = addr, now
+		u.lru.MoveToFront(el)
+		return
+	}
+	if len(u.keys) >= u.max {
+		el := u.lru.Back()
+		delete(u.keys, el.Value.(*returningEntry).account)
+		u.lru.Remove(el)
+	}
+	u.keys[account] = u.lru.PushFront(&returningEntry{account: account, addr: addr, at: now})
+}
+
+// check reports whether a login for account from addr is a returning
+// user's, and whether it may draw on the budget's returning share now (at
+// most once every returningDrawEvery per account; a true answer counts as
+// the draw).
+func (u *returningUsers) check(account, addr string, now time.Time) (returning, mayDraw bool) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	el, ok := u.keys[account]
+	if !ok {
+		return false, false
+	}
+	e := el.Value.(*returningEntry)
+	if e.addr != addr || now.Sub(e.at) >= returningTTL {
+		return false, false
+	}
+	if now.Sub(e.drew) < returningDrawEvery {
+		return true, false
+	}
+	e.drew = now
+	return true, true
+}
+
+// accountKey is the key of a username in the throttle and the returning
+// users' table: a SHA-256 prefix of its lower-case form. Lower-casing keeps
+// a store that matches usernames case-insensitively from giving each
+// spelling its own bucket; the digest keeps every key 16 bytes, however
+// long the username.
+func accountKey(username string) string {
+	sum := sha256.Sum256([]byte(strings.ToLower(username)))
+	return string(sum[:16])
+}
