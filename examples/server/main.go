@@ -165,7 +165,11 @@ const (
 func serverOptions(trustedProxies string) []jwtguard.Option {
 	opts := []jwtguard.Option{jwtguard.WithAddressThrottle(addressBurst, addressEvery)}
 	if trustedProxies != "" {
-		opts = append(opts, jwtguard.WithTrustedProxies(strings.Split(trustedProxies, ",")...))
+		proxies := strings.Split(trustedProxies, ",")
+		for i := range proxies {
+			proxies[i] = strings.TrimSpace(proxies[i])
+		}
+		opts = append(opts, jwtguard.WithTrustedProxies(proxies...))
 	}
 	return opts
 }

@@ -412,7 +412,7 @@ func TestLoginThrottledByAddress(t *testing.T) {
 }
 
 func TestServerOptionsTrustedProxies(t *testing.T) {
-	if _, err := newAuth(env(jwtguard.EnvSecret, testSecret), slog.New(slog.DiscardHandler), serverOptions("10.0.0.0/8,192.0.2.1")...); err != nil {
+	if _, err := newAuth(env(jwtguard.EnvSecret, testSecret), slog.New(slog.DiscardHandler), serverOptions("10.0.0.0/8, 192.0.2.1")...); err != nil {
 		t.Errorf("valid proxies: %v", err)
 	}
 	if _, err := newAuth(env(jwtguard.EnvSecret, testSecret), slog.New(slog.DiscardHandler), serverOptions("10.0.0.0/8,proxy")...); err == nil {
