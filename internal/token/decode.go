@@ -1,6 +1,7 @@
 package token
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,7 +10,8 @@ import (
 
 // UnmarshalJSON decodes a claims set. Unlike encoding/json's decoding into a
 // struct, it matches claim names exactly (RFC 7519 §4: names are case
-// sensitive, so "EXP" is not exp), refuses a claim of this struct that
+// sensitive, so "EXP" is not exp) once their JSON escapes are undone (so
+// "\u0065xp" is exp, as for every other JSON parser), refuses a claim of this struct that
 // appears twice (§4: a parser must refuse or take the last; we refuse),
 // refuses strings that are not UTF-8 (RFC 8725 §3.7) instead of replacing
 // bytes, and uses no reflection. Claims it does not know are skipped. A JSON
@@ -36,6 +38,7 @@ func (p *Payload) UnmarshalJSON(b []byte) error {
 		if !first && !d.prevComma {
 			return d.syntax()
 		}
+		keyStart := d.i
 		key, ok := d.stringSpan()
 		if !ok {
 			return d.syntax()
@@ -50,12 +53,24 @@ func (p *Payload) UnmarshalJSON(b []byte) error {
 			return d.syntax()
 		}
 		val := b[start:d.i]
-		bit, err := p.set(key, val)
+		// Match the name with its escapes undone, as encoding/json and
+		// other JWT libraries do: "\u0065xp" is exp, so it must be checked
+		// and counted as exp. Names without a backslash, the usual case,
+		// are matched in place.
+		name := key[1 : len(key)-1]
+		if bytes.IndexByte(name, '\\') >= 0 {
+			var s string
+			if err := json.Unmarshal(key, &s); err != nil {
+				return fmt.Errorf("JSON syntax error in the claim name at byte %d: %w", keyStart, err)
+			}
+			name = []byte(s)
+		}
+		bit, err := p.set(name, val)
 		if err != nil {
 			return err
 		}
 		if seen&bit != 0 {
-			return fmt.Errorf("claim %s appears twice", key)
+			return fmt.Errorf("claim %q appears twice", name)
 		}
 		seen |= bit
 		d.ws()
@@ -68,41 +83,42 @@ func (p *Payload) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// set decodes val into the field named by the raw (still quoted) key and
-// returns the field's bit, or 0 for a claim this struct does not hold.
-func (p *Payload) set(key, val []byte) (uint16, error) {
+// set decodes val into the field for the claim name (unquoted, escapes
+// undone) and returns the field's bit, or 0 for a claim this struct does not
+// hold.
+func (p *Payload) set(name, val []byte) (uint16, error) {
 	var err error
 	var bit uint16
-	switch string(key) { // compiled without allocating
-	case `"iss"`:
+	switch string(name) { // compiled without allocating
+	case "iss":
 		bit, err = 1<<0, decodeString(val, &p.Issuer)
-	case `"sub"`:
+	case "sub":
 		bit, err = 1<<1, decodeString(val, &p.Subject)
-	case `"aud"`:
+	case "aud":
 		bit, err = 1<<2, p.Audience.UnmarshalJSON(val)
-	case `"exp"`:
+	case "exp":
 		bit, err = 1<<3, p.ExpiresAt.UnmarshalJSON(val)
-	case `"nbf"`:
+	case "nbf":
 		bit, err = 1<<4, p.NotBefore.UnmarshalJSON(val)
-	case `"iat"`:
+	case "iat":
 		bit, err = 1<<5, p.IssuedAt.UnmarshalJSON(val)
-	case `"jti"`:
+	case "jti":
 		bit, err = 1<<6, decodeString(val, &p.ID)
-	case `"username"`:
+	case "username":
 		bit, err = 1<<7, decodeString(val, &p.Username)
-	case `"roles"`:
+	case "roles":
 		bit, err = 1<<8, decodeStrings(val, &p.Roles)
-	case `"scope"`:
+	case "scope":
 		bit, err = 1<<9, decodeString(val, &p.Scope)
-	case `"role"`:
+	case "role":
 		bit, err = 1<<10, decodeString(val, &p.Role)
-	case `"id"`:
+	case "id":
 		bit, err = 1<<11, p.LegacyID.UnmarshalJSON(val)
 	default:
 		return 0, nil
 	}
 	if err != nil {
-		return 0, fmt.Errorf("claim %s: %w", key, err)
+		return 0, fmt.Errorf("claim %q: %w", name, err)
 	}
 	return bit, nil
 }
@@ -160,11 +176,10 @@ func decodeStrings(val []byte, dst *[]string) error {
 		if _, ok := d.stringSpan(); !ok {
 			return errors.New("array element is not a string")
 		}
-		var s string
-		if err := decodeString(val[start:d.i], &s); err != nil {
+		out = append(out, "") // decoded in place: no string escapes per element
+		if err := decodeString(val[start:d.i], &out[len(out)-1]); err != nil {
 			return err
 		}
-		out = append(out, s)
 		d.ws()
 		d.prevComma = d.eat(',')
 	}

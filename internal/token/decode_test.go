@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 )
 
@@ -28,6 +29,7 @@ func TestPayloadDecodeIsStrict(t *testing.T) {
 		{"trailing comma", `{"exp":1,}`, "syntax"},
 		{"unterminated", `{"exp":1`, "syntax"},
 		{"unterminated string", `{"sub":"a`, "syntax"},
+		{"bad escape in a name", `{"\x65xp":1}`, "syntax"},
 	}
 	for _, tc := range refused {
 		t.Run(tc.name, func(t *testing.T) {
@@ -65,6 +67,48 @@ func TestPayloadDecodeIsStrict(t *testing.T) {
 	}
 }
 
+// TestPayloadDecodeEscapedNames: a claim name is matched after its escapes
+// are undone, as encoding/json and every other JWT library match it, so
+// "\u0065xp" is exp: not an unknown claim that hides a second exp, an aud
+// the audience check never sees or an nbf that is never checked.
+func TestPayloadDecodeEscapedNames(t *testing.T) {
+	for _, tc := range []struct{ name, in, why string }{
+		{"duplicate exp, second escaped", `{"exp":1,"\u0065xp":2}`, "appears twice"},
+		{"duplicate exp, first escaped", `{"\u0065xp":1,"exp":2}`, "appears twice"},
+		{"duplicate aud, all escaped", `{"\u0061\u0075\u0064":"a","\u0061ud":"b"}`, "appears twice"},
+		{"escaped exp of the wrong type", `{"\u0065xp":"1"}`, "NumericDate"},
+		{"escaped aud of the wrong type", `{"\u0061ud":1}`, "neither a string nor an array"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var p Payload
+			err := p.UnmarshalJSON([]byte(tc.in))
+			if err == nil || !strings.Contains(err.Error(), tc.why) {
+				t.Errorf("UnmarshalJSON(%s) = %v, want an error about %q", tc.in, err, tc.why)
+			}
+		})
+	}
+	for _, tc := range []struct {
+		name string
+		in   string
+		want Payload
+	}{
+		{"aud", `{"\u0061ud":"x"}`, Payload{Audience: Audience{"x"}}},
+		{"nbf", `{"\u006ebf":1900000000}`, Payload{NotBefore: Time{time.Unix(1900000000, 0)}}},
+		{"escaped slash and solidus", `{"rol\u0065s":["a"],"\/x":1,"s\u0063ope":"s"}`, Payload{Roles: []string{"a"}, Scope: "s"}},
+		{"escapes that make no claim name", `{"\u0045XP":1,"e\"xp":2,"\ud800":3}`, Payload{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var p Payload
+			if err := p.UnmarshalJSON([]byte(tc.in)); err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(p, tc.want) {
+				t.Errorf("got %+v, want %+v", p, tc.want)
+			}
+		})
+	}
+}
+
 // plainPayload decodes with encoding/json's reflection, as Payload did
 // before it had a decoder of its own.
 type plainPayload Payload
@@ -82,6 +126,9 @@ func FuzzPayloadDecode(f *testing.F) {
 		`{"EXP":1,"exp":2}`,
 		`{"sub":"a","sub":"b"}`,
 		`{"sub":"\ud800"}`,
+		`{"\u0065xp":1}`,
+		`{"exp":1,"\u0065xp":2}`,
+		`{"\u0061ud":"a"}`,
 		`[]`, `null`, `{}`, `{"a":}`, `{"exp":1e400}`, `{"id":1.5}`,
 	} {
 		f.Add([]byte(seed))

@@ -120,35 +120,40 @@ func (t Time) MarshalJSON() ([]byte, error) {
 	return strconv.AppendInt(nil, t.Unix(), 10), nil
 }
 
-func (t Time) numeric() *jwt.NumericDate {
+// numeric returns t as golang-jwt's type without copying it: Time and
+// jwt.NumericDate are both struct{ time.Time }, so the pointer converts, and
+// the validator, which only reads it, allocates nothing per claim.
+func (t *Time) numeric() *jwt.NumericDate {
 	if t.IsZero() {
 		return nil
 	}
-	return &jwt.NumericDate{Time: t.Time}
+	return (*jwt.NumericDate)(t)
 }
 
 // Audience is the aud claim: a string or an array of strings (RFC 7519
 // §4.1.3). It is written as a string when it holds one value.
 type Audience []string
 
-// UnmarshalJSON accepts a string or an array of strings, nothing else.
+// UnmarshalJSON accepts a string or an array of strings, nothing else: not
+// null, and not null as an element. Strings must be UTF-8, as in every other
+// claim.
 func (a *Audience) UnmarshalJSON(b []byte) error {
-	if len(b) > 0 && b[0] == '"' {
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
+	switch {
+	case len(b) > 0 && b[0] == '"':
+		one := make(Audience, 1)
+		if err := decodeString(b, &one[0]); err != nil {
+			return fmt.Errorf("aud: %w", err)
 		}
-		*a = Audience{s}
-		return nil
-	}
-	if len(b) == 0 || b[0] != '[' {
+		*a = one
+	case len(b) > 0 && b[0] == '[':
+		var list []string
+		if err := decodeStrings(b, &list); err != nil {
+			return fmt.Errorf("aud: %w", err)
+		}
+		*a = list
+	default:
 		return errors.New("aud is neither a string nor an array")
 	}
-	var list []string
-	if err := json.Unmarshal(b, &list); err != nil {
-		return err
-	}
-	*a = list
 	return nil
 }
 
@@ -184,8 +189,10 @@ func (id *LegacyID) UnmarshalJSON(b []byte) error {
 // Verifier verifies tokens with one pinned algorithm and key. It is safe for
 // concurrent use.
 type Verifier struct {
-	parser   *jwt.Parser
-	secret   []byte
+	parser *jwt.Parser
+	// key is the secret ([]byte) as keyFunc returns it, boxed once here
+	// rather than on every token.
+	key      any
 	audience string
 	typ      string
 }
@@ -208,7 +215,7 @@ func NewVerifier(cfg Config) *Verifier {
 	if cfg.Audience != "" {
 		opts = append(opts, jwt.WithAudience(cfg.Audience))
 	}
-	return &Verifier{parser: jwt.NewParser(opts...), secret: bytes.Clone(cfg.Secret), audience: cfg.Audience, typ: cfg.Type}
+	return &Verifier{parser: jwt.NewParser(opts...), key: bytes.Clone(cfg.Secret), audience: cfg.Audience, typ: cfg.Type}
 }
 
 // Verify checks tok's signature, header and claims and returns its payload.
@@ -261,7 +268,7 @@ func (v *Verifier) keyFunc(t *jwt.Token) (any, error) {
 			return nil, fmt.Errorf("typ header %q is not the required %q", typ, v.typ)
 		}
 	}
-	return v.secret, nil
+	return v.key, nil
 }
 
 // SameType compares two typ values as RFC 7515 §4.1.9 asks: ignoring ASCII

@@ -108,6 +108,12 @@ func TestAudienceJSON(t *testing.T) {
 		{`{"aud":"orders"}`, nil, false},
 		{`[1]`, nil, false},
 		{`[["orders"]]`, nil, false},
+		{`["orders",null]`, nil, false},
+		{"\"ord\xffers\"", nil, false},               // not UTF-8 (RFC 8725 §3.7), as for every other claim
+		{"[\"orders\",\"bil\xc0ling\"]", nil, false}, // encoding/json would have made both U+FFFD
+		{`"\u006frders"`, Audience{"orders"}, true},
+		{` "orders"`, nil, false},
+		{`["orders"] `, Audience{"orders"}, true},
 		{``, nil, false},
 	}
 	for _, tc := range cases {
@@ -259,6 +265,83 @@ func TestVerifyErrors(t *testing.T) {
 				t.Fatalf("error %v wraps both sentinels", err)
 			}
 		})
+	}
+}
+
+// TestVerifyEscapedClaimNames: a claim whose name is spelled with JSON
+// escapes is the claim itself, for every check Verify makes.
+func TestVerifyEscapedClaimNames(t *testing.T) {
+	hs := `{"alg":"HS256"}`
+	exp := itoa(testNow.Add(time.Minute).Unix())
+	cfgAud := testConfig()
+	cfgAud.Audience = "orders"
+	cases := []struct {
+		name    string
+		cfg     Config
+		payload string
+		want    error
+	}{
+		{"nbf in the future", testConfig(), `{"exp":` + exp + `,"\u006ebf":` + itoa(testNow.Add(time.Hour).Unix()) + `}`, ErrInvalid},
+		{"aud and none configured", testConfig(), `{"exp":` + exp + `,"\u0061ud":"billing"}`, ErrInvalid},
+		{"aud of another service", cfgAud, `{"exp":` + exp + `,"\u0061ud":"billing"}`, ErrInvalid},
+		{"aud of this service", cfgAud, `{"exp":` + exp + `,"\u0061ud":"orders"}`, nil},
+		{"exp twice", testConfig(), `{"exp":` + exp + `,"\u0065xp":1}`, ErrInvalid},
+		{"exp only escaped", testConfig(), `{"\u0065xp":` + exp + `}`, nil},
+		{"exp only escaped, passed", testConfig(), `{"\u0065xp":` + itoa(testNow.Add(-time.Minute).Unix()) + `}`, ErrExpired},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := NewVerifier(tc.cfg).Verify(craft(hs, tc.payload, testSecret))
+			if tc.want == nil && (err != nil || p == nil) || tc.want != nil && (p != nil || !errors.Is(err, tc.want)) {
+				t.Fatalf("Verify(%s) = %v, %v; want %v", tc.payload, p, err, tc.want)
+			}
+		})
+	}
+}
+
+// TestHotPathAllocations: the pieces of Verify that run on every accepted
+// token allocate no more than they must.
+func TestHotPathAllocations(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector changes allocation counts")
+	}
+	cfg := testConfig()
+	cfg.Type = "JWT"
+	v := NewVerifier(cfg)
+	tok := &jwt.Token{Header: map[string]any{"alg": "HS256", "typ": "JWT"}}
+	if n := testing.AllocsPerRun(100, func() {
+		if _, err := v.keyFunc(tok); err != nil {
+			t.Fatal(err)
+		}
+	}); n != 0 {
+		t.Errorf("keyFunc: %v allocations, want 0", n)
+	}
+
+	p := &Payload{ExpiresAt: Time{testNow}, NotBefore: Time{testNow}, IssuedAt: Time{testNow}}
+	if n := testing.AllocsPerRun(100, func() {
+		for _, get := range []func() (*jwt.NumericDate, error){p.GetExpirationTime, p.GetNotBefore, p.GetIssuedAt} {
+			if d, _ := get(); d == nil || !d.Equal(testNow) {
+				t.Fatalf("got %v, want %v", d, testNow)
+			}
+		}
+	}); n != 0 {
+		t.Errorf("Get…Time: %v allocations, want 0", n)
+	}
+	if d, _ := (&Payload{}).GetExpirationTime(); d != nil {
+		t.Errorf("GetExpirationTime of an absent exp = %v, want nil", d)
+	}
+
+	// The slice and each string, copied out of the token's JSON.
+	for in, want := range map[string]float64{`"orders-api"`: 2, `["orders-api","billing"]`: 4} {
+		var a Audience
+		b := []byte(in)
+		if n := testing.AllocsPerRun(100, func() {
+			if err := a.UnmarshalJSON(b); err != nil {
+				t.Fatal(err)
+			}
+		}); n > want {
+			t.Errorf("Audience.UnmarshalJSON(%s): %v allocations, want at most %v", in, n, want)
+		}
 	}
 }
 
