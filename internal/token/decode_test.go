@@ -129,7 +129,7 @@ func FuzzPayloadDecode(f *testing.F) {
 		`{"\u0065xp":1}`,
 		`{"exp":1,"\u0065xp":2}`,
 		`{"\u0061ud":"a"}`,
-		`[]`, `null`, `{}`, `{"a":}`, `{"exp":1e400}`, `{"id":1.5}`,
+		`{"roles":[null]}`, `{"aud":["a",null]}`, `[]`, `null`, `{}`, `{"a":}`, `{"exp":1e400}`, `{"id":1.5}`,
 	} {
 		f.Add([]byte(seed))
 	}
@@ -167,6 +167,11 @@ func FuzzPayloadDecode(f *testing.F) {
 		}
 		var want plainPayload
 		wantErr := json.Unmarshal(in, &want)
+		if gotErr != nil && wantErr == nil && strings.Contains(gotErr.Error(), "array element is not a string") {
+			// Deliberately stricter: encoding/json takes a null element of a
+			// string array as "".
+			return
+		}
 		if (gotErr == nil) != (wantErr == nil) {
 			t.Fatalf("%s: decoder error %v, encoding/json error %v", in, gotErr, wantErr)
 		}
