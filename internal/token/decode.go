@@ -11,8 +11,9 @@ import (
 // UnmarshalJSON decodes a claims set. Unlike encoding/json's decoding into a
 // struct, it matches claim names exactly (RFC 7519 §4: names are case
 // sensitive, so "EXP" is not exp) once their JSON escapes are undone (so
-// "\u0065xp" is exp, as for every other JSON parser), refuses a claim of this struct that
-// appears twice (§4: a parser must refuse or take the last; we refuse),
+// "\u0065xp" is exp, as for every other JSON parser), refuses a claim of
+// this struct that appears twice (§4: a parser must refuse or take the
+// last; we refuse),
 // refuses strings that are not UTF-8 (RFC 8725 §3.7) instead of replacing
 // bytes, and uses no reflection. Claims it does not know are skipped. A JSON
 // null leaves a string or array claim absent, as encoding/json would; the
@@ -26,31 +27,19 @@ func (p *Payload) UnmarshalJSON(b []byte) error {
 	if !d.eat('{') {
 		return errors.New("payload is not a JSON object")
 	}
-	var seen uint16
-	for first := true; ; first = false {
-		d.ws()
-		if d.eat('}') {
-			if !first && d.prevComma {
-				return d.syntax()
-			}
-			break
-		}
-		if !first && !d.prevComma {
-			return d.syntax()
-		}
+	var (
+		seen uint16
+		err  error
+	)
+	ok := d.list('}', func() bool {
 		keyStart := d.i
-		key, ok := d.stringSpan()
+		key, ok := d.member()
 		if !ok {
-			return d.syntax()
+			return false
 		}
-		d.ws()
-		if !d.eat(':') {
-			return d.syntax()
-		}
-		d.ws()
 		start := d.i
 		if !d.skipValue(0) {
-			return d.syntax()
+			return false
 		}
 		val := b[start:d.i]
 		// Match the name with its escapes undone, as encoding/json and
@@ -60,21 +49,28 @@ func (p *Payload) UnmarshalJSON(b []byte) error {
 		name := key[1 : len(key)-1]
 		if bytes.IndexByte(name, '\\') >= 0 {
 			var s string
-			if err := json.Unmarshal(key, &s); err != nil {
-				return fmt.Errorf("JSON syntax error in the claim name at byte %d: %w", keyStart, err)
+			if err = json.Unmarshal(key, &s); err != nil {
+				err = fmt.Errorf("JSON syntax error in the claim name at byte %d: %w", keyStart, err)
+				return false
 			}
 			name = []byte(s)
 		}
-		bit, err := p.set(name, val)
-		if err != nil {
-			return err
+		var bit uint16
+		if bit, err = p.set(name, val); err != nil {
+			return false
 		}
 		if seen&bit != 0 {
-			return fmt.Errorf("claim %q appears twice", name)
+			err = fmt.Errorf("claim %q appears twice", name)
+			return false
 		}
 		seen |= bit
-		d.ws()
-		d.prevComma = d.eat(',')
+		return true
+	})
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return d.syntax()
 	}
 	d.ws()
 	if d.i != len(b) {
@@ -161,27 +157,22 @@ func decodeStrings(val []byte, dst *[]string) error {
 		return errors.New("not a JSON array")
 	}
 	out := []string{}
-	for first := true; ; first = false {
-		d.ws()
-		if d.eat(']') {
-			if !first && d.prevComma {
-				return d.syntax()
-			}
-			break
-		}
-		if !first && !d.prevComma {
-			return d.syntax()
-		}
+	var err error
+	ok := d.list(']', func() bool {
 		start := d.i
 		if _, ok := d.stringSpan(); !ok {
-			return errors.New("array element is not a string")
+			err = errors.New("array element is not a string")
+			return false
 		}
 		out = append(out, "") // decoded in place: no string escapes per element
-		if err := decodeString(val[start:d.i], &out[len(out)-1]); err != nil {
-			return err
-		}
-		d.ws()
-		d.prevComma = d.eat(',')
+		err = decodeString(val[start:d.i], &out[len(out)-1])
+		return err == nil
+	})
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return d.syntax()
 	}
 	if d.ws(); d.i != len(val) {
 		return d.syntax()
@@ -193,9 +184,8 @@ func decodeStrings(val []byte, dst *[]string) error {
 // decoder walks JSON text. It checks enough syntax to find where each value
 // ends; the values of claims it keeps are then decoded strictly.
 type decoder struct {
-	b         []byte
-	i         int
-	prevComma bool
+	b []byte
+	i int
 }
 
 func (d *decoder) syntax() error { return fmt.Errorf("JSON syntax error at byte %d", d.i) }
@@ -241,6 +231,45 @@ func (d *decoder) stringSpan() ([]byte, bool) {
 	return nil, false
 }
 
+// list reads the elements of an object or array whose opening bracket has
+// been read, through closing: elements separated by commas, with optional
+// white space, no trailing comma. elem reads one element. It reports false
+// on a syntax error or when elem does.
+func (d *decoder) list(closing byte, elem func() bool) bool {
+	d.ws()
+	if d.eat(closing) {
+		return true
+	}
+	for {
+		if !elem() {
+			return false
+		}
+		d.ws()
+		if d.eat(closing) {
+			return true
+		}
+		if !d.eat(',') {
+			return false
+		}
+		d.ws()
+	}
+}
+
+// member reads an object member's name and colon, with the white space
+// around them, and returns the name with its quotes.
+func (d *decoder) member() ([]byte, bool) {
+	key, ok := d.stringSpan()
+	if !ok {
+		return nil, false
+	}
+	d.ws()
+	if !d.eat(':') {
+		return nil, false
+	}
+	d.ws()
+	return key, true
+}
+
 // maxDepth bounds nesting in skipped values; encoding/json allows 10000.
 const maxDepth = 10000
 
@@ -259,30 +288,14 @@ func (d *decoder) skipValue(depth int) bool {
 			closing = ']'
 		}
 		d.i++
-		for first := true; ; first = false {
-			d.ws()
-			if d.eat(closing) {
-				return first || !d.prevComma
-			}
-			if !first && !d.prevComma {
-				return false
-			}
+		return d.list(closing, func() bool {
 			if c == '{' {
-				if _, ok := d.stringSpan(); !ok {
+				if _, ok := d.member(); !ok {
 					return false
 				}
-				d.ws()
-				if !d.eat(':') {
-					return false
-				}
-				d.ws()
 			}
-			if !d.skipValue(depth + 1) {
-				return false
-			}
-			d.ws()
-			d.prevComma = d.eat(',')
-		}
+			return d.skipValue(depth + 1)
+		})
 	default:
 		// A number, true, false or null: up to the next delimiter.
 		start := d.i
