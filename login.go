@@ -52,7 +52,7 @@ func (a *Auth) LoginHandler(users UserStore) http.Handler {
 	}
 	// Make the dummy hash now (one bcrypt hash at the configured cost), so
 	// that the first login for an unknown user does not take twice as long.
-	a.passwords.dummy(int(a.passwords.cost.Load()))
+	a.passwords.dummy(a.passwords.cost)
 	return &loginHandler{auth: a, users: users}
 }
 

@@ -314,8 +314,8 @@ func TestIssueGivesEachTokenItsOwnID(t *testing.T) {
 		}
 		seen[jti] = true
 	}
-	if _, err := a.Issue(context.Background(), jwtguard.User{Username: "no-id"}); err == nil {
-		t.Error("Issue without a user ID succeeded")
+	if _, err := a.Issue(context.Background(), jwtguard.User{Username: "no-id"}); !errors.Is(err, jwtguard.ErrInternal) {
+		t.Errorf("Issue without a user ID: %v, want an error wrapping ErrInternal (a 500 from LoginHandler)", err)
 	}
 }
 

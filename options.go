@@ -171,8 +171,8 @@ func WithRolesClaim(path ...string) Option {
 
 // WithBcryptCost sets the bcrypt cost that the login handler's dummy hash
 // (compared for unknown users, so they take as long as known ones) starts
-// with. It should match the cost of the hashes in the UserStore; the handler
-// also follows the cost of the real hashes it sees. Default:
+// with. It should match the cost of the hashes in the UserStore; once the
+// handler has seen real hashes it uses the highest of their costs. Default:
 // DefaultBcryptCost (10). It must be between 4 and 31.
 func WithBcryptCost(cost int) Option { return func(c *config) { c.bcryptCost = cost } }
 

@@ -73,7 +73,7 @@ var errOverloaded = errors.New("no password-hashing budget or slot within the lo
 // refused guesses come back slowly rather than as a flood of instant 503s.
 // Waiting costs no CPU; at most maxWaiting logins wait at once, and past that
 // they are refused at once. Unknown users are compared against a dummy hash
-// of the cost last seen in a real hash, so that they take the same time.
+// at the highest cost seen in a real hash, so that they take as long.
 type passwordChecker struct {
 	slots      chan struct{}
 	wait       time.Duration
@@ -83,7 +83,7 @@ type passwordChecker struct {
 	compare    func(hash, password []byte) error
 	log        *slog.Logger
 
-	cost    atomic.Int32 // WithBcryptCost
+	cost    int          // WithBcryptCost
 	maxSeen atomic.Int32 // the highest cost of a real hash seen; 0: none yet
 	dummies sync.Map     // cost (int) → *dummyHash
 
@@ -105,8 +105,8 @@ func newPasswordChecker(c *config, log *slog.Logger) *passwordChecker {
 		maxWaiting: int64(c.maxWaitingLogins),
 		compare:    bcrypt.CompareHashAndPassword,
 		log:        log,
+		cost:       c.bcryptCost,
 	}
-	pc.cost.Store(int32(c.bcryptCost))
 	switch {
 	case c.budgetOff:
 	case c.budgetPerSecond > 0:
@@ -184,7 +184,7 @@ func (pc *passwordChecker) dummyCost() int {
 	if c := pc.maxSeen.Load(); c > 0 {
 		return int(c)
 	}
-	return int(pc.cost.Load())
+	return pc.cost
 }
 
 // admit waits for budget and then for a slot, until deadline. It returns

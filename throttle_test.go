@@ -257,3 +257,16 @@ func TestThrottleRefundsOverloadedLogins(t *testing.T) {
 		ltWant(t, ltLoginFrom(h, "192.0.2.2:1", ltAliceWrong), 429, "the second")
 	})
 }
+
+func TestForwardedHeaderOptionIsValidated(t *testing.T) {
+	for _, name := range []string{"X-Forwarded-For", "x-forwarded-for", "Forwarded"} {
+		if _, err := jwtguard.New(ltSecret, jwtguard.WithForwardedHeader(name)); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	for _, name := range []string{"", "X-Real-IP", "True-Client-IP"} {
+		if _, err := jwtguard.New(ltSecret, jwtguard.WithForwardedHeader(name)); err == nil {
+			t.Errorf("%q accepted", name)
+		}
+	}
+}

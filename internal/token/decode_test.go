@@ -55,15 +55,7 @@ func TestPayloadDecodeIsStrict(t *testing.T) {
 		{"id integer", `{"id":7}`, Payload{LegacyID: "7"}},
 	}
 	for _, tc := range accepted {
-		t.Run(tc.name, func(t *testing.T) {
-			var p Payload
-			if err := p.UnmarshalJSON([]byte(tc.in)); err != nil {
-				t.Fatal(err)
-			}
-			if !reflect.DeepEqual(p, tc.want) {
-				t.Errorf("got %+v, want %+v", p, tc.want)
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { checkDecodes(t, tc.in, tc.want) })
 	}
 }
 
@@ -97,15 +89,7 @@ func TestPayloadDecodeEscapedNames(t *testing.T) {
 		{"escaped slash and solidus", `{"rol\u0065s":["a"],"\/x":1,"s\u0063ope":"s"}`, Payload{Roles: []string{"a"}, Scope: "s"}},
 		{"escapes that make no claim name", `{"\u0045XP":1,"e\"xp":2,"\ud800":3}`, Payload{}},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			var p Payload
-			if err := p.UnmarshalJSON([]byte(tc.in)); err != nil {
-				t.Fatal(err)
-			}
-			if !reflect.DeepEqual(p, tc.want) {
-				t.Errorf("got %+v, want %+v", p, tc.want)
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { checkDecodes(t, tc.in, tc.want) })
 	}
 }
 
@@ -179,4 +163,16 @@ func FuzzPayloadDecode(f *testing.F) {
 			t.Fatalf("%s:\ndecoder       %+v\nencoding/json %+v", in, got, Payload(want))
 		}
 	})
+}
+
+// checkDecodes asserts that in decodes without error to want.
+func checkDecodes(t *testing.T, in string, want Payload) {
+	t.Helper()
+	var p Payload
+	if err := p.UnmarshalJSON([]byte(in)); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(p, want) {
+		t.Errorf("got %+v, want %+v", p, want)
+	}
 }
