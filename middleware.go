@@ -17,9 +17,12 @@ import (
 // not next:
 //
 //   - no token: ErrNoToken, 401 with a bare Bearer challenge;
-//   - a malformed Authorization header, several of them, several cookies of
-//     the configured name, or a token in the query together with another
-//     one: ErrInvalidRequest, 400 invalid_request;
+//   - a malformed Authorization header (one that starts with the Bearer
+//     scheme name but is not "Bearer", spaces and one token: a tab, a comma
+//     or a no-break space after the scheme is malformed, never another
+//     scheme), several of them, several cookies of the configured name, or
+//     a token in the query together with another one: ErrInvalidRequest,
+//     400 invalid_request;
 //   - a token that is too long, malformed, wrongly signed or whose claims fail
 //     a check: ErrInvalidToken, 401 invalid_token;
 //   - an expired token: ErrTokenExpired, 401 invalid_token.

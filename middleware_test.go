@@ -226,7 +226,11 @@ func TestVerify(t *testing.T) {
 		{name: "header/empty", req: vtGet("/r", ""), want: vtNoToken, log: "no bearer token"},
 		{name: "header/Basic", req: vtGet("/r", "Basic dXNlcjpwYXNzd29yZA=="), want: vtNoToken, log: "no bearer token"},
 		{name: "header/Bearerx scheme", req: vtGet("/r", "Bearerx "+good), want: vtNoToken, log: "no bearer token"},
-		{name: "header/tab after scheme is not Bearer SP", req: vtGet("/r", "Bearer\t"+good), want: vtNoToken, log: "no bearer token"},
+		{name: "header/tab after scheme is malformed", req: vtGet("/r", "Bearer\t"+good), want: vtBadRequest, log: "malformed Bearer credentials"},
+		{name: "header/comma after scheme is malformed", req: vtGet("/r", "Bearer,"+good), want: vtBadRequest, log: "malformed Bearer credentials"},
+		{name: "header/no-break space after scheme is malformed", req: vtGet("/r", "Bearer\u00a0"+good), want: vtBadRequest, log: "malformed Bearer credentials"},
+		{name: "header/leading space is malformed", req: vtGet("/r", " Bearer "+good), want: vtBadRequest, log: "malformed Bearer credentials"},
+		{name: "header/Bearer-x scheme", req: vtGet("/r", "Bearer-x "+good), want: vtNoToken, log: "no bearer token"},
 		{name: "header/Bearer without token", req: vtGet("/r", "Bearer"), want: vtBadRequest, log: "malformed Bearer credentials"},
 		{name: "header/Bearer space without token", req: vtGet("/r", "Bearer "), want: vtBadRequest, log: "malformed Bearer credentials"},
 		{name: "header/two tokens", req: vtGet("/r", "Bearer a b"), want: vtBadRequest, log: "malformed Bearer credentials"},
@@ -346,6 +350,9 @@ func TestVerify(t *testing.T) {
 		{name: "cookie/bad header token is not rescued by a good cookie", opts: withCookie, req: cookie(vtGet("/r", "Bearer "+vtCraft(vtHS256, payload, vtAttackerSecret)), good), want: vtInvalid, log: "signature is invalid"},
 		{name: "cookie/malformed header is not rescued by a good cookie", opts: withCookie, req: cookie(vtGet("/r", "Bearer a b"), good), want: vtBadRequest, log: "malformed Bearer credentials"},
 		{name: "cookie/Basic header, good cookie", opts: withCookie, req: cookie(vtGet("/r", "Basic dXNlcjpwYXNz"), good), want: vtAccept},
+		{name: "cookie/forged header with a tab is not passed over for a good cookie", opts: withCookie, req: cookie(vtGet("/r", "Bearer\t"+vtCraft(vtHS256, payload, vtAttackerSecret)), good), want: vtBadRequest, log: "malformed Bearer credentials"},
+		{name: "cookie/forged header with a comma is not passed over for a good cookie", opts: withCookie, req: cookie(vtGet("/r", "Bearer,"+vtCraft(vtHS256, payload, vtAttackerSecret)), good), want: vtBadRequest, log: "malformed Bearer credentials"},
+		{name: "cookie/forged header with a no-break space is not passed over for a good cookie", opts: withCookie, req: cookie(vtGet("/r", "Bearer\u00a0"+vtCraft(vtHS256, payload, vtAttackerSecret)), good), want: vtBadRequest, log: "malformed Bearer credentials"},
 		{name: "cookie/empty value", opts: withCookie, req: cookie(vtGet("/r"), ""), want: vtNoToken, log: "no bearer token"},
 		{name: "cookie/other name", opts: withCookie, req: func() *http.Request {
 			r := vtGet("/r")
@@ -387,6 +394,9 @@ func TestVerifyOptional(t *testing.T) {
 		{name: "bad signature", req: vtGet("/r", "Bearer "+vtCraft(vtHS256, vtPayload(nil), vtAttackerSecret)), want: vtInvalid, log: "signature is invalid"},
 		{name: "expired", req: vtGet("/r", "Bearer "+vtToken(map[string]any{"exp": vtNow.Add(-time.Hour).Unix()})), want: vtExpired, log: "token is expired"},
 		{name: "malformed header", req: vtGet("/r", "Bearer"), want: vtBadRequest, log: "malformed Bearer credentials"},
+		{name: "tab after scheme is not anonymous", req: vtGet("/r", "Bearer\t"+good), want: vtBadRequest, log: "malformed Bearer credentials"},
+		{name: "comma after scheme is not anonymous", req: vtGet("/r", "Bearer,"+good), want: vtBadRequest, log: "malformed Bearer credentials"},
+		{name: "no-break space after scheme is not anonymous", req: vtGet("/r", "Bearer\u00a0"+good), want: vtBadRequest, log: "malformed Bearer credentials"},
 		{name: "two headers", req: vtGet("/r", "Bearer "+good, "Bearer "+good), want: vtBadRequest, log: "2 Authorization headers"},
 		{name: "empty cookie", opts: []jwtguard.Option{jwtguard.WithCookie("jwt")}, req: func() *http.Request {
 			r := vtGet("/r")

@@ -2,7 +2,10 @@
 // uses the Bearer scheme (RFC 6750 §2.1) and checks token syntax.
 package bearer
 
-import "errors"
+import (
+	"errors"
+	"strings"
+)
 
 var (
 	// ErrOtherScheme reports an Authorization header whose scheme is not
@@ -20,29 +23,54 @@ var (
 //	credentials = "Bearer" 1*SP b64token
 //	b64token    = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
 //
-// The scheme is matched case-insensitively (RFC 7235 §2.1). Anything else
-// after the scheme (a second token, a comma, trailing space, control
-// characters) makes the header malformed. A token longer than maxLen bytes is
-// refused with ErrTooLong before its characters are read; maxLen <= 0 means no
-// bound. Parse does not allocate: the token is a substring of value.
+// The scheme is the value's leading run of RFC 9110 token characters,
+// matched against "Bearer" case-insensitively (RFC 9110 §11.1). Another
+// scheme name ("Basic", "Bearerx") is ErrOtherScheme: the header carries no
+// bearer token. A value that begins with the Bearer scheme name and is not
+// then exactly one SP-separated b64token is ErrMalformed, never another
+// scheme: "Bearer\t…", "Bearer,…", "Bearer" followed by a no-break space, a
+// second token, trailing space or control characters are all malformed, so
+// that a forged header cannot be passed over in favour of a cookie. A value
+// that does not start with a scheme name at all (leading white space, a
+// non-ASCII byte) is malformed too. An empty value is ErrOtherScheme.
+//
+// A token longer than maxLen bytes is refused with ErrTooLong before its
+// characters are read; maxLen <= 0 means no bound. Parse does not allocate:
+// the token is a substring of value.
 func Parse(value string, maxLen int) (string, error) {
 	const scheme = "bearer"
-	if len(value) < len(scheme) || !equalFoldASCII(value[:len(scheme)], scheme) {
+	if value == "" {
 		return "", ErrOtherScheme
 	}
-	rest := value[len(scheme):]
-	if rest == "" {
+	n := 0
+	for n < len(value) && isSchemeChar(value[n]) {
+		n++
+	}
+	if n == 0 {
 		return "", ErrMalformed
 	}
-	if rest[0] != ' ' {
-		// "Bearerx …" is another scheme whose name starts with "bearer".
+	if n != len(scheme) || !equalFoldASCII(value[:n], scheme) {
 		return "", ErrOtherScheme
+	}
+	rest := value[n:]
+	if rest == "" || rest[0] != ' ' {
+		return "", ErrMalformed
 	}
 	i := 0
 	for i < len(rest) && rest[i] == ' ' {
 		i++
 	}
 	return Token(rest[i:], maxLen)
+}
+
+// isSchemeChar reports whether c is an RFC 9110 tchar, of which an
+// authentication scheme name is made.
+func isSchemeChar(c byte) bool {
+	switch {
+	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		return true
+	}
+	return strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
 }
 
 // Token checks that tok is a single b64token no longer than maxLen bytes

@@ -29,9 +29,18 @@ func TestParse(t *testing.T) {
 		{"Digest", `Digest username="a"`, 0, "", ErrOtherScheme},
 		{"scheme prefix of another", "Bearerx abc", 0, "", ErrOtherScheme},
 		{"short scheme", "Bear abc", 0, "", ErrOtherScheme},
-		{"tab after scheme", "Bearer\tabc", 0, "", ErrOtherScheme},
-		{"leading space", " Bearer abc", 0, "", ErrOtherScheme},
-		{"Kelvin sign is not k", "\u212aearer abc", 0, "", ErrOtherScheme},
+		{"other scheme with a dash", "Bearer-x abc", 0, "", ErrOtherScheme},
+		{"token without a scheme", jwtSample, 0, "", ErrOtherScheme},
+		{"tab after scheme", "Bearer\tabc", 0, "", ErrMalformed},
+		{"comma after scheme", "Bearer,abc", 0, "", ErrMalformed},
+		{"comma and space after scheme", "Bearer, abc", 0, "", ErrMalformed},
+		{"no-break space after scheme", "Bearer\u00a0abc", 0, "", ErrMalformed},
+		{"equals after scheme", "Bearer=abc", 0, "", ErrMalformed},
+		{"NUL after scheme", "Bearer\x00abc", 0, "", ErrMalformed},
+		{"CR LF after scheme", "Bearer\r\nabc", 0, "", ErrMalformed},
+		{"leading space", " Bearer abc", 0, "", ErrMalformed},
+		{"leading tab", "\tBearer abc", 0, "", ErrMalformed},
+		{"Kelvin sign is not k", "\u212aearer abc", 0, "", ErrMalformed},
 		{"scheme only", "Bearer", 0, "", ErrMalformed},
 		{"scheme and space", "Bearer ", 0, "", ErrMalformed},
 		{"scheme and spaces", "Bearer    ", 0, "", ErrMalformed},
@@ -137,6 +146,7 @@ func FuzzParse(f *testing.F) {
 		"Basic dXNlcjpwYXNz", "Bearerx tok", "Bearer\ttok", "Bearer tok,x", "Bearer tok\x00",
 		"Bearer tok\n", "Bearer a=b", "Bearer abc==", "Bearer ===", "Bearer " + jwtSample,
 		"Bearer " + strings.Repeat(".", 5000), `Bearer "x"`, "Bearer é", "\u212aearer x",
+		"Bearer,x", "Bearer\u00a0x", " Bearer x", "Bearer-x y",
 	} {
 		f.Add(s, 0)
 		f.Add(s, 16)
@@ -164,6 +174,11 @@ func FuzzParse(f *testing.F) {
 			case strings.Trim(value[6:len(value)-len(tok)], " ") != "" || len(value)-len(tok) < 7:
 				t.Fatalf("between scheme and token of %q: want one or more spaces only", value)
 			}
+		}
+		// A value that starts with the scheme name and a byte that cannot
+		// continue a scheme name is ours: never another scheme.
+		if len(value) > 6 && strings.EqualFold(value[:6], "bearer") && !isSchemeChar(value[6]) && errors.Is(err, ErrOtherScheme) {
+			t.Fatalf("Parse(%q) = ErrOtherScheme; a Bearer header must be accepted or malformed", value)
 		}
 		// The scheme is case-insensitive: flipping the case of the first six
 		// bytes changes nothing.
