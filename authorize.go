@@ -11,9 +11,11 @@ import (
 type Rule func(*Claims) bool
 
 // AnyRole is the Rule "holds at least one of roles". With no roles it holds
-// for nobody.
+// for nobody. An empty role name panics when the rule is built: it is
+// almost always configuration that was not set (AnyRole(os.Getenv("ROLE"))),
+// and a route must not be opened to tokens that carry an empty role.
 func AnyRole(roles ...string) Rule {
-	roles = slices.Clone(roles)
+	roles = ruleNames("AnyRole", "role", roles)
 	return func(c *Claims) bool {
 		for _, r := range roles {
 			if c.HasRole(r) {
@@ -25,9 +27,10 @@ func AnyRole(roles ...string) Rule {
 }
 
 // AllRoles is the Rule "holds every one of roles". With no roles it holds
-// for nobody, so that an empty list read from configuration fails closed.
+// for nobody, so that an empty list read from configuration fails closed;
+// an empty role name panics when the rule is built, as in AnyRole.
 func AllRoles(roles ...string) Rule {
-	roles = slices.Clone(roles)
+	roles = ruleNames("AllRoles", "role", roles)
 	return func(c *Claims) bool {
 		for _, r := range roles {
 			if !c.HasRole(r) {
@@ -39,9 +42,10 @@ func AllRoles(roles ...string) Rule {
 }
 
 // Scopes is the Rule "the scope claim grants every one of scopes" (OAuth 2.0
-// scope, RFC 6749 §3.3). With no scopes it holds for nobody.
+// scope, RFC 6749 §3.3). With no scopes it holds for nobody; an empty scope
+// name panics when the rule is built, as in AnyRole.
 func Scopes(scopes ...string) Rule {
-	scopes = slices.Clone(scopes)
+	scopes = ruleNames("Scopes", "scope", scopes)
 	return func(c *Claims) bool {
 		for _, s := range scopes {
 			if !c.HasScope(s) {
@@ -50,6 +54,15 @@ func Scopes(scopes ...string) Rule {
 		}
 		return len(scopes) > 0
 	}
+}
+
+// ruleNames returns a copy of names, which a rule keeps, and panics if one
+// of them is empty.
+func ruleNames(rule, kind string, names []string) []string {
+	if slices.Contains(names, "") {
+		panic(fmt.Sprintf("jwtguard: %s with an empty %s name (is a configuration variable unset?)", rule, kind))
+	}
+	return slices.Clone(names)
 }
 
 // AnyOf is the Rule "at least one of rules holds". With no rules it holds for
@@ -90,7 +103,9 @@ func AllOf(rules ...Rule) Rule {
 // insufficient_scope). Authorize fails closed: a request that reaches it
 // without verified claims (Verify missing, or VerifyOptional with no token)
 // is refused with ErrNoToken (401), and Authorize() with no roles lets
-// nobody through.
+// nobody through. An empty role name panics when the route is built, since
+// Authorize(os.Getenv("ADMIN_ROLE")) with the variable unset must not open
+// the route to tokens that carry an empty role.
 func (a *Auth) Authorize(roles ...string) func(http.Handler) http.Handler {
 	return a.Require(AnyRole(roles...))
 }

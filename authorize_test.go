@@ -3,6 +3,7 @@ package jwtguard_test
 import (
 	"bytes"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -29,7 +30,6 @@ func TestRules(t *testing.T) {
 		{"AnyRole/case-sensitive", jwtguard.AnyRole("Admin"), admin, false},
 		{"AnyRole/no padding tolerance", jwtguard.AnyRole("admin "), admin, false},
 		{"AnyRole/empty list", jwtguard.AnyRole(), admin, false},
-		{"AnyRole/empty name never matches", jwtguard.AnyRole(""), none, false},
 		{"AllRoles/all held", jwtguard.AllRoles("admin", "user"), admin, true},
 		{"AllRoles/one missing", jwtguard.AllRoles("admin", "user"), user, false},
 		{"AllRoles/empty list", jwtguard.AllRoles(), admin, false},
@@ -56,6 +56,49 @@ func TestRules(t *testing.T) {
 				t.Errorf("rule(%+v) = %v, want %v", tc.claims, got, tc.want)
 			}
 		})
+	}
+}
+
+// TestRulesRefuseEmptyNames: an empty role or scope name (an unset
+// configuration variable) panics when the route is built, instead of
+// opening it to tokens that carry an empty role.
+func TestRulesRefuseEmptyNames(t *testing.T) {
+	a := vtAuth(t)
+	cases := map[string]func(){
+		"Authorize":         func() { a.Authorize("") },
+		"Authorize, second": func() { a.Authorize("admin", "") },
+		"AnyRole":           func() { jwtguard.AnyRole("") },
+		"AllRoles":          func() { jwtguard.AllRoles("admin", "") },
+		"Scopes":            func() { jwtguard.Scopes("") },
+	}
+	for name, build := range cases {
+		t.Run(name, func(t *testing.T) {
+			defer func() {
+				msg, _ := recover().(string)
+				if !strings.Contains(msg, "empty") {
+					t.Errorf("recovered %q, want a panic naming the empty name", msg)
+				}
+			}()
+			build()
+		})
+	}
+}
+
+// TestEmptyRoleGrantsNothing: a token whose roles claim lists "" holds no
+// role called "", so a hand-written rule that asks for "" fails closed.
+func TestEmptyRoleGrantsNothing(t *testing.T) {
+	c := &jwtguard.Claims{Subject: "1", Roles: []string{""}, Scopes: []string{""}}
+	if c.HasRole("") || c.HasScope("") {
+		t.Error("claims listing an empty role or scope hold it")
+	}
+	a := vtAuth(t)
+	h := a.Verify(a.Require(func(c *jwtguard.Claims) bool { return c.HasRole("") })(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+		t.Error("the handler ran for a token with an empty role")
+	})))
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, vtGet("/r", "Bearer "+vtToken(map[string]any{"roles": []string{""}, "role": ""})))
+	if w.Code != http.StatusForbidden {
+		t.Errorf("status %d, want 403", w.Code)
 	}
 }
 
