@@ -37,7 +37,9 @@ import (
 
 // Auth verifies and issues tokens with one configuration. Create it with New
 // or FromEnv; it is immutable afterwards and safe for concurrent use by any
-// number of goroutines.
+// number of goroutines. The zero Auth is unusable: its middleware
+// constructors and LoginHandler panic with a message that says so, and
+// Issue returns an error.
 type Auth struct {
 	cfg          config
 	log          *slog.Logger
@@ -94,6 +96,14 @@ func New(secret []byte, opts ...Option) (*Auth, error) {
 		base + `, error="insufficient_scope"`,
 	}
 	return a, nil
+}
+
+// mustBeNew panics, naming method, when a was not made by New: a zero Auth
+// (a struct field never assigned, say) has no key to check tokens with.
+func (a *Auth) mustBeNew(method string) {
+	if a == nil || a.verifier == nil {
+		panic("jwtguard: " + method + " called on an Auth not made by New or FromEnv; the zero Auth is unusable")
+	}
 }
 
 func (c *config) validate(secret []byte) error {
@@ -198,6 +208,9 @@ type TokenResponse struct {
 // decided u may have a token. It is safe for concurrent use; ctx is reserved
 // for token stores (refresh, revocation) and is not used yet.
 func (a *Auth) Issue(ctx context.Context, u User) (TokenResponse, error) {
+	if a == nil || a.signer == nil {
+		return TokenResponse{}, fmt.Errorf("%w: Issue called on an Auth not made by New or FromEnv", ErrInternal)
+	}
 	if u.ID == "" {
 		return TokenResponse{}, fmt.Errorf("%w: cannot issue a token for a user without an ID", ErrInternal)
 	}

@@ -115,6 +115,7 @@ func (a *Auth) Authorize(roles ...string) func(http.Handler) http.Handler {
 // insufficient_scope). Without verified claims in the context it refuses with
 // ErrNoToken (401); a nil rule lets nobody through.
 func (a *Auth) Require(rule Rule) func(http.Handler) http.Handler {
+	a.mustBeNew("Require")
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			c, ok := FromContext(r.Context())

@@ -2,8 +2,10 @@ package jwtguard_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/jwtguard/jwtguard"
@@ -167,5 +169,36 @@ func TestVerifyGivesEachRequestItsOwnClaims(t *testing.T) {
 	}
 	if p1.claims.Subject != "user-1" || p1.claims.HasRole("admin") {
 		t.Errorf("first request's claims changed: %+v", p1.claims)
+	}
+}
+
+// TestZeroAuthSaysItIsUnusable: an Auth not made by New panics with a
+// message that names the mistake, rather than with a nil dereference on the
+// first request; Issue returns an error.
+func TestZeroAuthSaysItIsUnusable(t *testing.T) {
+	var zero jwtguard.Auth
+	h := http.NotFoundHandler()
+	cases := map[string]func(){
+		"Verify":         func() { zero.Verify(h) },
+		"VerifyOptional": func() { zero.VerifyOptional(h) },
+		"Authorize":      func() { zero.Authorize("admin") },
+		"Require":        func() { zero.Require(jwtguard.AnyRole("admin")) },
+		"LoginHandler":   func() { zero.LoginHandler(new(jwtguard.MemoryStore)) },
+		"LoginStats":     func() { zero.LoginStats() },
+		"nil Verify":     func() { (*jwtguard.Auth)(nil).Verify(h) },
+	}
+	for name, use := range cases {
+		t.Run(name, func(t *testing.T) {
+			defer func() {
+				msg, _ := recover().(string)
+				if !strings.Contains(msg, "not made by New") {
+					t.Errorf("recovered %q, want a panic saying the Auth was not made by New", msg)
+				}
+			}()
+			use()
+		})
+	}
+	if _, err := zero.Issue(context.Background(), jwtguard.User{ID: "1"}); !errors.Is(err, jwtguard.ErrInternal) {
+		t.Errorf("Issue on a zero Auth: %v, want ErrInternal", err)
 	}
 }

@@ -47,6 +47,7 @@ import (
 // successful login. LoginStats counts what the handlers did. It panics if
 // users is nil.
 func (a *Auth) LoginHandler(users UserStore) http.Handler {
+	a.mustBeNew("LoginHandler")
 	if users == nil {
 		panic("jwtguard: LoginHandler with a nil UserStore")
 	}

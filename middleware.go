@@ -43,6 +43,11 @@ func (a *Auth) VerifyOptional(next http.Handler) http.Handler {
 }
 
 func (a *Auth) verify(next http.Handler, optional bool) http.Handler {
+	if optional {
+		a.mustBeNew("VerifyOptional")
+	} else {
+		a.mustBeNew("Verify")
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, err := a.authenticate(r)
 		if err != nil {

@@ -49,6 +49,7 @@ type LoginStats struct {
 
 // LoginStats returns the current counters. It is safe for concurrent use.
 func (a *Auth) LoginStats() LoginStats {
+	a.mustBeNew("LoginStats")
 	pc := a.passwords
 	st := LoginStats{
 		Admitted:  pc.admitted.Load(),
