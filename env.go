@@ -21,9 +21,10 @@ const (
 // jwtguard users come from:
 //
 //   - JWT_SECRET (required): the HMAC secret, at least 32 bytes;
-//   - JWT_EXPIRES_IN: the access-token lifetime, as seconds ("3600"), a
-//     number with a unit as jsonwebtoken takes it ("10s", "15m", "1h",
-//     "7d"), or a Go duration ("1h30m"); default 15 minutes;
+//   - JWT_EXPIRES_IN: the access-token lifetime, as whole seconds ("3600"),
+//     any form of jsonwebtoken's expiresIn ("15m", "2 hours", "7 days",
+//     "1.5h"), or a Go duration ("1h30m"), as ParseLifetime reads it;
+//     default 15 minutes;
 //   - JWT_ISSUER and JWT_AUDIENCE: see WithIssuer and WithAudience.
 //
 // opts are applied after the environment, so they override it. An error
@@ -64,34 +65,151 @@ func FromLookupEnv(lookup func(key string) (string, bool), opts ...Option) (*Aut
 	return New([]byte(secret), append(envOpts, opts...)...)
 }
 
-// ParseLifetime parses a token lifetime the way JWT_EXPIRES_IN is read: a
-// whole number of seconds ("3600"); a whole number with one unit s, m, h or
-// d ("10s", "15m", "1h", "7d"); or a Go duration ("1h30m", "90s"). The result
-// must be positive.
+// ParseLifetime parses a token lifetime the way JWT_EXPIRES_IN is read:
+//
+//   - a whole number is seconds ("3600"), as the tutorials' code does before
+//     it hands the value to jsonwebtoken (which takes a number as seconds);
+//   - a number and a unit in every form that jsonwebtoken's expiresIn string
+//     takes (the ms package): "10s", "15m", "1h", "7d", "1w", "1y", "2 hours",
+//     "7 days", "30 mins", "1.5h", ".5d"; units in any letter case; a year is
+//     365.25 days;
+//   - a Go duration ("1h30m").
+//
+// White space around the value is ignored. A number without a unit that is
+// not whole ("1.5") is refused: ms would read it as milliseconds. The result
+// must be at least a second and at most 100 years. An error suggests the
+// nearest form when the unit is misspelled.
 func ParseLifetime(s string) (time.Duration, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return 0, errors.New("empty lifetime")
 	}
-	var d time.Duration
-	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
-		if n > int64(maxLifetime/time.Second) {
-			return 0, fmt.Errorf("lifetime %q is too long", s)
-		}
-		d = time.Duration(n) * time.Second
-	} else if strings.HasSuffix(s, "d") {
-		n, err := strconv.ParseInt(s[:len(s)-1], 10, 64)
-		if err != nil || n > int64(maxLifetime/(24*time.Hour)) {
-			return 0, fmt.Errorf("lifetime %q is not seconds, 10s, 15m, 1h, 7d or a Go duration", s)
-		}
-		d = time.Duration(n) * 24 * time.Hour
-	} else if d, err = time.ParseDuration(s); err != nil {
-		return 0, fmt.Errorf("lifetime %q is not seconds, 10s, 15m, 1h, 7d or a Go duration", s)
+	d, err := parseLifetime(s)
+	if err != nil {
+		return 0, err
 	}
-	if d <= 0 || d > maxLifetime {
-		return 0, fmt.Errorf("lifetime %q is not positive, or over 100 years", s)
+	if d < time.Second || d > maxLifetime {
+		return 0, fmt.Errorf("lifetime %q is not between a second and 100 years", s)
 	}
 	return d, nil
+}
+
+func parseLifetime(s string) (time.Duration, error) {
+	if isDigits(s) {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil || n > int64(maxLifetime/time.Second) {
+			return 0, fmt.Errorf("lifetime %q is over 100 years", s)
+		}
+		return time.Duration(n) * time.Second, nil
+	}
+	num, unit := splitLifetime(s)
+	if num != "" && unit != "" {
+		if per, ok := lifetimeUnits[strings.ToLower(unit)]; ok {
+			f, err := strconv.ParseFloat(num, 64)
+			if err != nil || f*float64(per) > float64(maxLifetime) {
+				return 0, fmt.Errorf("lifetime %q is over 100 years", s)
+			}
+			return time.Duration(f * float64(per)), nil
+		}
+	}
+	if d, err := time.ParseDuration(s); err == nil {
+		return d, nil
+	}
+	if num != "" && unit == "" {
+		return 0, fmt.Errorf("lifetime %q has no unit and is not a whole number of seconds; did you mean \"%ss\"?", s, num)
+	}
+	if num != "" && isLetters(unit) {
+		return 0, fmt.Errorf("lifetime %q: unknown unit %q; did you mean \"%s %s\"?", s, unit, num, nearestUnit(unit))
+	}
+	return 0, fmt.Errorf("lifetime %q is not a lifetime; write seconds (\"3600\"), a number and a unit (\"15m\", \"2 hours\", \"7 days\", \"1.5h\") or a Go duration (\"1h30m\")", s)
+}
+
+// lifetimeUnits are the unit names of the ms package, lower case.
+var lifetimeUnits = func() map[string]time.Duration {
+	m := make(map[string]time.Duration)
+	for per, names := range map[time.Duration][]string{
+		time.Millisecond:             {"milliseconds", "millisecond", "msecs", "msec", "ms"},
+		time.Second:                  {"seconds", "second", "secs", "sec", "s"},
+		time.Minute:                  {"minutes", "minute", "mins", "min", "m"},
+		time.Hour:                    {"hours", "hour", "hrs", "hr", "h"},
+		24 * time.Hour:               {"days", "day", "d"},
+		7 * 24 * time.Hour:           {"weeks", "week", "w"},
+		36525 * 24 * time.Hour / 100: {"years", "year", "yrs", "yr", "y"},
+	} {
+		for _, n := range names {
+			m[n] = per
+		}
+	}
+	return m
+}()
+
+// splitLifetime splits s into the number ms accepts (digits with at most one
+// '.', not at the end) and the unit after any spaces; num is "" when s does
+// not start with such a number.
+func splitLifetime(s string) (num, unit string) {
+	i, dot := 0, false
+	for i < len(s) && ('0' <= s[i] && s[i] <= '9' || s[i] == '.' && !dot) {
+		dot = dot || s[i] == '.'
+		i++
+	}
+	num = s[:i]
+	if num == "" || num == "." || num[len(num)-1] == '.' {
+		return "", ""
+	}
+	return num, strings.TrimLeft(s[i:], " ")
+}
+
+func isDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+func isLetters(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i] | 0x20; c < 'a' || c > 'z' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// nearestUnit returns the unit name closest to u in edit distance, the
+// longer name on a tie.
+func nearestUnit(u string) string {
+	u = strings.ToLower(u)
+	best, bestDist := "", 1<<30
+	for name := range lifetimeUnits {
+		d := editDistance(u, name)
+		if d < bestDist || d == bestDist && (len(name) > len(best) || len(name) == len(best) && name < best) {
+			best, bestDist = name, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance between two short ASCII words.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }
 
 // maxLifetime bounds lifetimes so that conversions cannot overflow.

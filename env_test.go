@@ -10,32 +10,94 @@ import (
 )
 
 func TestParseLifetime(t *testing.T) {
+	const day = 24 * time.Hour
 	good := []struct {
 		in   string
 		want time.Duration
 	}{
 		{"3600", time.Hour},
 		{"1", time.Second},
+		{" 900 ", 15 * time.Minute},
 		{"10s", 10 * time.Second},
 		{"15m", 15 * time.Minute},
 		{"1h", time.Hour},
-		{"7d", 7 * 24 * time.Hour},
+		{"7d", 7 * day},
 		{"1h30m", 90 * time.Minute},
 		{"1.5h", 90 * time.Minute},
-		{" 900 ", 15 * time.Minute},
+		{".5h", 30 * time.Minute},
+		{"1.5d", 36 * time.Hour},
+		// Every unit of the ms package that jsonwebtoken's expiresIn uses.
+		{"2000ms", 2 * time.Second},
+		{"1500 msecs", 1500 * time.Millisecond},
+		{"3000 milliseconds", 3 * time.Second},
+		{"1000 msec", time.Second},
+		{"1 millisecond", 0}, // parsed, then refused below as under a second
+		{"30 secs", 30 * time.Second},
+		{"1 sec", time.Second},
+		{"45 seconds", 45 * time.Second},
+		{"1 second", time.Second},
+		{"30 mins", 30 * time.Minute},
+		{"1 min", time.Minute},
+		{"5 minutes", 5 * time.Minute},
+		{"1 minute", time.Minute},
+		{"2 hours", 2 * time.Hour},
+		{"1 hour", time.Hour},
+		{"3 hrs", 3 * time.Hour},
+		{"1 hr", time.Hour},
+		{"1 h", time.Hour},
+		{"7 days", 7 * day},
+		{"1 day", day},
+		{"1w", 7 * day},
+		{"2 weeks", 14 * day},
+		{"1 week", 7 * day},
+		{"1y", 36525 * day / 100},
+		{"1 year", 36525 * day / 100},
+		{"2 yrs", 2 * 36525 * day / 100},
+		{"1 yr", 36525 * day / 100},
+		{"2 HOURS", 2 * time.Hour},
+		{"1H", time.Hour},
+		{"7 Days", 7 * day},
+		{"10  s", 10 * time.Second},
 	}
 	for _, tc := range good {
 		t.Run(tc.in, func(t *testing.T) {
 			got, err := jwtguard.ParseLifetime(tc.in)
+			if tc.want == 0 {
+				if err == nil {
+					t.Errorf("ParseLifetime(%q) = %v; want an error (under a second)", tc.in, got)
+				}
+				return
+			}
 			if err != nil || got != tc.want {
 				t.Errorf("ParseLifetime(%q) = %v, %v; want %v", tc.in, got, err, tc.want)
 			}
 		})
 	}
-	for _, in := range []string{"", "abc", "0", "-5", "-1h", "0s", "10x", "1.5d", "d", "7 days", "1e3", "99999999999999", "999999999d"} {
-		t.Run("bad "+in, func(t *testing.T) {
-			if got, err := jwtguard.ParseLifetime(in); err == nil {
-				t.Errorf("ParseLifetime(%q) = %v, want an error", in, got)
+	bad := []struct{ in, errWants string }{
+		{"", "empty"},
+		{"abc", `"15m"`},
+		{"0", "between a second and 100 years"},
+		{"0s", "between a second and 100 years"},
+		{"500ms", "between a second and 100 years"},
+		{"-5", "not a lifetime"},
+		{"-1h", "between a second and 100 years"},
+		{"d", "not a lifetime"},
+		{"1.", "not a lifetime"},
+		{"1e3", "not a lifetime"},
+		{"1.5", `did you mean "1.5s"`},
+		{"2 hourz", `did you mean "2 hours"`},
+		{"10x", `did you mean "10`},
+		{"30 minuts", `did you mean "30 minutes"`},
+		{"7 dyas", `did you mean "7 days"`},
+		{"99999999999999", "over 100 years"},
+		{"999999999d", "over 100 years"},
+		{"101y", "over 100 years"},
+	}
+	for _, tc := range bad {
+		t.Run("bad "+tc.in, func(t *testing.T) {
+			got, err := jwtguard.ParseLifetime(tc.in)
+			if err == nil || !strings.Contains(err.Error(), tc.errWants) {
+				t.Errorf("ParseLifetime(%q) = %v, %v; want an error containing %q", tc.in, got, err, tc.errWants)
 			}
 		})
 	}

@@ -134,7 +134,7 @@ func ExampleNewContext() {
 }
 
 func ExampleParseLifetime() {
-	for _, s := range []string{"3600", "15m", "7d", "1h30m", "soon"} {
+	for _, s := range []string{"3600", "15m", "7 days", "1.5h", "1h30m", "2 hourz"} {
 		d, err := jwtguard.ParseLifetime(s)
 		fmt.Println(d, err)
 	}
@@ -143,7 +143,8 @@ func ExampleParseLifetime() {
 	// 15m0s <nil>
 	// 168h0m0s <nil>
 	// 1h30m0s <nil>
-	// 0s lifetime "soon" is not seconds, 10s, 15m, 1h, 7d or a Go duration
+	// 1h30m0s <nil>
+	// 0s lifetime "2 hourz": unknown unit "hourz"; did you mean "2 hours"?
 }
 
 // A custom ErrorHandler can change the body and still delegate the rest to
