@@ -26,6 +26,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -642,5 +643,60 @@ func checkLoginToken(t *testing.T, verified http.Handler, res *http.Response, su
 	verified.ServeHTTP(rec, req)
 	if want := fmt.Sprintf(`{"subject":%q,"username":%q,"roles":["user"]}`, subject, username); rec.Code != 200 || strings.TrimSpace(rec.Body.String()) != want {
 		t.Errorf("the login's token behind Verify: %d %s, want 200 %s", rec.Code, rec.Body, want)
+	}
+}
+
+// TestLifetimesMatchJsonwebtoken: every JWT_EXPIRES_IN form that
+// ParseLifetime takes from jsonwebtoken's expiresIn gives the lifetime
+// jsonwebtoken gives it (exp - iat, in whole seconds). A whole number is
+// passed as a number, as the tutorials' code does.
+func TestLifetimesMatchJsonwebtoken(t *testing.T) {
+	requireNode(t)
+	forms := []string{
+		"3600", "10s", "15m", "1h", "7d", "1w", "1y", "1.5h", ".5d", "2 hours", "7 days",
+		"30 mins", "1 h", "2 HOURS", "1H", "2000ms", "1500 msecs", "45 seconds", "3 hrs",
+		"2 weeks", "1 year", "2 yrs", "10  s", "1.25m",
+	}
+	type spec struct {
+		Name    string         `json:"name"`
+		Payload map[string]any `json:"payload"`
+		Options map[string]any `json:"options"`
+	}
+	in := struct {
+		Secret string `json:"secret"`
+		Tokens []spec `json:"tokens"`
+	}{Secret: secret}
+	const iat = 1_800_000_000
+	for _, f := range forms {
+		var expiresIn any = f
+		if n, err := strconv.Atoi(f); err == nil {
+			expiresIn = n
+		}
+		in.Tokens = append(in.Tokens, spec{f, map[string]any{"sub": "1", "iat": iat}, map[string]any{"expiresIn": expiresIn}})
+	}
+	var out map[string]string
+	runNode(t, "mint.mjs", in, &out)
+	for _, f := range forms {
+		t.Run(f, func(t *testing.T) {
+			seg := strings.Split(out[f], ".")
+			if len(seg) != 3 {
+				t.Fatalf("jsonwebtoken gave %q", out[f])
+			}
+			raw, err := base64.RawURLEncoding.DecodeString(seg[1])
+			if err != nil {
+				t.Fatal(err)
+			}
+			var claims struct{ Iat, Exp int64 }
+			if err := json.Unmarshal(raw, &claims); err != nil {
+				t.Fatal(err)
+			}
+			d, err := jwtguard.ParseLifetime(f)
+			if err != nil {
+				t.Fatalf("ParseLifetime(%q): %v", f, err)
+			}
+			if want := claims.Exp - claims.Iat; int64(d/time.Second) != want {
+				t.Errorf("ParseLifetime(%q) = %v; jsonwebtoken gives %d s", f, d, want)
+			}
+		})
 	}
 }
