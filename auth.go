@@ -46,7 +46,7 @@ type Auth struct {
 	errorHandler ErrorHandler
 	verifier     *token.Verifier
 	signer       *token.Signer
-	challenges   [4]string // WWW-Authenticate values: bare, invalid_request, invalid_token, insufficient_scope
+	challenges   *challenges // WWW-Authenticate values for the configured realm
 	passwords    *passwordChecker
 	throttle     *loginThrottle // nil: logins are not throttled
 	returning    *returningUsers
@@ -72,7 +72,7 @@ func New(secret []byte, opts ...Option) (*Auth, error) {
 		a.log = slog.Default()
 	}
 	if a.errorHandler == nil {
-		a.errorHandler = a.WriteError
+		a.errorHandler = WriteError
 	}
 	tc := token.Config{
 		Alg:      cfg.alg,
@@ -88,13 +88,7 @@ func New(secret []byte, opts ...Option) (*Auth, error) {
 	a.passwords = newPasswordChecker(&a.cfg, a.log)
 	a.throttle = newLoginThrottle(&a.cfg)
 	a.returning = &returningUsers{max: cfg.throttleCapacity}
-	base := `Bearer realm="` + cfg.realm + `"`
-	a.challenges = [4]string{
-		base,
-		base + `, error="invalid_request"`,
-		base + `, error="invalid_token"`,
-		base + `, error="insufficient_scope"`,
-	}
+	a.challenges = newChallenges(cfg.realm)
 	return a, nil
 }
 

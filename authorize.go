@@ -120,11 +120,11 @@ func (a *Auth) Require(rule Rule) func(http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			c, ok := FromContext(r.Context())
 			if !ok {
-				a.refuse(w, r, bearerRefusal{fmt.Errorf("%w: no verified claims in the context; is Verify in front of this route?", ErrNoToken)})
+				a.refuseBearer(w, r, fmt.Errorf("%w: no verified claims in the context; is Verify in front of this route?", ErrNoToken))
 				return
 			}
 			if rule == nil || !rule(c) {
-				a.refuse(w, r, bearerRefusal{fmt.Errorf("%w: subject %q with roles %q does not satisfy the route's rule", ErrForbidden, c.Subject, c.Roles)})
+				a.refuseBearer(w, r, fmt.Errorf("%w: subject %q with roles %q does not satisfy the route's rule", ErrForbidden, c.Subject, c.Roles))
 				return
 			}
 			next.ServeHTTP(w, r)

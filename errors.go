@@ -56,75 +56,152 @@ var (
 )
 
 // ErrorHandler writes the response for a refused request. err wraps one of
-// the Err… sentinels of this package. An ErrorHandler must not write err's
-// text to the client: it can carry operator detail. It may delegate to
-// (*Auth).WriteError for the cases it does not customise.
+// the Err… sentinels of this package, so errors.Is tells them apart; it also
+// has the methods
+//
+//	StatusCode() int   // the HTTP status WriteError would send
+//	Challenge() string // the WWW-Authenticate value, "" for none
+//
+// which errors.As finds through an interface with those methods. An
+// ErrorHandler must not write err's text to the client: it carries operator
+// detail. It may delegate to WriteError for the cases it does not
+// customise.
 type ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
 
 // refusal is how one sentinel is answered.
 type refusal struct {
-	sentinel  error
-	status    int
-	code      string // RFC 6750 error code, or ours for non-Bearer refusals
-	challenge string // the error attribute of WWW-Authenticate, if any
-	level     slog.Level
-	body      []byte // fixed JSON body
+	sentinel error
+	status   int
+	code     string // the error member of the body; RFC 6750 §3.1 for Bearer refusals
+	reason   string // the reason member of the body: stable, finer than code
+	message  string // fixed human text: the body's message and the error_description
+	level    slog.Level
+	body     []byte // fixed JSON body
 }
 
-func newRefusal(sentinel error, status int, code, message, challenge string, level slog.Level) refusal {
-	body := `{"error":` + strconv.Quote(code) + `,"message":` + strconv.Quote(message) + "}\n"
-	return refusal{sentinel, status, code, challenge, level, []byte(body)}
+func newRefusal(sentinel error, status int, code, reason, message string, level slog.Level) refusal {
+	body := `{"error":` + strconv.Quote(code) + `,"reason":` + strconv.Quote(reason) + `,"message":` + strconv.Quote(message) + "}\n"
+	return refusal{sentinel, status, code, reason, message, level, []byte(body)}
 }
 
 // refusals maps each sentinel to its response. Messages are fixed text: they
 // say what kind of refusal it is and nothing about the token or the user.
+// The codes of the Bearer refusals (400, 401 and 403 from Verify and
+// Require) are RFC 6750's and go into the challenge too.
 var refusals = [...]refusal{
-	newRefusal(ErrNoToken, http.StatusUnauthorized, "unauthorized", "authentication required", "", slog.LevelDebug),
-	newRefusal(ErrInvalidRequest, http.StatusBadRequest, "invalid_request", "the request is malformed", "invalid_request", slog.LevelInfo),
+	newRefusal(ErrNoToken, http.StatusUnauthorized, "unauthorized", "no_token", "authentication required", slog.LevelDebug),
+	newRefusal(ErrInvalidRequest, http.StatusBadRequest, "invalid_request", "malformed_request", "the request is malformed", slog.LevelInfo),
 	// Expired tokens are routine (a client refreshes after one): Debug.
-	newRefusal(ErrTokenExpired, http.StatusUnauthorized, "invalid_token", "the access token expired", "invalid_token", slog.LevelDebug),
-	newRefusal(ErrInvalidToken, http.StatusUnauthorized, "invalid_token", "the access token is invalid", "invalid_token", slog.LevelInfo),
-	newRefusal(ErrForbidden, http.StatusForbidden, "insufficient_scope", "the access token does not grant access to this resource", "insufficient_scope", slog.LevelInfo),
-	newRefusal(ErrInvalidCredentials, http.StatusUnauthorized, "invalid_credentials", "invalid username or password", "", slog.LevelInfo),
-	newRefusal(ErrMethodNotAllowed, http.StatusMethodNotAllowed, "method_not_allowed", "use POST", "", slog.LevelDebug),
-	newRefusal(ErrUnsupportedMediaType, http.StatusUnsupportedMediaType, "unsupported_media_type", "send application/json", "", slog.LevelDebug),
-	newRefusal(ErrRequestTooLarge, http.StatusRequestEntityTooLarge, "request_too_large", "the request body is too large", "", slog.LevelInfo),
+	newRefusal(ErrTokenExpired, http.StatusUnauthorized, "invalid_token", "token_expired", "the access token expired", slog.LevelDebug),
+	newRefusal(ErrInvalidToken, http.StatusUnauthorized, "invalid_token", "token_invalid", "the access token is invalid", slog.LevelInfo),
+	newRefusal(ErrForbidden, http.StatusForbidden, "insufficient_scope", "insufficient_scope", "the access token does not grant access to this resource", slog.LevelInfo),
+	newRefusal(ErrInvalidCredentials, http.StatusUnauthorized, "invalid_credentials", "invalid_credentials", "invalid username or password", slog.LevelInfo),
+	newRefusal(ErrMethodNotAllowed, http.StatusMethodNotAllowed, "method_not_allowed", "method_not_allowed", "use POST", slog.LevelDebug),
+	newRefusal(ErrUnsupportedMediaType, http.StatusUnsupportedMediaType, "unsupported_media_type", "unsupported_media_type", "send application/json", slog.LevelDebug),
+	newRefusal(ErrRequestTooLarge, http.StatusRequestEntityTooLarge, "request_too_large", "request_too_large", "the request body is too large", slog.LevelInfo),
 	// A flood makes these by the thousand: logged per request at Info and
 	// Debug; the password checker warns about the flood itself, at most
 	// every 10 s.
-	newRefusal(ErrTooManyRequests, http.StatusTooManyRequests, "too_many_requests", "too many failed logins; try again later", "", slog.LevelInfo),
-	newRefusal(ErrOverloaded, http.StatusServiceUnavailable, "temporarily_unavailable", "try again later", "", slog.LevelDebug),
-	newRefusal(ErrInternal, http.StatusInternalServerError, "server_error", "internal server error", "", slog.LevelError),
+	newRefusal(ErrTooManyRequests, http.StatusTooManyRequests, "too_many_requests", "too_many_requests", "too many failed logins; try again later", slog.LevelInfo),
+	newRefusal(ErrOverloaded, http.StatusServiceUnavailable, "temporarily_unavailable", "overloaded", "try again later", slog.LevelDebug),
+	newRefusal(ErrInternal, http.StatusInternalServerError, "server_error", "server_error", "internal server error", slog.LevelError),
 }
 
-// refusalFor returns how err is answered; an error that wraps no sentinel
-// is answered as ErrInternal.
-func refusalFor(err error) *refusal {
+// refusalFor returns the index in refusals of how err is answered; an error
+// that wraps no sentinel is answered as ErrInternal.
+func refusalFor(err error) int {
 	for i := range refusals {
 		if errors.Is(err, refusals[i].sentinel) {
-			return &refusals[i]
+			return i
 		}
 	}
-	return &refusals[len(refusals)-1]
+	return len(refusals) - 1
 }
 
-// WriteError is the default ErrorHandler. It maps err to a status code and a
-// fixed JSON body {"error": code, "message": text} and sets Content-Type,
-// X-Content-Type-Options: nosniff and Cache-Control: no-store. Refusals made
-// by Verify, VerifyOptional, Authorize and Require (400, 401, 403) also get a
-// WWW-Authenticate challenge with the configured realm and, except for
-// ErrNoToken, the RFC 6750 error code. Login refusals carry no challenge: a
-// password form is not a Bearer resource. err's text is never written. An
-// error that wraps no Err… sentinel is answered 500.
+// challenges holds the WWW-Authenticate values of the Bearer refusals for
+// one realm, one per entry of refusals (RFC 6750 §3): the bare challenge for
+// ErrNoToken (§3.1: no error code when the request had no credentials),
+// error and error_description for the others, "" for login refusals.
+type challenges [len(refusals)]string
+
+func newChallenges(realm string) *challenges {
+	var c challenges
+	base := "Bearer"
+	if realm != "" {
+		base += ` realm="` + realm + `"`
+	}
+	for i, ref := range refusals {
+		switch {
+		case ref.sentinel == ErrNoToken:
+			c[i] = base
+		case ref.status == http.StatusBadRequest || ref.status == http.StatusUnauthorized && ref.code == "invalid_token" || ref.status == http.StatusForbidden:
+			sep := ", "
+			if realm == "" {
+				sep = " "
+			}
+			c[i] = base + sep + `error="` + ref.code + `", error_description="` + ref.message + `"`
+		}
+	}
+	return &c
+}
+
+// bareChallenges are the challenges WriteError sends for a Bearer sentinel
+// that no Auth refused (an ErrorHandler passing ErrInvalidToken itself,
+// say): no realm, since none is known.
+var bareChallenges = newChallenges("")
+
+// refusalError is the error an Auth hands its ErrorHandler and returns from
+// Authenticate: the refusal's detail, which wraps its sentinel, and what
+// WriteError needs to answer it without the Auth.
+type refusalError struct {
+	err       error
+	ref       *refusal // an entry of refusals
+	challenge string
+}
+
+func (e *refusalError) Error() string     { return e.err.Error() }
+func (e *refusalError) Unwrap() error     { return e.err }
+func (e *refusalError) StatusCode() int   { return e.ref.status }
+func (e *refusalError) Challenge() string { return e.challenge }
+
+// WriteError answers a refused request, as the default ErrorHandler does. It
+// maps err to a status code and a fixed JSON body
+//
+//	{"error": code, "reason": reason, "message": text}
+//
+// and sets Content-Type, X-Content-Type-Options: nosniff and Cache-Control:
+// no-store. code is RFC 6750's for token refusals ("invalid_token" for an
+// expired token and for a bad one alike); reason is stable and tells them
+// apart ("token_expired", "token_invalid", "no_token", "insufficient_scope",
+// …), for a client that should refresh on expiry. Refusals made by Verify,
+// VerifyOptional, Authenticate and Require (400, 401, 403) also get a
+// WWW-Authenticate challenge with the Auth's realm and, except for
+// ErrNoToken, the RFC 6750 error code and a fixed error_description. Login
+// refusals carry no challenge: a password form is not a Bearer resource.
+// err's text is never written. An error that wraps no Err… sentinel is
+// answered 500.
 //
 // WriteError does not log; the middleware and handlers log each refusal
-// before calling the ErrorHandler.
-func (a *Auth) WriteError(w http.ResponseWriter, r *http.Request, err error) {
-	ref := refusalFor(err)
+// before calling the ErrorHandler. It is safe for concurrent use.
+func WriteError(w http.ResponseWriter, r *http.Request, err error) {
+	var (
+		ref       *refusal
+		challenge string
+		re        *refusalError
+	)
+	if errors.As(err, &re) {
+		ref, challenge = re.ref, re.challenge
+	} else {
+		i := refusalFor(err)
+		ref = &refusals[i]
+		switch ref.sentinel {
+		case ErrNoToken, ErrInvalidToken, ErrTokenExpired, ErrForbidden:
+			challenge = bareChallenges[i]
+		}
+	}
 	h := w.Header()
-	var br bearerRefusal
-	if errors.As(err, &br) {
-		h.Set("WWW-Authenticate", a.challenge(ref.challenge))
+	if challenge != "" {
+		h.Set("WWW-Authenticate", challenge)
 	}
 	h.Set("Content-Type", "application/json")
 	h.Set("X-Content-Type-Options", "nosniff")
@@ -133,38 +210,46 @@ func (a *Auth) WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	w.Write(ref.body)
 }
 
-// challenge returns the WWW-Authenticate value for an RFC 6750 error code
-// ("" for none). The values are built once in New.
-func (a *Auth) challenge(code string) string {
-	switch code {
-	case "":
-		return a.challenges[0]
-	case "invalid_request":
-		return a.challenges[1]
-	case "invalid_token":
-		return a.challenges[2]
-	default:
-		return a.challenges[3]
+// refusal wraps err, which wraps a sentinel, for the ErrorHandler; bearer
+// marks a refusal of a Bearer-protected resource, answered with a
+// challenge.
+func (a *Auth) refusal(err error, bearer bool) *refusalError {
+	var re *refusalError
+	if errors.As(err, &re) {
+		return re
 	}
+	i := refusalFor(err)
+	re = &refusalError{err: err, ref: &refusals[i]}
+	if bearer {
+		re.challenge = a.challenges[i]
+	}
+	return re
 }
-
-// bearerRefusal marks a refusal of a request for a Bearer-protected
-// resource, which WriteError answers with a challenge (RFC 6750 §3).
-type bearerRefusal struct{ error }
-
-func (e bearerRefusal) Unwrap() error { return e.error }
 
 // refuse logs err for the operator and hands it to the ErrorHandler.
 func (a *Auth) refuse(w http.ResponseWriter, r *http.Request, err error) {
-	ref := refusalFor(err)
-	if a.log.Enabled(r.Context(), ref.level) {
-		a.log.LogAttrs(r.Context(), ref.level, "jwtguard: request refused",
-			slog.Int("status", ref.status),
-			slog.String("reason", err.Error()),
+	re := a.refusal(err, false)
+	a.logRefusal(r, re)
+	a.errorHandler(w, r, re)
+}
+
+// refuseBearer is refuse for a request to a Bearer-protected resource: the
+// answer carries a challenge.
+func (a *Auth) refuseBearer(w http.ResponseWriter, r *http.Request, err error) {
+	re := a.refusal(err, true)
+	a.logRefusal(r, re)
+	a.errorHandler(w, r, re)
+}
+
+// logRefusal logs a refusal's real reason at its level.
+func (a *Auth) logRefusal(r *http.Request, re *refusalError) {
+	if a.log.Enabled(r.Context(), re.ref.level) {
+		a.log.LogAttrs(r.Context(), re.ref.level, "jwtguard: request refused",
+			slog.Int("status", re.ref.status),
+			slog.String("reason", re.err.Error()),
 			slog.String("method", r.Method),
 			slog.String("path", r.URL.Path),
 			slog.String("remote_addr", r.RemoteAddr),
 		)
 	}
-	a.errorHandler(w, r, err)
 }

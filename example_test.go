@@ -70,7 +70,7 @@ func ExampleAuth_Authorize() {
 	}
 	// Output:
 	// root 200 ""
-	// alice 403 "Bearer realm=\"api\", error=\"insufficient_scope\""
+	// alice 403 "Bearer realm=\"api\", error=\"insufficient_scope\", error_description=\"the access token does not grant access to this resource\""
 }
 
 func ExampleAuth_Require() {
@@ -148,17 +148,16 @@ func ExampleParseLifetime() {
 }
 
 // A custom ErrorHandler can change the body and still delegate the rest to
-// the default, (*Auth).WriteError.
+// the default, WriteError.
 func ExampleWithErrorHandler() {
-	var auth *jwtguard.Auth
-	auth, _ = jwtguard.New(exampleSecret,
+	auth, _ := jwtguard.New(exampleSecret,
 		jwtguard.WithLogger(slog.New(slog.DiscardHandler)),
 		jwtguard.WithErrorHandler(func(w http.ResponseWriter, r *http.Request, err error) {
 			if r.Header.Get("Accept") == "text/html" {
 				http.Redirect(w, r, "/login", http.StatusSeeOther)
 				return
 			}
-			auth.WriteError(w, r, err)
+			jwtguard.WriteError(w, r, err)
 		}))
 	h := auth.Verify(http.NotFoundHandler())
 
@@ -173,7 +172,35 @@ func ExampleWithErrorHandler() {
 	fmt.Println(rec.Code, strings.TrimSpace(rec.Body.String()))
 	// Output:
 	// 303 /login
-	// 401 {"error":"unauthorized","message":"authentication required"}
+	// 401 {"error":"unauthorized","reason":"no_token","message":"authentication required"}
+}
+
+// Authenticate is the check behind Verify, for code that is not middleware;
+// WriteError answers its error exactly as Verify would, challenge included.
+func ExampleAuth_Authenticate() {
+	auth, _ := jwtguard.New(exampleSecret, jwtguard.WithLogger(slog.New(slog.DiscardHandler)))
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		claims, err := auth.Authenticate(r)
+		if err != nil {
+			jwtguard.WriteError(w, r, err)
+			return
+		}
+		fmt.Fprintln(w, "hello", claims.Subject)
+	})
+
+	tr, _ := auth.Issue(context.Background(), jwtguard.User{ID: "42"})
+	req := httptest.NewRequest("GET", "/ws", nil)
+	req.Header.Set("Authorization", "Bearer "+tr.AccessToken)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	fmt.Print(rec.Body)
+
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/ws", nil))
+	fmt.Println(rec.Code, rec.Header().Get("WWW-Authenticate"))
+	// Output:
+	// hello 42
+	// 401 Bearer realm="api"
 }
 
 // LoginStats counts what the login handlers did with password comparisons;

@@ -124,16 +124,17 @@ type vtRefusal struct {
 	status    int
 	challenge string
 	code      string
+	reason    string
 	message   string
 	sentinel  error
 }
 
 var vtRefusals = map[vtOutcome]vtRefusal{
-	vtNoToken:    {401, `Bearer realm="api"`, "unauthorized", "authentication required", jwtguard.ErrNoToken},
-	vtBadRequest: {400, `Bearer realm="api", error="invalid_request"`, "invalid_request", "the request is malformed", jwtguard.ErrInvalidRequest},
-	vtInvalid:    {401, `Bearer realm="api", error="invalid_token"`, "invalid_token", "the access token is invalid", jwtguard.ErrInvalidToken},
-	vtExpired:    {401, `Bearer realm="api", error="invalid_token"`, "invalid_token", "the access token expired", jwtguard.ErrTokenExpired},
-	vtForbidden:  {403, `Bearer realm="api", error="insufficient_scope"`, "insufficient_scope", "the access token does not grant access to this resource", jwtguard.ErrForbidden},
+	vtNoToken:    {401, `Bearer realm="api"`, "unauthorized", "no_token", "authentication required", jwtguard.ErrNoToken},
+	vtBadRequest: {400, `Bearer realm="api", error="invalid_request", error_description="the request is malformed"`, "invalid_request", "malformed_request", "the request is malformed", jwtguard.ErrInvalidRequest},
+	vtInvalid:    {401, `Bearer realm="api", error="invalid_token", error_description="the access token is invalid"`, "invalid_token", "token_invalid", "the access token is invalid", jwtguard.ErrInvalidToken},
+	vtExpired:    {401, `Bearer realm="api", error="invalid_token", error_description="the access token expired"`, "invalid_token", "token_expired", "the access token expired", jwtguard.ErrTokenExpired},
+	vtForbidden:  {403, `Bearer realm="api", error="insufficient_scope", error_description="the access token does not grant access to this resource"`, "insufficient_scope", "insufficient_scope", "the access token does not grant access to this resource", jwtguard.ErrForbidden},
 }
 
 var vtSentinels = []error{
@@ -182,7 +183,7 @@ func vtCheckRefused(t *testing.T, rec *httptest.ResponseRecorder, p *vtProbe, wa
 	if err := dec.Decode(&got); err != nil {
 		t.Fatalf("body %q is not a JSON object of strings: %v", body, err)
 	}
-	if want := map[string]string{"error": ref.code, "message": ref.message}; !maps.Equal(got, want) {
+	if want := map[string]string{"error": ref.code, "reason": ref.reason, "message": ref.message}; !maps.Equal(got, want) {
 		t.Errorf("body = %v, want %v", got, want)
 	}
 	if strings.Contains(body, "protected content") {
@@ -234,7 +235,7 @@ type vtRecorder struct {
 
 func (r *vtRecorder) handle(w http.ResponseWriter, req *http.Request, err error) {
 	r.errs = append(r.errs, err)
-	r.auth.WriteError(w, req, err)
+	jwtguard.WriteError(w, req, err)
 }
 
 // vtLogged returns an option that logs at Debug level, as JSON, into buf.

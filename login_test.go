@@ -93,11 +93,11 @@ func ltErrorBody(t *testing.T, rec *httptest.ResponseRecorder) string {
 	if v := rec.Header().Get("X-Content-Type-Options"); v != "nosniff" {
 		t.Errorf("X-Content-Type-Options = %q, want nosniff", v)
 	}
-	var body struct{ Error, Message string }
+	var body struct{ Error, Reason, Message string }
 	dec := json.NewDecoder(bytes.NewReader(rec.Body.Bytes()))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&body); err != nil || body.Error == "" || body.Message == "" {
-		t.Fatalf("refusal body %q: want {error, message}: %v", rec.Body.String(), err)
+	if err := dec.Decode(&body); err != nil || body.Error == "" || body.Reason == "" || body.Message == "" {
+		t.Fatalf("refusal body %q: want {error, reason, message}: %v", rec.Body.String(), err)
 	}
 	return body.Error
 }

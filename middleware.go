@@ -55,11 +55,31 @@ func (a *Auth) verify(next http.Handler, optional bool) http.Handler {
 				next.ServeHTTP(w, r)
 				return
 			}
-			a.refuse(w, r, bearerRefusal{err})
+			a.refuseBearer(w, r, err)
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(NewContext(r.Context(), c)))
 	})
+}
+
+// Authenticate is the check behind Verify, for code that is not middleware
+// (a WebSocket upgrade, a handler that serves both anonymous and signed-in
+// users its own way): it extracts and verifies the request's token and
+// returns its claims. Its error is one Verify would refuse the request
+// with: it wraps ErrNoToken, ErrInvalidRequest, ErrInvalidToken or
+// ErrTokenExpired, is logged as Verify logs it, and carries the status and
+// challenge, so that WriteError(w, r, err) answers exactly as Verify would.
+// Authenticate does not put the claims in the request context. It is safe
+// for concurrent use.
+func (a *Auth) Authenticate(r *http.Request) (*Claims, error) {
+	a.mustBeNew("Authenticate")
+	c, err := a.authenticate(r)
+	if err != nil {
+		re := a.refusal(err, true)
+		a.logRefusal(r, re)
+		return nil, re
+	}
+	return c, nil
 }
 
 // authenticate extracts and verifies the request's token.

@@ -10,6 +10,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -436,8 +437,8 @@ func TestVerifyRealm(t *testing.T) {
 		name, auth, want string
 	}{
 		{"no token", "", `Bearer realm="orders"`},
-		{"malformed", "Bearer a b", `Bearer realm="orders", error="invalid_request"`},
-		{"invalid", "Bearer a.b.c", `Bearer realm="orders", error="invalid_token"`},
+		{"malformed", "Bearer a b", `Bearer realm="orders", error="invalid_request", error_description="the request is malformed"`},
+		{"invalid", "Bearer a.b.c", `Bearer realm="orders", error="invalid_token", error_description="the access token is invalid"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := vtGet("/r")
@@ -606,5 +607,95 @@ func TestVerifyRefusesSeveralTokenCookies(t *testing.T) {
 	rec := vtServe(a.Verify(p), req)
 	if rec.Code != http.StatusBadRequest || p.called {
 		t.Errorf("two cookies: status %d, next called %v; want 400, not called", rec.Code, p.called)
+	}
+}
+
+// TestWriteError: the package-level writer answers from the error alone.
+// An error an Auth refused carries its status and challenge (with the
+// Auth's realm); a bare sentinel gets its status and, for token refusals, a
+// challenge without a realm; login refusals get none.
+func TestWriteError(t *testing.T) {
+	var got error
+	a := vtAuth(t, jwtguard.WithRealm("orders"), jwtguard.WithErrorHandler(func(w http.ResponseWriter, r *http.Request, err error) {
+		got = err
+		jwtguard.WriteError(w, r, err)
+	}))
+	expired := vtToken(map[string]any{"exp": vtNow.Add(-time.Hour).Unix()})
+	vtServe(a.Verify(&vtProbe{}), vtGet("/r", "Bearer "+expired))
+	var carrier interface {
+		StatusCode() int
+		Challenge() string
+	}
+	if !errors.As(got, &carrier) {
+		t.Fatalf("the ErrorHandler's error %v has no StatusCode and Challenge", got)
+	}
+	if carrier.StatusCode() != 401 || carrier.Challenge() != `Bearer realm="orders", error="invalid_token", error_description="the access token expired"` {
+		t.Errorf("StatusCode, Challenge = %d, %q", carrier.StatusCode(), carrier.Challenge())
+	}
+
+	cases := []struct {
+		name      string
+		err       error
+		status    int
+		challenge string
+		reason    string
+	}{
+		{"refused by an Auth", got, 401, `Bearer realm="orders", error="invalid_token", error_description="the access token expired"`, "token_expired"},
+		{"bare ErrNoToken", jwtguard.ErrNoToken, 401, `Bearer`, "no_token"},
+		{"bare ErrInvalidToken", jwtguard.ErrInvalidToken, 401, `Bearer error="invalid_token", error_description="the access token is invalid"`, "token_invalid"},
+		{"wrapped ErrForbidden", fmt.Errorf("tenant mismatch: %w", jwtguard.ErrForbidden), 403, `Bearer error="insufficient_scope", error_description="the access token does not grant access to this resource"`, "insufficient_scope"},
+		{"login refusal", jwtguard.ErrInvalidCredentials, 401, "", "invalid_credentials"},
+		{"ErrInvalidRequest has no challenge without an Auth", jwtguard.ErrInvalidRequest, 400, "", "malformed_request"},
+		{"no sentinel", errors.New("boom"), 500, "", "server_error"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := httptest.NewRecorder()
+			jwtguard.WriteError(rec, vtGet("/r"), tc.err)
+			if rec.Code != tc.status || rec.Header().Get("WWW-Authenticate") != tc.challenge {
+				t.Errorf("status %d, challenge %q; want %d, %q", rec.Code, rec.Header().Get("WWW-Authenticate"), tc.status, tc.challenge)
+			}
+			var body map[string]string
+			if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || body["reason"] != tc.reason {
+				t.Errorf("body %q: reason %q, want %q (%v)", rec.Body, body["reason"], tc.reason, err)
+			}
+			if strings.Contains(rec.Body.String(), "boom") || strings.Contains(rec.Body.String(), "tenant") {
+				t.Errorf("body %q carries the error's text", rec.Body)
+			}
+		})
+	}
+}
+
+// TestAuthenticate: the exported check refuses as Verify does, and its
+// error answers as Verify answers.
+func TestAuthenticate(t *testing.T) {
+	a := vtAuth(t)
+	for _, tc := range []struct {
+		name string
+		req  *http.Request
+		want vtOutcome
+	}{
+		{"good", vtGet("/r", "Bearer "+vtToken(nil)), vtAccept},
+		{"no token", vtGet("/r"), vtNoToken},
+		{"malformed", vtGet("/r", "Bearer a b"), vtBadRequest},
+		{"bad signature", vtGet("/r", "Bearer "+vtCraft(vtHS256, vtPayload(nil), vtAttackerSecret)), vtInvalid},
+		{"expired", vtGet("/r", "Bearer "+vtToken(map[string]any{"exp": vtNow.Add(-time.Hour).Unix()})), vtExpired},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := a.Authenticate(tc.req)
+			if tc.want == vtAccept {
+				if err != nil || c == nil || c.Subject != "user-1" {
+					t.Fatalf("Authenticate = %+v, %v", c, err)
+				}
+				return
+			}
+			if c != nil {
+				t.Errorf("claims %+v with a refusal", c)
+			}
+			vtCheckSentinel(t, err, vtRefusals[tc.want].sentinel)
+			rec := httptest.NewRecorder()
+			jwtguard.WriteError(rec, tc.req, err)
+			vtCheckRefused(t, rec, nil, tc.want)
+		})
 	}
 }

@@ -132,7 +132,7 @@ func WithClock(now func() time.Time) Option { return func(c *config) { c.now = n
 func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
 
 // WithErrorHandler replaces the handler that answers every refusal. Default:
-// (*Auth).WriteError.
+// WriteError.
 func WithErrorHandler(h ErrorHandler) Option { return func(c *config) { c.errorHandler = h } }
 
 // WithRealm sets the realm of WWW-Authenticate challenges. Default:

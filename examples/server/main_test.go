@@ -174,7 +174,7 @@ func TestUserIsRefusedAdminData(t *testing.T) {
 	if r.status != http.StatusForbidden || errorCode(t, r) != "insufficient_scope" {
 		t.Errorf("admin-data as alice: status %d, body %s; want 403 insufficient_scope", r.status, r.body)
 	}
-	if got, want := r.header.Get("WWW-Authenticate"), `Bearer realm="api", error="insufficient_scope"`; got != want {
+	if got, want := r.header.Get("WWW-Authenticate"), `Bearer realm="api", error="insufficient_scope", error_description="the access token does not grant access to this resource"`; got != want {
 		t.Errorf("WWW-Authenticate %q, want %q", got, want)
 	}
 }
@@ -201,10 +201,10 @@ func TestExpiredTokenRefused(t *testing.T) {
 	}
 	clk.Advance(2 * time.Second)
 	r := do(t, "GET", srv.URL+"/api/user/profile", tok, "")
-	if r.status != http.StatusUnauthorized || errorCode(t, r) != "invalid_token" {
-		t.Errorf("after expiry: status %d, body %s; want 401 invalid_token", r.status, r.body)
+	if r.status != http.StatusUnauthorized || errorCode(t, r) != "invalid_token" || !strings.Contains(string(r.body), `"reason":"token_expired"`) {
+		t.Errorf("after expiry: status %d, body %s; want 401 invalid_token, reason token_expired", r.status, r.body)
 	}
-	if got, want := r.header.Get("WWW-Authenticate"), `Bearer realm="api", error="invalid_token"`; got != want {
+	if got, want := r.header.Get("WWW-Authenticate"), `Bearer realm="api", error="invalid_token", error_description="the access token expired"`; got != want {
 		t.Errorf("WWW-Authenticate %q, want %q", got, want)
 	}
 }

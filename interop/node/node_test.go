@@ -141,7 +141,7 @@ func newAuth(t *testing.T, opts ...jwtguard.Option) *jwtguard.Auth {
 				break
 			}
 		}
-		auth.WriteError(w, r, err)
+		jwtguard.WriteError(w, r, err)
 	}
 	base := []jwtguard.Option{
 		jwtguard.WithLogger(slog.New(slog.DiscardHandler)),
