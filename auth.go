@@ -3,15 +3,15 @@
 // Authorize middleware for role and scope checks, and a LoginHandler that
 // checks a password against a UserStore and issues signed tokens.
 //
-// The safe choice is the default: tokens are pinned to one algorithm (HS256
-// unless configured), must carry exp, are bounded in size and strictly
+// The safe choice is the default: tokens are pinned to the algorithm of the
+// Key they are checked with, must carry exp, are bounded in size and strictly
 // decoded; refusals answer RFC 6750 challenges with fixed bodies while the
 // real reason goes to log/slog; logins compare in constant time against a
 // dummy hash for unknown users and bound the bcrypt work they do at once.
 //
 // A minimal server:
 //
-//	auth, err := jwtguard.New([]byte(os.Getenv("JWT_SECRET")))
+//	auth, err := jwtguard.FromEnv() // JWT_SECRET, JWT_EXPIRES_IN, …
 //	if err != nil {
 //		log.Fatal(err)
 //	}
@@ -52,19 +52,20 @@ type Auth struct {
 	returning    *returningUsers
 }
 
-// New returns an Auth that signs and verifies tokens with secret, pinned to
-// HS256 unless WithAlgorithm says otherwise. The secret must be at least 32
-// bytes (48 for HS384, 64 for HS512) of high-entropy data; a shorter one is
-// an error. New copies secret. It validates every option once and returns an
-// error, never panics, on a bad configuration.
-func New(secret []byte, opts ...Option) (*Auth, error) {
+// New returns an Auth that signs and verifies tokens with key, and only with
+// key's algorithm (see HMACKey). It validates every option once and returns
+// an error, never panics, on a bad configuration or a zero Key.
+func New(key Key, opts ...Option) (*Auth, error) {
+	if key.alg == "" {
+		return nil, errors.New("jwtguard: New needs a key (see HMACKey)")
+	}
 	cfg := defaultConfig()
 	for _, o := range opts {
 		if o != nil {
 			o(&cfg)
 		}
 	}
-	if err := cfg.validate(secret); err != nil {
+	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
 	a := &Auth{cfg: cfg, log: cfg.logger, errorHandler: cfg.errorHandler}
@@ -75,8 +76,8 @@ func New(secret []byte, opts ...Option) (*Auth, error) {
 		a.errorHandler = WriteError
 	}
 	tc := token.Config{
-		Alg:      cfg.alg,
-		Secret:   secret,
+		Alg:      key.alg,
+		Secret:   key.secret,
 		Issuer:   cfg.issuer,
 		Audience: cfg.audience,
 		Leeway:   cfg.leeway,
@@ -100,15 +101,9 @@ func (a *Auth) mustBeNew(method string) {
 	}
 }
 
-func (c *config) validate(secret []byte) error {
+func (c *config) validate() error {
 	if c.optionErr != nil {
 		return c.optionErr
-	}
-	if _, ok := token.Algorithms[c.alg]; !ok {
-		return fmt.Errorf("jwtguard: algorithm %q is not supported; use HS256, HS384 or HS512", c.alg)
-	}
-	if !token.ValidSecret(c.alg, secret) {
-		return fmt.Errorf("jwtguard: the secret is %d bytes; %s needs at least %d", len(secret), c.alg, token.Algorithms[c.alg])
 	}
 	switch {
 	case c.lifetime <= 0:

@@ -43,7 +43,8 @@ func FromLookupEnv(lookup func(key string) (string, bool), opts ...Option) (*Aut
 	if secret == "" {
 		return nil, fmt.Errorf("jwtguard: %s is not set", EnvSecret)
 	}
-	if len(secret) < 32 {
+	key, err := HMACKey("HS256", []byte(secret))
+	if err != nil {
 		return nil, fmt.Errorf("jwtguard: %s is %d bytes; it must be at least 32 bytes of random data (try: openssl rand -base64 48)", EnvSecret, len(secret))
 	}
 	var envOpts []Option
@@ -60,9 +61,9 @@ func FromLookupEnv(lookup func(key string) (string, bool), opts ...Option) (*Aut
 	if v := getenv(EnvAudience); v != "" {
 		envOpts = append(envOpts, WithAudience(v))
 	}
-	// The secret's length was checked above, so an error from New is about
-	// an option; it is returned as it is rather than blamed on JWT_SECRET.
-	return New([]byte(secret), append(envOpts, opts...)...)
+	// The key was made above, so an error from New is about an option; it
+	// is returned as it is rather than blamed on JWT_SECRET.
+	return New(key, append(envOpts, opts...)...)
 }
 
 // ParseLifetime parses a token lifetime the way JWT_EXPIRES_IN is read:

@@ -2,6 +2,8 @@ package jwtguard_test
 
 import (
 	"context"
+	"log/slog"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -134,7 +136,7 @@ func TestFromEnv(t *testing.T) {
 			t.Errorf("expires_in %d, claims %v", tr.ExpiresIn, p)
 		}
 		// The same secret verifies: FromEnv used JWT_SECRET, not something else.
-		b, err := jwtguard.New([]byte(secret), jwtguard.WithIssuer("https://issuer.example"), jwtguard.WithAudience("my-api"))
+		b, err := jwtguard.New(testKey(t, []byte(secret)), jwtguard.WithIssuer("https://issuer.example"), jwtguard.WithAudience("my-api"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -183,41 +185,73 @@ func TestFromEnv(t *testing.T) {
 	}
 }
 
-func TestNewRefusesBadConfiguration(t *testing.T) {
-	key32 := []byte(strings.Repeat("k", 32))
-	tests := []struct {
-		name   string
-		secret []byte
-		opts   []jwtguard.Option
+func TestHMACKey(t *testing.T) {
+	k := func(n int) []byte { return []byte(strings.Repeat("k", n)) }
+	for _, tc := range []struct {
+		name, alg string
+		secret    []byte
+		ok        bool
 	}{
-		{"nil secret", nil, nil},
-		{"31-byte secret", key32[:31], nil},
-		{"HS384 with a 32-byte secret", key32, []jwtguard.Option{jwtguard.WithAlgorithm("HS384")}},
-		{"HS512 with a 48-byte secret", []byte(strings.Repeat("k", 48)), []jwtguard.Option{jwtguard.WithAlgorithm("HS512")}},
-		{"alg none", key32, []jwtguard.Option{jwtguard.WithAlgorithm("none")}},
-		{"alg RS256", key32, []jwtguard.Option{jwtguard.WithAlgorithm("RS256")}},
-		{"alg lower case", key32, []jwtguard.Option{jwtguard.WithAlgorithm("hs256")}},
-		{"zero lifetime", key32, []jwtguard.Option{jwtguard.WithTokenLifetime(0)}},
-		{"negative leeway", key32, []jwtguard.Option{jwtguard.WithLeeway(-time.Second)}},
-		{"huge leeway", key32, []jwtguard.Option{jwtguard.WithLeeway(time.Hour)}},
-		{"nil clock", key32, []jwtguard.Option{jwtguard.WithClock(nil)}},
-		{"tiny token bound", key32, []jwtguard.Option{jwtguard.WithMaxTokenSize(10)}},
-		{"bcrypt cost 3", key32, []jwtguard.Option{jwtguard.WithBcryptCost(3)}},
-		{"bcrypt cost 32", key32, []jwtguard.Option{jwtguard.WithBcryptCost(32)}},
-		{"login concurrency 0", key32, []jwtguard.Option{jwtguard.WithLoginConcurrency(0)}},
-		{"negative login wait", key32, []jwtguard.Option{jwtguard.WithLoginWait(-time.Second)}},
-		{"tiny login body", key32, []jwtguard.Option{jwtguard.WithMaxLoginBodySize(10)}},
-		{"empty realm", key32, []jwtguard.Option{jwtguard.WithRealm("")}},
-		{"realm with a quote", key32, []jwtguard.Option{jwtguard.WithRealm(`a"b`)}},
-		{"realm with a newline", key32, []jwtguard.Option{jwtguard.WithRealm("a\nb")}},
-		{"empty roles claim path", key32, []jwtguard.Option{jwtguard.WithRolesClaim()}},
-		{"roles claim path with an empty name", key32, []jwtguard.Option{jwtguard.WithRolesClaim("realm_access", "")}},
-		{"cookie name with a space", key32, []jwtguard.Option{jwtguard.WithCookie("my token")}},
-		{"cookie and query share a name", key32, []jwtguard.Option{jwtguard.WithCookie("t"), jwtguard.WithQueryParameter("t")}},
+		{"HS256 with 32 bytes", "HS256", k(32), true},
+		{"HS384 with 48 bytes", "HS384", k(48), true},
+		{"HS512 with 64 bytes", "HS512", k(64), true},
+		{"nil secret", "HS256", nil, false},
+		{"31-byte secret", "HS256", k(31), false},
+		{"HS384 with a 32-byte secret", "HS384", k(32), false},
+		{"HS512 with a 48-byte secret", "HS512", k(48), false},
+		{"alg none", "none", k(32), false},
+		{"alg empty", "", k(32), false},
+		{"alg RS256", "RS256", k(32), false},
+		{"alg lower case", "hs256", k(32), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			key, err := jwtguard.HMACKey(tc.alg, tc.secret)
+			if (err == nil) != tc.ok {
+				t.Fatalf("HMACKey = %v; want ok %v", err, tc.ok)
+			}
+			if err != nil {
+				if !strings.HasPrefix(err.Error(), "jwtguard: ") || len(tc.secret) > 0 && strings.Contains(err.Error(), string(tc.secret)) {
+					t.Errorf("error %q lacks the package prefix or shows the secret", err)
+				}
+				return
+			}
+			if _, err := jwtguard.New(key); err != nil {
+				t.Errorf("New(%s key): %v", tc.alg, err)
+			}
+		})
+	}
+	if _, err := jwtguard.New(jwtguard.Key{}); err == nil || !strings.Contains(err.Error(), "HMACKey") {
+		t.Errorf("New(zero Key) = %v; want an error pointing to HMACKey", err)
+	}
+}
+
+func TestNewRefusesBadConfiguration(t *testing.T) {
+	key := testKey(t, []byte(strings.Repeat("k", 32)))
+	tests := []struct {
+		name string
+		opts []jwtguard.Option
+	}{
+		{"zero lifetime", []jwtguard.Option{jwtguard.WithTokenLifetime(0)}},
+		{"negative leeway", []jwtguard.Option{jwtguard.WithLeeway(-time.Second)}},
+		{"huge leeway", []jwtguard.Option{jwtguard.WithLeeway(time.Hour)}},
+		{"nil clock", []jwtguard.Option{jwtguard.WithClock(nil)}},
+		{"tiny token bound", []jwtguard.Option{jwtguard.WithMaxTokenSize(10)}},
+		{"bcrypt cost 3", []jwtguard.Option{jwtguard.WithBcryptCost(3)}},
+		{"bcrypt cost 32", []jwtguard.Option{jwtguard.WithBcryptCost(32)}},
+		{"login concurrency 0", []jwtguard.Option{jwtguard.WithLoginConcurrency(0)}},
+		{"negative login wait", []jwtguard.Option{jwtguard.WithLoginWait(-time.Second)}},
+		{"tiny login body", []jwtguard.Option{jwtguard.WithMaxLoginBodySize(10)}},
+		{"empty realm", []jwtguard.Option{jwtguard.WithRealm("")}},
+		{"realm with a quote", []jwtguard.Option{jwtguard.WithRealm(`a"b`)}},
+		{"realm with a newline", []jwtguard.Option{jwtguard.WithRealm("a\nb")}},
+		{"empty roles claim path", []jwtguard.Option{jwtguard.WithRolesClaim()}},
+		{"roles claim path with an empty name", []jwtguard.Option{jwtguard.WithRolesClaim("realm_access", "")}},
+		{"cookie name with a space", []jwtguard.Option{jwtguard.WithCookie("my token")}},
+		{"cookie and query share a name", []jwtguard.Option{jwtguard.WithCookie("t"), jwtguard.WithQueryParameter("t")}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			a, err := jwtguard.New(tc.secret, tc.opts...)
+			a, err := jwtguard.New(key, tc.opts...)
 			if err == nil || a != nil {
 				t.Fatalf("New = %v, %v; want an error", a, err)
 			}
@@ -226,21 +260,13 @@ func TestNewRefusesBadConfiguration(t *testing.T) {
 			}
 		})
 	}
-	for _, alg := range []struct {
-		name string
-		n    int
-	}{{"HS256", 32}, {"HS384", 48}, {"HS512", 64}} {
-		if _, err := jwtguard.New([]byte(strings.Repeat("k", alg.n)), jwtguard.WithAlgorithm(alg.name)); err != nil {
-			t.Errorf("%s with %d bytes: %v", alg.name, alg.n, err)
-		}
-	}
 }
 
-// New copies the secret: changing the caller's slice afterwards changes
+// HMACKey copies the secret: changing the caller's slice afterwards changes
 // nothing.
-func TestNewCopiesTheSecret(t *testing.T) {
+func TestHMACKeyCopiesTheSecret(t *testing.T) {
 	secret := []byte(strings.Repeat("k", 32))
-	a, err := jwtguard.New(secret)
+	a, err := jwtguard.New(testKey(t, secret))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -268,5 +294,42 @@ func TestFromLookupEnv(t *testing.T) {
 	_, err = jwtguard.FromLookupEnv(lookup, jwtguard.WithLeeway(-time.Second))
 	if err == nil || strings.Contains(err.Error(), "JWT_") {
 		t.Errorf("error %v, want one about the leeway that names no variable", err)
+	}
+}
+
+// TestKeyAlgorithmIsPinned: an Auth verifies the tokens of its key's
+// algorithm and refuses those of another HMAC algorithm over the same
+// secret.
+func TestKeyAlgorithmIsPinned(t *testing.T) {
+	secret := []byte(strings.Repeat("s", 64))
+	algs := []string{"HS256", "HS384", "HS512"}
+	auths := map[string]*jwtguard.Auth{}
+	tokens := map[string]string{}
+	for _, alg := range algs {
+		key, err := jwtguard.HMACKey(alg, secret)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, err := jwtguard.New(key, jwtguard.WithLogger(slog.New(slog.DiscardHandler)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr, err := a.Issue(context.Background(), jwtguard.User{ID: "1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		auths[alg], tokens[alg] = a, tr.AccessToken
+	}
+	for _, verifier := range algs {
+		for _, signer := range algs {
+			t.Run(signer+" token, "+verifier+" key", func(t *testing.T) {
+				r := httptest.NewRequest("GET", "/r", nil)
+				r.Header.Set("Authorization", "Bearer "+tokens[signer])
+				_, err := auths[verifier].Authenticate(r)
+				if ok := err == nil; ok != (signer == verifier) {
+					t.Errorf("Authenticate: %v", err)
+				}
+			})
+		}
 	}
 }

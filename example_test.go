@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"expvar"
 	"fmt"
+	"log"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -13,22 +14,28 @@ import (
 	"github.com/jwtguard/jwtguard"
 )
 
-// exampleSecret stands for a secret read from the environment or a vault.
-var exampleSecret = []byte("an-example-secret-of-32-bytes-or-more!")
+// exampleKey stands for a key made from a secret read from the environment
+// or a vault.
+var exampleKey, _ = jwtguard.HMACKey("HS256", []byte("an-example-secret-of-32-bytes-or-more!"))
 
 func ExampleNew() {
-	_, err := jwtguard.New([]byte("too short"))
+	_, err := jwtguard.HMACKey("HS256", []byte("too short"))
 	fmt.Println(err)
 
-	auth, err := jwtguard.New(exampleSecret, jwtguard.WithIssuer("https://auth.example.com"))
+	secret := []byte("an-example-secret-of-32-bytes-or-more!") // os.Getenv("JWT_SECRET")
+	key, err := jwtguard.HMACKey("HS256", secret)
+	if err != nil {
+		log.Fatal(err)
+	}
+	auth, err := jwtguard.New(key, jwtguard.WithIssuer("https://auth.example.com"))
 	fmt.Println(auth != nil, err)
 	// Output:
-	// jwtguard: the secret is 9 bytes; HS256 needs at least 32
+	// jwtguard: the secret is 9 bytes; HS256 needs at least 32 bytes of random data (try: openssl rand -base64 48)
 	// true <nil>
 }
 
 func ExampleAuth_Verify() {
-	auth, _ := jwtguard.New(exampleSecret)
+	auth, _ := jwtguard.New(exampleKey)
 	profile := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		claims, _ := jwtguard.FromContext(r.Context())
 		fmt.Fprintf(w, "hello %s (%s)", claims.Username, claims.Subject)
@@ -51,7 +58,7 @@ func ExampleAuth_Verify() {
 }
 
 func ExampleAuth_Authorize() {
-	auth, _ := jwtguard.New(exampleSecret, jwtguard.WithLogger(slog.New(slog.DiscardHandler)))
+	auth, _ := jwtguard.New(exampleKey, jwtguard.WithLogger(slog.New(slog.DiscardHandler)))
 	adminData := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, "secret admin data")
 	})
@@ -74,7 +81,7 @@ func ExampleAuth_Authorize() {
 }
 
 func ExampleAuth_Require() {
-	auth, _ := jwtguard.New(exampleSecret)
+	auth, _ := jwtguard.New(exampleKey)
 	canPublish := jwtguard.AnyOf(jwtguard.AnyRole("editor"), jwtguard.Scopes("articles:write"))
 	publish := auth.Verify(auth.Require(canPublish)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, "published")
@@ -90,7 +97,7 @@ func ExampleAuth_Require() {
 }
 
 func ExampleAuth_LoginHandler() {
-	auth, _ := jwtguard.New(exampleSecret, jwtguard.WithLogger(slog.New(slog.DiscardHandler)))
+	auth, _ := jwtguard.New(exampleKey, jwtguard.WithLogger(slog.New(slog.DiscardHandler)))
 	hash, _ := jwtguard.HashPassword("password123")
 	users, _ := jwtguard.NewMemoryStore(jwtguard.User{
 		ID: "1", Username: "admin", PasswordHash: hash, Roles: []string{"admin"},
@@ -150,7 +157,7 @@ func ExampleParseLifetime() {
 // A custom ErrorHandler can change the body and still delegate the rest to
 // the default, WriteError.
 func ExampleWithErrorHandler() {
-	auth, _ := jwtguard.New(exampleSecret,
+	auth, _ := jwtguard.New(exampleKey,
 		jwtguard.WithLogger(slog.New(slog.DiscardHandler)),
 		jwtguard.WithErrorHandler(func(w http.ResponseWriter, r *http.Request, err error) {
 			if r.Header.Get("Accept") == "text/html" {
@@ -178,7 +185,7 @@ func ExampleWithErrorHandler() {
 // Authenticate is the check behind Verify, for code that is not middleware;
 // WriteError answers its error exactly as Verify would, challenge included.
 func ExampleAuth_Authenticate() {
-	auth, _ := jwtguard.New(exampleSecret, jwtguard.WithLogger(slog.New(slog.DiscardHandler)))
+	auth, _ := jwtguard.New(exampleKey, jwtguard.WithLogger(slog.New(slog.DiscardHandler)))
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		claims, err := auth.Authenticate(r)
 		if err != nil {
@@ -206,7 +213,7 @@ func ExampleAuth_Authenticate() {
 // LoginStats counts what the login handlers did with password comparisons;
 // publish them wherever your metrics go (expvar here).
 func ExampleAuth_LoginStats() {
-	auth, _ := jwtguard.New(exampleSecret, jwtguard.WithLogger(slog.New(slog.DiscardHandler)))
+	auth, _ := jwtguard.New(exampleKey, jwtguard.WithLogger(slog.New(slog.DiscardHandler)))
 	expvar.Publish("jwtguard_logins", expvar.Func(func() any { return auth.LoginStats() }))
 
 	hash, _ := jwtguard.HashPasswordWithCost("password123", 4)

@@ -34,6 +34,16 @@ var (
 
 func vtClock() time.Time { return vtNow }
 
+// testKey is the HS256 key of secret.
+func testKey(t testing.TB, secret []byte) jwtguard.Key {
+	t.Helper()
+	k, err := jwtguard.HMACKey("HS256", secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
 // vtAuth returns an Auth on vtSecret with the fixed clock and a discarding
 // logger; opts come after those, so they can replace them.
 func vtAuth(t testing.TB, opts ...jwtguard.Option) *jwtguard.Auth {
@@ -42,7 +52,7 @@ func vtAuth(t testing.TB, opts ...jwtguard.Option) *jwtguard.Auth {
 		jwtguard.WithClock(vtClock),
 		jwtguard.WithLogger(slog.New(slog.DiscardHandler)),
 	}, opts...)
-	a, err := jwtguard.New(vtSecret, opts...)
+	a, err := jwtguard.New(testKey(t, vtSecret), opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -63,7 +63,7 @@ func ltAuth(t testing.TB, opts ...jwtguard.Option) *jwtguard.Auth {
 	// can be slow enough to hold a test's logins (password_test.go tests
 	// the budget on synctest's clock).
 	opts = append([]jwtguard.Option{jwtguard.WithLogger(slog.New(slog.DiscardHandler)), jwtguard.WithBcryptCost(4), jwtguard.WithPasswordBudget(0, 0)}, opts...)
-	a, err := jwtguard.New(ltSecret, opts...)
+	a, err := jwtguard.New(testKey(t, ltSecret), opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -497,7 +497,7 @@ func BenchmarkLogin(b *testing.B) {
 	}
 	s, _ := jwtguard.NewMemoryStore(jwtguard.User{ID: "1", Username: "alice", PasswordHash: hash, Roles: []string{"user"}})
 	// The throttle is off so that every iteration compares a password.
-	a, _ := jwtguard.New(ltSecret, jwtguard.WithLogger(slog.New(slog.DiscardHandler)), jwtguard.WithAccountThrottle(0, 0))
+	a, _ := jwtguard.New(testKey(b, ltSecret), jwtguard.WithLogger(slog.New(slog.DiscardHandler)), jwtguard.WithAccountThrottle(0, 0))
 	h := a.LoginHandler(s)
 	for _, bc := range []struct{ name, body string }{
 		{"success", `{"username":"alice","password":"password123"}`},

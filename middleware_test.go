@@ -532,7 +532,7 @@ func TestVerifyLogsReasonNotToken(t *testing.T) {
 func TestVerifyExpiresOnVirtualClock(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		eh := &vtRecorder{}
-		a, err := jwtguard.New(vtSecret,
+		a, err := jwtguard.New(testKey(t, vtSecret),
 			jwtguard.WithTokenLifetime(time.Minute),
 			jwtguard.WithLogger(slog.New(slog.DiscardHandler)),
 			jwtguard.WithErrorHandler(eh.handle))
@@ -570,7 +570,7 @@ func TestVerifyExpiresOnVirtualClock(t *testing.T) {
 // BenchmarkVerify measures one accepted request through Verify: an HS256
 // token from Issue in the Authorization header.
 func BenchmarkVerify(b *testing.B) {
-	a, err := jwtguard.New(vtSecret, jwtguard.WithLogger(slog.New(slog.DiscardHandler)),
+	a, err := jwtguard.New(testKey(b, vtSecret), jwtguard.WithLogger(slog.New(slog.DiscardHandler)),
 		jwtguard.WithIssuer("https://auth.example.com"), jwtguard.WithAudience("orders-api"))
 	if err != nil {
 		b.Fatal(err)

@@ -26,13 +26,10 @@ const (
 	DefaultLoginWait = time.Second
 	// DefaultRealm is the realm of the WWW-Authenticate challenge.
 	DefaultRealm = "api"
-	// DefaultAlgorithm is the signing algorithm tokens are pinned to.
-	DefaultAlgorithm = "HS256"
 )
 
 // config is what the options set; New validates it once.
 type config struct {
-	alg              string
 	issuer           string
 	audience         string
 	lifetime         time.Duration
@@ -68,7 +65,6 @@ type config struct {
 
 func defaultConfig() config {
 	return config{
-		alg:              DefaultAlgorithm,
 		lifetime:         DefaultTokenLifetime,
 		leeway:           DefaultLeeway,
 		now:              time.Now,
@@ -91,11 +87,6 @@ func defaultConfig() config {
 // An Option configures an Auth. Options are applied in order by New, which
 // then validates the result once; a later option overrides an earlier one.
 type Option func(*config)
-
-// WithAlgorithm pins the HMAC algorithm: "HS256" (default), "HS384" or
-// "HS512". Tokens signed with any other algorithm are refused. The secret
-// must be at least as long as the hash: 32, 48 or 64 bytes.
-func WithAlgorithm(alg string) Option { return func(c *config) { c.alg = alg } }
 
 // WithIssuer sets the iss claim of issued tokens and requires it on verified
 // ones. Default: none set, none required.

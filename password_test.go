@@ -198,7 +198,7 @@ func TestPasswordBudgetOptionsAreValidated(t *testing.T) {
 		"negative burst":     jwtguard.WithPasswordBudget(1, -1),
 		"no waiting allowed": jwtguard.WithMaxWaitingLogins(0),
 	} {
-		if _, err := jwtguard.New(ltSecret, opt); err == nil {
+		if _, err := jwtguard.New(testKey(t, ltSecret), opt); err == nil {
 			t.Errorf("%s: New succeeded", name)
 		}
 	}

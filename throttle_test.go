@@ -219,7 +219,7 @@ func TestThrottleOptionsAreValidated(t *testing.T) {
 		"proxy that is no address": jwtguard.WithTrustedProxies("10.0.0.1", "proxy.internal"),
 		"bad prefix":               jwtguard.WithTrustedProxies("10.0.0.0/33"),
 	} {
-		if _, err := jwtguard.New(ltSecret, opt); err == nil {
+		if _, err := jwtguard.New(testKey(t, ltSecret), opt); err == nil {
 			t.Errorf("%s: New succeeded", name)
 		}
 	}
@@ -260,12 +260,12 @@ func TestThrottleRefundsOverloadedLogins(t *testing.T) {
 
 func TestForwardedHeaderOptionIsValidated(t *testing.T) {
 	for _, name := range []string{"X-Forwarded-For", "x-forwarded-for", "Forwarded"} {
-		if _, err := jwtguard.New(ltSecret, jwtguard.WithForwardedHeader(name)); err != nil {
+		if _, err := jwtguard.New(testKey(t, ltSecret), jwtguard.WithForwardedHeader(name)); err != nil {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
 	for _, name := range []string{"", "X-Real-IP", "True-Client-IP"} {
-		if _, err := jwtguard.New(ltSecret, jwtguard.WithForwardedHeader(name)); err == nil {
+		if _, err := jwtguard.New(testKey(t, ltSecret), jwtguard.WithForwardedHeader(name)); err == nil {
 			t.Errorf("%q accepted", name)
 		}
 	}

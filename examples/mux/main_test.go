@@ -12,7 +12,11 @@ import (
 const testSecret = "0123456789abcdef0123456789abcdef"
 
 func TestRoutes(t *testing.T) {
-	auth, err := jwtguard.New([]byte(testSecret))
+	key, err := jwtguard.HMACKey("HS256", []byte(testSecret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	auth, err := jwtguard.New(key)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -304,9 +304,3 @@ func (s *Signer) Sign(p *Payload) (string, error) {
 	}
 	return t.SignedString(s.secret)
 }
-
-// ValidSecret reports whether secret is long enough for alg.
-func ValidSecret(alg string, secret []byte) bool {
-	n, ok := Algorithms[alg]
-	return ok && len(secret) >= n
-}

@@ -133,7 +133,6 @@ var sentinels = []struct {
 // naming the sentinel, so tests can tell an expired token from a bad one.
 func newAuth(t *testing.T, opts ...jwtguard.Option) *jwtguard.Auth {
 	t.Helper()
-	var auth *jwtguard.Auth
 	record := func(w http.ResponseWriter, r *http.Request, err error) {
 		for _, s := range sentinels {
 			if errors.Is(err, s.err) {
@@ -151,7 +150,11 @@ func newAuth(t *testing.T, opts ...jwtguard.Option) *jwtguard.Auth {
 		// password budget (10% of the cores) would hold these logins.
 		jwtguard.WithPasswordBudget(0, 0),
 	}
-	auth, err := jwtguard.New([]byte(secret), append(base, opts...)...)
+	key, err := jwtguard.HMACKey("HS256", []byte(secret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	auth, err := jwtguard.New(key, append(base, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
