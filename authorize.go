@@ -18,26 +18,11 @@ func AnyRole(roles ...string) Rule {
 	roles = ruleNames("AnyRole", "role", roles)
 	return func(c *Claims) bool {
 		for _, r := range roles {
-			if c.HasRole(r) {
+			if slices.Contains(c.Roles, r) {
 				return true
 			}
 		}
 		return false
-	}
-}
-
-// AllRoles is the Rule "holds every one of roles". With no roles it holds
-// for nobody, so that an empty list read from configuration fails closed;
-// an empty role name panics when the rule is built, as in AnyRole.
-func AllRoles(roles ...string) Rule {
-	roles = ruleNames("AllRoles", "role", roles)
-	return func(c *Claims) bool {
-		for _, r := range roles {
-			if !c.HasRole(r) {
-				return false
-			}
-		}
-		return len(roles) > 0
 	}
 }
 
@@ -48,7 +33,7 @@ func Scopes(scopes ...string) Rule {
 	scopes = ruleNames("Scopes", "scope", scopes)
 	return func(c *Claims) bool {
 		for _, s := range scopes {
-			if !c.HasScope(s) {
+			if !slices.Contains(c.Scopes, s) {
 				return false
 			}
 		}

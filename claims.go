@@ -41,16 +41,6 @@ type Claims struct {
 	payload *token.Payload // nil for Claims built by hand
 }
 
-// HasRole reports whether the claims hold role, compared exactly. An empty
-// role is never held, even by a token whose roles claim lists "".
-func (c *Claims) HasRole(role string) bool { return role != "" && slices.Contains(c.Roles, role) }
-
-// HasScope reports whether the claims grant scope, compared exactly. An
-// empty scope is never granted.
-func (c *Claims) HasScope(scope string) bool {
-	return scope != "" && slices.Contains(c.Scopes, scope)
-}
-
 // Decode unmarshals the token's whole JSON payload into v, for claims that
 // Claims has no field for:
 //

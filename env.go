@@ -9,22 +9,26 @@ import (
 	"time"
 )
 
-// Environment variables read by FromEnv.
+// The environment variables FromEnv reads.
 const (
-	EnvSecret    = "JWT_SECRET"
-	EnvExpiresIn = "JWT_EXPIRES_IN"
-	EnvIssuer    = "JWT_ISSUER"
-	EnvAudience  = "JWT_AUDIENCE"
+	envSecret    = "JWT_SECRET"
+	envExpiresIn = "JWT_EXPIRES_IN"
+	envIssuer    = "JWT_ISSUER"
+	envAudience  = "JWT_AUDIENCE"
 )
 
 // FromEnv is New configured from the environment, as in the Node tutorials
 // jwtguard users come from:
 //
-//   - JWT_SECRET (required): the HMAC secret, at least 32 bytes;
-//   - JWT_EXPIRES_IN: the access-token lifetime, as whole seconds ("3600"),
-//     any form of jsonwebtoken's expiresIn ("15m", "2 hours", "7 days",
-//     "1.5h"), or a Go duration ("1h30m"), as ParseLifetime reads it;
-//     default 15 minutes;
+//   - JWT_SECRET (required): the HS256 secret, at least 32 bytes of random
+//     data (for HS384 or HS512, make the key with HMACKey and call New);
+//   - JWT_EXPIRES_IN: the access-token lifetime, default 15 minutes: a whole
+//     number of seconds ("3600", as the tutorials' code passes it to
+//     jsonwebtoken), any form of jsonwebtoken's expiresIn string ("15m",
+//     "2 hours", "7 days", "1w", "1.5h", units in any letter case; a year
+//     is 365.25 days), or a Go duration ("1h30m"); at least a second, at
+//     most 100 years; a misspelled unit gets a suggestion ("2 hourz": did
+//     you mean "2 hours"?);
 //   - JWT_ISSUER and JWT_AUDIENCE: see WithIssuer and WithAudience.
 //
 // opts are applied after the environment, so they override it. An error
@@ -39,26 +43,26 @@ func FromEnv(opts ...Option) (*Auth, error) {
 // tests, configuration files, or a secret fetched from a vault.
 func FromLookupEnv(lookup func(key string) (string, bool), opts ...Option) (*Auth, error) {
 	getenv := func(key string) string { v, _ := lookup(key); return v }
-	secret := getenv(EnvSecret)
+	secret := getenv(envSecret)
 	if secret == "" {
-		return nil, fmt.Errorf("jwtguard: %s is not set", EnvSecret)
+		return nil, fmt.Errorf("jwtguard: %s is not set", envSecret)
 	}
 	key, err := HMACKey("HS256", []byte(secret))
 	if err != nil {
-		return nil, fmt.Errorf("jwtguard: %s is %d bytes; it must be at least 32 bytes of random data (try: openssl rand -base64 48)", EnvSecret, len(secret))
+		return nil, fmt.Errorf("jwtguard: %s is %d bytes; it must be at least 32 bytes of random data (try: openssl rand -base64 48)", envSecret, len(secret))
 	}
 	var envOpts []Option
-	if v, ok := lookup(EnvExpiresIn); ok {
-		d, err := ParseLifetime(v)
+	if v, ok := lookup(envExpiresIn); ok {
+		d, err := parseLifetime(v)
 		if err != nil {
-			return nil, fmt.Errorf("jwtguard: %s: %w", EnvExpiresIn, err)
+			return nil, fmt.Errorf("jwtguard: %s: %w", envExpiresIn, err)
 		}
 		envOpts = append(envOpts, WithTokenLifetime(d))
 	}
-	if v := getenv(EnvIssuer); v != "" {
+	if v := getenv(envIssuer); v != "" {
 		envOpts = append(envOpts, WithIssuer(v))
 	}
-	if v := getenv(EnvAudience); v != "" {
+	if v := getenv(envAudience); v != "" {
 		envOpts = append(envOpts, WithAudience(v))
 	}
 	// The key was made above, so an error from New is about an option; it
@@ -66,26 +70,15 @@ func FromLookupEnv(lookup func(key string) (string, bool), opts ...Option) (*Aut
 	return New(key, append(envOpts, opts...)...)
 }
 
-// ParseLifetime parses a token lifetime the way JWT_EXPIRES_IN is read:
-//
-//   - a whole number is seconds ("3600"), as the tutorials' code does before
-//     it hands the value to jsonwebtoken (which takes a number as seconds);
-//   - a number and a unit in every form that jsonwebtoken's expiresIn string
-//     takes (the ms package): "10s", "15m", "1h", "7d", "1w", "1y", "2 hours",
-//     "7 days", "30 mins", "1.5h", ".5d"; units in any letter case; a year is
-//     365.25 days;
-//   - a Go duration ("1h30m").
-//
-// White space around the value is ignored. A number without a unit that is
-// not whole ("1.5") is refused: ms would read it as milliseconds. The result
-// must be at least a second and at most 100 years. An error suggests the
-// nearest form when the unit is misspelled.
-func ParseLifetime(s string) (time.Duration, error) {
+// parseLifetime parses JWT_EXPIRES_IN as FromEnv documents it. White space
+// around the value is ignored. A number without a unit that is not whole
+// ("1.5") is refused: ms would read it as milliseconds.
+func parseLifetime(s string) (time.Duration, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return 0, errors.New("empty lifetime")
 	}
-	d, err := parseLifetime(s)
+	d, err := lifetimeValue(s)
 	if err != nil {
 		return 0, err
 	}
@@ -95,7 +88,7 @@ func ParseLifetime(s string) (time.Duration, error) {
 	return d, nil
 }
 
-func parseLifetime(s string) (time.Duration, error) {
+func lifetimeValue(s string) (time.Duration, error) {
 	if isDigits(s) {
 		n, err := strconv.ParseInt(s, 10, 64)
 		if err != nil || n > int64(maxLifetime/time.Second) {

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 
 	"github.com/jwtguard/jwtguard"
@@ -140,18 +141,28 @@ func ExampleNewContext() {
 	// Output: roles: [user]
 }
 
-func ExampleParseLifetime() {
-	for _, s := range []string{"3600", "15m", "7 days", "1.5h", "1h30m", "2 hourz"} {
-		d, err := jwtguard.ParseLifetime(s)
-		fmt.Println(d, err)
+// FromEnv reads JWT_SECRET and JWT_EXPIRES_IN as the Node tutorials set
+// them; an error names the variable at fault.
+func ExampleFromEnv() {
+	// Set by your deployment; here for the example.
+	os.Setenv("JWT_SECRET", "an-example-secret-of-32-bytes-or-more!")
+	os.Setenv("JWT_EXPIRES_IN", "2 hours")
+	defer os.Unsetenv("JWT_SECRET")
+	defer os.Unsetenv("JWT_EXPIRES_IN")
+
+	auth, err := jwtguard.FromEnv()
+	if err != nil {
+		log.Fatal(err)
 	}
+	tr, _ := auth.Issue(context.Background(), jwtguard.User{ID: "1"})
+	fmt.Println(tr.ExpiresIn)
+
+	os.Setenv("JWT_EXPIRES_IN", "2 hourz")
+	_, err = jwtguard.FromEnv()
+	fmt.Println(err)
 	// Output:
-	// 1h0m0s <nil>
-	// 15m0s <nil>
-	// 168h0m0s <nil>
-	// 1h30m0s <nil>
-	// 1h30m0s <nil>
-	// 0s lifetime "2 hourz": unknown unit "hourz"; did you mean "2 hours"?
+	// 7200
+	// jwtguard: JWT_EXPIRES_IN: lifetime "2 hourz": unknown unit "hourz"; did you mean "2 hours"?
 }
 
 // A custom ErrorHandler can change the body and still delegate the rest to

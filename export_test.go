@@ -13,3 +13,6 @@ func HasDummyHash(a *Auth, cost int) bool {
 	v, ok := a.passwords.dummies.Load(cost)
 	return ok && v.(*dummyHash).hash != nil
 }
+
+// ParseLifetime is how FromEnv reads JWT_EXPIRES_IN.
+var ParseLifetime = parseLifetime

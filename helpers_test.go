@@ -34,6 +34,13 @@ var (
 
 func vtClock() time.Time { return vtNow }
 
+// The defaults that New documents, as the tests rely on them.
+const (
+	vtLifetime     = 15 * time.Minute
+	vtLeeway       = 10 * time.Second
+	vtMaxTokenSize = 4096
+)
+
 // testKey is the HS256 key of secret.
 func testKey(t testing.TB, secret []byte) jwtguard.Key {
 	t.Helper()

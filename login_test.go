@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -293,7 +294,7 @@ func TestLoginSuccess(t *testing.T) {
 			req.Header.Set("Authorization", "Bearer "+tok)
 			vrec := httptest.NewRecorder()
 			protected.ServeHTTP(vrec, req)
-			if vrec.Code != 200 || got == nil || got.Subject != "u-admin" || !got.HasRole("user") {
+			if vrec.Code != 200 || got == nil || got.Subject != "u-admin" || !slices.Contains(got.Roles, "user") {
 				t.Fatalf("verify: status %d, claims %+v", vrec.Code, got)
 			}
 		})

@@ -12,20 +12,16 @@ import (
 
 // Defaults. Each option's doc comment names the default it overrides.
 const (
-	// DefaultTokenLifetime is how long an issued access token is valid.
-	DefaultTokenLifetime = 15 * time.Minute
-	// DefaultLeeway is the clock skew tolerated on exp, nbf and iat.
-	DefaultLeeway = 10 * time.Second
-	// DefaultMaxTokenSize bounds the length of a token, in bytes, before any
-	// parsing. Tokens issued by jwtguard are a few hundred bytes.
-	DefaultMaxTokenSize = 4096
+	defaultTokenLifetime = 15 * time.Minute
+	defaultLeeway        = 10 * time.Second
+	// Tokens issued by jwtguard are a few hundred bytes.
+	defaultMaxTokenSize = 4096
+	defaultRealm        = "api"
 	// DefaultMaxLoginBodySize bounds a login request body, in bytes.
 	DefaultMaxLoginBodySize = 4096
 	// DefaultLoginWait is how long a login waits for password-hashing
 	// capacity before it is answered 503.
 	DefaultLoginWait = time.Second
-	// DefaultRealm is the realm of the WWW-Authenticate challenge.
-	DefaultRealm = "api"
 )
 
 // config is what the options set; New validates it once.
@@ -65,11 +61,11 @@ type config struct {
 
 func defaultConfig() config {
 	return config{
-		lifetime:         DefaultTokenLifetime,
-		leeway:           DefaultLeeway,
+		lifetime:         defaultTokenLifetime,
+		leeway:           defaultLeeway,
 		now:              time.Now,
-		realm:            DefaultRealm,
-		maxTokenSize:     DefaultMaxTokenSize,
+		realm:            defaultRealm,
+		maxTokenSize:     defaultMaxTokenSize,
 		bcryptCost:       DefaultBcryptCost,
 		loginConcurrency: runtime.GOMAXPROCS(0),
 		loginWait:        DefaultLoginWait,
@@ -107,11 +103,11 @@ func WithAudience(aud string) Option { return func(c *config) { c.audience = aud
 func WithTokenType(typ string) Option { return func(c *config) { c.tokenType = typ } }
 
 // WithTokenLifetime sets how long issued access tokens are valid. Default:
-// DefaultTokenLifetime (15 minutes). It must be positive.
+// 15 minutes. It must be positive.
 func WithTokenLifetime(d time.Duration) Option { return func(c *config) { c.lifetime = d } }
 
 // WithLeeway sets the clock skew tolerated when checking exp, nbf and iat.
-// Default: DefaultLeeway (10 s). It must be between 0 and 5 minutes.
+// Default: 10 seconds. It must be between 0 and 5 minutes.
 func WithLeeway(d time.Duration) Option { return func(c *config) { c.leeway = d } }
 
 // WithClock replaces time.Now for issuing and verifying tokens, for tests.
@@ -127,7 +123,7 @@ func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l }
 func WithErrorHandler(h ErrorHandler) Option { return func(c *config) { c.errorHandler = h } }
 
 // WithRealm sets the realm of WWW-Authenticate challenges. Default:
-// DefaultRealm ("api"). It must be printable ASCII without '"' or '\'.
+// "api". It must be printable ASCII without '"' or '\'.
 func WithRealm(realm string) Option { return func(c *config) { c.realm = realm } }
 
 // WithCookie makes Verify also read the token from the named cookie when the
@@ -143,7 +139,7 @@ func WithCookie(name string) Option { return func(c *config) { c.cookie = name }
 func WithQueryParameter(name string) Option { return func(c *config) { c.queryParam = name } }
 
 // WithMaxTokenSize bounds the length of a token in bytes; longer tokens are
-// refused before they are parsed. Default: DefaultMaxTokenSize (4096).
+// refused before they are parsed. Default: 4096.
 func WithMaxTokenSize(n int) Option { return func(c *config) { c.maxTokenSize = n } }
 
 // WithRolesClaim reads roles from the claim at path instead of the default

@@ -34,7 +34,7 @@ func adminData(w http.ResponseWriter, r *http.Request) {
 }
 
 func TestQuickStart(t *testing.T) {
-	t.Setenv(jwtguard.EnvSecret, testSecret)
+	t.Setenv("JWT_SECRET", testSecret)
 	hash, err := jwtguard.HashPasswordWithCost("password123", 4)
 	if err != nil {
 		t.Fatal(err)

@@ -180,17 +180,17 @@ func serverOptions(trustedProxies string) []jwtguard.Option {
 // the environment, as with FromEnv. Errors name the variable at fault.
 func newAuth(lookupEnv func(string) (string, bool), logger *slog.Logger, opts ...jwtguard.Option) (*jwtguard.Auth, error) {
 	lookup := lookupEnv
-	if _, ok := lookupEnv(jwtguard.EnvSecret); !ok {
+	if _, ok := lookupEnv("JWT_SECRET"); !ok {
 		b := make([]byte, 48)
 		rand.Read(b) // never fails (Go 1.24+)
 		secret := base64.RawURLEncoding.EncodeToString(b)
 		lookup = func(key string) (string, bool) {
-			if key == jwtguard.EnvSecret {
+			if key == "JWT_SECRET" {
 				return secret, true
 			}
 			return lookupEnv(key)
 		}
-		logger.Warn(jwtguard.EnvSecret + " is not set: using a random secret; tokens will not survive a restart and no other process can verify them")
+		logger.Warn("JWT_SECRET is not set: using a random secret; tokens will not survive a restart and no other process can verify them")
 	}
 	return jwtguard.FromLookupEnv(lookup, append([]jwtguard.Option{jwtguard.WithLogger(logger)}, opts...)...)
 }

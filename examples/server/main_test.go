@@ -50,7 +50,7 @@ func newTestServer(t *testing.T) (*httptest.Server, *clock) {
 	// The password budget is off: it follows the measured cost of bcrypt,
 	// which under -race on a loaded machine could hold these logins.
 	opts := append(serverOptions(""), jwtguard.WithClock(clk.Now), jwtguard.WithBcryptCost(4), jwtguard.WithPasswordBudget(0, 0))
-	auth, err := newAuth(env(jwtguard.EnvSecret, testSecret), logger, opts...)
+	auth, err := newAuth(env("JWT_SECRET", testSecret), logger, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +141,7 @@ func TestAdminFlow(t *testing.T) {
 	if u.Subject != "1" || u.Username != "admin" || len(u.Roles) != 1 || u.Roles[0] != "admin" {
 		t.Errorf("profile: %+v, want subject 1, username admin, roles [admin]", u)
 	}
-	if want := clk.Now().Add(jwtguard.DefaultTokenLifetime); !u.ExpiresAt.Equal(want) {
+	if want := clk.Now().Add(15 * time.Minute); !u.ExpiresAt.Equal(want) {
 		t.Errorf("profile: expires_at %v, want %v", u.ExpiresAt, want)
 	}
 	if u.TokenID == "" || u.IssuedAt.IsZero() {
@@ -195,7 +195,7 @@ func TestExpiredTokenRefused(t *testing.T) {
 	srv, clk := newTestServer(t)
 	tok := login(t, srv.URL, "admin", "password123")
 	// Just within the lifetime plus the leeway, the token still works.
-	clk.Advance(jwtguard.DefaultTokenLifetime + jwtguard.DefaultLeeway - time.Second)
+	clk.Advance(15*time.Minute + 10*time.Second - time.Second)
 	if r := do(t, "GET", srv.URL+"/api/user/profile", tok, ""); r.status != http.StatusOK {
 		t.Fatalf("before expiry: status %d, body %s", r.status, r.body)
 	}
@@ -245,12 +245,12 @@ func TestNewAuthConfig(t *testing.T) {
 		env     func(string) (string, bool)
 		wantVar string
 	}{
-		{"weak secret", env(jwtguard.EnvSecret, "short"), jwtguard.EnvSecret},
-		{"31-byte secret", env(jwtguard.EnvSecret, testSecret[1:]), jwtguard.EnvSecret},
-		{"empty secret", env(jwtguard.EnvSecret, ""), jwtguard.EnvSecret},
-		{"bad lifetime", env(jwtguard.EnvSecret, testSecret, jwtguard.EnvExpiresIn, "soon"), jwtguard.EnvExpiresIn},
-		{"negative lifetime", env(jwtguard.EnvExpiresIn, "-5m"), jwtguard.EnvExpiresIn},
-		{"empty lifetime", env(jwtguard.EnvSecret, testSecret, jwtguard.EnvExpiresIn, ""), jwtguard.EnvExpiresIn},
+		{"weak secret", env("JWT_SECRET", "short"), "JWT_SECRET"},
+		{"31-byte secret", env("JWT_SECRET", testSecret[1:]), "JWT_SECRET"},
+		{"empty secret", env("JWT_SECRET", ""), "JWT_SECRET"},
+		{"bad lifetime", env("JWT_SECRET", testSecret, "JWT_EXPIRES_IN", "soon"), "JWT_EXPIRES_IN"},
+		{"negative lifetime", env("JWT_EXPIRES_IN", "-5m"), "JWT_EXPIRES_IN"},
+		{"empty lifetime", env("JWT_SECRET", testSecret, "JWT_EXPIRES_IN", ""), "JWT_EXPIRES_IN"},
 	}
 	for _, tc := range bad {
 		t.Run(tc.name, func(t *testing.T) {
@@ -266,15 +266,15 @@ func TestNewAuthConfig(t *testing.T) {
 
 	t.Run("run exits with the error", func(t *testing.T) {
 		var stdout, stderr bytes.Buffer
-		err := run(t.Context(), []string{"-addr", "127.0.0.1:0"}, env(jwtguard.EnvSecret, "short"), &stdout, &stderr)
-		if err == nil || !strings.Contains(err.Error(), jwtguard.EnvSecret) {
-			t.Errorf("run: %v; want an error naming %s", err, jwtguard.EnvSecret)
+		err := run(t.Context(), []string{"-addr", "127.0.0.1:0"}, env("JWT_SECRET", "short"), &stdout, &stderr)
+		if err == nil || !strings.Contains(err.Error(), "JWT_SECRET") {
+			t.Errorf("run: %v; want an error naming %s", err, "JWT_SECRET")
 		}
 	})
 
 	t.Run("JWT_EXPIRES_IN", func(t *testing.T) {
 		var buf bytes.Buffer
-		auth, err := newAuth(env(jwtguard.EnvSecret, testSecret, jwtguard.EnvExpiresIn, "1h"),
+		auth, err := newAuth(env("JWT_SECRET", testSecret, "JWT_EXPIRES_IN", "1h"),
 			slog.New(slog.NewTextHandler(&buf, nil)))
 		if err != nil {
 			t.Fatal(err)
@@ -412,10 +412,10 @@ func TestLoginThrottledByAddress(t *testing.T) {
 }
 
 func TestServerOptionsTrustedProxies(t *testing.T) {
-	if _, err := newAuth(env(jwtguard.EnvSecret, testSecret), slog.New(slog.DiscardHandler), serverOptions("10.0.0.0/8, 192.0.2.1")...); err != nil {
+	if _, err := newAuth(env("JWT_SECRET", testSecret), slog.New(slog.DiscardHandler), serverOptions("10.0.0.0/8, 192.0.2.1")...); err != nil {
 		t.Errorf("valid proxies: %v", err)
 	}
-	if _, err := newAuth(env(jwtguard.EnvSecret, testSecret), slog.New(slog.DiscardHandler), serverOptions("10.0.0.0/8,proxy")...); err == nil {
+	if _, err := newAuth(env("JWT_SECRET", testSecret), slog.New(slog.DiscardHandler), serverOptions("10.0.0.0/8,proxy")...); err == nil {
 		t.Error("an unreadable proxy address was accepted")
 	}
 }

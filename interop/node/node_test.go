@@ -456,13 +456,13 @@ func TestJwtguardTokensInNode(t *testing.T) {
 		{
 			spec:     verifySpec{Name: "Issue token, default config", Token: issued.AccessToken},
 			want:     &issuedClaims{Sub: "42", Username: "bob", Roles: []string{"user"}},
-			lifetime: jwtguard.DefaultTokenLifetime,
+			lifetime: 15 * time.Minute,
 			keys:     []string{"exp", "iat", "jti", "roles", "sub", "username"},
 		},
 		{
 			spec:     verifySpec{Name: "Issue token, user without roles", Token: noRoles.AccessToken},
 			want:     &issuedClaims{Sub: "43", Username: "carol"},
-			lifetime: jwtguard.DefaultTokenLifetime,
+			lifetime: 15 * time.Minute,
 			keys:     []string{"exp", "iat", "jti", "sub", "username"},
 		},
 		{
@@ -649,8 +649,8 @@ func checkLoginToken(t *testing.T, verified http.Handler, res *http.Response, su
 	}
 }
 
-// TestLifetimesMatchJsonwebtoken: every JWT_EXPIRES_IN form that
-// ParseLifetime takes from jsonwebtoken's expiresIn gives the lifetime
+// TestLifetimesMatchJsonwebtoken: every JWT_EXPIRES_IN form that FromEnv
+// takes from jsonwebtoken's expiresIn gives the lifetime
 // jsonwebtoken gives it (exp - iat, in whole seconds). A whole number is
 // passed as a number, as the tutorials' code does.
 func TestLifetimesMatchJsonwebtoken(t *testing.T) {
@@ -693,12 +693,18 @@ func TestLifetimesMatchJsonwebtoken(t *testing.T) {
 			if err := json.Unmarshal(raw, &claims); err != nil {
 				t.Fatal(err)
 			}
-			d, err := jwtguard.ParseLifetime(f)
+			a, err := jwtguard.FromLookupEnv(func(k string) (string, bool) {
+				return map[string]string{"JWT_SECRET": secret, "JWT_EXPIRES_IN": f}[k], k == "JWT_SECRET" || k == "JWT_EXPIRES_IN"
+			})
 			if err != nil {
-				t.Fatalf("ParseLifetime(%q): %v", f, err)
+				t.Fatalf("JWT_EXPIRES_IN=%q: %v", f, err)
 			}
-			if want := claims.Exp - claims.Iat; int64(d/time.Second) != want {
-				t.Errorf("ParseLifetime(%q) = %v; jsonwebtoken gives %d s", f, d, want)
+			tr, err := a.Issue(t.Context(), jwtguard.User{ID: "1"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := claims.Exp - claims.Iat; tr.ExpiresIn != want {
+				t.Errorf("JWT_EXPIRES_IN=%q gives expires_in %d; jsonwebtoken gives %d s", f, tr.ExpiresIn, want)
 			}
 		})
 	}
