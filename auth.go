@@ -191,11 +191,11 @@ type TokenResponse struct {
 }
 
 // Issue signs an access token for u: sub is u.ID, with username, roles, iat,
-// exp (now plus the token lifetime), a random jti, and iss and aud when
-// configured. Nothing secret goes into the token; u.PasswordHash is ignored.
-// u.ID must not be empty. Issue does not check u.Disabled: the caller has
-// decided u may have a token. It is safe for concurrent use; ctx is reserved
-// for token stores (refresh, revocation) and is not used yet.
+// exp (now plus the token lifetime), a random jti, iss and aud when
+// configured, and the claims of WithClaims. Nothing secret goes into the
+// token; u.PasswordHash is ignored. u.ID must not be empty. Issue does not
+// check u.Disabled: the caller has decided u may have a token. It is safe
+// for concurrent use; ctx goes to the WithClaims function.
 func (a *Auth) Issue(ctx context.Context, u User) (TokenResponse, error) {
 	if a == nil || a.signer == nil {
 		return TokenResponse{}, fmt.Errorf("%w: Issue called on an Auth not made by New or FromEnv", ErrInternal)
@@ -216,6 +216,16 @@ func (a *Auth) Issue(ctx context.Context, u User) (TokenResponse, error) {
 	if a.cfg.audience != "" {
 		p.Audience = token.Audience{a.cfg.audience}
 	}
+	if a.cfg.claims != nil {
+		extra, err := a.cfg.claims(ctx, u)
+		if err != nil {
+			return TokenResponse{}, fmt.Errorf("%w: WithClaims for user ID %q: %w", ErrInternal, u.ID, err)
+		}
+		if err := a.checkExtraClaims(extra, u); err != nil {
+			return TokenResponse{}, fmt.Errorf("%w: WithClaims for user ID %q: %w", ErrInternal, u.ID, err)
+		}
+		p.Extra = extra
+	}
 	s, err := a.signer.Sign(&p)
 	if err != nil {
 		return TokenResponse{}, fmt.Errorf("%w: signing: %w", ErrInternal, err)
@@ -225,6 +235,29 @@ func (a *Auth) Issue(ctx context.Context, u User) (TokenResponse, error) {
 		TokenType:   "Bearer",
 		ExpiresIn:   int64(a.cfg.lifetime / time.Second),
 	}, nil
+}
+
+// reservedClaims are the claim names Verify decides on (or later issues
+// will: sid, cnf), which WithClaims cannot add.
+var reservedClaims = map[string]bool{
+	"iss": true, "sub": true, "aud": true, "exp": true, "nbf": true, "iat": true, "jti": true,
+	"username": true, "roles": true, "role": true, "id": true, "scope": true, "sid": true, "cnf": true,
+}
+
+// checkExtraClaims refuses a reserved name among extra, except id and role
+// when they mirror u's own ID and first role.
+func (a *Auth) checkExtraClaims(extra map[string]any, u User) error {
+	for name, v := range extra {
+		switch {
+		case name == "id" && v == any(u.ID):
+		case name == "role" && len(u.Roles) > 0 && v == any(u.Roles[0]):
+		case name == "id" || name == "role":
+			return fmt.Errorf("claim %q may only mirror the user's own ID or first role", name)
+		case reservedClaims[name] || len(a.cfg.rolesClaim) > 0 && name == a.cfg.rolesClaim[0]:
+			return fmt.Errorf("claim %q is reserved: Verify decides on it", name)
+		}
+	}
+	return nil
 }
 
 // newTokenID returns 128 random bits, base64url encoded, for the jti claim.

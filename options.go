@@ -1,6 +1,7 @@
 package jwtguard
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -38,6 +39,7 @@ type config struct {
 	queryParam       string
 	maxTokenSize     int
 	rolesClaim       []string
+	claims           func(context.Context, User) (map[string]any, error)
 	bcryptCost       int
 	loginConcurrency int
 	loginWait        time.Duration
@@ -154,6 +156,30 @@ func WithMaxTokenSize(n int) Option { return func(c *config) { c.maxTokenSize = 
 func WithRolesClaim(path ...string) Option {
 	// Non-nil even when empty, so that New reports an empty path.
 	return func(c *config) { c.rolesClaim = append(make([]string, 0, len(path)), path...) }
+}
+
+// WithClaims adds claims to every token the Auth issues: from Issue, from
+// LoginHandler, and from the refresh handler when it comes. claims is
+// called once per token with the user the token is for; the names and
+// values it returns go into the token as they are (values encoded with
+// encoding/json). An error from claims, or a value encoding/json cannot
+// encode, fails the issue with ErrInternal.
+//
+// Names that Verify decides on are jwtguard's and cannot be added: the
+// registered claims (iss, sub, aud, exp, nbf, iat, jti), username, roles,
+// role, id, scope, sid, cnf, and the first name of the WithRolesClaim path;
+// a token that would carry one fails the issue with ErrInternal. One
+// exception serves Node services that read the tutorials' payload style
+// ({id, username, role}): id may be added when it is the user's own ID, and
+// role when it is the user's first role.
+//
+//	jwtguard.WithClaims(func(ctx context.Context, u jwtguard.User) (map[string]any, error) {
+//		return map[string]any{"tenant": tenantOf(u), "id": u.ID, "role": u.Roles[0]}, nil
+//	})
+//
+// Default: none.
+func WithClaims(claims func(ctx context.Context, u User) (map[string]any, error)) Option {
+	return func(c *config) { c.claims = claims }
 }
 
 // WithBcryptCost sets the bcrypt cost that the login handler's dummy hash

@@ -68,6 +68,10 @@ type Payload struct {
 	Role     string   `json:"role,omitempty"`
 	LegacyID LegacyID `json:"id,omitzero"`
 
+	// Extra are claims the caller adds to a token it signs (never set by
+	// Verify). Their names must not be those of the fields above.
+	Extra map[string]any `json:"-"`
+
 	// Segment is the token's base64url payload segment, set by Verify, for
 	// claims outside this struct: RawJSON decodes it when they are wanted,
 	// so the hot path decodes the payload once.
