@@ -30,6 +30,7 @@ import (
 	"log/slog"
 	"math"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jwtguard/jwtguard/internal/token"
@@ -47,6 +48,8 @@ type Auth struct {
 	verifier     *token.Verifier
 	signer       *token.Signer
 	challenges   *challenges // WWW-Authenticate values for the configured realm
+	refusals     [len(refusalReasons)]atomic.Uint64
+	warnings     *warnings
 	passwords    *passwordChecker
 	throttle     *loginThrottle // nil: logins are not throttled
 	returning    *returningUsers
@@ -90,6 +93,7 @@ func New(key Key, opts ...Option) (*Auth, error) {
 	a.throttle = newLoginThrottle(&a.cfg)
 	a.returning = &returningUsers{max: cfg.throttleCapacity}
 	a.challenges = newChallenges(cfg.realm)
+	a.warnings = newWarnings()
 	return a, nil
 }
 

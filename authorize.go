@@ -105,6 +105,10 @@ func (a *Auth) Require(rule Rule) func(http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			c, ok := FromContext(r.Context())
 			if !ok {
+				if r.Context().Value(claimsKey{}) == nil {
+					// Not even VerifyOptional ran: a wiring mistake.
+					a.warn(r, &a.warnings.noVerify, "jwtguard: Authorize or Require reached without verified claims; is Verify or VerifyOptional in front of this route?")
+				}
 				a.refuseBearer(w, r, fmt.Errorf("%w: no verified claims in the context; is Verify in front of this route?", ErrNoToken))
 				return
 			}

@@ -241,8 +241,14 @@ func (a *Auth) refuseBearer(w http.ResponseWriter, r *http.Request, err error) {
 	a.errorHandler(w, r, re)
 }
 
-// logRefusal logs a refusal's real reason at its level.
+// logRefusal counts a refusal by its reason and logs its real reason at its
+// level; a burst of bad signatures is also a warning.
 func (a *Auth) logRefusal(r *http.Request, re *refusalError) {
+	i := reasonIndex(re.err)
+	a.refusals[i].Add(1)
+	if refusalReasons[i] == "bad_signature" {
+		a.warn(r, &a.warnings.badSignatures, "jwtguard: a burst of tokens with bad signatures (a forgery attempt, or a service signing with another key?)")
+	}
 	if a.log.Enabled(r.Context(), re.ref.level) {
 		a.log.LogAttrs(r.Context(), re.ref.level, "jwtguard: request refused",
 			slog.Int("status", re.ref.status),

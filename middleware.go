@@ -1,6 +1,7 @@
 package jwtguard
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -52,7 +53,9 @@ func (a *Auth) verify(next http.Handler, optional bool) http.Handler {
 		c, err := a.authenticate(r)
 		if err != nil {
 			if optional && errors.Is(err, ErrNoToken) {
-				next.ServeHTTP(w, r)
+				// Anonymous: the context says that VerifyOptional ran, so
+				// that Require can tell this from a missing Verify.
+				next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), claimsKey{}, (*Claims)(nil))))
 				return
 			}
 			a.refuseBearer(w, r, err)
@@ -116,7 +119,11 @@ func (a *Auth) extract(r *http.Request) (string, error) {
 		case err == nil:
 			tok, source = t, "header"
 		case errors.Is(err, bearer.ErrOtherScheme):
-			// Not ours (Basic, Digest, …): as if there were no header.
+			// Not ours (Basic, Digest, …): as if there were no header. A
+			// bare JWT is a client that forgot the scheme.
+			if looksLikeJWT(hv[0]) {
+				a.warn(r, &a.warnings.noScheme, `jwtguard: an Authorization header carries a token without the Bearer scheme; clients must send "Authorization: Bearer <token>"`)
+			}
 		case errors.Is(err, bearer.ErrTooLong):
 			return "", fmt.Errorf("%w: Authorization header: %w", ErrInvalidToken, err)
 		default:

@@ -27,6 +27,9 @@ var (
 	ErrInvalid = errors.New("token invalid")
 )
 
+// errBadByte: a byte outside the compact serialization's alphabet.
+var errBadByte = errors.New("malformed token")
+
 // Algorithms lists the HMAC algorithms a Verifier can be pinned to, with the
 // minimum key length for each (RFC 7518 §3.2: a key at least as long as the
 // hash output).
@@ -230,7 +233,7 @@ func (v *Verifier) Verify(tok string) (*Payload, error) {
 	// alphabet: a signed token then has exactly one accepted spelling.
 	for i := 0; i < len(tok); i++ {
 		if c := tok[i]; !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.') {
-			return nil, fmt.Errorf("%w: byte %d is neither base64url nor '.'", ErrInvalid, i)
+			return nil, fmt.Errorf("%w: %w: byte %d is neither base64url nor '.'", ErrInvalid, errBadByte, i)
 		}
 	}
 	_, rest, _ := strings.Cut(tok, ".")
@@ -242,7 +245,7 @@ func (v *Verifier) Verify(tok string) (*Payload, error) {
 		// RFC 7519 §4.1.3: a recipient that does not identify itself with
 		// a value of a present aud claim must reject the token. A token
 		// minted for another service that shares the secret stops here.
-		return nil, fmt.Errorf("%w: token names an audience and none is configured", ErrInvalid)
+		return nil, fmt.Errorf("%w: %w: token names an audience and none is configured", ErrInvalid, jwt.ErrTokenInvalidAudience)
 	case err == nil:
 		return p, nil
 	case errors.Is(err, jwt.ErrTokenExpired) && !errors.Is(err, jwt.ErrTokenNotValidYet):

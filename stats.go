@@ -1,0 +1,171 @@
+package jwtguard
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/jwtguard/jwtguard/internal/bearer"
+	"github.com/jwtguard/jwtguard/internal/token"
+)
+
+// refusalReasons name the reasons Stats counts refusals by.
+var refusalReasons = [...]string{
+	"no_token",               // ErrNoToken
+	"malformed_request",      // ErrInvalidRequest: a malformed header or login body
+	"malformed_token",        // ErrInvalidToken: not a compact JWS, bad encoding, too long
+	"bad_signature",          // ErrInvalidToken: wrong signature or another algorithm
+	"expired",                // ErrTokenExpired
+	"wrong_issuer",           // ErrInvalidToken: iss
+	"wrong_audience",         // ErrInvalidToken: aud
+	"invalid_claims",         // ErrInvalidToken: any other claim or header check
+	"insufficient_scope",     // ErrForbidden
+	"invalid_credentials",    // ErrInvalidCredentials
+	"throttled",              // ErrTooManyRequests
+	"overloaded",             // ErrOverloaded
+	"method_not_allowed",     // ErrMethodNotAllowed
+	"unsupported_media_type", // ErrUnsupportedMediaType
+	"request_too_large",      // ErrRequestTooLarge
+	"internal",               // ErrInternal
+}
+
+// reasonIndex returns the index in refusalReasons of why err was refused.
+func reasonIndex(err error) int {
+	switch {
+	case errors.Is(err, ErrNoToken):
+		return 0
+	case errors.Is(err, ErrMethodNotAllowed):
+		return 12
+	case errors.Is(err, ErrUnsupportedMediaType):
+		return 13
+	case errors.Is(err, ErrRequestTooLarge):
+		return 14
+	case errors.Is(err, ErrInvalidRequest):
+		return 1
+	case errors.Is(err, ErrTokenExpired):
+		return 4
+	case errors.Is(err, ErrInvalidToken):
+		if errors.Is(err, bearer.ErrTooLong) || errors.Is(err, bearer.ErrMalformed) {
+			return 2
+		}
+		switch token.Reason(err) {
+		case token.ReasonMalformed:
+			return 2
+		case token.ReasonSignature:
+			return 3
+		case token.ReasonIssuer:
+			return 5
+		case token.ReasonAudience:
+			return 6
+		}
+		return 7
+	case errors.Is(err, ErrForbidden):
+		return 8
+	case errors.Is(err, ErrInvalidCredentials):
+		return 9
+	case errors.Is(err, ErrTooManyRequests):
+		return 10
+	case errors.Is(err, ErrOverloaded):
+		return 11
+	}
+	return 15
+}
+
+// Stats are an Auth's counters since New, for your metrics system (an
+// Example publishes them through expvar); jwtguard has no metrics
+// dependency.
+type Stats struct {
+	// Refusals counts refused requests by reason. Every reason is present,
+	// zero or not: no_token, malformed_request, malformed_token,
+	// bad_signature, expired, wrong_issuer, wrong_audience, invalid_claims
+	// (any other claim or header check), insufficient_scope,
+	// invalid_credentials, throttled, overloaded, method_not_allowed,
+	// unsupported_media_type, request_too_large and internal. A rise in
+	// bad_signature is a forgery attempt or a service signing with another
+	// key; in throttled and overloaded, a password-guessing flood.
+	Refusals map[string]uint64
+	// Login counts what the login handlers did with password comparisons.
+	Login LoginStats
+}
+
+// Stats returns the current counters. It is safe for concurrent use.
+func (a *Auth) Stats() Stats {
+	a.mustBeNew("Stats")
+	st := Stats{Refusals: make(map[string]uint64, len(refusalReasons)), Login: a.LoginStats()}
+	for i, name := range refusalReasons {
+		st.Refusals[name] = a.refusals[i].Load()
+	}
+	return st
+}
+
+// warner spaces out one kind of operator warning: at most one every
+// interval, and only once threshold occurrences have been seen since the
+// last. It runs on the runtime clock, not the configured one, so that a
+// frozen test clock cannot silence it or let it flood.
+type warner struct {
+	every     time.Duration
+	threshold uint64
+	pending   atomic.Uint64
+	last      atomic.Int64 // unix nanoseconds of the last warning
+}
+
+// note counts one occurrence and reports whether to warn now, with how
+// many occurrences the warning covers.
+func (w *warner) note() (n uint64, warn bool) {
+	p := w.pending.Add(1)
+	now := time.Now().UnixNano()
+	last := w.last.Load()
+	if p < w.threshold || last != 0 && now-last < int64(w.every) || !w.last.CompareAndSwap(last, now) {
+		return 0, false
+	}
+	return w.pending.Swap(0), true
+}
+
+// warnings are the operator warnings of one Auth.
+type warnings struct {
+	noVerify      warner // Require reached without Verify in front
+	noScheme      warner // a token in the Authorization header without "Bearer "
+	badSignatures warner // a burst of tokens with bad signatures
+}
+
+func newWarnings() *warnings {
+	w := &warnings{}
+	w.noVerify.every, w.noVerify.threshold = time.Minute, 1
+	w.noScheme.every, w.noScheme.threshold = time.Minute, 1
+	w.badSignatures.every, w.badSignatures.threshold = time.Minute, badSignatureBurst
+	return w
+}
+
+// badSignatureBurst is how many bad signatures make a burst worth a
+// warning (at most one a minute).
+const badSignatureBurst = 10
+
+// warn logs msg at Warn through w, when w allows it now.
+func (a *Auth) warn(r *http.Request, w *warner, msg string) {
+	if n, ok := w.note(); ok {
+		a.log.LogAttrs(r.Context(), slog.LevelWarn, msg,
+			slog.Uint64("count", n),
+			slog.String("method", r.Method),
+			slog.String("path", r.URL.Path),
+			slog.String("remote_addr", r.RemoteAddr),
+		)
+	}
+}
+
+// looksLikeJWT reports whether an Authorization value with no Bearer scheme
+// is a bare compact JWT ("eyJ…" and two dots), as clients written against
+// the first Next.js tutorial send it.
+func looksLikeJWT(v string) bool {
+	if len(v) < 10 || v[:3] != "eyJ" {
+		return false
+	}
+	dots := 0
+	for i := 0; i < len(v); i++ {
+		if v[i] == '.' {
+			dots++
+		}
+	}
+	return dots == 2
+}
