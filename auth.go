@@ -9,16 +9,9 @@
 // real reason goes to log/slog; logins compare in constant time against a
 // dummy hash for unknown users and bound the bcrypt work they do at once.
 //
-// A minimal server:
-//
-//	auth, err := jwtguard.FromEnv() // JWT_SECRET, JWT_EXPIRES_IN, …
-//	if err != nil {
-//		log.Fatal(err)
-//	}
-//	mux := http.NewServeMux()
-//	mux.Handle("POST /api/auth/login", auth.LoginHandler(users))
-//	mux.Handle("GET /api/user/profile", auth.Verify(profile))
-//	mux.Handle("GET /api/admin-data", auth.Verify(auth.Authorize("admin")(adminData)))
+// The package example below is a whole server: FromEnv or New with a Key,
+// LoginHandler on a UserStore, Verify on a route for any signed-in user and
+// Authorize on one for admins.
 package jwtguard
 
 import (

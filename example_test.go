@@ -19,6 +19,50 @@ import (
 // or a vault.
 var exampleKey, _ = jwtguard.HMACKey("HS256", []byte("an-example-secret-of-32-bytes-or-more!"))
 
+// A server with the routes of the Next.js tutorials: a login, a route for
+// any signed-in user and one for admins.
+func Example() {
+	key, err := jwtguard.HMACKey("HS256", []byte("an-example-secret-of-32-bytes-or-more!")) // or jwtguard.FromEnv()
+	if err != nil {
+		log.Fatal(err)
+	}
+	auth, err := jwtguard.New(key)
+	if err != nil {
+		log.Fatal(err)
+	}
+	hash, _ := jwtguard.HashPassword("password123")
+	users, _ := jwtguard.NewMemoryStore(jwtguard.User{ID: "1", Username: "admin", PasswordHash: hash, Roles: []string{"admin"}})
+
+	mux := http.NewServeMux()
+	mux.Handle("POST /api/auth/login", auth.LoginHandler(users))
+	mux.Handle("GET /api/user/profile", auth.Verify(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		claims, _ := jwtguard.FromContext(r.Context()) // always there behind Verify
+		fmt.Fprintf(w, "hello %s", claims.Username)
+	})))
+	mux.Handle("GET /api/admin-data", auth.Verify(auth.Authorize("admin")(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, "admin data")
+	}))))
+	// http.ListenAndServe("127.0.0.1:8080", mux); here, requests in process:
+
+	login := httptest.NewRequest("POST", "/api/auth/login", strings.NewReader(`{"username":"admin","password":"password123"}`))
+	login.Header.Set("Content-Type", "application/json")
+	rec := httptest.NewRecorder()
+	mux.ServeHTTP(rec, login)
+	var tr jwtguard.TokenResponse
+	json.Unmarshal(rec.Body.Bytes(), &tr)
+
+	for _, path := range []string{"/api/user/profile", "/api/admin-data"} {
+		req := httptest.NewRequest("GET", path, nil)
+		req.Header.Set("Authorization", "Bearer "+tr.AccessToken)
+		rec = httptest.NewRecorder()
+		mux.ServeHTTP(rec, req)
+		fmt.Println(rec.Code, rec.Body)
+	}
+	// Output:
+	// 200 hello admin
+	// 200 admin data
+}
+
 func ExampleNew() {
 	_, err := jwtguard.HMACKey("HS256", []byte("too short"))
 	fmt.Println(err)
