@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/jwtguard/jwtguard"
 )
@@ -168,6 +169,77 @@ func ExampleAuth_LoginHandler() {
 
 // A handler behind Verify can be tested without tokens: put claims in the
 // request's context with NewContext.
+// FromContext reads the claims Verify put in the request context; check
+// its second result, which is false on a route that Verify does not guard.
+func ExampleFromContext() {
+	auth, _ := jwtguard.New(exampleKey)
+	whoami := func(w http.ResponseWriter, r *http.Request) {
+		claims, ok := jwtguard.FromContext(r.Context())
+		if !ok {
+			http.Error(w, "not signed in", http.StatusUnauthorized)
+			return
+		}
+		fmt.Fprintf(w, "%s %v", claims.Subject, claims.Roles)
+	}
+	tok, _ := auth.Issue(context.Background(), jwtguard.User{ID: "7", Roles: []string{"editor"}})
+	for _, h := range []http.Handler{auth.Verify(http.HandlerFunc(whoami)), http.HandlerFunc(whoami)} {
+		req := httptest.NewRequest("GET", "/whoami", nil)
+		req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		fmt.Println(rec.Code, strings.TrimSpace(rec.Body.String()))
+	}
+	// Output:
+	// 200 7 [editor]
+	// 401 not signed in
+}
+
+// VerifyOptional serves anonymous requests too: without a token the handler
+// runs without claims; a bad token is still refused.
+func ExampleAuth_VerifyOptional() {
+	auth, _ := jwtguard.New(exampleKey, jwtguard.WithLogger(slog.New(slog.DiscardHandler)))
+	home := auth.VerifyOptional(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if claims, ok := jwtguard.FromContext(r.Context()); ok {
+			fmt.Fprintf(w, "welcome back, %s", claims.Username)
+			return
+		}
+		fmt.Fprint(w, "welcome, guest")
+	}))
+	tok, _ := auth.Issue(context.Background(), jwtguard.User{ID: "1", Username: "alice"})
+	for _, authz := range []string{"", "Bearer " + tok.AccessToken, "Bearer not.a.token"} {
+		req := httptest.NewRequest("GET", "/", nil)
+		if authz != "" {
+			req.Header.Set("Authorization", authz)
+		}
+		rec := httptest.NewRecorder()
+		home.ServeHTTP(rec, req)
+		fmt.Println(rec.Code, rec.Body)
+	}
+	// Output:
+	// 200 welcome, guest
+	// 200 welcome back, alice
+	// 401 {"error":"invalid_token","reason":"token_invalid","message":"the access token is invalid"}
+}
+
+// Issue signs a token for a user the caller has authenticated its own way
+// (single sign-on, a magic link); the response is what LoginHandler sends.
+func ExampleAuth_Issue() {
+	auth, _ := jwtguard.New(exampleKey, jwtguard.WithTokenLifetime(time.Hour))
+	tr, err := auth.Issue(context.Background(), jwtguard.User{ID: "42", Username: "alice", Roles: []string{"user"}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(tr.TokenType, tr.ExpiresIn, strings.Count(tr.AccessToken, "."))
+
+	req := httptest.NewRequest("GET", "/", nil)
+	req.Header.Set("Authorization", "Bearer "+tr.AccessToken)
+	claims, err := auth.Authenticate(req)
+	fmt.Println(claims.Subject, claims.Username, claims.Roles, err)
+	// Output:
+	// Bearer 3600 2
+	// 42 alice [user] <nil>
+}
+
 func ExampleNewContext() {
 	profile := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		claims, ok := jwtguard.FromContext(r.Context())
