@@ -169,11 +169,12 @@ func (a Audience) MarshalJSON() ([]byte, error) {
 // kept as its decimal or string text.
 type LegacyID string
 
-// UnmarshalJSON accepts a JSON string or an integer.
+// UnmarshalJSON accepts a JSON string, decoded strictly as every other
+// claim (invalid UTF-8 and lone surrogates refused), or an integer.
 func (id *LegacyID) UnmarshalJSON(b []byte) error {
 	if len(b) > 0 && b[0] == '"' {
 		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
+		if err := decodeString(b, &s); err != nil {
 			return err
 		}
 		*id = LegacyID(s)
