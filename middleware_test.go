@@ -287,7 +287,7 @@ func TestVerify(t *testing.T) {
 		{name: "claim/exp missing", req: vtGet("/r", "Bearer "+vtToken(map[string]any{"exp": nil})), want: vtInvalid, log: "exp claim is required"},
 		{name: "claim/exp as string", req: vtGet("/r", "Bearer "+vtToken(map[string]any{"exp": "1900000000"})), want: vtInvalid, log: "NumericDate is not a JSON number"},
 		{name: "claim/exp null", req: vtGet("/r", "Bearer "+vtCraft(vtHS256, `{"sub":"user-1","exp":null}`, vtSecret)), want: vtInvalid, log: "NumericDate is not a JSON number"},
-		{name: "claim/exp out of range", req: vtGet("/r", "Bearer "+vtCraft(vtHS256, `{"sub":"user-1","exp":1e300}`, vtSecret)), want: vtInvalid, log: "NumericDate out of range"},
+		{name: "claim/exp out of range", req: vtGet("/r", "Bearer "+vtCraft(vtHS256, `{"sub":"user-1","exp":1e300}`, vtSecret)), want: vtInvalid, log: "NumericDate outside the years 0000 to 9999"},
 		{name: "claim/exp negative", req: vtGet("/r", "Bearer "+vtCraft(vtHS256, `{"sub":"user-1","exp":-1}`, vtSecret)), want: vtExpired, log: "token is expired"},
 		{name: "claim/nbf as string", req: vtGet("/r", "Bearer "+vtToken(map[string]any{"nbf": "1700000000"})), want: vtInvalid, log: "NumericDate is not a JSON number"},
 		{name: "claim/iat as string", req: vtGet("/r", "Bearer "+vtToken(map[string]any{"iat": "1700000000"})), want: vtInvalid, log: "NumericDate is not a JSON number"},
@@ -554,6 +554,22 @@ func TestVerifyExpiresOnVirtualClock(t *testing.T) {
 			t.Errorf("errors = %v, want one ErrTokenExpired", eh.errs)
 		}
 	})
+}
+
+// TestVerifyNumericDateRange: exp, nbf and iat must fall in the years 0000
+// to 9999, which RFC 3339 (and time.Time's MarshalJSON) can write, so a
+// handler that encodes the claims' times cannot fail on them.
+func TestVerifyNumericDateRange(t *testing.T) {
+	raw := func(payload string) *http.Request { return vtGet("/r", "Bearer "+vtCraft(vtHS256, payload, vtSecret)) }
+	cases := []vtVerifyCase{
+		{name: "exp at the end of 9999", req: raw(`{"sub":"user-1","exp":253402300799}`), want: vtAccept},
+		{name: "exp in 10000", req: raw(`{"sub":"user-1","exp":253402300800}`), want: vtInvalid, log: "NumericDate outside the years 0000 to 9999"},
+		{name: "exp far out", req: raw(`{"sub":"user-1","exp":1e15}`), want: vtInvalid, log: "NumericDate outside"},
+		{name: "iat before year 0", req: raw(`{"sub":"user-1","exp":1800000300,"iat":-62167219201}`), want: vtInvalid, log: "NumericDate outside"},
+		{name: "nbf before year 0", req: raw(`{"sub":"user-1","exp":1800000300,"nbf":-1e12}`), want: vtInvalid, log: "NumericDate outside"},
+		{name: "nbf at year 0", req: raw(`{"sub":"user-1","exp":1800000300,"nbf":-62167219200}`), want: vtAccept},
+	}
+	vtRunVerifyCases(t, cases, false)
 }
 
 // BenchmarkVerify measures one accepted request through Verify: an HS256

@@ -94,7 +94,10 @@ func (p *Payload) GetAudience() (jwt.ClaimStrings, error)       { return jwt.Cla
 type Time struct{ time.Time }
 
 // UnmarshalJSON accepts a JSON number of seconds since the epoch, with an
-// optional fraction.
+// optional fraction, for an instant in the years 0000 to 9999 UTC, the
+// range RFC 3339 can write (and time.Time's MarshalJSON with it): a date
+// outside it makes the token invalid rather than a handler's response
+// fail to encode.
 func (t *Time) UnmarshalJSON(b []byte) error {
 	if len(b) == 0 || !(b[0] == '-' || '0' <= b[0] && b[0] <= '9') {
 		return errors.New("NumericDate is not a JSON number")
@@ -103,17 +106,21 @@ func (t *Time) UnmarshalJSON(b []byte) error {
 	if err != nil {
 		return fmt.Errorf("NumericDate: %w", err)
 	}
-	if f > maxSeconds || f < -maxSeconds {
-		return errors.New("NumericDate out of range")
+	if f < minSeconds || f >= maxSeconds+1 {
+		return errors.New("NumericDate outside the years 0000 to 9999")
 	}
 	sec, frac := int64(f), f-float64(int64(f))
 	t.Time = time.Unix(sec, int64(frac*1e9))
 	return nil
 }
 
-// maxSeconds bounds a NumericDate to where float64 seconds are exact
-// integers (2^53 s, far past any real expiry), so conversion cannot overflow.
-const maxSeconds = 1 << 53
+// The bounds of a NumericDate: 0000-01-01T00:00:00Z and
+// 9999-12-31T23:59:59Z. float64 holds every whole second between them
+// exactly, so conversion cannot overflow.
+const (
+	minSeconds = -62167219200
+	maxSeconds = 253402300799
+)
 
 // MarshalJSON writes whole seconds.
 func (t Time) MarshalJSON() ([]byte, error) {

@@ -43,8 +43,14 @@ func TestTimeUnmarshalJSON(t *testing.T) {
 		{"1.8e9", time.Unix(1800000000, 0), true},
 		{"0", time.Unix(0, 0), true},
 		{"-1", time.Unix(-1, 0), true},
-		{"9007199254740992", time.Unix(1<<53, 0), true},
-		{"9007199254740994", time.Time{}, false}, // 2^53 + 2: beyond the bound
+		{"253402300799", time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC), true},
+		{"253402300799.5", time.Date(9999, 12, 31, 23, 59, 59, 5e8, time.UTC), true},
+		{"253402300800", time.Time{}, false}, // 10000-01-01: RFC 3339 cannot write it
+		{"2.534023008e11", time.Time{}, false},
+		{"-62167219200", time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC), true},
+		{"-62167219200.5", time.Time{}, false},
+		{"-62167219201", time.Time{}, false},
+		{"9007199254740992", time.Time{}, false},
 		{"-9007199254740994", time.Time{}, false},
 		{"1e300", time.Time{}, false},
 		{"1e999", time.Time{}, false},
@@ -70,6 +76,9 @@ func TestTimeUnmarshalJSON(t *testing.T) {
 			}
 			if tc.ok && !got.Equal(tc.want) {
 				t.Errorf("UnmarshalJSON(%s) = %v, want %v", tc.in, got.Time, tc.want)
+			}
+			if _, err := got.UTC().MarshalJSON(); tc.ok && err != nil {
+				t.Errorf("an accepted NumericDate does not encode as RFC 3339: %v", err)
 			}
 			// The same through encoding/json, as a claim.
 			var p Payload
