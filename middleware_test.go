@@ -556,6 +556,23 @@ func TestVerifyExpiresOnVirtualClock(t *testing.T) {
 	})
 }
 
+// TestVerifyExpiredOnlyWhenNothingElseFails: ErrTokenExpired, which tells a
+// client to refresh, reaches the ErrorHandler only for a token whose one
+// failed check is expiry; an expired token for another issuer or audience
+// is ErrInvalidToken.
+func TestVerifyExpiredOnlyWhenNothingElseFails(t *testing.T) {
+	iss := []jwtguard.Option{jwtguard.WithIssuer("https://auth.example.com")}
+	past := vtNow.Add(-time.Hour).Unix()
+	cases := []vtVerifyCase{
+		{name: "expired alone", req: vtGet("/r", "Bearer "+vtToken(map[string]any{"exp": past})), want: vtExpired, log: "token is expired"},
+		{name: "expired, right iss", opts: iss, req: vtGet("/r", "Bearer "+vtToken(map[string]any{"exp": past, "iss": "https://auth.example.com"})), want: vtExpired, log: "token is expired"},
+		{name: "expired, wrong iss", opts: iss, req: vtGet("/r", "Bearer "+vtToken(map[string]any{"exp": past, "iss": "https://evil.example.com"})), want: vtInvalid, log: "token has invalid issuer"},
+		{name: "expired, aud when none is configured", req: vtGet("/r", "Bearer "+vtToken(map[string]any{"exp": past, "aud": "billing"})), want: vtInvalid, log: "names an audience and none is configured"},
+		{name: "expired, nbf in the future", req: vtGet("/r", "Bearer "+vtToken(map[string]any{"exp": past, "nbf": vtNow.Add(time.Hour).Unix()})), want: vtInvalid, log: "token is not valid yet"},
+	}
+	vtRunVerifyCases(t, cases, false)
+}
+
 // TestVerifyNumericDateRange: exp, nbf and iat must fall in the years 0000
 // to 9999, which RFC 3339 (and time.Time's MarshalJSON) can write, so a
 // handler that encodes the claims' times cannot fail on them.

@@ -20,7 +20,8 @@ import (
 // Errors returned by Verifier.Verify. Every error it returns wraps exactly one
 // of them; the wrapped detail is for operators' logs.
 var (
-	// ErrExpired: the signature is good but exp has passed (beyond leeway).
+	// ErrExpired: the signature is good and every check passes but exp,
+	// which has passed (beyond leeway).
 	ErrExpired = errors.New("token expired")
 	// ErrInvalid: anything else (malformed, bad signature, wrong alg,
 	// missing or wrongly typed claims, wrong iss/aud, nbf in the future).
@@ -241,19 +242,60 @@ func (v *Verifier) Verify(tok string) (*Payload, error) {
 	segment, _, _ := strings.Cut(rest, ".")
 	p := &Payload{Segment: segment}
 	_, err := v.parser.ParseWithClaims(tok, p, v.keyFunc)
+	// RFC 7519 §4.1.3: a recipient that does not identify itself with a
+	// value of a present aud claim must reject the token. A token minted for
+	// another service that shares the secret stops here. It is checked on
+	// expired tokens too (whose claims the parser has decoded), so that
+	// they are not reported as merely expired.
+	foreignAud := v.audience == "" && len(p.Audience) > 0
 	switch {
-	case err == nil && v.audience == "" && len(p.Audience) > 0:
-		// RFC 7519 §4.1.3: a recipient that does not identify itself with
-		// a value of a present aud claim must reject the token. A token
-		// minted for another service that shares the secret stops here.
+	case err == nil && foreignAud:
 		return nil, fmt.Errorf("%w: token names an audience and none is configured", ErrInvalid)
 	case err == nil:
 		return p, nil
-	case errors.Is(err, jwt.ErrTokenExpired) && !errors.Is(err, jwt.ErrTokenNotValidYet):
+	case onlyExpired(err) && foreignAud:
+		return nil, fmt.Errorf("%w: token names an audience and none is configured: %w", ErrInvalid, err)
+	case onlyExpired(err):
 		return nil, fmt.Errorf("%w: %w", ErrExpired, err)
 	default:
 		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
+}
+
+// onlyExpired reports whether err, from ParseWithClaims, says that expiry
+// is the one check the token failed, so that a client is told to refresh
+// only a token that is good but for its age: a token for another issuer or
+// audience, not yet valid, or issued in the future is invalid, expired or
+// not. golang-jwt's validator joins the errors of every failed check; each
+// error at the leaves of err's tree must be jwt.ErrTokenExpired or
+// jwt.ErrTokenInvalidClaims (the parser's wrapper around the joined
+// errors), and ErrTokenExpired must be among them. An error golang-jwt adds
+// in a later version is a leaf of another kind, so it counts as invalid.
+func onlyExpired(err error) bool {
+	expired := false
+	var walk func(error) bool
+	walk = func(e error) bool {
+		switch u := e.(type) {
+		case interface{ Unwrap() []error }:
+			for _, e := range u.Unwrap() {
+				if !walk(e) {
+					return false
+				}
+			}
+			return true
+		case interface{ Unwrap() error }:
+			return walk(u.Unwrap())
+		}
+		switch e {
+		case jwt.ErrTokenExpired:
+			expired = true
+			return true
+		case jwt.ErrTokenInvalidClaims:
+			return true
+		}
+		return false
+	}
+	return walk(err) && expired
 }
 
 // keyFunc runs after the alg check and before the signature check. It refuses

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -272,6 +273,65 @@ func TestVerifyErrors(t *testing.T) {
 				t.Fatalf("Verify = %v, %v; want %v", p, err, tc.want)
 			case errors.Is(err, ErrExpired) && errors.Is(err, ErrInvalid):
 				t.Fatalf("error %v wraps both sentinels", err)
+			}
+		})
+	}
+}
+
+// TestVerifyExpiredOnlyWhenNothingElseFails: ErrExpired tells a client to
+// refresh, so it is reported only when expiry is the one failed check. A
+// token that is also for another issuer or audience, not yet valid, issued
+// in the future or of the wrong type is ErrInvalid.
+func TestVerifyExpiredOnlyWhenNothingElseFails(t *testing.T) {
+	hs := `{"alg":"HS256"}`
+	past := itoa(testNow.Add(-time.Minute).Unix())
+	future := itoa(testNow.Add(time.Hour).Unix())
+	strict := testConfig()
+	strict.Issuer, strict.Audience, strict.Type = "https://auth.example.com", "orders", "at+jwt"
+	typed := `{"alg":"HS256","typ":"at+jwt"}`
+	cases := []struct {
+		name    string
+		cfg     Config
+		header  string
+		payload string
+		want    error
+	}{
+		{"expired alone", testConfig(), hs, `{"exp":` + past + `}`, ErrExpired},
+		{"expired, iss and aud right", strict, typed, `{"exp":` + past + `,"iss":"https://auth.example.com","aud":"orders"}`, ErrExpired},
+		{"expired, wrong iss", strict, typed, `{"exp":` + past + `,"iss":"https://evil.example.com","aud":"orders"}`, ErrInvalid},
+		{"expired, no iss", strict, typed, `{"exp":` + past + `,"aud":"orders"}`, ErrInvalid},
+		{"expired, wrong aud", strict, typed, `{"exp":` + past + `,"iss":"https://auth.example.com","aud":"billing"}`, ErrInvalid},
+		{"expired, no aud", strict, typed, `{"exp":` + past + `,"iss":"https://auth.example.com"}`, ErrInvalid},
+		{"expired, aud when none is configured", testConfig(), hs, `{"exp":` + past + `,"aud":"billing"}`, ErrInvalid},
+		{"expired, aud list when none is configured", testConfig(), hs, `{"exp":` + past + `,"aud":["billing","orders"]}`, ErrInvalid},
+		{"expired, nbf in the future", testConfig(), hs, `{"exp":` + past + `,"nbf":` + future + `}`, ErrInvalid},
+		{"expired, iat in the future", testConfig(), hs, `{"exp":` + past + `,"iat":` + future + `}`, ErrInvalid},
+		{"expired, wrong typ", strict, hs, `{"exp":` + past + `,"iss":"https://auth.example.com","aud":"orders"}`, ErrInvalid},
+		{"expired, wrong iss and aud", strict, typed, `{"exp":` + past + `,"iss":"x","aud":"y"}`, ErrInvalid},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := NewVerifier(tc.cfg).Verify(craft(tc.header, tc.payload, testSecret))
+			if p != nil || !errors.Is(err, tc.want) || errors.Is(err, ErrExpired) && errors.Is(err, ErrInvalid) {
+				t.Fatalf("Verify(%s) = %v, %v; want %v alone", tc.payload, p, err, tc.want)
+			}
+		})
+	}
+	// onlyExpired on error trees golang-jwt does not build today.
+	for _, tc := range []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"nil", nil, false},
+		{"expired wrapped twice", fmt.Errorf("a: %w", fmt.Errorf("b: %w", jwt.ErrTokenExpired)), true},
+		{"expired joined with an unknown error", errors.Join(jwt.ErrTokenExpired, errors.New("new check")), false},
+		{"invalid claims alone", jwt.ErrTokenInvalidClaims, false},
+		{"the parser's shape", fmt.Errorf("%w: %w", jwt.ErrTokenInvalidClaims, errors.Join(jwt.ErrTokenExpired)), true},
+	} {
+		t.Run("onlyExpired/"+tc.name, func(t *testing.T) {
+			if got := onlyExpired(tc.err); got != tc.want {
+				t.Errorf("onlyExpired(%v) = %v, want %v", tc.err, got, tc.want)
 			}
 		})
 	}
