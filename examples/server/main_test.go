@@ -448,7 +448,7 @@ func TestTokenBeyondYear9999Refused(t *testing.T) {
 func TestWriteJSONEncodeFailure(t *testing.T) {
 	var logs bytes.Buffer
 	logger := slog.New(slog.NewTextHandler(&logs, nil))
-	auth, err := newAuth(env(jwtguard.EnvSecret, testSecret), logger)
+	auth, err := newAuth(env("JWT_SECRET", testSecret), logger)
 	if err != nil {
 		t.Fatal(err)
 	}
