@@ -2,13 +2,13 @@ package jwtguard
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/jwtguard/jwtguard/internal/strictjson"
 	"github.com/jwtguard/jwtguard/internal/token"
 )
 
@@ -47,17 +47,29 @@ type Claims struct {
 //	var extra struct{ TenantID string `json:"tenant_id"` }
 //	err := claims.Decode(&extra)
 //
-// The payload was verified; Decode only reads it again. Claims built by hand
-// (for handler tests) have no payload, and Decode leaves v untouched.
+// The payload was verified; Decode only reads it again, more strictly than
+// encoding/json alone, so that what v receives is what every other JSON
+// parser reads in the token. It returns an error, and leaves v untouched,
+// when an object anywhere in the payload has a member name twice or two
+// names equal under case folding (strings.EqualFold), or when a member name
+// matches a field of v only in another letter case ("TENANT_ID" for
+// tenant_id; encoding/json would fill the field). Field names are matched
+// exactly at every depth that encoding/json decodes through structs, maps,
+// slices, arrays and pointers; a type with its own UnmarshalJSON decodes
+// its part of the payload as it likes. Otherwise it decodes as
+// json.Unmarshal does, with its errors for mistyped fields.
+//
+// Claims built by hand (for handler tests) have no token payload, and
+// Decode returns an error for them.
 func (c *Claims) Decode(v any) error {
 	if c.payload == nil {
-		return nil
+		return errors.New("jwtguard: claims built by hand have no token payload to decode")
 	}
 	raw, err := c.payload.RawJSON()
 	if err != nil {
 		return err
 	}
-	return json.Unmarshal(raw, v)
+	return strictjson.Unmarshal(raw, v)
 }
 
 // claimsFromPayload builds the exported Claims of a verified payload.
@@ -101,28 +113,37 @@ func (a *Auth) claimsFromPayload(p *token.Payload) (*Claims, error) {
 	return c, nil
 }
 
-// rolesAt reads the string or string array at path in the JSON object raw.
-// A missing claim means no roles; a claim of another type is an error.
+// rolesAt reads the string or string array at path in the JSON object raw,
+// with internal/strictjson: names match exactly, a name of the path that
+// appears twice in its object is an error (rather than the last one
+// winning), and the roles are decoded strictly. A missing claim, or null on
+// the way, means no roles; a claim of another type is an error.
 func rolesAt(raw []byte, path []string) ([]string, error) {
 	for _, key := range path {
-		var obj map[string]json.RawMessage
-		if err := json.Unmarshal(raw, &obj); err != nil {
+		if string(raw) == "null" {
+			return nil, nil
+		}
+		v, found, err := strictjson.Lookup(raw, key)
+		if err != nil {
 			return nil, err
 		}
-		v, ok := obj[key]
-		if !ok {
+		if !found {
 			return nil, nil
 		}
 		raw = v
 	}
-	if len(raw) > 0 && raw[0] == '"' {
-		var s string
-		err := json.Unmarshal(raw, &s)
-		return []string{s}, err
+	switch {
+	case string(raw) == "null":
+		return nil, nil
+	case len(raw) > 0 && raw[0] == '"':
+		s, err := strictjson.String(raw)
+		if err != nil {
+			return nil, err
+		}
+		return []string{s}, nil
+	default:
+		return strictjson.Strings(raw)
 	}
-	var roles []string
-	err := json.Unmarshal(raw, &roles)
-	return roles, err
 }
 
 type claimsKey struct{}

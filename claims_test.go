@@ -71,6 +71,30 @@ func TestClaimsRoles(t *testing.T) {
 	vtRunVerifyCases(t, cases, false)
 }
 
+// TestClaimsRolesPathIsStrict: the roles path is read with the strict
+// decoder, so a name of the path that appears twice, which encoding/json
+// would settle by taking the last, makes the token invalid.
+func TestClaimsRolesPathIsStrict(t *testing.T) {
+	keycloak := []jwtguard.Option{jwtguard.WithRolesClaim("realm_access", "roles")}
+	namespaced := []jwtguard.Option{jwtguard.WithRolesClaim("https://example.com/roles")}
+	raw := func(claims string) *http.Request {
+		return vtGet("/r", "Bearer "+vtCraft(vtHS256, `{"sub":"user-1","exp":1800000300,`+claims+`}`, vtSecret))
+	}
+	cases := []vtVerifyCase{
+		{name: "outer name twice", opts: keycloak, req: raw(`"realm_access":{"roles":["user"]},"realm_access":{"roles":["admin"]}`), want: vtInvalid, log: `roles claim: member "realm_access" appears twice`},
+		{name: "inner name twice", opts: keycloak, req: raw(`"realm_access":{"roles":["user"],"roles":["admin"]}`), want: vtInvalid, log: `roles claim: member "roles" appears twice`},
+		{name: "outer name twice, once escaped", opts: keycloak, req: raw(`"realm_access":{"roles":["user"]},"realm\u005faccess":{"roles":["admin"]}`), want: vtInvalid, log: "appears twice"},
+		{name: "single name twice", opts: namespaced, req: raw(`"https://example.com/roles":["user"],"https://example.com/roles":"admin"`), want: vtInvalid, log: "appears twice"},
+		{name: "escaped name is the name", opts: keycloak, req: raw(`"realm\u005faccess":{"r\u006fles":["admin"]}`), want: vtAccept, check: vtRoles("admin")},
+		{name: "case variant is another name", opts: keycloak, req: raw(`"realm_access":{"roles":["user"]},"REALM_ACCESS":{"roles":["admin"]}`), want: vtAccept, check: vtRoles("user")},
+		{name: "null on the path", opts: keycloak, req: raw(`"realm_access":null`), want: vtAccept, check: vtRoles()},
+		{name: "null roles", opts: keycloak, req: raw(`"realm_access":{"roles":null}`), want: vtAccept, check: vtRoles()},
+		{name: "null element", opts: keycloak, req: raw(`"realm_access":{"roles":["admin",null]}`), want: vtInvalid, log: "array element is not a string"},
+		{name: "escaped role", opts: keycloak, req: raw(`"realm_access":{"roles":"\u0061dmin"}`), want: vtAccept, check: vtRoles("admin")},
+	}
+	vtRunVerifyCases(t, cases, false)
+}
+
 // TestClaimsDecode reads claims that Claims has no field for.
 func TestClaimsDecode(t *testing.T) {
 	tok := vtToken(map[string]any{"tenant_id": "t-9", "plan": map[string]any{"tier": "gold", "seats": 5}})
@@ -81,10 +105,10 @@ func TestClaimsDecode(t *testing.T) {
 	var extra struct {
 		TenantID string `json:"tenant_id"`
 		Plan     struct {
-			Tier  string
-			Seats int
-		}
-		Sub string
+			Tier  string `json:"tier"`
+			Seats int    `json:"seats"`
+		} `json:"plan"`
+		Sub string `json:"sub"`
 	}
 	if err := p.claims.Decode(&extra); err != nil {
 		t.Fatal(err)
@@ -99,10 +123,56 @@ func TestClaimsDecode(t *testing.T) {
 		t.Error("Decode into a mistyped field succeeded")
 	}
 
-	// Hand-built claims have no payload: v is left as it was.
+	// Hand-built claims have no payload: an error, and v as it was.
 	extra.TenantID = "unchanged"
-	if err := (&jwtguard.Claims{Subject: "1"}).Decode(&extra); err != nil || extra.TenantID != "unchanged" {
-		t.Errorf("Decode on hand-built claims = %v, %q", err, extra.TenantID)
+	err := (&jwtguard.Claims{Subject: "1"}).Decode(&extra)
+	if err == nil || !strings.Contains(err.Error(), "claims built by hand have no token payload") || extra.TenantID != "unchanged" {
+		t.Errorf("Decode on hand-built claims = %v, %q; want an error and v untouched", err, extra.TenantID)
+	}
+}
+
+// TestClaimsDecodeIsStrict: Decode gives v what every JSON parser reads in
+// the payload. Repeated names and case variants, which encoding/json
+// settles by taking the last or by ignoring case, are refused.
+func TestClaimsDecodeIsStrict(t *testing.T) {
+	type tenant struct {
+		TenantID string `json:"tenant_id"`
+		Plan     struct {
+			Tier string `json:"tier"`
+		} `json:"plan"`
+	}
+	for _, tc := range []struct {
+		name   string
+		claims string
+		err    string // "" when accepted
+		want   tenant
+	}{
+		{"exact", `"tenant_id":"t-1","plan":{"tier":"gold"}`, "", tenant{TenantID: "t-1", Plan: struct {
+			Tier string `json:"tier"`
+		}{"gold"}}},
+		{"escaped name is the name", `"tenant\u005fid":"t-1"`, "", tenant{TenantID: "t-1"}},
+		{"repeated member", `"tenant_id":"t-1","tenant_id":"t-2"`, `"tenant_id" appears twice`, tenant{}},
+		{"repeated member, once escaped", `"tenant_id":"t-1","tenant\u005fid":"t-2"`, "appears twice", tenant{}},
+		{"repeated nested member", `"plan":{"tier":"free","tier":"gold"}`, `"tier" appears twice`, tenant{}},
+		{"repeated member deep in an unknown claim", `"x":[{"y":1,"y":2}]`, `"y" appears twice`, tenant{}},
+		{"case variants of an unknown claim", `"extra":1,"EXTRA":2`, "differ only in letter case", tenant{}},
+		{"case variant beside the exact name", `"tenant_id":"t-1","TENANT_ID":"t-2"`, "differ only in letter case", tenant{}},
+		{"case variant alone", `"TENANT_ID":"t-2"`, `matches field "tenant_id" only in another letter case`, tenant{}},
+		{"nested case variant alone", `"plan":{"Tier":"gold"}`, `matches field "tier"`, tenant{}},
+		{"Kelvin sign is a case variant of k", `"k":1,"\u212a":2`, "differ only in letter case", tenant{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := &vtProbe{}
+			tok := vtCraft(vtHS256, `{"sub":"user-1","exp":1800000300,`+tc.claims+`}`, vtSecret)
+			if rec := vtServe(vtAuth(t).Verify(p), vtGet("/r", "Bearer "+tok)); rec.Code != http.StatusOK {
+				t.Fatalf("status %d", rec.Code)
+			}
+			var got tenant
+			err := p.claims.Decode(&got)
+			if tc.err == "" && (err != nil || got != tc.want) || tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err) || got != tenant{}) {
+				t.Errorf("Decode = %+v, %v; want %+v, error about %q", got, err, tc.want, tc.err)
+			}
+		})
 	}
 }
 

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/jwtguard/jwtguard/internal/strictjson"
 )
 
 // LoginHandler returns a handler for POST requests with a JSON body
@@ -62,12 +64,12 @@ type loginHandler struct {
 	users UserStore
 }
 
-// loginRequest is the login body. Fields are strings: any other JSON type is
-// a decode error, so operator-injection shapes such as {"$ne": null} are
-// refused before they reach a store.
+// loginRequest is the login body, decoded by decodeLogin. Fields are
+// strings: any other JSON type is a decode error, so operator-injection
+// shapes such as {"$ne": null} are refused before they reach a store.
 type loginRequest struct {
-	Username string `json:"username"`
-	Password string `json:"password"`
+	Username string
+	Password string
 }
 
 func (h *loginHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -165,22 +167,29 @@ func retryAfter(d time.Duration) string {
 	return strconv.FormatInt(max(1, int64((d+time.Second-1)/time.Second)), 10)
 }
 
-// decodeLogin checks the content type and decodes the body strictly.
+// decodeLogin checks the content type and decodes the body, read whole up
+// to limit, with strictjson.StringObject: exactly the members username and
+// password (names matched exactly once escapes are undone, so
+// "\u0075sername" is username, as for any JSON parser), each once, each a
+// JSON string, strictly unescaped (lone surrogate escapes, raw control
+// characters and invalid UTF-8 refused), nothing else in the object and
+// nothing after it. encoding/json would take the last of two usernames and
+// match "USERNAME" too, so a gateway in front that reads the first one
+// could disagree with us about who logs in.
 func decodeLogin(w http.ResponseWriter, r *http.Request, limit int64) (loginRequest, error) {
 	var req loginRequest
 	if err := checkJSONContentType(r.Header.Get("Content-Type")); err != nil {
 		return req, err
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
 		return req, bodyError(err)
 	}
-	if err := dec.Decode(&struct{}{}); err != io.EOF {
-		if err == nil {
-			err = errors.New("more than one JSON value")
-		}
-		return req, bodyError(err)
+	if err := strictjson.StringObject(body,
+		strictjson.StringField{Name: "username", Dst: &req.Username},
+		strictjson.StringField{Name: "password", Dst: &req.Password},
+	); err != nil {
+		return loginRequest{}, bodyError(err)
 	}
 	if req.Username == "" || req.Password == "" {
 		return req, fmt.Errorf("%w: login body lacks a username or a password", ErrInvalidRequest)

@@ -1,15 +1,19 @@
 package jwtguard
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // FuzzDecodeLogin feeds arbitrary bodies and content types to the login
 // decoder: it never panics, refuses with one of the request sentinels, and
-// only accepts a body that names a non-empty username and password.
+// only accepts a body that names a non-empty username and password, once
+// each, exactly as encoding/json reads them.
 func FuzzDecodeLogin(f *testing.F) {
 	for _, seed := range []struct{ ct, body string }{
 		{"application/json", `{"username":"alice","password":"password123"}`},
@@ -18,6 +22,21 @@ func FuzzDecodeLogin(f *testing.F) {
 		{"application/json", `{"username":"a","password":"b"}{}`},
 		{"application/json", `{"username":"a","password":"b","x":1}`},
 		{"application/json", `{"username":"\u0000","password":"\ud800"}`},
+		{"application/json", `{"username":"a","username":"b","password":"c"}`},
+		{"application/json", `{"username":"a","password":"b","password":"c"}`},
+		{"application/json", `{"USERNAME":"a","password":"b"}`},
+		{"application/json", `{"Username":"a","username":"b","password":"c"}`},
+		{"application/json", `{"\u0075sername":"a","password":"b"}`},
+		{"application/json", `{"username":"a","\u0075sername":"b","password":"c"}`},
+		{"application/json", `{"username":"a\ud83d\ude00","password":"\"\\\/\b\f\n\r\t"}`},
+		{"application/json", `{"username":"a","password":"\udc00"}`},
+		{"application/json", `{"username":"a","password":"\ud800\u0041"}`},
+		{"application/json", "{\"username\":\"a\xff\",\"password\":\"b\"}"},
+		{"application/json", "{\"username\":\"a\x01\",\"password\":\"b\"}"},
+		{"application/json", "\xef\xbb\xbf{\"username\":\"a\",\"password\":\"b\"}"},
+		{"application/json", "{\v\"username\":\"a\",\"password\":\"b\"}"},
+		{"application/json", " \r\n\t{ \"username\" :\"a\" , \"password\":\"b\"}\n "},
+		{"application/json", `{"username":"a","password":"b",}`},
 		{"application/json", `[` + strings.Repeat("[", 500)},
 		{"application/json", `{"username":"a","password":"` + strings.Repeat("x", 5000) + `"}`},
 		{"text/plain", `{}`},
@@ -41,6 +60,25 @@ func FuzzDecodeLogin(f *testing.F) {
 		}
 		if len(body) > DefaultMaxLoginBodySize {
 			t.Fatalf("accepted a %d-byte body", len(body))
+		}
+		// What is accepted reads the same to encoding/json, and has no
+		// second reading: no repeated member, no case variant, no text
+		// that encoding/json would repair.
+		if !utf8.Valid(body) || !json.Valid(body) {
+			t.Fatalf("accepted %q, which is not valid UTF-8 JSON", body)
+		}
+		var want struct{ Username, Password string }
+		dec := json.NewDecoder(bytes.NewReader(body))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&want); err != nil || want.Username != req.Username || want.Password != req.Password {
+			t.Fatalf("accepted %q as %q, %q; encoding/json reads %q, %q, %v", body, req.Username, req.Password, want.Username, want.Password, err)
+		}
+		var members map[string]json.RawMessage
+		if json.Unmarshal(body, &members) != nil || len(members) != 2 || members["username"] == nil || members["password"] == nil {
+			t.Fatalf("accepted %q, whose members are not exactly username and password", body)
+		}
+		if strings.Count(string(body), ":") > 2 && !strings.Contains(req.Username+req.Password, ":") {
+			t.Fatalf("accepted %q, which has more than two members", body)
 		}
 	})
 }

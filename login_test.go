@@ -164,6 +164,55 @@ func TestLoginRefusals(t *testing.T) {
 	}
 }
 
+// TestLoginBodyIsStrict: the login body has one reading. A repeated member
+// or a member name in another letter case, which encoding/json settles by
+// taking the last or by ignoring case (so that a gateway reading the first
+// username and jwtguard disagree about who logs in), is refused, and so is
+// text that encoding/json would silently repair.
+func TestLoginBodyIsStrict(t *testing.T) {
+	tests := []struct {
+		name       string
+		body       string
+		wantStatus int
+	}{
+		{"plain", `{"username":"alice","password":"password123"}`, 200},
+		{"escaped names are the names", `{"\u0075sername":"alice","pass\u0077ord":"password123"}`, 200},
+		{"escaped values", `{"username":"\u0061lice","password":"password\u0031\u00323"}`, 200},
+		{"JSON white space", " {\r\n\t\"username\" : \"alice\" ,\"password\":\"password123\"}\n", 200},
+		{"username twice", `{"username":"nobody","username":"alice","password":"password123"}`, 400},
+		{"username twice, second escaped", `{"username":"nobody","\u0075sername":"alice","password":"password123"}`, 400},
+		{"password twice", `{"username":"alice","password":"wrong","password":"password123"}`, 400},
+		{"USERNAME", `{"USERNAME":"alice","password":"password123"}`, 400},
+		{"Username beside username", `{"Username":"nobody","username":"alice","password":"password123"}`, 400},
+		{"Password", `{"username":"alice","Password":"password123"}`, 400},
+		{"lone surrogate in the password", `{"username":"alice","password":"password123\ud800"}`, 400},
+		{"lone low surrogate in the username", `{"username":"alice\udc00","password":"password123"}`, 400},
+		{"invalid UTF-8 in the password", "{\"username\":\"alice\",\"password\":\"password123\xff\"}", 400},
+		{"raw control character", "{\"username\":\"alice\x7f\x01\",\"password\":\"password123\"}", 400},
+		{"BOM", "\xef\xbb\xbf{\"username\":\"alice\",\"password\":\"password123\"}", 400},
+		{"vertical tab", "{\v\"username\":\"alice\",\"password\":\"password123\"}", 400},
+		{"no-break space", "{\u00a0\"username\":\"alice\",\"password\":\"password123\"}", 400},
+		{"null password", `{"username":"alice","password":null}`, 400},
+		{"trailing comma", `{"username":"alice","password":"password123",}`, 400},
+		{"second value after white space", `{"username":"alice","password":"password123"} {}`, 400},
+		{"body over the cap, duplicates inside", `{"username":"alice","username":"` + strings.Repeat("x", 5000) + `","password":"password123"}`, 413},
+	}
+	h := ltAuth(t).LoginHandler(ltStore(t))
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := ltLogin(h, tc.body)
+			if rec.Code != tc.wantStatus {
+				t.Fatalf("status = %d, want %d; body %s", rec.Code, tc.wantStatus, rec.Body)
+			}
+			if tc.wantStatus == 400 {
+				if code := ltErrorBody(t, rec); code != "invalid_request" {
+					t.Errorf("error code = %q, want invalid_request", code)
+				}
+			}
+		})
+	}
+}
+
 // An unknown user, a wrong password and a disabled account are answered with
 // the same bytes, and each costs exactly one bcrypt comparison against a
 // hash of the same cost, so neither the answer nor its timing tells them

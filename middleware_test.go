@@ -293,7 +293,7 @@ func TestVerify(t *testing.T) {
 		{name: "claim/exp missing", req: vtGet("/r", "Bearer "+vtToken(map[string]any{"exp": nil})), want: vtInvalid, log: "exp claim is required"},
 		{name: "claim/exp as string", req: vtGet("/r", "Bearer "+vtToken(map[string]any{"exp": "1900000000"})), want: vtInvalid, log: "NumericDate is not a JSON number"},
 		{name: "claim/exp null", req: vtGet("/r", "Bearer "+vtCraft(vtHS256, `{"sub":"user-1","exp":null}`, vtSecret)), want: vtInvalid, log: "NumericDate is not a JSON number"},
-		{name: "claim/exp out of range", req: vtGet("/r", "Bearer "+vtCraft(vtHS256, `{"sub":"user-1","exp":1e300}`, vtSecret)), want: vtInvalid, log: "NumericDate out of range"},
+		{name: "claim/exp out of range", req: vtGet("/r", "Bearer "+vtCraft(vtHS256, `{"sub":"user-1","exp":1e300}`, vtSecret)), want: vtInvalid, log: "NumericDate outside the years 0000 to 9999"},
 		{name: "claim/exp negative", req: vtGet("/r", "Bearer "+vtCraft(vtHS256, `{"sub":"user-1","exp":-1}`, vtSecret)), want: vtExpired, log: "token is expired"},
 		{name: "claim/nbf as string", req: vtGet("/r", "Bearer "+vtToken(map[string]any{"nbf": "1700000000"})), want: vtInvalid, log: "NumericDate is not a JSON number"},
 		{name: "claim/iat as string", req: vtGet("/r", "Bearer "+vtToken(map[string]any{"iat": "1700000000"})), want: vtInvalid, log: "NumericDate is not a JSON number"},
@@ -566,6 +566,39 @@ func TestVerifyExpiresOnVirtualClock(t *testing.T) {
 			t.Errorf("errors = %v, want one ErrTokenExpired", eh.errs)
 		}
 	})
+}
+
+// TestVerifyExpiredOnlyWhenNothingElseFails: ErrTokenExpired, which tells a
+// client to refresh, reaches the ErrorHandler only for a token whose one
+// failed check is expiry; an expired token for another issuer or audience
+// is ErrInvalidToken.
+func TestVerifyExpiredOnlyWhenNothingElseFails(t *testing.T) {
+	iss := []jwtguard.Option{jwtguard.WithIssuer("https://auth.example.com")}
+	past := vtNow.Add(-time.Hour).Unix()
+	cases := []vtVerifyCase{
+		{name: "expired alone", req: vtGet("/r", "Bearer "+vtToken(map[string]any{"exp": past})), want: vtExpired, log: "token is expired"},
+		{name: "expired, right iss", opts: iss, req: vtGet("/r", "Bearer "+vtToken(map[string]any{"exp": past, "iss": "https://auth.example.com"})), want: vtExpired, log: "token is expired"},
+		{name: "expired, wrong iss", opts: iss, req: vtGet("/r", "Bearer "+vtToken(map[string]any{"exp": past, "iss": "https://evil.example.com"})), want: vtInvalid, log: "token has invalid issuer"},
+		{name: "expired, aud when none is configured", req: vtGet("/r", "Bearer "+vtToken(map[string]any{"exp": past, "aud": "billing"})), want: vtInvalid, log: "names an audience and none is configured"},
+		{name: "expired, nbf in the future", req: vtGet("/r", "Bearer "+vtToken(map[string]any{"exp": past, "nbf": vtNow.Add(time.Hour).Unix()})), want: vtInvalid, log: "token is not valid yet"},
+	}
+	vtRunVerifyCases(t, cases, false)
+}
+
+// TestVerifyNumericDateRange: exp, nbf and iat must fall in the years 0000
+// to 9999, which RFC 3339 (and time.Time's MarshalJSON) can write, so a
+// handler that encodes the claims' times cannot fail on them.
+func TestVerifyNumericDateRange(t *testing.T) {
+	raw := func(payload string) *http.Request { return vtGet("/r", "Bearer "+vtCraft(vtHS256, payload, vtSecret)) }
+	cases := []vtVerifyCase{
+		{name: "exp at the end of 9999", req: raw(`{"sub":"user-1","exp":253402300799}`), want: vtAccept},
+		{name: "exp in 10000", req: raw(`{"sub":"user-1","exp":253402300800}`), want: vtInvalid, log: "NumericDate outside the years 0000 to 9999"},
+		{name: "exp far out", req: raw(`{"sub":"user-1","exp":1e15}`), want: vtInvalid, log: "NumericDate outside"},
+		{name: "iat before year 0", req: raw(`{"sub":"user-1","exp":1800000300,"iat":-62167219201}`), want: vtInvalid, log: "NumericDate outside"},
+		{name: "nbf before year 0", req: raw(`{"sub":"user-1","exp":1800000300,"nbf":-1e12}`), want: vtInvalid, log: "NumericDate outside"},
+		{name: "nbf at year 0", req: raw(`{"sub":"user-1","exp":1800000300,"nbf":-62167219200}`), want: vtAccept},
+	}
+	vtRunVerifyCases(t, cases, false)
 }
 
 // BenchmarkVerify measures one accepted request through Verify: an HS256

@@ -112,7 +112,7 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 	}
 	fmt.Fprintf(stdout, "Demo accounts:\n  admin / password123  (role admin)\n  alice / password123  (role user)\n")
 	fmt.Fprintf(stdout, "Listening on http://%s\n", ln.Addr())
-	return serve(ctx, ln, newServer(newHandler(auth, store), logger), logger)
+	return serve(ctx, ln, newServer(newHandler(auth, store, logger), logger), logger)
 }
 
 // serve serves srv on ln until ctx is done, then shuts it down, waiting up
@@ -211,8 +211,9 @@ func demoStore(cost int) (*jwtguard.MemoryStore, error) {
 	return jwtguard.NewMemoryStore(users...)
 }
 
-// newHandler returns the server's routes.
-func newHandler(auth *jwtguard.Auth, users jwtguard.UserStore) http.Handler {
+// newHandler returns the server's routes. Failures to encode a response
+// are logged to logger.
+func newHandler(auth *jwtguard.Auth, users jwtguard.UserStore, logger *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -222,13 +223,13 @@ func newHandler(auth *jwtguard.Auth, users jwtguard.UserStore) http.Handler {
 	// itself, with 405, Allow: POST and a JSON body.
 	mux.Handle("/api/auth/login", auth.LoginHandler(users))
 	mux.Handle("GET /api/user/profile", auth.Verify(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, userOf(r))
+		writeJSON(w, r, logger, userOf(r))
 	})))
 	mux.Handle("GET /api/secure-data", auth.Verify(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, message{"Authenticated route", userOf(r)})
+		writeJSON(w, r, logger, message{"Authenticated route", userOf(r)})
 	})))
 	mux.Handle("GET /api/admin-data", auth.Verify(auth.Authorize("admin")(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, message{"Admin-only route", userOf(r)})
+		writeJSON(w, r, logger, message{"Admin-only route", userOf(r)})
 	}))))
 	return mux
 }
@@ -276,13 +277,19 @@ func userOf(r *http.Request) *user {
 }
 
 // writeJSON answers 200 with v. Responses carry account data, so they are
-// not cached.
-func writeJSON(w http.ResponseWriter, v any) {
+// not cached. v is encoded before anything is written: if that fails, the
+// error is logged and the answer is the fixed 500 (ErrInternal), never
+// an empty 200.
+func writeJSON(w http.ResponseWriter, r *http.Request, logger *slog.Logger, v any) {
+	body, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		logger.LogAttrs(r.Context(), slog.LevelError, "server: encoding the response failed", slog.String("path", r.URL.Path), slog.String("error", err.Error()))
+		jwtguard.WriteError(w, r, fmt.Errorf("%w: encoding the response: %w", jwtguard.ErrInternal, err))
+		return
+	}
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.Encode(v)
+	w.Write(append(body, '\n'))
 }

@@ -4,6 +4,9 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -58,7 +61,7 @@ func newTestServer(t *testing.T) (*httptest.Server, *clock) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(newHandler(auth, store))
+	srv := httptest.NewServer(newHandler(auth, store, logger))
 	t.Cleanup(srv.Close)
 	return srv, clk
 }
@@ -417,5 +420,54 @@ func TestServerOptionsTrustedProxies(t *testing.T) {
 	}
 	if _, err := newAuth(env("JWT_SECRET", testSecret), slog.New(slog.DiscardHandler), serverOptions("10.0.0.0/8,proxy")...); err == nil {
 		t.Error("an unreadable proxy address was accepted")
+	}
+}
+
+// TestTokenBeyondYear9999Refused: a token whose exp is after the year 9999,
+// which time.Time cannot encode as RFC 3339, is refused by Verify (401), not
+// answered with an empty 200.
+func TestTokenBeyondYear9999Refused(t *testing.T) {
+	srv, _ := newTestServer(t)
+	seg := func(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+	for _, exp := range []string{"253402300800", "1e15"} {
+		t.Run(exp, func(t *testing.T) {
+			in := seg(`{"alg":"HS256","typ":"JWT"}`) + "." + seg(`{"sub":"1","username":"admin","roles":["admin"],"exp":`+exp+`}`)
+			m := hmac.New(sha256.New, []byte(testSecret))
+			m.Write([]byte(in))
+			tok := in + "." + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+			r := do(t, "GET", srv.URL+"/api/user/profile", tok, "")
+			if r.status != http.StatusUnauthorized || errorCode(t, r) != "invalid_token" {
+				t.Errorf("status %d, body %q; want 401 invalid_token", r.status, r.body)
+			}
+		})
+	}
+}
+
+// TestWriteJSONEncodeFailure: a response that cannot be encoded is a logged
+// 500 with the fixed body, written before any header.
+func TestWriteJSONEncodeFailure(t *testing.T) {
+	var logs bytes.Buffer
+	logger := slog.New(slog.NewTextHandler(&logs, nil))
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest("GET", "/api/user/profile", nil)
+	writeJSON(rec, req, logger, &user{Subject: "1", ExpiresAt: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)})
+	if rec.Code != http.StatusInternalServerError {
+		t.Errorf("status %d, want 500", rec.Code)
+	}
+	var body struct{ Error, Message string }
+	if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || body.Error != "server_error" {
+		t.Errorf("body %q (%v), want the fixed server_error body", rec.Body, err)
+	}
+	if got := rec.Header().Get("Cache-Control"); got != "no-store" {
+		t.Errorf("Cache-Control %q, want no-store", got)
+	}
+	if !strings.Contains(logs.String(), "encoding the response failed") || !strings.Contains(logs.String(), "year outside of range") {
+		t.Errorf("log %q does not give the reason", logs.String())
+	}
+
+	rec = httptest.NewRecorder()
+	writeJSON(rec, req, logger, &user{Subject: "1", Roles: []string{}})
+	if rec.Code != http.StatusOK || !json.Valid(rec.Body.Bytes()) || rec.Header().Get("Content-Type") != "application/json" {
+		t.Errorf("good response: status %d, body %q", rec.Code, rec.Body)
 	}
 }

@@ -20,7 +20,8 @@ import (
 // Errors returned by Verifier.Verify. Every error it returns wraps exactly one
 // of them; the wrapped detail is for operators' logs.
 var (
-	// ErrExpired: the signature is good but exp has passed (beyond leeway).
+	// ErrExpired: the signature is good and every check passes but exp,
+	// which has passed (beyond leeway).
 	ErrExpired = errors.New("token expired")
 	// ErrInvalid: anything else (malformed, bad signature, wrong alg,
 	// missing or wrongly typed claims, wrong iss/aud, nbf in the future).
@@ -101,7 +102,10 @@ func (p *Payload) GetAudience() (jwt.ClaimStrings, error)       { return jwt.Cla
 type Time struct{ time.Time }
 
 // UnmarshalJSON accepts a JSON number of seconds since the epoch, with an
-// optional fraction.
+// optional fraction, for an instant in the years 0000 to 9999 UTC, the
+// range RFC 3339 can write (and time.Time's MarshalJSON with it): a date
+// outside it makes the token invalid rather than a handler's response
+// fail to encode.
 func (t *Time) UnmarshalJSON(b []byte) error {
 	if len(b) == 0 || !(b[0] == '-' || '0' <= b[0] && b[0] <= '9') {
 		return errors.New("NumericDate is not a JSON number")
@@ -110,17 +114,21 @@ func (t *Time) UnmarshalJSON(b []byte) error {
 	if err != nil {
 		return fmt.Errorf("NumericDate: %w", err)
 	}
-	if f > maxSeconds || f < -maxSeconds {
-		return errors.New("NumericDate out of range")
+	if f < minSeconds || f >= maxSeconds+1 {
+		return errors.New("NumericDate outside the years 0000 to 9999")
 	}
 	sec, frac := int64(f), f-float64(int64(f))
 	t.Time = time.Unix(sec, int64(frac*1e9))
 	return nil
 }
 
-// maxSeconds bounds a NumericDate to where float64 seconds are exact
-// integers (2^53 s, far past any real expiry), so conversion cannot overflow.
-const maxSeconds = 1 << 53
+// The bounds of a NumericDate: 0000-01-01T00:00:00Z and
+// 9999-12-31T23:59:59Z. float64 holds every whole second between them
+// exactly, so conversion cannot overflow.
+const (
+	minSeconds = -62167219200
+	maxSeconds = 253402300799
+)
 
 // MarshalJSON writes whole seconds.
 func (t Time) MarshalJSON() ([]byte, error) {
@@ -176,11 +184,12 @@ func (a Audience) MarshalJSON() ([]byte, error) {
 // kept as its decimal or string text.
 type LegacyID string
 
-// UnmarshalJSON accepts a JSON string or an integer.
+// UnmarshalJSON accepts a JSON string, decoded strictly as every other
+// claim (invalid UTF-8 and lone surrogates refused), or an integer.
 func (id *LegacyID) UnmarshalJSON(b []byte) error {
 	if len(b) > 0 && b[0] == '"' {
 		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
+		if err := decodeString(b, &s); err != nil {
 			return err
 		}
 		*id = LegacyID(s)
@@ -240,19 +249,60 @@ func (v *Verifier) Verify(tok string) (*Payload, error) {
 	segment, _, _ := strings.Cut(rest, ".")
 	p := &Payload{Segment: segment}
 	_, err := v.parser.ParseWithClaims(tok, p, v.keyFunc)
+	// RFC 7519 §4.1.3: a recipient that does not identify itself with a
+	// value of a present aud claim must reject the token. A token minted for
+	// another service that shares the secret stops here. It is checked on
+	// expired tokens too (whose claims the parser has decoded), so that
+	// they are not reported as merely expired.
+	foreignAud := v.audience == "" && len(p.Audience) > 0
 	switch {
-	case err == nil && v.audience == "" && len(p.Audience) > 0:
-		// RFC 7519 §4.1.3: a recipient that does not identify itself with
-		// a value of a present aud claim must reject the token. A token
-		// minted for another service that shares the secret stops here.
+	case err == nil && foreignAud:
 		return nil, fmt.Errorf("%w: %w: token names an audience and none is configured", ErrInvalid, jwt.ErrTokenInvalidAudience)
 	case err == nil:
 		return p, nil
-	case errors.Is(err, jwt.ErrTokenExpired) && !errors.Is(err, jwt.ErrTokenNotValidYet):
+	case onlyExpired(err) && foreignAud:
+		return nil, fmt.Errorf("%w: %w: token names an audience and none is configured: %w", ErrInvalid, jwt.ErrTokenInvalidAudience, err)
+	case onlyExpired(err):
 		return nil, fmt.Errorf("%w: %w", ErrExpired, err)
 	default:
 		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
+}
+
+// onlyExpired reports whether err, from ParseWithClaims, says that expiry
+// is the one check the token failed, so that a client is told to refresh
+// only a token that is good but for its age: a token for another issuer or
+// audience, not yet valid, or issued in the future is invalid, expired or
+// not. golang-jwt's validator joins the errors of every failed check; each
+// error at the leaves of err's tree must be jwt.ErrTokenExpired or
+// jwt.ErrTokenInvalidClaims (the parser's wrapper around the joined
+// errors), and ErrTokenExpired must be among them. An error golang-jwt adds
+// in a later version is a leaf of another kind, so it counts as invalid.
+func onlyExpired(err error) bool {
+	expired := false
+	var walk func(error) bool
+	walk = func(e error) bool {
+		switch u := e.(type) {
+		case interface{ Unwrap() []error }:
+			for _, e := range u.Unwrap() {
+				if !walk(e) {
+					return false
+				}
+			}
+			return true
+		case interface{ Unwrap() error }:
+			return walk(u.Unwrap())
+		}
+		switch e {
+		case jwt.ErrTokenExpired:
+			expired = true
+			return true
+		case jwt.ErrTokenInvalidClaims:
+			return true
+		}
+		return false
+	}
+	return walk(err) && expired
 }
 
 // keyFunc runs after the alg check and before the signature check. It refuses

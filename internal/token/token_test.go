@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -43,8 +44,14 @@ func TestTimeUnmarshalJSON(t *testing.T) {
 		{"1.8e9", time.Unix(1800000000, 0), true},
 		{"0", time.Unix(0, 0), true},
 		{"-1", time.Unix(-1, 0), true},
-		{"9007199254740992", time.Unix(1<<53, 0), true},
-		{"9007199254740994", time.Time{}, false}, // 2^53 + 2: beyond the bound
+		{"253402300799", time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC), true},
+		{"253402300799.5", time.Date(9999, 12, 31, 23, 59, 59, 5e8, time.UTC), true},
+		{"253402300800", time.Time{}, false}, // 10000-01-01: RFC 3339 cannot write it
+		{"2.534023008e11", time.Time{}, false},
+		{"-62167219200", time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC), true},
+		{"-62167219200.5", time.Time{}, false},
+		{"-62167219201", time.Time{}, false},
+		{"9007199254740992", time.Time{}, false},
 		{"-9007199254740994", time.Time{}, false},
 		{"1e300", time.Time{}, false},
 		{"1e999", time.Time{}, false},
@@ -70,6 +77,9 @@ func TestTimeUnmarshalJSON(t *testing.T) {
 			}
 			if tc.ok && !got.Equal(tc.want) {
 				t.Errorf("UnmarshalJSON(%s) = %v, want %v", tc.in, got.Time, tc.want)
+			}
+			if _, err := got.UTC().MarshalJSON(); tc.ok && err != nil {
+				t.Errorf("an accepted NumericDate does not encode as RFC 3339: %v", err)
 			}
 			// The same through encoding/json, as a claim.
 			var p Payload
@@ -263,6 +273,65 @@ func TestVerifyErrors(t *testing.T) {
 				t.Fatalf("Verify = %v, %v; want %v", p, err, tc.want)
 			case errors.Is(err, ErrExpired) && errors.Is(err, ErrInvalid):
 				t.Fatalf("error %v wraps both sentinels", err)
+			}
+		})
+	}
+}
+
+// TestVerifyExpiredOnlyWhenNothingElseFails: ErrExpired tells a client to
+// refresh, so it is reported only when expiry is the one failed check. A
+// token that is also for another issuer or audience, not yet valid, issued
+// in the future or of the wrong type is ErrInvalid.
+func TestVerifyExpiredOnlyWhenNothingElseFails(t *testing.T) {
+	hs := `{"alg":"HS256"}`
+	past := itoa(testNow.Add(-time.Minute).Unix())
+	future := itoa(testNow.Add(time.Hour).Unix())
+	strict := testConfig()
+	strict.Issuer, strict.Audience, strict.Type = "https://auth.example.com", "orders", "at+jwt"
+	typed := `{"alg":"HS256","typ":"at+jwt"}`
+	cases := []struct {
+		name    string
+		cfg     Config
+		header  string
+		payload string
+		want    error
+	}{
+		{"expired alone", testConfig(), hs, `{"exp":` + past + `}`, ErrExpired},
+		{"expired, iss and aud right", strict, typed, `{"exp":` + past + `,"iss":"https://auth.example.com","aud":"orders"}`, ErrExpired},
+		{"expired, wrong iss", strict, typed, `{"exp":` + past + `,"iss":"https://evil.example.com","aud":"orders"}`, ErrInvalid},
+		{"expired, no iss", strict, typed, `{"exp":` + past + `,"aud":"orders"}`, ErrInvalid},
+		{"expired, wrong aud", strict, typed, `{"exp":` + past + `,"iss":"https://auth.example.com","aud":"billing"}`, ErrInvalid},
+		{"expired, no aud", strict, typed, `{"exp":` + past + `,"iss":"https://auth.example.com"}`, ErrInvalid},
+		{"expired, aud when none is configured", testConfig(), hs, `{"exp":` + past + `,"aud":"billing"}`, ErrInvalid},
+		{"expired, aud list when none is configured", testConfig(), hs, `{"exp":` + past + `,"aud":["billing","orders"]}`, ErrInvalid},
+		{"expired, nbf in the future", testConfig(), hs, `{"exp":` + past + `,"nbf":` + future + `}`, ErrInvalid},
+		{"expired, iat in the future", testConfig(), hs, `{"exp":` + past + `,"iat":` + future + `}`, ErrInvalid},
+		{"expired, wrong typ", strict, hs, `{"exp":` + past + `,"iss":"https://auth.example.com","aud":"orders"}`, ErrInvalid},
+		{"expired, wrong iss and aud", strict, typed, `{"exp":` + past + `,"iss":"x","aud":"y"}`, ErrInvalid},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := NewVerifier(tc.cfg).Verify(craft(tc.header, tc.payload, testSecret))
+			if p != nil || !errors.Is(err, tc.want) || errors.Is(err, ErrExpired) && errors.Is(err, ErrInvalid) {
+				t.Fatalf("Verify(%s) = %v, %v; want %v alone", tc.payload, p, err, tc.want)
+			}
+		})
+	}
+	// onlyExpired on error trees golang-jwt does not build today.
+	for _, tc := range []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"nil", nil, false},
+		{"expired wrapped twice", fmt.Errorf("a: %w", fmt.Errorf("b: %w", jwt.ErrTokenExpired)), true},
+		{"expired joined with an unknown error", errors.Join(jwt.ErrTokenExpired, errors.New("new check")), false},
+		{"invalid claims alone", jwt.ErrTokenInvalidClaims, false},
+		{"the parser's shape", fmt.Errorf("%w: %w", jwt.ErrTokenInvalidClaims, errors.Join(jwt.ErrTokenExpired)), true},
+	} {
+		t.Run("onlyExpired/"+tc.name, func(t *testing.T) {
+			if got := onlyExpired(tc.err); got != tc.want {
+				t.Errorf("onlyExpired(%v) = %v, want %v", tc.err, got, tc.want)
 			}
 		})
 	}
