@@ -510,3 +510,33 @@ func FuzzVerify(f *testing.F) {
 		}
 	})
 }
+
+// TestJOSEHeaderDecoding pins down how golang-jwt's encoding/json decoding
+// of the header behaves, as SECURITY.md states it: names match exactly, a
+// repeated name is not refused and the last wins. Each case is MACed with
+// our key, so only a key holder could send it.
+func TestJOSEHeaderDecoding(t *testing.T) {
+	payload := `{"sub":"1","exp":` + itoa(testNow.Add(time.Minute).Unix()) + `}`
+	cases := []struct {
+		name, header string
+		ok           bool
+	}{
+		{"repeated alg, last HS256 wins", `{"alg":"none","alg":"HS256"}`, true},
+		{"repeated alg, last none wins", `{"alg":"HS256","alg":"none"}`, false},
+		{"ALG is not alg", `{"ALG":"HS256"}`, false},
+		{"CRIT is an unknown parameter", `{"alg":"HS256","CRIT":["b64"]}`, true},
+		{"crit is refused", `{"alg":"HS256","crit":["b64"]}`, false},
+		{"repeated crit is refused", `{"alg":"HS256","crit":null,"crit":["b64"]}`, false},
+		{"CTY is an unknown parameter", `{"alg":"HS256","CTY":"JWT"}`, true},
+		{"cty is refused", `{"alg":"HS256","cty":"JWT"}`, false},
+	}
+	v := NewVerifier(testConfig())
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := v.Verify(craft(tc.header, payload, testSecret))
+			if (err == nil) != tc.ok {
+				t.Errorf("Verify: %v; want accepted %v", err, tc.ok)
+			}
+		})
+	}
+}
