@@ -34,7 +34,8 @@ import (
 //   - too many failed logins for the account or the client address
 //     (WithAccountThrottle, on by default; WithAddressThrottle):
 //     ErrTooManyRequests, 429 with Retry-After, before any password is
-//     compared;
+//     compared; only a login refused after its password was compared
+//     spends a token;
 //   - no password-hashing budget or free bcrypt slot within the login wait
 //     (WithPasswordCPUShare, WithLoginConcurrency, WithLoginWait), or too
 //     many logins waiting already: ErrOverloaded, 503 with Retry-After;
@@ -84,24 +85,20 @@ func (h *loginHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	addr := addressKey(clientAddr(r, a.cfg.trustedProxies, a.cfg.forwardedHeader))
 	account := accountKey(req.Username)
 	returning, mayDraw := a.returning.check(account, addr, a.cfg.now())
+	at, err := a.throttle.begin(addr, account, returning)
 	var u User
-	if a.throttle == nil {
-		u, err = h.check(r.Context(), req, mayDraw)
-	} else {
-		at, wait, limit := a.throttle.begin(addr, account, returning)
-		if at == nil {
-			a.passwords.throttled.Add(1)
-			w.Header().Set("Retry-After", retryAfter(wait))
-			a.refuse(w, r, fmt.Errorf("%w: %s limit, next attempt in %v", ErrTooManyRequests, limit, wait.Round(time.Millisecond)))
-			return
-		}
-		u, err = h.check(r.Context(), req, mayDraw)
-		if !errors.Is(err, ErrInvalidCredentials) {
-			at.refund() // only a wrong guess keeps the tokens it spent
-		}
+	if err == nil {
+		u, err = h.check(r.Context(), req, at, mayDraw)
+		// Only a login whose password was compared keeps its tokens.
+		at.end()
 	}
 	if err != nil {
-		if errors.Is(err, ErrOverloaded) {
+		var te *throttledError
+		switch {
+		case errors.As(err, &te):
+			a.passwords.throttled.Add(1)
+			w.Header().Set("Retry-After", retryAfter(te.wait))
+		case errors.Is(err, ErrOverloaded):
 			w.Header().Set("Retry-After", a.passwords.retryAfter)
 		}
 		a.refuse(w, r, err)
@@ -121,9 +118,12 @@ func (h *loginHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // ErrInvalidCredentials for a wrong guess (unknown user, wrong or over-long
 // password, disabled account), ErrOverloaded when no password-hashing
 // budget or slot freed up in time, and ErrInternal when the store or the
-// stored hash failed.
-func (h *loginHandler) check(ctx context.Context, req loginRequest, mayDraw bool) (User, error) {
+// stored hash failed. It marks at as a guess when a password comparison ran
+// and the login is refused: only then does it keep its throttle tokens.
+func (h *loginHandler) check(ctx context.Context, req loginRequest, at *attempt, mayDraw bool) (_ User, err error) {
 	if len(req.Password) > MaxPasswordLength {
+		// Refused without a comparison, so without a guess: the throttle
+		// gives its tokens back (no password over 72 bytes can be right).
 		return User{}, fmt.Errorf("%w: password longer than %d bytes", ErrInvalidCredentials, MaxPasswordLength)
 	}
 	u, err := h.users.LookupUser(ctx, req.Username)
@@ -131,7 +131,16 @@ func (h *loginHandler) check(ctx context.Context, req loginRequest, mayDraw bool
 	if err != nil && !errors.Is(err, ErrUserNotFound) {
 		return User{}, fmt.Errorf("%w: user store: %w", ErrInternal, err)
 	}
-	err = h.auth.passwords.check(ctx, u.PasswordHash, found, req.Password, mayDraw)
+	compared, err := h.auth.passwords.check(ctx, u.PasswordHash, found, req.Password, mayDraw)
+	if compared {
+		// A comparison that ends in a refusal was a guess (whatever the
+		// client did after); a successful login costs nothing.
+		defer func() {
+			if err != nil {
+				at.guess()
+			}
+		}()
+	}
 	switch {
 	case errors.Is(err, errOverloaded):
 		return User{}, fmt.Errorf("%w: %w", ErrOverloaded, err)

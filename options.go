@@ -196,7 +196,9 @@ func WithMaxLoginBodySize(n int64) Option { return func(c *config) { c.maxLoginB
 // WithAccountThrottle limits failed logins per username (case-insensitive):
 // burst failures at once, then one more every interval; a login over the
 // limit is refused with 429 and Retry-After before any password is
-// compared. Successful logins cost nothing. Default: DefaultAccountBurst
+// compared. Only failed logins whose password was compared cost a token:
+// successful logins, and logins refused before a comparison (a password
+// over 72 bytes, 503 for want of password-hashing budget), cost nothing. Default: DefaultAccountBurst
 // (10) then one every DefaultAccountEvery (30 s). burst 0 turns it off.
 //
 // Logins from the client address of the account's last successful login
@@ -262,9 +264,13 @@ func WithForwardedHeader(name string) Option {
 
 // WithThrottleCapacity bounds how many accounts, how many addresses, and how
 // many returning users (the address of an account's last successful login)
-// the login handlers remember; past it the least recently seen are
-// forgotten. Each costs a few hundred bytes, whatever the username's length.
-// Default: DefaultThrottleCapacity (65 536).
+// the login handlers remember. Only logins whose password was compared leave
+// an account or address behind; past the bound the throttle forgets the
+// fullest bucket (the one that has refilled most), and the returning users'
+// table the least recently seen. Keys that a login in flight holds are never
+// forgotten, so the throttle may hold more by the logins in flight. Each
+// costs a few hundred bytes, whatever the username's length. Default:
+// DefaultThrottleCapacity (65 536).
 func WithThrottleCapacity(n int) Option { return func(c *config) { c.throttleCapacity = n } }
 
 // WithPasswordCPUShare sets the share of the machine that bcrypt comparisons

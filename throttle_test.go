@@ -3,6 +3,7 @@ package jwtguard_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -269,4 +270,74 @@ func TestForwardedHeaderOptionIsValidated(t *testing.T) {
 			t.Errorf("%q accepted", name)
 		}
 	}
+}
+
+// The reviewed attack on the throttle's memory, through LoginHandler: an
+// account's bucket is drained, then a flood of logins under fresh usernames
+// (or from fresh addresses) tries to push it out of a small table so that
+// the account gets a fresh burst. Logins refused before any comparison
+// leave no key behind, and a full table forgets fuller buckets first, so
+// the attacked account stays throttled.
+func TestThrottleSurvivesASprayOfFreshKeys(t *testing.T) {
+	long := strings.Repeat("p", jwtguard.MaxPasswordLength+1)
+	spray := func(i int, password string) string {
+		return fmt.Sprintf(`{"username":"spray-%d","password":%q}`, i, password)
+	}
+	sprayAddr := func(i int) string { return fmt.Sprintf("10.%d.%d.%d:1", i>>16&255, i>>8&255, i&255) }
+	tests := []struct {
+		name     string
+		opts     []jwtguard.Option
+		n        int
+		status   int // of each sprayed login
+		body     func(i int) string
+		victimIP string
+	}{
+		{"account, passwords over 72 bytes", nil, 3000, 401,
+			func(i int) string { return spray(i, long) }, "192.0.2.1:1"},
+		{"account, unknown users compared", nil, 300, 401,
+			func(i int) string { return spray(i, "guess") }, "192.0.2.1:1"},
+		{"address, passwords over 72 bytes", []jwtguard.Option{jwtguard.WithAccountThrottle(0, 0), jwtguard.WithAddressThrottle(3, time.Hour)}, 3000, 401,
+			func(i int) string { return spray(i, long) }, "203.0.113.7:1"},
+		{"address, unknown users compared", []jwtguard.Option{jwtguard.WithAccountThrottle(0, 0), jwtguard.WithAddressThrottle(3, time.Hour)}, 300, 401,
+			func(i int) string { return spray(i, "guess") }, "203.0.113.7:1"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			opts := append([]jwtguard.Option{jwtguard.WithClock(newLTClock().Now), jwtguard.WithThrottleCapacity(64),
+				jwtguard.WithAccountThrottle(3, time.Hour)}, tc.opts...)
+			h := ltAuth(t, opts...).LoginHandler(ltStore(t))
+			for i := range 3 {
+				ltWant(t, ltLoginFrom(h, tc.victimIP, ltAliceWrong), 401, fmt.Sprintf("guess %d", i+1))
+			}
+			ltWant(t, ltLoginFrom(h, tc.victimIP, ltAliceWrong), 429, "the drained bucket")
+			for i := range tc.n {
+				if rec := ltLoginFrom(h, sprayAddr(i), tc.body(i)); rec.Code != tc.status {
+					t.Fatalf("sprayed login %d: status %d, want %d", i, rec.Code, tc.status)
+				}
+			}
+			ltWant(t, ltLoginFrom(h, tc.victimIP, ltAliceWrong), 429, "the drained bucket after the spray")
+			ltWant(t, ltLoginFrom(h, tc.victimIP, ltAlice), 429, "the right password after the spray")
+		})
+	}
+	// Logins refused for want of password-hashing budget (503) were not
+	// guesses either: they give their tokens back and leave no key.
+	t.Run("account, logins refused by the password budget", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			// A burst of 3 comparisons for everyone, then one every 20
+			// minutes or so; no waiting.
+			h := ltAuth(t, jwtguard.WithClock(newLTClock().Now), jwtguard.WithThrottleCapacity(64),
+				jwtguard.WithAccountThrottle(3, time.Hour), jwtguard.WithPasswordBudget(0.001, 4),
+				jwtguard.WithLoginWait(0)).LoginHandler(ltStore(t))
+			for i := range 3 {
+				ltWant(t, ltLoginFrom(h, "192.0.2.1:1", ltAliceWrong), 401, fmt.Sprintf("guess %d", i+1))
+			}
+			ltWant(t, ltLoginFrom(h, "192.0.2.1:1", ltAliceWrong), 429, "the drained bucket")
+			for i := range 3000 {
+				if rec := ltLoginFrom(h, sprayAddr(i), spray(i, "guess")); rec.Code != 503 {
+					t.Fatalf("sprayed login %d: status %d, want 503", i, rec.Code)
+				}
+			}
+			ltWant(t, ltLoginFrom(h, "192.0.2.1:1", ltAliceWrong), 429, "the drained bucket after the spray")
+		})
+	})
 }
