@@ -13,3 +13,6 @@ func HasDummyHash(a *Auth, cost int) bool {
 	v, ok := a.passwords.dummies.Load(cost)
 	return ok && v.(*dummyHash).hash != nil
 }
+
+// AccountKey is the throttle key of a username.
+func AccountKey(username string) string { return accountKey(username) }

@@ -131,6 +131,13 @@ func (h *loginHandler) check(ctx context.Context, req loginRequest, at *attempt,
 	if err != nil && !errors.Is(err, ErrUserNotFound) {
 		return User{}, fmt.Errorf("%w: user store: %w", ErrInternal, err)
 	}
+	if found {
+		// The store may match spellings that the username's fold keeps
+		// apart: guesses for one user share its ID's bucket too.
+		if err := at.takeUser(u.ID); err != nil {
+			return User{}, err
+		}
+	}
 	compared, err := h.auth.passwords.check(ctx, u.PasswordHash, found, req.Password, mayDraw)
 	if compared {
 		// A comparison that ends in a refusal was a guess (whatever the

@@ -193,13 +193,16 @@ func WithLoginWait(d time.Duration) Option { return func(c *config) { c.loginWai
 // is refused with 413. Default: DefaultMaxLoginBodySize (4096).
 func WithMaxLoginBodySize(n int64) Option { return func(c *config) { c.maxLoginBody = n } }
 
-// WithAccountThrottle limits failed logins per username (case-insensitive):
-// burst failures at once, then one more every interval; a login over the
-// limit is refused with 429 and Retry-After before any password is
-// compared. Only failed logins whose password was compared cost a token:
-// successful logins, and logins refused before a comparison (a password
-// over 72 bytes, 503 for want of password-hashing budget), cost nothing. Default: DefaultAccountBurst
-// (10) then one every DefaultAccountEvery (30 s). burst 0 turns it off.
+// WithAccountThrottle limits failed logins per account: per username, as
+// strings.EqualFold compares them, and, once the UserStore has found the
+// user, per User.ID as well, so that spellings the store maps to one user
+// share a bucket however it folds them. It allows burst failures at once,
+// then one more every interval; a login over the limit is refused with 429
+// and Retry-After before any password is compared. Only failed logins whose
+// password was compared cost a token: successful logins, and logins refused
+// before a comparison (a password over 72 bytes, 503 for want of
+// password-hashing budget), cost nothing. Default: DefaultAccountBurst (10)
+// then one every DefaultAccountEvery (30 s). burst 0 turns it off.
 //
 // Logins from the client address of the account's last successful login
 // count against a bucket of their own, so that an attacker guessing from

@@ -2,6 +2,7 @@ package jwtguard
 
 import (
 	"container/heap"
+	"crypto/sha256"
 	"fmt"
 	"net/http"
 	"net/netip"
@@ -109,6 +110,28 @@ func (t *loginThrottle) begin(addr, account string, returning bool) (*attempt, e
 		return nil, err
 	}
 	return at, nil
+}
+
+// takeUser takes a token from the bucket of the user the store found, keyed
+// by its ID (a returning user's by ID and address, like its username
+// bucket). It must be called after the store lookup and before the password
+// comparison. On a *throttledError the login must be refused; the caller's
+// end gives the other tokens back.
+//
+// What this reveals: the refusal is the same 429, body and Retry-After
+// rounding as the username bucket's, but only a username that the store
+// found can meet it. A client sees it for a spelling whose own username
+// bucket still has tokens only after spending the user's burst through
+// other spellings that the store maps to the same user, so it learns that
+// those spellings name one account, which its guesses had already told it
+// by being throttled; and the refusal comes after the store lookup, so it
+// takes as long as the lookup rather than returning at once.
+func (at *attempt) takeUser(id string) error {
+	if at == nil {
+		return nil
+	}
+	sum := sha256.Sum256([]byte(id))
+	return at.take(at.t.accounts, at.accountKey("i", string(sum[:16])), "account (user ID)")
 }
 
 // accountKey is the throttle key of an account key k (a digest) in the

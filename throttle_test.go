@@ -341,3 +341,101 @@ func TestThrottleSurvivesASprayOfFreshKeys(t *testing.T) {
 		})
 	})
 }
+
+// ltFoldingStore finds users as strings.EqualFold does, after dropping
+// dots (as some mail providers do): a store that matches more spellings
+// than the throttle's case fold.
+func ltFoldingStore(t *testing.T) jwtguard.UserStore {
+	s := ltStore(t)
+	return jwtguard.UserStoreFunc(func(ctx context.Context, username string) (jwtguard.User, error) {
+		name := strings.ReplaceAll(username, ".", "")
+		for _, known := range []string{"alice", "admin", "mallory"} {
+			if strings.EqualFold(name, known) {
+				return s.LookupUser(ctx, known)
+			}
+		}
+		return jwtguard.User{}, jwtguard.ErrUserNotFound
+	})
+}
+
+// Usernames that strings.EqualFold calls equal share one bucket, beyond
+// ASCII case: the long s, the Kelvin sign, the final sigma, the micro sign.
+// The usernames here are unknown, so only the username bucket counts.
+func TestAccountThrottleFoldsUsernames(t *testing.T) {
+	tests := []struct {
+		name      string
+		spellings []string
+	}{
+		{"long s", []string{"sam", "\u017fam", "SAM", "\u017fAM"}},
+		{"Kelvin sign", []string{"kate", "\u212aate", "KATE", "\u212aATE"}},
+		{"final sigma", []string{"\u03c3\u03c9\u03c3", "\u03c3\u03c9\u03c2", "\u03a3\u03a9\u03a3", "\u03c2\u03c9\u03c2"}},
+		{"micro sign", []string{"\u03bcu", "\u00b5u", "\u039cU", "\u00b5U"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := ltAuth(t, jwtguard.WithAccountThrottle(2, time.Hour)).LoginHandler(ltFoldingStore(t))
+			for i, name := range tc.spellings {
+				want := 401
+				if i >= 2 {
+					want = 429
+				}
+				ltWant(t, ltLoginFrom(h, "192.0.2.1:1", `{"username":"`+name+`","password":"x"}`), want, name)
+			}
+		})
+	}
+}
+
+// Spellings that the store maps to one user and the fold does not (here,
+// dots) share the bucket of the user's ID: a 429 from it looks exactly like
+// one from the username's bucket, comes before any comparison, and gives
+// the other tokens back.
+func TestAccountThrottleSharesTheUserIDBucket(t *testing.T) {
+	a := ltAuth(t, jwtguard.WithClock(newLTClock().Now), jwtguard.WithAccountThrottle(2, time.Hour),
+		jwtguard.WithAddressThrottle(3, time.Hour))
+	release, calls := ltHoldFirstCompare(a)
+	close(release)
+	h := a.LoginHandler(ltFoldingStore(t))
+	guess := func(remote, name string) *httptest.ResponseRecorder {
+		return ltLoginFrom(h, remote, `{"username":"`+name+`","password":"x"}`)
+	}
+	ltWant(t, guess("192.0.2.1:1", "alice"), 401, "alice")
+	ltWant(t, guess("192.0.2.1:1", "a.lice"), 401, "a.lice")
+	byID := guess("192.0.2.1:1", "al.ice")
+	ltWant(t, byID, 429, "al.ice: the user ID's bucket is empty")
+	ltWant(t, guess("192.0.2.1:1", "alice"), 429, "alice: a token left in its username bucket, none in the ID's")
+	if n := calls.Load(); n != 2 {
+		t.Errorf("%d comparisons, want 2: the ID bucket refuses before comparing", n)
+	}
+	// The refusals gave the address's tokens back: it has one left.
+	ltWant(t, guess("192.0.2.1:1", "ad.min"), 401, "another user, the address's third token")
+	ltWant(t, guess("192.0.2.1:1", "nob.ody"), 429, "the address's bucket is empty")
+
+	// A username bucket's 429, for an unknown user, from elsewhere.
+	ltWant(t, guess("192.0.2.2:1", "nobody"), 401, "nobody")
+	ltWant(t, guess("192.0.2.2:1", "nobody"), 401, "nobody")
+	byName := guess("192.0.2.2:1", "nobody")
+	if byID.Code != byName.Code || byID.Body.String() != byName.Body.String() ||
+		byID.Header().Get("Retry-After") != byName.Header().Get("Retry-After") || byID.Header().Get("Retry-After") != "3600" {
+		t.Errorf("ID bucket 429: %d %q Retry-After %q; username bucket 429: %d %q Retry-After %q",
+			byID.Code, byID.Body, byID.Header().Get("Retry-After"), byName.Code, byName.Body, byName.Header().Get("Retry-After"))
+	}
+	if st := a.LoginStats(); st.Throttled != 4 {
+		t.Errorf("Throttled = %d, want 4", st.Throttled)
+	}
+}
+
+// The owner logging in from the address of their last successful login
+// has an ID bucket of their own too, so other spellings cannot lock them
+// out.
+func TestAccountThrottleUserIDBucketSparesTheReturningOwner(t *testing.T) {
+	h := ltAuth(t, jwtguard.WithClock(newLTClock().Now), jwtguard.WithAccountThrottle(2, time.Hour)).LoginHandler(ltFoldingStore(t))
+	ltWant(t, ltLoginFrom(h, "198.51.100.1:1", ltAlice), 200, "alice, before the attack")
+	for i, name := range []string{"a.lice", "al.ice", "ali.ce", "alic.e"} {
+		rec := ltLoginFrom(h, "203.0.113.7:1", `{"username":"`+name+`","password":"x"}`)
+		if want := map[bool]int{true: 401, false: 429}[i < 2]; rec.Code != want {
+			t.Fatalf("%s: %d, want %d", name, rec.Code, want)
+		}
+	}
+	ltWant(t, ltLoginFrom(h, "198.51.100.1:2", ltAlice), 200, "alice from her address during the attack")
+	ltWant(t, ltLoginFrom(h, "198.51.100.99:1", ltAlice), 429, "alice from a new address during the attack")
+}
