@@ -82,9 +82,10 @@ func (h *loginHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		a.refuse(w, r, err)
 		return
 	}
-	addr := addressKey(clientAddr(r, a.cfg.trustedProxies, a.cfg.forwardedHeader))
+	ip := clientAddr(r, a.cfg.trustedProxies, a.cfg.forwardedHeader)
+	addr := addressKey(ip)
 	account := accountKey(req.Username)
-	returning, mayDraw := a.returning.check(account, addr, a.cfg.now())
+	returning, mayDraw := a.returning.check(account, ip, a.cfg.now())
 	at, err := a.throttle.begin(addr, account, returning)
 	var u User
 	if err == nil {
@@ -109,7 +110,7 @@ func (h *loginHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		a.refuse(w, r, err)
 		return
 	}
-	a.returning.remember(account, addr, a.cfg.now())
+	a.returning.remember(account, ip, a.cfg.now())
 	a.log.LogAttrs(r.Context(), slog.LevelInfo, "jwtguard: login", slog.String("user_id", u.ID), slog.String("remote_addr", r.RemoteAddr))
 	writeJSON(w, http.StatusOK, tr)
 }

@@ -209,6 +209,13 @@ func WithMaxLoginBodySize(n int64) Option { return func(c *config) { c.maxLoginB
 // elsewhere cannot keep the account's owner out for as long as the attack
 // lasts. A user logging in from a new address while the account is under
 // attack does wait: one attempt every interval.
+//
+// The owner's bucket needs distinct client addresses. Behind a reverse
+// proxy, name it with WithTrustedProxies: otherwise every client has the
+// proxy's address, the attacker shares the owner's bucket, and the owner
+// waits with the attacker. A login whose address cannot be read is never
+// the owner's. An attacker at the owner's own address (the same NAT, the
+// same IPv6 /64) shares the owner's bucket whatever is configured.
 func WithAccountThrottle(burst int, every time.Duration) Option {
 	return func(c *config) { c.accountBurst, c.accountEvery = burst, every }
 }

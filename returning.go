@@ -3,6 +3,7 @@ package jwtguard
 import (
 	"container/list"
 	"crypto/sha256"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -25,6 +26,13 @@ const (
 // first. A login from that address is a returning user's: it has its own
 // account throttle bucket, which guesses from elsewhere cannot empty, and it
 // may draw on the share of the password budget kept for returning users.
+//
+// That is worth only as much as the client addresses are distinct. A login
+// whose address could not be read (RemoteAddr unparseable) is never a
+// returning user's and is never remembered. Behind a reverse proxy not
+// named in WithTrustedProxies every client has the proxy's address, so an
+// attacker shares the owner's bucket; and an attacker at the owner's own
+// address (the same NAT, the same IPv6 /64) always does.
 type returningUsers struct {
 	max int
 
@@ -38,8 +46,14 @@ type returningEntry struct {
 	at, drew      time.Time // last successful login; last draw on the share
 }
 
-// remember records a successful login for account from addr.
-func (u *returningUsers) remember(account, addr string, now time.Time) {
+// remember records a successful login for account from the client address
+// ip. An address that could not be read is not remembered: every such
+// client would share it, the account's attacker too.
+func (u *returningUsers) remember(account string, ip netip.Addr, now time.Time) {
+	if !ip.IsValid() {
+		return
+	}
+	addr := addressKey(ip)
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	if u.keys == nil {
@@ -59,11 +73,16 @@ func (u *returningUsers) remember(account, addr string, now time.Time) {
 	u.keys[account] = u.lru.PushFront(&returningEntry{account: account, addr: addr, at: now})
 }
 
-// check reports whether a login for account from addr is a returning
-// user's, and whether it may draw on the budget's returning share now (at
-// most once every returningDrawEvery per account; a true answer counts as
-// the draw).
-func (u *returningUsers) check(account, addr string, now time.Time) (returning, mayDraw bool) {
+// check reports whether a login for account from the client address ip is
+// a returning user's, and whether it may draw on the budget's returning
+// share now (at most once every returningDrawEvery per account; a true
+// answer counts as the draw). A login whose address could not be read is
+// never a returning user's.
+func (u *returningUsers) check(account string, ip netip.Addr, now time.Time) (returning, mayDraw bool) {
+	if !ip.IsValid() {
+		return false, false
+	}
+	addr := addressKey(ip)
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	el, ok := u.keys[account]

@@ -439,3 +439,20 @@ func TestAccountThrottleUserIDBucketSparesTheReturningOwner(t *testing.T) {
 	ltWant(t, ltLoginFrom(h, "198.51.100.1:2", ltAlice), 200, "alice from her address during the attack")
 	ltWant(t, ltLoginFrom(h, "198.51.100.99:1", ltAlice), 429, "alice from a new address during the attack")
 }
+
+// A client address that cannot be read is never the returning owner's:
+// otherwise every such client (the attacker too) would share the owner's
+// own bucket, and get a burst of guesses on top of the account's.
+func TestReturningOwnerNeedsAReadableAddress(t *testing.T) {
+	for _, remote := range []string{"not-an-address", ""} {
+		t.Run(fmt.Sprintf("RemoteAddr %q", remote), func(t *testing.T) {
+			h := ltAuth(t, jwtguard.WithClock(newLTClock().Now), jwtguard.WithAccountThrottle(3, time.Hour)).LoginHandler(ltStore(t))
+			ltWant(t, ltLoginFrom(h, remote, ltAlice), 200, "alice, from an unreadable address")
+			for i := range 3 {
+				ltWant(t, ltLoginFrom(h, remote, ltAliceWrong), 401, fmt.Sprintf("guess %d from an unreadable address", i+1))
+			}
+			ltWant(t, ltLoginFrom(h, remote, ltAlice), 429, "alice again: she has no bucket of her own there")
+			ltWant(t, ltLoginFrom(h, "203.0.113.7:1", ltAliceWrong), 429, "a guess from elsewhere: the account's bucket is the one spent")
+		})
+	}
+}
