@@ -27,10 +27,11 @@ import (
 //   - a body over the bound (WithMaxLoginBodySize): ErrRequestTooLarge, 413;
 //   - malformed JSON, unknown fields, wrong types, trailing data, or an
 //     empty username or password: ErrInvalidRequest, 400;
-//   - an unknown user, a wrong password, a password over 72 bytes, or a
-//     disabled account: ErrInvalidCredentials, 401, all with the same body;
-//     unknown users are compared against a dummy hash so that they take as
-//     long as known ones;
+//   - an unknown user, a wrong password, a password over 72 bytes, a
+//     disabled account, or a user whose stored hash is not a usable bcrypt
+//     hash (logged at Error level): ErrInvalidCredentials, 401, all with
+//     the same body; unknown users and unusable hashes are compared against
+//     a dummy hash so that they take as long as known ones;
 //   - too many failed logins for the account or the client address
 //     (WithAccountThrottle, on by default; WithAddressThrottle):
 //     ErrTooManyRequests, 429 with Retry-After, before any password is
@@ -156,7 +157,8 @@ func (h *loginHandler) check(ctx context.Context, req loginRequest, at *attempt,
 		// Answered as a wrong password (it was compared against the dummy
 		// hash, taking as long), so that accounts without a usable hash
 		// (single sign-on only, say) do not stand out; the operator is told.
-		h.auth.log.LogAttrs(ctx, slog.LevelError, "jwtguard: the user store returned a password hash that is not bcrypt", slog.String("user_id", u.ID))
+		h.auth.log.LogAttrs(ctx, slog.LevelError, "jwtguard: the user store returned a password hash that is not a usable bcrypt hash",
+			slog.String("user_id", u.ID), slog.String("reason", err.Error()))
 		return User{}, fmt.Errorf("%w: user ID %q has no usable password hash", ErrInvalidCredentials, u.ID)
 	case err != nil && ctx.Err() != nil && !errors.Is(err, bcrypt.ErrMismatchedHashAndPassword):
 		// The client went away while waiting, before any comparison; it
