@@ -40,7 +40,13 @@ import (
 //   - no password-hashing budget or free bcrypt slot within the login wait
 //     (WithPasswordCPUShare, WithLoginConcurrency, WithLoginWait), or too
 //     many logins waiting already: ErrOverloaded, 503 with Retry-After;
+//   - a client that goes away while its login waits or while the UserStore
+//     looks the user up: ErrOverloaded, 503, logged at Debug level;
 //   - a UserStore error other than ErrUserNotFound: ErrInternal, 500.
+//
+// Only a login refused after its password was compared spends throttle
+// tokens; every other login gives them back, a panic in the UserStore too
+// (the panic is not recovered: net/http logs it and drops the connection).
 //
 // All handlers of one Auth share one password-hashing budget (by default
 // 10% of the cores, measured) and one bound on concurrent comparisons, so a
@@ -90,9 +96,14 @@ func (h *loginHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	at, err := a.throttle.begin(addr, account, returning)
 	var u User
 	if err == nil {
-		u, err = h.check(r.Context(), req, at, mayDraw)
-		// Only a login whose password was compared keeps its tokens.
-		at.end()
+		u, err = func() (User, error) {
+			// Only a login whose password was compared and refused keeps
+			// its tokens. Deferred, so that a panic (in the UserStore, say)
+			// gives them back too; the panic goes on to net/http, which
+			// logs it and drops the connection.
+			defer at.end()
+			return h.check(r.Context(), req, at, mayDraw)
+		}()
 	}
 	if err != nil {
 		var te *throttledError
@@ -130,7 +141,17 @@ func (h *loginHandler) check(ctx context.Context, req loginRequest, at *attempt,
 	}
 	u, err := h.users.LookupUser(ctx, req.Username)
 	found := err == nil
-	if err != nil && !errors.Is(err, ErrUserNotFound) {
+	switch {
+	case found:
+	case errors.Is(err, ErrUserNotFound):
+		u = User{}
+	case ctx.Err() != nil:
+		// The client went away during the lookup, and the store failed
+		// for it (a driver reports the cancellation in its own words):
+		// not a server error, and answered like a client that went away
+		// while waiting for budget; it reads no answer.
+		return User{}, fmt.Errorf("%w: request cancelled during the user lookup: %w", ErrOverloaded, err)
+	default:
 		return User{}, fmt.Errorf("%w: user store: %w", ErrInternal, err)
 	}
 	if found {

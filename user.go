@@ -61,8 +61,11 @@ type User struct {
 
 // UserStore looks users up by username for the login handler. LookupUser
 // returns ErrUserNotFound (or an error wrapping it) when there is no such
-// user; any other error is answered 500. Implementations must be safe for
-// concurrent use and should honour ctx's cancellation.
+// user, and the login handler answers it like a wrong password. Any other
+// error is answered 500, unless ctx was cancelled by then (the client went
+// away): that is answered 503 and logged at Debug level. Implementations
+// must be safe for concurrent use and should honour ctx's cancellation. A
+// panic is not recovered.
 type UserStore interface {
 	LookupUser(ctx context.Context, username string) (User, error)
 }
