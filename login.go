@@ -2,6 +2,7 @@ package jwtguard
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -42,7 +43,8 @@ import (
 //     many logins waiting already: ErrOverloaded, 503 with Retry-After;
 //   - a client that goes away while its login waits or while the UserStore
 //     looks the user up: ErrOverloaded, 503, logged at Debug level;
-//   - a UserStore error other than ErrUserNotFound: ErrInternal, 500.
+//   - a UserStore error other than ErrUserNotFound or sql.ErrNoRows (both
+//     answered as an unknown user): ErrInternal, 500.
 //
 // Only a login refused after its password was compared spends throttle
 // tokens; every other login gives them back, a panic in the UserStore too
@@ -143,7 +145,7 @@ func (h *loginHandler) check(ctx context.Context, req loginRequest, at *attempt,
 	found := err == nil
 	switch {
 	case found:
-	case errors.Is(err, ErrUserNotFound):
+	case errors.Is(err, ErrUserNotFound), errors.Is(err, sql.ErrNoRows):
 		u = User{}
 	case ctx.Err() != nil:
 		// The client went away during the lookup, and the store failed

@@ -3,6 +3,7 @@ package jwtguard_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -733,6 +734,45 @@ func TestLoginCancelledDuringLookup(t *testing.T) {
 			h = a.LoginHandler(ltStore(t))
 			ltWant(t, ltLoginFrom(h, "192.0.2.1:1", ltAliceWrong), 401, "the first real guess")
 			ltWant(t, ltLoginFrom(h, "192.0.2.1:1", ltAliceWrong), 429, "the second")
+		})
+	}
+}
+
+// A store built on database/sql that returns sql.ErrNoRows for a missing
+// user is answered exactly as ErrUserNotFound: 401 after a dummy
+// comparison, a guess for the throttle, no server error.
+func TestLoginStoreSQLErrNoRowsIsAnUnknownUser(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+	}{
+		{"ErrUserNotFound", jwtguard.ErrUserNotFound},
+		{"sql.ErrNoRows", sql.ErrNoRows},
+		{"wrapped sql.ErrNoRows", fmt.Errorf("select user %q: %w", "nobody", sql.ErrNoRows)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var logs bytes.Buffer
+			a := ltAuth(t, jwtguard.WithAccountThrottle(1, time.Hour), jwtguard.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+			var compared int
+			jwtguard.SetPasswordCompare(a, func(hash, pw []byte) error {
+				compared++
+				return bcrypt.CompareHashAndPassword(hash, pw)
+			})
+			h := a.LoginHandler(jwtguard.UserStoreFunc(func(ctx context.Context, username string) (jwtguard.User, error) {
+				return jwtguard.User{ID: "partial-row", PasswordHash: ltHash(t, "password123")}, tc.err
+			}))
+			rec := ltLoginFrom(h, "192.0.2.1:1", `{"username":"nobody","password":"password123"}`)
+			if rec.Code != 401 || ltErrorBody(t, rec) != "invalid_credentials" {
+				t.Fatalf("status %d %s, want 401 invalid_credentials", rec.Code, rec.Body)
+			}
+			if compared != 1 {
+				t.Errorf("%d comparisons, want 1 (against the dummy hash)", compared)
+			}
+			if strings.Contains(logs.String(), "level=ERROR") || !strings.Contains(logs.String(), "unknown user") || strings.Contains(logs.String(), "partial-row") {
+				t.Errorf("want an unknown user in the log, not an error nor the row the store returned:\n%s", logs.String())
+			}
+			ltWant(t, ltLoginFrom(h, "192.0.2.1:1", `{"username":"nobody","password":"password123"}`), 429, "the next guess")
 		})
 	}
 }

@@ -30,7 +30,9 @@ const (
 )
 
 // ErrUserNotFound is what a UserStore returns when it has no user of that
-// username. The login handler answers it exactly as a wrong password.
+// username. The login handler answers it exactly as a wrong password, and
+// so an error wrapping sql.ErrNoRows, which a store built on database/sql
+// returns for a missing row.
 var ErrUserNotFound = errors.New("jwtguard: user not found")
 
 // ErrPasswordTooLong is returned by HashPassword for a password over
@@ -60,12 +62,12 @@ type User struct {
 }
 
 // UserStore looks users up by username for the login handler. LookupUser
-// returns ErrUserNotFound (or an error wrapping it) when there is no such
-// user, and the login handler answers it like a wrong password. Any other
-// error is answered 500, unless ctx was cancelled by then (the client went
-// away): that is answered 503 and logged at Debug level. Implementations
-// must be safe for concurrent use and should honour ctx's cancellation. A
-// panic is not recovered.
+// returns ErrUserNotFound or sql.ErrNoRows (or an error wrapping either)
+// when there is no such user, and the login handler answers it like a wrong
+// password. Any other error is answered 500, unless ctx was cancelled by
+// then (the client went away): that is answered 503 and logged at Debug
+// level. Implementations must be safe for concurrent use and should honour
+// ctx's cancellation. A panic is not recovered.
 type UserStore interface {
 	LookupUser(ctx context.Context, username string) (User, error)
 }
