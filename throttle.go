@@ -157,8 +157,8 @@ func (at *attempt) take(tab *limiterTable, key, limit string) error {
 	return nil
 }
 
-// guess marks the attempt as a guess: a password comparison ran, so end
-// keeps the tokens.
+// guess marks the attempt as a guess: a password comparison ran and the
+// login is refused, so end keeps the tokens.
 func (at *attempt) guess() {
 	if at != nil {
 		at.guessed = true
