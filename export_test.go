@@ -16,3 +16,6 @@ func HasDummyHash(a *Auth, cost int) bool {
 
 // ParseLifetime is how FromEnv reads JWT_EXPIRES_IN.
 var ParseLifetime = parseLifetime
+
+// AccountKey is the throttle key of a username.
+func AccountKey(username string) string { return accountKey(username) }

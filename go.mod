@@ -5,5 +5,4 @@ go 1.25.0
 require (
 	github.com/golang-jwt/jwt/v5 v5.3.1
 	golang.org/x/crypto v0.55.0
-	golang.org/x/time v0.15.0
 )

@@ -2,6 +2,7 @@ package jwtguard
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -29,18 +30,27 @@ import (
 //   - a body over the bound (WithMaxLoginBodySize): ErrRequestTooLarge, 413;
 //   - malformed JSON, unknown fields, wrong types, trailing data, or an
 //     empty username or password: ErrInvalidRequest, 400;
-//   - an unknown user, a wrong password, a password over 72 bytes, or a
-//     disabled account: ErrInvalidCredentials, 401, all with the same body;
-//     unknown users are compared against a dummy hash so that they take as
-//     long as known ones;
+//   - an unknown user, a wrong password, a password over 72 bytes, a
+//     disabled account, or a user whose stored hash is not a usable bcrypt
+//     hash (logged at Error level): ErrInvalidCredentials, 401, all with
+//     the same body; unknown users and unusable hashes are compared against
+//     a dummy hash so that they take as long as known ones;
 //   - too many failed logins for the account or the client address
 //     (WithAccountThrottle, on by default; WithAddressThrottle):
 //     ErrTooManyRequests, 429 with Retry-After, before any password is
-//     compared;
+//     compared; only a login refused after its password was compared
+//     spends a token;
 //   - no password-hashing budget or free bcrypt slot within the login wait
 //     (WithPasswordCPUShare, WithLoginConcurrency, WithLoginWait), or too
 //     many logins waiting already: ErrOverloaded, 503 with Retry-After;
-//   - a UserStore error other than ErrUserNotFound: ErrInternal, 500.
+//   - a client that goes away while its login waits or while the UserStore
+//     looks the user up: ErrOverloaded, 503, logged at Debug level;
+//   - a UserStore error other than ErrUserNotFound or sql.ErrNoRows (both
+//     answered as an unknown user): ErrInternal, 500.
+//
+// Only a login refused after its password was compared spends throttle
+// tokens; every other login gives them back, a panic in the UserStore too
+// (the panic is not recovered: net/http logs it and drops the connection).
 //
 // All handlers of one Auth share one password-hashing budget (by default
 // 10% of the cores, measured) and one bound on concurrent comparisons, so a
@@ -84,27 +94,29 @@ func (h *loginHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		a.refuse(w, r, err)
 		return
 	}
-	addr := addressKey(clientAddr(r, a.cfg.trustedProxies, a.cfg.forwardedHeader))
+	ip := clientAddr(r, a.cfg.trustedProxies, a.cfg.forwardedHeader)
+	addr := addressKey(ip)
 	account := accountKey(req.Username)
-	returning, mayDraw := a.returning.check(account, addr, a.cfg.now())
+	returning, mayDraw := a.returning.check(account, ip, a.cfg.now())
+	at, err := a.throttle.begin(addr, account, returning)
 	var u User
-	if a.throttle == nil {
-		u, err = h.check(r.Context(), req, mayDraw)
-	} else {
-		at, wait, limit := a.throttle.begin(addr, account, returning)
-		if at == nil {
-			a.passwords.throttled.Add(1)
-			w.Header().Set("Retry-After", retryAfter(wait))
-			a.refuse(w, r, fmt.Errorf("%w: %s limit, next attempt in %v", ErrTooManyRequests, limit, wait.Round(time.Millisecond)))
-			return
-		}
-		u, err = h.check(r.Context(), req, mayDraw)
-		if !errors.Is(err, ErrInvalidCredentials) {
-			at.refund() // only a wrong guess keeps the tokens it spent
-		}
+	if err == nil {
+		u, err = func() (User, error) {
+			// Only a login whose password was compared and refused keeps
+			// its tokens. Deferred, so that a panic (in the UserStore, say)
+			// gives them back too; the panic goes on to net/http, which
+			// logs it and drops the connection.
+			defer at.end()
+			return h.check(r.Context(), req, at, mayDraw)
+		}()
 	}
 	if err != nil {
-		if errors.Is(err, ErrOverloaded) {
+		var te *throttledError
+		switch {
+		case errors.As(err, &te):
+			a.passwords.throttled.Add(1)
+			w.Header().Set("Retry-After", retryAfter(te.wait))
+		case errors.Is(err, ErrOverloaded):
 			w.Header().Set("Retry-After", a.passwords.retryAfter)
 		}
 		a.refuse(w, r, err)
@@ -115,7 +127,7 @@ func (h *loginHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		a.refuse(w, r, err)
 		return
 	}
-	a.returning.remember(account, addr, a.cfg.now())
+	a.returning.remember(account, ip, a.cfg.now())
 	a.log.LogAttrs(r.Context(), slog.LevelInfo, "jwtguard: login", slog.String("user_id", u.ID), slog.String("remote_addr", r.RemoteAddr))
 	writeJSON(w, http.StatusOK, tr)
 }
@@ -124,17 +136,46 @@ func (h *loginHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // ErrInvalidCredentials for a wrong guess (unknown user, wrong or over-long
 // password, disabled account), ErrOverloaded when no password-hashing
 // budget or slot freed up in time, and ErrInternal when the store or the
-// stored hash failed.
-func (h *loginHandler) check(ctx context.Context, req loginRequest, mayDraw bool) (User, error) {
+// stored hash failed. It marks at as a guess when a password comparison ran
+// and the login is refused: only then does it keep its throttle tokens.
+func (h *loginHandler) check(ctx context.Context, req loginRequest, at *attempt, mayDraw bool) (_ User, err error) {
 	if len(req.Password) > MaxPasswordLength {
+		// Refused without a comparison, so without a guess: the throttle
+		// gives its tokens back (no password over 72 bytes can be right).
 		return User{}, fmt.Errorf("%w: password longer than %d bytes", ErrInvalidCredentials, MaxPasswordLength)
 	}
 	u, err := h.users.LookupUser(ctx, req.Username)
 	found := err == nil
-	if err != nil && !errors.Is(err, ErrUserNotFound) {
+	switch {
+	case found:
+	case errors.Is(err, ErrUserNotFound), errors.Is(err, sql.ErrNoRows):
+		u = User{}
+	case ctx.Err() != nil:
+		// The client went away during the lookup, and the store failed
+		// for it (a driver reports the cancellation in its own words):
+		// not a server error, and answered like a client that went away
+		// while waiting for budget; it reads no answer.
+		return User{}, fmt.Errorf("%w: request cancelled during the user lookup: %w", ErrOverloaded, err)
+	default:
 		return User{}, fmt.Errorf("%w: user store: %w", ErrInternal, err)
 	}
-	err = h.auth.passwords.check(ctx, u.PasswordHash, found, req.Password, mayDraw)
+	if found {
+		// The store may match spellings that the username's fold keeps
+		// apart: guesses for one user share its ID's bucket too.
+		if err := at.takeUser(u.ID); err != nil {
+			return User{}, err
+		}
+	}
+	compared, err := h.auth.passwords.check(ctx, u.PasswordHash, found, req.Password, mayDraw)
+	if compared {
+		// A comparison that ends in a refusal was a guess (whatever the
+		// client did after); a successful login costs nothing.
+		defer func() {
+			if err != nil {
+				at.guess()
+			}
+		}()
+	}
 	switch {
 	case errors.Is(err, errOverloaded):
 		return User{}, fmt.Errorf("%w: %w", ErrOverloaded, err)
@@ -142,7 +183,8 @@ func (h *loginHandler) check(ctx context.Context, req loginRequest, mayDraw bool
 		// Answered as a wrong password (it was compared against the dummy
 		// hash, taking as long), so that accounts without a usable hash
 		// (single sign-on only, say) do not stand out; the operator is told.
-		h.auth.log.LogAttrs(ctx, slog.LevelError, "jwtguard: the user store returned a password hash that is not bcrypt", slog.String("user_id", u.ID))
+		h.auth.log.LogAttrs(ctx, slog.LevelError, "jwtguard: the user store returned a password hash that is not a usable bcrypt hash",
+			slog.String("user_id", u.ID), slog.String("reason", err.Error()))
 		return User{}, fmt.Errorf("%w: user ID %q has no usable password hash", ErrInvalidCredentials, u.ID)
 	case err != nil && ctx.Err() != nil && !errors.Is(err, bcrypt.ErrMismatchedHashAndPassword):
 		// The client went away while waiting, before any comparison; it

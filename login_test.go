@@ -3,9 +3,11 @@ package jwtguard_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -726,4 +728,101 @@ func TestLoginCancelledAfterTheComparisonCountsAsAGuess(t *testing.T) {
 		t.Fatalf("cancelled guess: %d, want 401", rec.Code)
 	}
 	ltWant(t, ltLoginFrom(h, "192.0.2.1:1", ltAliceWrong), 429, "the next guess")
+}
+
+// A UserStore that panics does not spend throttle tokens: the panic goes on
+// to net/http, and the tokens come back.
+func TestLoginStorePanicGivesTokensBack(t *testing.T) {
+	a := ltAuth(t, jwtguard.WithAccountThrottle(1, time.Hour), jwtguard.WithAddressThrottle(1, time.Hour))
+	panicking := a.LoginHandler(jwtguard.UserStoreFunc(func(ctx context.Context, username string) (jwtguard.User, error) {
+		panic("store bug")
+	}))
+	for i := range 3 {
+		func() {
+			defer func() {
+				if r := recover(); r != "store bug" {
+					t.Errorf("login %d: recovered %v, want the store's panic to reach net/http", i, r)
+				}
+			}()
+			ltLoginFrom(panicking, "192.0.2.1:1", ltAliceWrong)
+		}()
+	}
+	h := a.LoginHandler(ltStore(t))
+	ltWant(t, ltLoginFrom(h, "192.0.2.1:1", ltAliceWrong), 401, "the first real guess")
+	ltWant(t, ltLoginFrom(h, "192.0.2.1:1", ltAliceWrong), 429, "the second")
+}
+
+// A client that hangs up during the store lookup is not a server error:
+// 503 like a client gone while waiting, logged below Error, tokens back.
+func TestLoginCancelledDuringLookup(t *testing.T) {
+	tests := []struct {
+		name string
+		err  func(ctx context.Context) error
+	}{
+		{"store returns the context's error", func(ctx context.Context) error { return fmt.Errorf("query: %w", ctx.Err()) }},
+		{"store returns its own error", func(ctx context.Context) error { return errors.New("driver: bad connection") }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var logs bytes.Buffer
+			a := ltAuth(t, jwtguard.WithAccountThrottle(1, time.Hour),
+				jwtguard.WithLogger(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			h := a.LoginHandler(jwtguard.UserStoreFunc(func(c context.Context, username string) (jwtguard.User, error) {
+				cancel() // the client hangs up while the store works
+				return jwtguard.User{}, tc.err(c)
+			}))
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, ltRequest(http.MethodPost, "application/json", ltAliceWrong).WithContext(ctx))
+			if rec.Code != http.StatusServiceUnavailable || ltErrorBody(t, rec) != "temporarily_unavailable" {
+				t.Errorf("status %d %s, want 503", rec.Code, rec.Body)
+			}
+			if strings.Contains(logs.String(), "level=ERROR") || !strings.Contains(logs.String(), "cancelled during the user lookup") {
+				t.Errorf("want the cancellation logged below Error:\n%s", logs.String())
+			}
+			h = a.LoginHandler(ltStore(t))
+			ltWant(t, ltLoginFrom(h, "192.0.2.1:1", ltAliceWrong), 401, "the first real guess")
+			ltWant(t, ltLoginFrom(h, "192.0.2.1:1", ltAliceWrong), 429, "the second")
+		})
+	}
+}
+
+// A store built on database/sql that returns sql.ErrNoRows for a missing
+// user is answered exactly as ErrUserNotFound: 401 after a dummy
+// comparison, a guess for the throttle, no server error.
+func TestLoginStoreSQLErrNoRowsIsAnUnknownUser(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+	}{
+		{"ErrUserNotFound", jwtguard.ErrUserNotFound},
+		{"sql.ErrNoRows", sql.ErrNoRows},
+		{"wrapped sql.ErrNoRows", fmt.Errorf("select user %q: %w", "nobody", sql.ErrNoRows)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var logs bytes.Buffer
+			a := ltAuth(t, jwtguard.WithAccountThrottle(1, time.Hour), jwtguard.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+			var compared int
+			jwtguard.SetPasswordCompare(a, func(hash, pw []byte) error {
+				compared++
+				return bcrypt.CompareHashAndPassword(hash, pw)
+			})
+			h := a.LoginHandler(jwtguard.UserStoreFunc(func(ctx context.Context, username string) (jwtguard.User, error) {
+				return jwtguard.User{ID: "partial-row", PasswordHash: ltHash(t, "password123")}, tc.err
+			}))
+			rec := ltLoginFrom(h, "192.0.2.1:1", `{"username":"nobody","password":"password123"}`)
+			if rec.Code != 401 || ltErrorBody(t, rec) != "invalid_credentials" {
+				t.Fatalf("status %d %s, want 401 invalid_credentials", rec.Code, rec.Body)
+			}
+			if compared != 1 {
+				t.Errorf("%d comparisons, want 1 (against the dummy hash)", compared)
+			}
+			if strings.Contains(logs.String(), "level=ERROR") || !strings.Contains(logs.String(), "unknown user") || strings.Contains(logs.String(), "partial-row") {
+				t.Errorf("want an unknown user in the log, not an error nor the row the store returned:\n%s", logs.String())
+			}
+			ltWant(t, ltLoginFrom(h, "192.0.2.1:1", `{"username":"nobody","password":"password123"}`), 429, "the next guess")
+		})
+	}
 }

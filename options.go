@@ -206,17 +206,29 @@ func WithLoginWait(d time.Duration) Option { return func(c *config) { c.loginWai
 // is refused with 413. Default: DefaultMaxLoginBodySize (4096).
 func WithMaxLoginBodySize(n int64) Option { return func(c *config) { c.maxLoginBody = n } }
 
-// WithAccountThrottle limits failed logins per username (case-insensitive):
-// burst failures at once, then one more every interval; a login over the
-// limit is refused with 429 and Retry-After before any password is
-// compared. Successful logins cost nothing. Default: DefaultAccountBurst
-// (10) then one every DefaultAccountEvery (30 s). burst 0 turns it off.
+// WithAccountThrottle limits failed logins per account: per username, as
+// strings.EqualFold compares them, and, once the UserStore has found the
+// user, per User.ID as well, so that spellings the store maps to one user
+// share a bucket however it folds them. It allows burst failures at once,
+// then one more every interval; a login over the limit is refused with 429
+// and Retry-After before any password is compared. Only failed logins whose
+// password was compared cost a token: successful logins, and logins refused
+// before a comparison (a password over 72 bytes, 503 for want of
+// password-hashing budget), cost nothing. Default: DefaultAccountBurst (10)
+// then one every DefaultAccountEvery (30 s). burst 0 turns it off.
 //
 // Logins from the client address of the account's last successful login
 // count against a bucket of their own, so that an attacker guessing from
 // elsewhere cannot keep the account's owner out for as long as the attack
 // lasts. A user logging in from a new address while the account is under
 // attack does wait: one attempt every interval.
+//
+// The owner's bucket needs distinct client addresses. Behind a reverse
+// proxy, name it with WithTrustedProxies: otherwise every client has the
+// proxy's address, the attacker shares the owner's bucket, and the owner
+// waits with the attacker. A login whose address cannot be read is never
+// the owner's. An attacker at the owner's own address (the same NAT, the
+// same IPv6 /64) shares the owner's bucket whatever is configured.
 func WithAccountThrottle(burst int, every time.Duration) Option {
 	return func(c *config) { c.accountBurst, c.accountEvery = burst, every }
 }
@@ -275,9 +287,13 @@ func WithForwardedHeader(name string) Option {
 
 // WithThrottleCapacity bounds how many accounts, how many addresses, and how
 // many returning users (the address of an account's last successful login)
-// the login handlers remember; past it the least recently seen are
-// forgotten. Each costs a few hundred bytes, whatever the username's length.
-// Default: DefaultThrottleCapacity (65 536).
+// the login handlers remember. Only logins whose password was compared leave
+// an account or address behind; past the bound the throttle forgets the
+// fullest bucket (the one that has refilled most), and the returning users'
+// table the least recently seen. Keys that a login in flight holds are never
+// forgotten, so the throttle may hold more by the logins in flight. Each
+// costs a few hundred bytes, whatever the username's length. Default:
+// DefaultThrottleCapacity (65 536).
 func WithThrottleCapacity(n int) Option { return func(c *config) { c.throttleCapacity = n } }
 
 // WithPasswordCPUShare sets the share of the machine that bcrypt comparisons

@@ -120,20 +120,21 @@ func newPasswordChecker(c *config, log *slog.Logger) *passwordChecker {
 }
 
 // check compares password with hash (with a dummy hash when !found), once
-// the budget and a slot allow it. It returns nil on a match,
+// the budget and a slot allow it, and reports whether it ran a comparison.
+// Its error is nil on a match,
 // bcrypt.ErrMismatchedHashAndPassword on a mismatch, errOverloaded when
 // neither freed up within the wait, and ctx's error when the request went
 // away while waiting. returning tells whether the login may draw on the
 // share kept for returning users. A found user whose stored hash is not a
-// bcrypt hash is compared against the dummy, like an unknown user, and
-// reported with errUnusableHash after the comparison.
-func (pc *passwordChecker) check(ctx context.Context, hash []byte, found bool, password string, returning bool) error {
-	unusable := false
+// whole bcrypt hash (checkBcryptHash) is compared against the dummy, like
+// an unknown user, and reported with an error wrapping errUnusableHash
+// after the comparison.
+func (pc *passwordChecker) check(ctx context.Context, hash []byte, found bool, password string, returning bool) (compared bool, err error) {
+	var unusable error
+	cost := 0
 	if found {
-		if c, err := bcrypt.Cost(hash); err == nil {
-			pc.seeCost(c)
-		} else {
-			unusable = true
+		if cost, unusable = checkBcryptHash(hash); unusable == nil {
+			pc.seeCost(cost)
 		}
 	}
 	deadline := time.Now().Add(pc.wait)
@@ -142,31 +143,29 @@ func (pc *passwordChecker) check(ctx context.Context, hash []byte, found bool, p
 			pc.refused.Add(1)
 			pc.warn(ctx)
 		}
-		return err
+		return false, err
 	}
 	defer func() { <-pc.slots }()
 	pc.admitted.Add(1)
-	cost := 0
-	if !found || unusable {
+	if !found || unusable != nil {
 		cost = pc.dummyCost()
 		hash = pc.dummy(cost)
-	} else {
-		cost, _ = bcrypt.Cost(hash)
 	}
 	start := time.Now()
-	err := pc.compare(hash, []byte(password))
+	err = pc.compare(hash, []byte(password))
 	if pc.budget != nil && (err == nil || errors.Is(err, bcrypt.ErrMismatchedHashAndPassword)) {
 		// Only comparisons that ran bcrypt say what one costs.
 		pc.budget.observe(time.Since(start), cost)
 	}
-	if unusable {
-		return errUnusableHash
+	if unusable != nil {
+		return true, fmt.Errorf("%w: %w", errUnusableHash, unusable)
 	}
-	return err
+	return true, err
 }
 
-// errUnusableHash: the store's hash for a found user is not a bcrypt hash.
-var errUnusableHash = errors.New("the stored password hash is not a bcrypt hash")
+// errUnusableHash: the store's hash for a found user is not a bcrypt hash
+// that can be compared with.
+var errUnusableHash = errors.New("the stored password hash is not a usable bcrypt hash")
 
 // seeCost records the cost of a real stored hash.
 func (pc *passwordChecker) seeCost(c int) {

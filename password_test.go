@@ -297,3 +297,71 @@ func TestLoginUnusableStoredHash(t *testing.T) {
 		t.Errorf("the operator was not told:\n%s", logs.String())
 	}
 }
+
+// ltBadHashes are stored hashes that bcrypt.Cost accepts, or nearly, and
+// that cannot be compared with: made from a valid cost-4 hash.
+func ltBadHashes(t *testing.T) map[string][]byte {
+	good := ltHash(t, "password123")
+	with := func(i int, c byte) []byte {
+		h := bytes.Clone(good)
+		h[i] = c
+		return h
+	}
+	return map[string][]byte{
+		"salt with a byte outside the alphabet": with(7, '!'),
+		"salt with base64 padding":              with(28, '='),
+		"salt with a standard-base64 byte":      with(10, '+'),
+		"hash part with a byte outside":         with(59, '*'),
+		"59 bytes":                              good[:59],
+		"61 bytes":                              append(bytes.Clone(good), 'a'),
+		"$2x$ prefix":                           with(2, 'x'),
+		"$3a$ prefix":                           with(1, '3'),
+		"one-digit cost":                        append([]byte("$2a$4$"), good[7:]...),
+		"cost 03":                               with(5, '3'),
+		"cost 32":                               append([]byte("$2a$32$"), good[7:]...),
+		"no $ after the cost":                   with(6, 'a'),
+		"empty":                                 nil,
+	}
+}
+
+// A found user whose stored hash is not a whole bcrypt hash (a bad salt
+// makes bcrypt fail at once inside the comparison) is answered like a wrong
+// password: a dummy comparison, 401, the throttle's token spent, and the
+// reason in the operator log at Error level, with the user ID and without
+// the hash.
+func TestLoginStoredHashThatCannotBeCompared(t *testing.T) {
+	for name, hash := range ltBadHashes(t) {
+		t.Run(name, func(t *testing.T) {
+			var logs bytes.Buffer
+			a := ltAuth(t, jwtguard.WithAccountThrottle(1, time.Hour), jwtguard.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+			var compared [][]byte
+			jwtguard.SetPasswordCompare(a, func(h, pw []byte) error {
+				compared = append(compared, h)
+				return bcrypt.CompareHashAndPassword(h, pw)
+			})
+			store := jwtguard.UserStoreFunc(func(ctx context.Context, username string) (jwtguard.User, error) {
+				if username == "broken" {
+					return jwtguard.User{ID: "u-broken", Username: username, PasswordHash: hash}, nil
+				}
+				return jwtguard.User{}, jwtguard.ErrUserNotFound
+			})
+			h := a.LoginHandler(store)
+			unknown := ltLoginFrom(h, "192.0.2.1:1", `{"username":"nobody","password":"password123"}`)
+			rec := ltLoginFrom(h, "192.0.2.1:1", `{"username":"broken","password":"password123"}`)
+			if rec.Code != 401 || rec.Body.String() != unknown.Body.String() {
+				t.Fatalf("status %d %s; want 401 like an unknown user (%s)", rec.Code, rec.Body, unknown.Body)
+			}
+			if len(compared) != 2 || !bytes.Equal(compared[1], compared[0]) {
+				t.Errorf("%d comparisons; want 2, the second against the dummy hash", len(compared))
+			}
+			ltWant(t, ltLoginFrom(h, "192.0.2.1:1", `{"username":"broken","password":"password123"}`), 429, "the next guess: the token was spent")
+			log := logs.String()
+			if !strings.Contains(log, "level=ERROR") || !strings.Contains(log, "u-broken") || !strings.Contains(log, "usable bcrypt hash") {
+				t.Errorf("the operator was not told:\n%s", log)
+			}
+			if len(hash) > 20 && strings.Contains(log, string(hash[7:29])) {
+				t.Errorf("the log carries the hash:\n%s", log)
+			}
+		})
+	}
+}

@@ -3,9 +3,12 @@ package jwtguard
 import (
 	"container/list"
 	"crypto/sha256"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 const (
@@ -23,6 +26,13 @@ const (
 // first. A login from that address is a returning user's: it has its own
 // account throttle bucket, which guesses from elsewhere cannot empty, and it
 // may draw on the share of the password budget kept for returning users.
+//
+// That is worth only as much as the client addresses are distinct. A login
+// whose address could not be read (RemoteAddr unparseable) is never a
+// returning user's and is never remembered. Behind a reverse proxy not
+// named in WithTrustedProxies every client has the proxy's address, so an
+// attacker shares the owner's bucket; and an attacker at the owner's own
+// address (the same NAT, the same IPv6 /64) always does.
 type returningUsers struct {
 	max int
 
@@ -36,8 +46,14 @@ type returningEntry struct {
 	at, drew      time.Time // last successful login; last draw on the share
 }
 
-// remember records a successful login for account from addr.
-func (u *returningUsers) remember(account, addr string, now time.Time) {
+// remember records a successful login for account from the client address
+// ip. An address that could not be read is not remembered: every such
+// client would share it, the account's attacker too.
+func (u *returningUsers) remember(account string, ip netip.Addr, now time.Time) {
+	if !ip.IsValid() {
+		return
+	}
+	addr := addressKey(ip)
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	if u.keys == nil {
@@ -57,11 +73,16 @@ func (u *returningUsers) remember(account, addr string, now time.Time) {
 	u.keys[account] = u.lru.PushFront(&returningEntry{account: account, addr: addr, at: now})
 }
 
-// check reports whether a login for account from addr is a returning
-// user's, and whether it may draw on the budget's returning share now (at
-// most once every returningDrawEvery per account; a true answer counts as
-// the draw).
-func (u *returningUsers) check(account, addr string, now time.Time) (returning, mayDraw bool) {
+// check reports whether a login for account from the client address ip is
+// a returning user's, and whether it may draw on the budget's returning
+// share now (at most once every returningDrawEvery per account; a true
+// answer counts as the draw). A login whose address could not be read is
+// never a returning user's.
+func (u *returningUsers) check(account string, ip netip.Addr, now time.Time) (returning, mayDraw bool) {
+	if !ip.IsValid() {
+		return false, false
+	}
+	addr := addressKey(ip)
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	el, ok := u.keys[account]
@@ -80,11 +101,44 @@ func (u *returningUsers) check(account, addr string, now time.Time) (returning, 
 }
 
 // accountKey is the key of a username in the throttle and the returning
-// users' table: a SHA-256 prefix of its lower-case form. Lower-casing keeps
-// a store that matches usernames case-insensitively from giving each
-// spelling its own bucket; the digest keeps every key 16 bytes, however
-// long the username.
+// users' table: a SHA-256 prefix of its case fold (foldKey), so that a store
+// that matches usernames as strings.EqualFold does, or with a
+// case-insensitive collation, does not give each spelling (alice, ALICE;
+// ſam and sam; the Kelvin sign and K) its own bucket; the digest keeps
+// every key 16 bytes, however long the username. A store that folds further
+// still is covered by the bucket of the user's ID (attempt.takeUser).
 func accountKey(username string) string {
-	sum := sha256.Sum256([]byte(strings.ToLower(username)))
+	sum := sha256.Sum256([]byte(foldKey(username)))
 	return string(sum[:16])
+}
+
+// foldKey maps each rune of s to the smallest rune of its case-folding
+// orbit (the runes that unicode.SimpleFold cycles through), and each byte
+// that is not valid UTF-8 to U+FFFD, as strings.EqualFold reads them. So
+// foldKey(s) == foldKey(t) exactly when strings.EqualFold(s, t).
+func foldKey(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	for _, r := range s {
+		b.WriteRune(foldRune(r))
+	}
+	return b.String()
+}
+
+// foldRune is the smallest rune of r's case-folding orbit.
+func foldRune(r rune) rune {
+	if r < utf8.RuneSelf {
+		// An ASCII letter's orbit is its two cases (and, for K and S, the
+		// Kelvin sign and long s, which are larger): the upper case is the
+		// smallest.
+		if 'a' <= r && r <= 'z' {
+			r -= 'a' - 'A'
+		}
+		return r
+	}
+	m := r
+	for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+		m = min(m, f)
+	}
+	return m
 }

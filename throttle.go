@@ -1,14 +1,14 @@
 package jwtguard
 
 import (
-	"container/list"
+	"container/heap"
+	"crypto/sha256"
+	"fmt"
 	"net/http"
 	"net/netip"
 	"strings"
 	"sync"
 	"time"
-
-	"golang.org/x/time/rate"
 )
 
 // Throttle defaults. Each option's doc comment says how to change them.
@@ -23,11 +23,21 @@ const (
 )
 
 // loginThrottle slows password guessing with token buckets per account and
-// per client address. Only failed logins spend a token: a login that
-// succeeds, or is refused for a reason that is not a wrong guess, gives its
-// token back. A key that is out of tokens is refused with 429 and a
-// Retry-After of when its next token arrives: throttling slows guessing, it
-// never locks an account for good.
+// per client address. Only a login whose password was compared (a guess)
+// keeps the tokens it took: a login that succeeds, or is refused before any
+// comparison (a password over 72 bytes, no password-hashing budget, a store
+// failure, a panic, a client that went away), gives them back, and a key
+// that it alone brought into a table leaves it again. So requests that cost
+// the server no bcrypt comparison cannot fill the tables and push out the
+// bucket of an account under attack. A key that is out of tokens is refused
+// with 429 and a Retry-After of when its next token arrives: throttling
+// slows guessing, it never locks an account for good.
+//
+// An account is throttled twice: by its username's case fold (accountKey),
+// before the store is asked, and, once the store has found the user, by its
+// User.ID, so that spellings which the store maps to one user and the fold
+// does not (a collation of its own, dots stripped from e-mail addresses)
+// share one bucket too.
 type loginThrottle struct {
 	now      func() time.Time
 	accounts *limiterTable // nil: not throttled by account
@@ -48,112 +58,241 @@ func newLoginThrottle(c *config) *loginThrottle {
 	return t
 }
 
-// attempt is one login's spent tokens.
+// throttledError is a login refused by the throttle: 429 with a Retry-After
+// of wait. The username bucket (before the store lookup) and the user ID
+// bucket (after it) refuse through this one type, so their answers are the
+// same.
+type throttledError struct {
+	limit string // for the operator: which bucket
+	wait  time.Duration
+}
+
+func (e *throttledError) Error() string {
+	return fmt.Sprintf("%v: %s limit, next attempt in %v", ErrTooManyRequests, e.limit, e.wait.Round(time.Millisecond))
+}
+
+func (e *throttledError) Unwrap() error { return ErrTooManyRequests }
+
+// attempt is one login's tokens, taken from the buckets of its client
+// address, its username and, once the store found the user, its user ID.
+// end keeps them if the login was a guess and gives them back otherwise.
+// A nil *attempt (no throttle) does nothing.
 type attempt struct {
-	res [2]*rate.Reservation
-	now time.Time
+	t         *loginThrottle
+	returning bool   // the login is a returning user's: its account keys carry addr
+	addr      string // the client address key
+	held      [3]heldToken
+	n         int
+	guessed   bool
 }
 
-// refund gives the attempt's tokens back: the login was not a wrong guess.
-func (at *attempt) refund() {
-	for _, r := range at.res {
-		if r != nil {
-			r.CancelAt(at.now)
-		}
-	}
+type heldToken struct {
+	tab *limiterTable
+	e   *tableEntry
 }
 
-// begin spends a token for the client address (its addressKey) and one for
+// begin takes a token for the client address (its addressKey) and one for
 // the account (its accountKey). A returning user (the address of the
-// account's last successful login) spends from a bucket of its own, so that
-// guesses from elsewhere cannot keep the account's owner out. When either is
-// out of tokens it spends neither and returns how long until the next one
-// and which limit it hit; the login must then be refused.
-func (t *loginThrottle) begin(addr, account string, returning bool) (at *attempt, wait time.Duration, limit string) {
-	at = &attempt{now: t.now()}
-	if t.addrs != nil {
-		at.res[0], wait = t.addrs.reserve(addr, at.now)
-		limit = "client address"
+// account's last successful login) takes from a bucket of its own, so that
+// guesses from elsewhere cannot keep the account's owner out. When either
+// is out of tokens it takes neither and returns a *throttledError; the
+// login must then be refused. On a nil throttle it returns a nil attempt.
+func (t *loginThrottle) begin(addr, account string, returning bool) (*attempt, error) {
+	if t == nil {
+		return nil, nil
 	}
-	if wait == 0 && t.accounts != nil {
-		key := account
-		if returning {
-			key += "\x00" + addr
-		}
-		at.res[1], wait = t.accounts.reserve(key, at.now)
-		limit = "account"
+	at := &attempt{t: t, returning: returning, addr: addr}
+	if err := at.take(t.addrs, addr, "client address"); err != nil {
+		return nil, err
 	}
-	if wait > 0 {
-		at.refund()
-		return nil, wait, limit
+	if err := at.take(t.accounts, at.accountKey("u", account), "account"); err != nil {
+		at.end()
+		return nil, err
 	}
-	return at, 0, ""
+	return at, nil
 }
 
-// limiterTable holds a token bucket per key, at most max keys. Past max it
-// forgets the least recently used key; a key whose bucket has refilled is
-// forgotten first, which loses nothing since a new bucket starts full.
+// takeUser takes a token from the bucket of the user the store found, keyed
+// by its ID (a returning user's by ID and address, like its username
+// bucket). It must be called after the store lookup and before the password
+// comparison. On a *throttledError the login must be refused; the caller's
+// end gives the other tokens back.
+//
+// What this reveals: the refusal is the same 429, body and Retry-After
+// rounding as the username bucket's, but only a username that the store
+// found can meet it. A client sees it for a spelling whose own username
+// bucket still has tokens only after spending the user's burst through
+// other spellings that the store maps to the same user, so it learns that
+// those spellings name one account, which its guesses had already told it
+// by being throttled; and the refusal comes after the store lookup, so it
+// takes as long as the lookup rather than returning at once.
+func (at *attempt) takeUser(id string) error {
+	if at == nil {
+		return nil
+	}
+	sum := sha256.Sum256([]byte(id))
+	return at.take(at.t.accounts, at.accountKey("i", string(sum[:16])), "account (user ID)")
+}
+
+// accountKey is the throttle key of an account key k (a digest) in the
+// namespace ns ("u": username, "i": user ID), per address for a returning
+// user.
+func (at *attempt) accountKey(ns, k string) string {
+	if at.returning {
+		return ns + k + "\x00" + at.addr
+	}
+	return ns + k
+}
+
+func (at *attempt) take(tab *limiterTable, key, limit string) error {
+	if tab == nil {
+		return nil
+	}
+	e, wait := tab.take(key, at.t.now())
+	if e == nil {
+		return &throttledError{limit: limit, wait: wait}
+	}
+	at.held[at.n] = heldToken{tab, e}
+	at.n++
+	return nil
+}
+
+// guess marks the attempt as a guess: a password comparison ran and the
+// login is refused, so end keeps the tokens.
+func (at *attempt) guess() {
+	if at != nil {
+		at.guessed = true
+	}
+}
+
+// end keeps the attempt's tokens if it was a guess and gives them back
+// otherwise. Call it once, deferred, so that a panic gives them back too.
+func (at *attempt) end() {
+	if at == nil {
+		return
+	}
+	now := at.t.now()
+	for _, h := range at.held[:at.n] {
+		h.tab.release(h.e, !at.guessed, now)
+	}
+	at.n = 0
+}
+
+// limiterTable holds a token bucket per key, all with the same rate and
+// burst, for at most max keys (see below for logins in flight).
+//
+// Each bucket is one time, when it is full again (the generic cell rate
+// algorithm): it holds burst − (full − now)/every tokens, at most burst.
+// Since every bucket of a table fills at the same rate, the fullest bucket
+// is the one full soonest, so a min-heap by that time finds it in O(log n):
+// when the table is full, it forgets the fullest bucket (of equally full
+// ones, the least recently used), never a drained one in preference to a
+// fuller one, and forgetting a bucket that is full loses nothing, since a
+// new bucket starts full. (Sampling a few entries
+// instead would let a drained bucket go whenever the sample held none
+// fuller; the heap is exact and costs one log n sift per update, without
+// any scan of the table.) To push out the bucket of an account under
+// attack, an attacker must first drain as many buckets, each token with a
+// bcrypt comparison.
+//
+// A key's entry is pinned while a login holds a token from it, and is not
+// in the heap then: no login in flight loses its token to eviction. So the
+// table may hold more than max keys by the number of logins in flight
+// (each of which holds a goroutine and a request anyway); it falls back to
+// max as they end. A login that ends without a guess gives its token back,
+// and an entry whose bucket is then full and that no login holds leaves
+// the table: only guesses keep keys in it.
 type limiterTable struct {
-	limit rate.Limit
-	burst int
-	max   int
+	burst  int
+	every  time.Duration
+	window time.Duration // (burst-1)·every: how far ahead full may be and a token still be taken
+	max    int
 
 	mu   sync.Mutex
-	keys map[string]*list.Element // of *tableEntry
-	lru  list.List                // front: most recently used
+	keys map[string]*tableEntry
+	idle entryHeap // entries no login holds, the fullest (soonest full) first
+	seq  uint64    // counts takes, for least-recent use
 }
 
 type tableEntry struct {
-	key string
-	lim *rate.Limiter
+	key     string
+	full    time.Time // when the bucket holds burst tokens again
+	holders int       // logins in flight holding a token from it
+	used    uint64    // the table's seq at the last take, refused or not
+	index   int       // in idle; -1 while held
 }
 
 func newLimiterTable(burst int, every time.Duration, max int) *limiterTable {
-	return &limiterTable{limit: rate.Every(every), burst: burst, max: max, keys: make(map[string]*list.Element)}
+	window := time.Duration(burst-1) * every
+	if burst > 1 && window/time.Duration(burst-1) != every {
+		window = 1<<63 - 1 // overflow: never refuse within the burst
+	}
+	return &limiterTable{burst: burst, every: every, window: window, max: max, keys: make(map[string]*tableEntry)}
 }
 
-// reserve takes a token from key's bucket. It returns the reservation to
-// cancel for a refund, or, when the bucket is empty, nil and the time until
-// the next token.
-func (t *limiterTable) reserve(key string, now time.Time) (*rate.Reservation, time.Duration) {
+// take takes a token from key's bucket and returns its entry, to release
+// when the login ends; or, when the bucket is empty, nil and the time until
+// its next token.
+func (t *limiterTable) take(key string, now time.Time) (*tableEntry, time.Duration) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	var lim *rate.Limiter
-	if el, ok := t.keys[key]; ok {
-		t.lru.MoveToFront(el)
-		lim = el.Value.(*tableEntry).lim
-	} else {
-		t.forgetRefilled(now, 2)
-		if len(t.keys) >= t.max {
-			t.forget(t.lru.Back())
+	e, ok := t.keys[key]
+	if !ok {
+		t.makeRoom(now)
+		e = &tableEntry{key: key, full: now, index: -1}
+		t.keys[key] = e
+	}
+	t.seq++
+	e.used = t.seq
+	full := e.full
+	if full.Before(now) {
+		full = now
+	}
+	if wait := full.Sub(now) - t.window; wait > 0 {
+		// Only a known key can be empty. If no login holds it, its place
+		// in the heap follows its use.
+		if e.index >= 0 {
+			heap.Fix(&t.idle, e.index)
 		}
-		lim = rate.NewLimiter(t.limit, t.burst)
-		t.keys[key] = t.lru.PushFront(&tableEntry{key, lim})
+		return nil, wait
 	}
-	res := lim.ReserveN(now, 1)
-	if d := res.DelayFrom(now); d > 0 {
-		res.CancelAt(now)
-		return nil, d
+	if e.holders == 0 && e.index >= 0 {
+		heap.Remove(&t.idle, e.index)
 	}
-	return res, 0
+	e.holders++
+	e.full = full.Add(t.every)
+	return e, 0
 }
 
-// forgetRefilled drops up to n of the least recently used keys whose buckets
-// are full again.
-func (t *limiterTable) forgetRefilled(now time.Time, n int) {
-	for el := t.lru.Back(); el != nil && n > 0; n-- {
-		prev := el.Prev()
-		if el.Value.(*tableEntry).lim.TokensAt(now) < float64(t.burst) {
-			return
-		}
-		t.forget(el)
-		el = prev
+// release ends a login's hold on e; refund gives its token back. An entry
+// that no login holds any more goes back to the heap, or, if its bucket is
+// full, leaves the table.
+func (t *limiterTable) release(e *tableEntry, refund bool, now time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if refund {
+		e.full = e.full.Add(-t.every)
 	}
+	if e.holders--; e.holders > 0 {
+		return
+	}
+	if !e.full.After(now) {
+		delete(t.keys, e.key)
+		return
+	}
+	heap.Push(&t.idle, e)
 }
 
-func (t *limiterTable) forget(el *list.Element) {
-	delete(t.keys, el.Value.(*tableEntry).key)
-	t.lru.Remove(el)
+// makeRoom drops up to two entries whose buckets are full again, and then,
+// while the table holds max keys or more, the fullest entries no login
+// holds.
+func (t *limiterTable) makeRoom(now time.Time) {
+	for n := 0; n < 2 && t.idle.Len() > 0 && !t.idle[0].full.After(now); n++ {
+		delete(t.keys, heap.Pop(&t.idle).(*tableEntry).key)
+	}
+	for len(t.keys) >= t.max && t.idle.Len() > 0 {
+		delete(t.keys, heap.Pop(&t.idle).(*tableEntry).key)
+	}
 }
 
 // len reports how many keys the table tracks.
@@ -161,6 +300,47 @@ func (t *limiterTable) len() int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return len(t.keys)
+}
+
+// tokens reports how many tokens key's bucket holds at now (burst when the
+// table does not track key), for tests.
+func (t *limiterTable) tokens(key string, now time.Time) float64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	e, ok := t.keys[key]
+	if !ok || !e.full.After(now) {
+		return float64(t.burst)
+	}
+	return float64(t.burst) - float64(e.full.Sub(now))/float64(t.every)
+}
+
+// entryHeap is a container/heap of entries by full time, soonest first,
+// and among equally full ones the least recently used first.
+type entryHeap []*tableEntry
+
+func (h entryHeap) Len() int { return len(h) }
+func (h entryHeap) Less(i, j int) bool {
+	if !h[i].full.Equal(h[j].full) {
+		return h[i].full.Before(h[j].full)
+	}
+	return h[i].used < h[j].used
+}
+func (h entryHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].index, h[j].index = i, j
+}
+func (h *entryHeap) Push(x any) {
+	e := x.(*tableEntry)
+	e.index = len(*h)
+	*h = append(*h, e)
+}
+func (h *entryHeap) Pop() any {
+	old := *h
+	e := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h = old[:len(old)-1]
+	e.index = -1
+	return e
 }
 
 // clientAddr returns the address of the client that sent r: RemoteAddr,

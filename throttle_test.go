@@ -3,6 +3,7 @@ package jwtguard_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -268,5 +269,190 @@ func TestForwardedHeaderOptionIsValidated(t *testing.T) {
 		if _, err := jwtguard.New(testKey(t, ltSecret), jwtguard.WithForwardedHeader(name)); err == nil {
 			t.Errorf("%q accepted", name)
 		}
+	}
+}
+
+// The reviewed attack on the throttle's memory, through LoginHandler: an
+// account's bucket is drained, then a flood of logins under fresh usernames
+// (or from fresh addresses) tries to push it out of a small table so that
+// the account gets a fresh burst. Logins refused before any comparison
+// leave no key behind, and a full table forgets fuller buckets first, so
+// the attacked account stays throttled.
+func TestThrottleSurvivesASprayOfFreshKeys(t *testing.T) {
+	long := strings.Repeat("p", jwtguard.MaxPasswordLength+1)
+	spray := func(i int, password string) string {
+		return fmt.Sprintf(`{"username":"spray-%d","password":%q}`, i, password)
+	}
+	sprayAddr := func(i int) string { return fmt.Sprintf("10.%d.%d.%d:1", i>>16&255, i>>8&255, i&255) }
+	tests := []struct {
+		name     string
+		opts     []jwtguard.Option
+		n        int
+		status   int // of each sprayed login
+		body     func(i int) string
+		victimIP string
+	}{
+		{"account, passwords over 72 bytes", nil, 3000, 401,
+			func(i int) string { return spray(i, long) }, "192.0.2.1:1"},
+		{"account, unknown users compared", nil, 300, 401,
+			func(i int) string { return spray(i, "guess") }, "192.0.2.1:1"},
+		{"address, passwords over 72 bytes", []jwtguard.Option{jwtguard.WithAccountThrottle(0, 0), jwtguard.WithAddressThrottle(3, time.Hour)}, 3000, 401,
+			func(i int) string { return spray(i, long) }, "203.0.113.7:1"},
+		{"address, unknown users compared", []jwtguard.Option{jwtguard.WithAccountThrottle(0, 0), jwtguard.WithAddressThrottle(3, time.Hour)}, 300, 401,
+			func(i int) string { return spray(i, "guess") }, "203.0.113.7:1"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			opts := append([]jwtguard.Option{jwtguard.WithClock(newLTClock().Now), jwtguard.WithThrottleCapacity(64),
+				jwtguard.WithAccountThrottle(3, time.Hour)}, tc.opts...)
+			h := ltAuth(t, opts...).LoginHandler(ltStore(t))
+			for i := range 3 {
+				ltWant(t, ltLoginFrom(h, tc.victimIP, ltAliceWrong), 401, fmt.Sprintf("guess %d", i+1))
+			}
+			ltWant(t, ltLoginFrom(h, tc.victimIP, ltAliceWrong), 429, "the drained bucket")
+			for i := range tc.n {
+				if rec := ltLoginFrom(h, sprayAddr(i), tc.body(i)); rec.Code != tc.status {
+					t.Fatalf("sprayed login %d: status %d, want %d", i, rec.Code, tc.status)
+				}
+			}
+			ltWant(t, ltLoginFrom(h, tc.victimIP, ltAliceWrong), 429, "the drained bucket after the spray")
+			ltWant(t, ltLoginFrom(h, tc.victimIP, ltAlice), 429, "the right password after the spray")
+		})
+	}
+	// Logins refused for want of password-hashing budget (503) were not
+	// guesses either: they give their tokens back and leave no key.
+	t.Run("account, logins refused by the password budget", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			// A burst of 3 comparisons for everyone, then one every 20
+			// minutes or so; no waiting.
+			h := ltAuth(t, jwtguard.WithClock(newLTClock().Now), jwtguard.WithThrottleCapacity(64),
+				jwtguard.WithAccountThrottle(3, time.Hour), jwtguard.WithPasswordBudget(0.001, 4),
+				jwtguard.WithLoginWait(0)).LoginHandler(ltStore(t))
+			for i := range 3 {
+				ltWant(t, ltLoginFrom(h, "192.0.2.1:1", ltAliceWrong), 401, fmt.Sprintf("guess %d", i+1))
+			}
+			ltWant(t, ltLoginFrom(h, "192.0.2.1:1", ltAliceWrong), 429, "the drained bucket")
+			for i := range 3000 {
+				if rec := ltLoginFrom(h, sprayAddr(i), spray(i, "guess")); rec.Code != 503 {
+					t.Fatalf("sprayed login %d: status %d, want 503", i, rec.Code)
+				}
+			}
+			ltWant(t, ltLoginFrom(h, "192.0.2.1:1", ltAliceWrong), 429, "the drained bucket after the spray")
+		})
+	})
+}
+
+// ltFoldingStore finds users as strings.EqualFold does, after dropping
+// dots (as some mail providers do): a store that matches more spellings
+// than the throttle's case fold.
+func ltFoldingStore(t *testing.T) jwtguard.UserStore {
+	s := ltStore(t)
+	return jwtguard.UserStoreFunc(func(ctx context.Context, username string) (jwtguard.User, error) {
+		name := strings.ReplaceAll(username, ".", "")
+		for _, known := range []string{"alice", "admin", "mallory"} {
+			if strings.EqualFold(name, known) {
+				return s.LookupUser(ctx, known)
+			}
+		}
+		return jwtguard.User{}, jwtguard.ErrUserNotFound
+	})
+}
+
+// Usernames that strings.EqualFold calls equal share one bucket, beyond
+// ASCII case: the long s, the Kelvin sign, the final sigma, the micro sign.
+// The usernames here are unknown, so only the username bucket counts.
+func TestAccountThrottleFoldsUsernames(t *testing.T) {
+	tests := []struct {
+		name      string
+		spellings []string
+	}{
+		{"long s", []string{"sam", "\u017fam", "SAM", "\u017fAM"}},
+		{"Kelvin sign", []string{"kate", "\u212aate", "KATE", "\u212aATE"}},
+		{"final sigma", []string{"\u03c3\u03c9\u03c3", "\u03c3\u03c9\u03c2", "\u03a3\u03a9\u03a3", "\u03c2\u03c9\u03c2"}},
+		{"micro sign", []string{"\u03bcu", "\u00b5u", "\u039cU", "\u00b5U"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := ltAuth(t, jwtguard.WithAccountThrottle(2, time.Hour)).LoginHandler(ltFoldingStore(t))
+			for i, name := range tc.spellings {
+				want := 401
+				if i >= 2 {
+					want = 429
+				}
+				ltWant(t, ltLoginFrom(h, "192.0.2.1:1", `{"username":"`+name+`","password":"x"}`), want, name)
+			}
+		})
+	}
+}
+
+// Spellings that the store maps to one user and the fold does not (here,
+// dots) share the bucket of the user's ID: a 429 from it looks exactly like
+// one from the username's bucket, comes before any comparison, and gives
+// the other tokens back.
+func TestAccountThrottleSharesTheUserIDBucket(t *testing.T) {
+	a := ltAuth(t, jwtguard.WithClock(newLTClock().Now), jwtguard.WithAccountThrottle(2, time.Hour),
+		jwtguard.WithAddressThrottle(3, time.Hour))
+	release, calls := ltHoldFirstCompare(a)
+	close(release)
+	h := a.LoginHandler(ltFoldingStore(t))
+	guess := func(remote, name string) *httptest.ResponseRecorder {
+		return ltLoginFrom(h, remote, `{"username":"`+name+`","password":"x"}`)
+	}
+	ltWant(t, guess("192.0.2.1:1", "alice"), 401, "alice")
+	ltWant(t, guess("192.0.2.1:1", "a.lice"), 401, "a.lice")
+	byID := guess("192.0.2.1:1", "al.ice")
+	ltWant(t, byID, 429, "al.ice: the user ID's bucket is empty")
+	ltWant(t, guess("192.0.2.1:1", "alice"), 429, "alice: a token left in its username bucket, none in the ID's")
+	if n := calls.Load(); n != 2 {
+		t.Errorf("%d comparisons, want 2: the ID bucket refuses before comparing", n)
+	}
+	// The refusals gave the address's tokens back: it has one left.
+	ltWant(t, guess("192.0.2.1:1", "ad.min"), 401, "another user, the address's third token")
+	ltWant(t, guess("192.0.2.1:1", "nob.ody"), 429, "the address's bucket is empty")
+
+	// A username bucket's 429, for an unknown user, from elsewhere.
+	ltWant(t, guess("192.0.2.2:1", "nobody"), 401, "nobody")
+	ltWant(t, guess("192.0.2.2:1", "nobody"), 401, "nobody")
+	byName := guess("192.0.2.2:1", "nobody")
+	if byID.Code != byName.Code || byID.Body.String() != byName.Body.String() ||
+		byID.Header().Get("Retry-After") != byName.Header().Get("Retry-After") || byID.Header().Get("Retry-After") != "3600" {
+		t.Errorf("ID bucket 429: %d %q Retry-After %q; username bucket 429: %d %q Retry-After %q",
+			byID.Code, byID.Body, byID.Header().Get("Retry-After"), byName.Code, byName.Body, byName.Header().Get("Retry-After"))
+	}
+	if st := a.LoginStats(); st.Throttled != 4 {
+		t.Errorf("Throttled = %d, want 4", st.Throttled)
+	}
+}
+
+// The owner logging in from the address of their last successful login
+// has an ID bucket of their own too, so other spellings cannot lock them
+// out.
+func TestAccountThrottleUserIDBucketSparesTheReturningOwner(t *testing.T) {
+	h := ltAuth(t, jwtguard.WithClock(newLTClock().Now), jwtguard.WithAccountThrottle(2, time.Hour)).LoginHandler(ltFoldingStore(t))
+	ltWant(t, ltLoginFrom(h, "198.51.100.1:1", ltAlice), 200, "alice, before the attack")
+	for i, name := range []string{"a.lice", "al.ice", "ali.ce", "alic.e"} {
+		rec := ltLoginFrom(h, "203.0.113.7:1", `{"username":"`+name+`","password":"x"}`)
+		if want := map[bool]int{true: 401, false: 429}[i < 2]; rec.Code != want {
+			t.Fatalf("%s: %d, want %d", name, rec.Code, want)
+		}
+	}
+	ltWant(t, ltLoginFrom(h, "198.51.100.1:2", ltAlice), 200, "alice from her address during the attack")
+	ltWant(t, ltLoginFrom(h, "198.51.100.99:1", ltAlice), 429, "alice from a new address during the attack")
+}
+
+// A client address that cannot be read is never the returning owner's:
+// otherwise every such client (the attacker too) would share the owner's
+// own bucket, and get a burst of guesses on top of the account's.
+func TestReturningOwnerNeedsAReadableAddress(t *testing.T) {
+	for _, remote := range []string{"not-an-address", ""} {
+		t.Run(fmt.Sprintf("RemoteAddr %q", remote), func(t *testing.T) {
+			h := ltAuth(t, jwtguard.WithClock(newLTClock().Now), jwtguard.WithAccountThrottle(3, time.Hour)).LoginHandler(ltStore(t))
+			ltWant(t, ltLoginFrom(h, remote, ltAlice), 200, "alice, from an unreadable address")
+			for i := range 3 {
+				ltWant(t, ltLoginFrom(h, remote, ltAliceWrong), 401, fmt.Sprintf("guess %d from an unreadable address", i+1))
+			}
+			ltWant(t, ltLoginFrom(h, remote, ltAlice), 429, "alice again: she has no bucket of her own there")
+			ltWant(t, ltLoginFrom(h, "203.0.113.7:1", ltAliceWrong), 429, "a guess from elsewhere: the account's bucket is the one spent")
+		})
 	}
 }

@@ -2,9 +2,11 @@ package jwtguard
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 
 	"golang.org/x/crypto/bcrypt"
@@ -28,7 +30,9 @@ const (
 )
 
 // ErrUserNotFound is what a UserStore returns when it has no user of that
-// username. The login handler answers it exactly as a wrong password.
+// username. The login handler answers it exactly as a wrong password, and
+// so an error wrapping sql.ErrNoRows, which a store built on database/sql
+// returns for a missing row.
 var ErrUserNotFound = errors.New("jwtguard: user not found")
 
 // ErrPasswordTooLong is returned by HashPassword for a password over
@@ -44,7 +48,11 @@ type User struct {
 	// username claim.
 	Username string
 	// PasswordHash is a bcrypt hash ($2a$, $2b$ or $2y$), as made by
-	// HashPassword, bcryptjs, PHP's password_hash or htpasswd -B.
+	// HashPassword, bcryptjs, PHP's password_hash or htpasswd -B: 60 bytes,
+	// the prefix, a two-digit cost from 4 to 31, '$', then 53 characters of
+	// bcrypt's base64 alphabet (22 of salt, 31 of hash). The login handler
+	// answers a user whose hash is anything else as a wrong password, after
+	// a comparison against a dummy hash, and logs it at Error level.
 	PasswordHash []byte
 	// Roles go into the token's roles claim.
 	Roles []string
@@ -54,9 +62,12 @@ type User struct {
 }
 
 // UserStore looks users up by username for the login handler. LookupUser
-// returns ErrUserNotFound (or an error wrapping it) when there is no such
-// user; any other error is answered 500. Implementations must be safe for
-// concurrent use and should honour ctx's cancellation.
+// returns ErrUserNotFound or sql.ErrNoRows (or an error wrapping either)
+// when there is no such user, and the login handler answers it like a wrong
+// password. Any other error is answered 500, unless ctx was cancelled by
+// then (the client went away): that is answered 503 and logged at Debug
+// level. Implementations must be safe for concurrent use and should honour
+// ctx's cancellation. A panic is not recovered.
 type UserStore interface {
 	LookupUser(ctx context.Context, username string) (User, error)
 }
@@ -94,12 +105,13 @@ func NewMemoryStore(users ...User) (*MemoryStore, error) {
 }
 
 // Put adds u, or replaces the user with the same username. It fails if u
-// lacks an ID, a username or a valid bcrypt hash.
+// lacks an ID, a username or a valid bcrypt hash (one that the login
+// handler can compare with; see User.PasswordHash).
 func (s *MemoryStore) Put(u User) error {
 	if u.ID == "" || u.Username == "" {
 		return errors.New("jwtguard: a user needs an ID and a username")
 	}
-	if _, err := bcrypt.Cost(u.PasswordHash); err != nil {
+	if _, err := checkBcryptHash(u.PasswordHash); err != nil {
 		return fmt.Errorf("jwtguard: user %q: password hash: %w", u.Username, err)
 	}
 	u.PasswordHash = slices.Clone(u.PasswordHash)
@@ -146,4 +158,41 @@ func HashPasswordWithCost(password string, cost int) ([]byte, error) {
 		return nil, fmt.Errorf("jwtguard: bcrypt cost %d outside %d..%d", cost, minBcryptCost, maxBcryptCost)
 	}
 	return bcrypt.GenerateFromPassword([]byte(password), cost)
+}
+
+// bcryptAlphabet is the base64 alphabet of bcrypt hashes.
+const bcryptAlphabet = "./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+var bcryptEncoding = base64.NewEncoding(bcryptAlphabet).WithPadding(base64.NoPadding)
+
+// checkBcryptHash reports whether h is a whole bcrypt hash that
+// bcrypt.CompareHashAndPassword can compare with, and returns its cost:
+// "$2a$", "$2b$" or "$2y$", a two-digit cost within 4..31, '$', and exactly
+// 53 characters of bcrypt's base64 alphabet, of which the first 22, the
+// salt, decode to 16 bytes. (bcrypt.Cost reads only the prefix and cost; a
+// hash it accepts with a bad salt fails inside the comparison at once.)
+// Its errors never quote the hash.
+func checkBcryptHash(h []byte) (cost int, err error) {
+	const prefix = len("$2a$10$")
+	switch {
+	case len(h) != prefix+53:
+		return 0, fmt.Errorf("bcrypt hash of %d bytes, want 60", len(h))
+	case h[0] != '$' || h[1] != '2' || (h[2] != 'a' && h[2] != 'b' && h[2] != 'y') || h[3] != '$':
+		return 0, errors.New("not a $2a$, $2b$ or $2y$ bcrypt hash")
+	case h[4] < '0' || h[4] > '9' || h[5] < '0' || h[5] > '9' || h[6] != '$':
+		return 0, errors.New("bcrypt hash without a two-digit cost")
+	}
+	cost = int(h[4]-'0')*10 + int(h[5]-'0')
+	if cost < minBcryptCost || cost > maxBcryptCost {
+		return 0, fmt.Errorf("bcrypt cost %d outside %d..%d", cost, minBcryptCost, maxBcryptCost)
+	}
+	for i, c := range h[prefix:] {
+		if !strings.ContainsRune(bcryptAlphabet, rune(c)) {
+			return 0, fmt.Errorf("bcrypt hash has a byte outside its base64 alphabet at offset %d", prefix+i)
+		}
+	}
+	if salt, err := bcryptEncoding.DecodeString(string(h[prefix : prefix+22])); err != nil || len(salt) != 16 {
+		return 0, errors.New("bcrypt salt does not decode to 16 bytes")
+	}
+	return cost, nil
 }

@@ -51,6 +51,14 @@ func TestMemoryStore(t *testing.T) {
 				t.Errorf("%s: accepted", name)
 			}
 		}
+		for name, hash := range ltBadHashes(t) {
+			err := new(jwtguard.MemoryStore).Put(jwtguard.User{ID: "1", Username: "a", PasswordHash: hash})
+			if err == nil {
+				t.Errorf("hash %s: accepted", name)
+			} else if len(hash) > 20 && strings.Contains(err.Error(), string(hash[7:29])) {
+				t.Errorf("hash %s: the error quotes the hash: %v", name, err)
+			}
+		}
 		u := jwtguard.User{ID: "1", Username: "a", PasswordHash: h}
 		if _, err := jwtguard.NewMemoryStore(u, u); err == nil {
 			t.Error("duplicate username accepted")
