@@ -416,7 +416,7 @@ func atRun(t *testing.T, cases []atCase, host *atAttackerHost) {
 // throttle_test.go do not already. The password budget is off, so that only
 // the throttle decides.
 func TestLoginAttacks(t *testing.T) {
-	noBudget := jwtguard.WithPasswordBudget(0, 0)
+	noBudget := ltBudget(0, 0)
 	// Account enumeration through the throttle: an unknown username is
 	// throttled exactly like a known one, with the same bodies and
 	// Retry-After, so the 429 does not reveal which accounts exist.
@@ -429,7 +429,7 @@ func TestLoginAttacks(t *testing.T) {
 		run := func(username string) []answer {
 			var out []answer
 			body := `{"username":"` + username + `","password":"guess"}`
-			for range jwtguard.DefaultAccountBurst + 2 {
+			for range 10 + 2 {
 				rec := ltLoginFrom(h, "192.0.2.1:1", body)
 				out = append(out, answer{rec.Code, rec.Body.String(), rec.Header().Get("Retry-After")})
 			}
@@ -450,7 +450,7 @@ func TestLoginAttacks(t *testing.T) {
 	// guessing flood against a throttled account takes no bcrypt capacity,
 	// and the right password does not get through.
 	t.Run("throttled-login-compares-no-password", func(t *testing.T) {
-		a := ltAuth(t, jwtguard.WithClock(newLTClock().Now), noBudget, jwtguard.WithAccountThrottle(2, time.Hour))
+		a := ltAuth(t, jwtguard.WithClock(newLTClock().Now), noBudget, ltAccount(2, time.Hour))
 		var mu sync.Mutex
 		compared := 0
 		jwtguard.SetPasswordCompare(a, func(hash, pw []byte) error {

@@ -15,17 +15,18 @@
 package jwtguard
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"strings"
 	"sync/atomic"
 	"time"
 
+	"github.com/jwtguard/jwtguard/internal/guard"
 	"github.com/jwtguard/jwtguard/internal/token"
 )
 
@@ -43,9 +44,8 @@ type Auth struct {
 	challenges   *challenges // WWW-Authenticate values for the configured realm
 	refusals     [len(refusalReasons)]atomic.Uint64
 	warnings     *warnings
-	passwords    *passwordChecker
-	throttle     *loginThrottle // nil: logins are not throttled
-	returning    *returningUsers
+	guard        *guard.Guard // the login defences
+	maxLoginBody int64
 }
 
 // New returns an Auth that signs and verifies tokens with key, and only with
@@ -82,9 +82,12 @@ func New(key Key, opts ...Option) (*Auth, error) {
 	}
 	a.verifier = token.NewVerifier(tc)
 	a.signer = token.NewSigner(tc)
-	a.passwords = newPasswordChecker(&a.cfg, a.log)
-	a.throttle = newLoginThrottle(&a.cfg)
-	a.returning = &returningUsers{max: cfg.throttleCapacity}
+	gc, err := a.cfg.login.guardConfig(cfg.now, a.log)
+	if err != nil {
+		return nil, err
+	}
+	a.guard = guard.New(gc)
+	a.maxLoginBody = cmp.Or(cfg.login.MaxBodySize, defaultMaxBodySize)
 	a.challenges = newChallenges(cfg.realm)
 	a.warnings = newWarnings()
 	return a, nil
@@ -111,28 +114,6 @@ func (c *config) validate() error {
 		return errors.New("jwtguard: clock must not be nil")
 	case c.maxTokenSize < 64:
 		return errors.New("jwtguard: max token size must be at least 64 bytes")
-	case c.bcryptCost < minBcryptCost || c.bcryptCost > maxBcryptCost:
-		return fmt.Errorf("jwtguard: bcrypt cost must be between %d and %d", minBcryptCost, maxBcryptCost)
-	case c.loginConcurrency < 1:
-		return errors.New("jwtguard: login concurrency must be at least 1")
-	case c.loginWait < 0:
-		return errors.New("jwtguard: login wait must not be negative")
-	case c.maxLoginBody < 64:
-		return errors.New("jwtguard: max login body size must be at least 64 bytes")
-	case c.accountBurst < 0 || c.accountBurst > 0 && c.accountEvery <= 0:
-		return errors.New("jwtguard: account throttle needs a burst of 0 (off) or more and a positive interval")
-	case c.addressBurst < 0 || c.addressBurst > 0 && c.addressEvery <= 0:
-		return errors.New("jwtguard: address throttle needs a burst of 0 (off) or more and a positive interval")
-	case !(c.cpuShare > 0 && c.cpuShare <= 1):
-		return errors.New("jwtguard: password CPU share must be above 0 and at most 1")
-	case c.budgetPerSecond < 0 || math.IsInf(c.budgetPerSecond, 0) || math.IsNaN(c.budgetPerSecond) || c.budgetBurst < 0:
-		return errors.New("jwtguard: password budget needs a finite rate of 0 (off) or more and a burst of 0 or more")
-	case c.maxWaitingLogins < 1:
-		return errors.New("jwtguard: max waiting logins must be at least 1")
-	case c.forwardedHeader != "X-Forwarded-For" && c.forwardedHeader != "Forwarded":
-		return fmt.Errorf("jwtguard: forwarded header %q is neither X-Forwarded-For nor Forwarded", c.forwardedHeader)
-	case c.throttleCapacity < 1:
-		return errors.New("jwtguard: throttle capacity must be at least 1")
 	case !validRealm(c.realm):
 		return errors.New(`jwtguard: realm must be non-empty printable ASCII without '"' or '\'`)
 	case c.rolesClaim != nil && (len(c.rolesClaim) == 0 || contains(c.rolesClaim, "")):

@@ -231,8 +231,8 @@ func TestZeroAuthSaysItIsUnusable(t *testing.T) {
 		"VerifyOptional": func() { zero.VerifyOptional(h) },
 		"Authorize":      func() { zero.Authorize("admin") },
 		"Require":        func() { zero.Require(jwtguard.AnyRole("admin")) },
-		"LoginHandler":   func() { zero.LoginHandler(new(jwtguard.MemoryStore)) },
-		"LoginStats":     func() { zero.LoginStats() },
+		"LoginHandler":   func() { zero.LoginHandler(ltStoreFunc(nil)) },
+		"Stats":          func() { zero.Stats() },
 		"nil Verify":     func() { (*jwtguard.Auth)(nil).Verify(h) },
 	}
 	for name, use := range cases {

@@ -2,6 +2,7 @@ package jwtguard
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -18,7 +19,10 @@ var (
 	// ErrInvalidRequest: the request is malformed: a Bearer header without
 	// exactly one well-formed token, several Authorization headers, a token
 	// sent by more than one method, or a login body that is not the expected
-	// JSON object. 400 invalid_request.
+	// JSON object (400 invalid_request); or a login request sent with a
+	// method other than POST (405 with Allow: POST), a Content-Type other
+	// than application/json (415), or a body over LoginPolicy.MaxBodySize
+	// (413).
 	ErrInvalidRequest = errors.New("jwtguard: invalid request")
 	// ErrInvalidToken: the token is malformed, too long, badly signed,
 	// signed with another algorithm, or its claims fail a check. 401
@@ -31,19 +35,12 @@ var (
 	// route requires. 403 insufficient_scope.
 	ErrForbidden = errors.New("jwtguard: insufficient scope")
 	// ErrInvalidCredentials: a login named an unknown user, gave a wrong
-	// password, a password over 72 bytes, or a disabled account. The client
-	// cannot tell which. 401 invalid_credentials.
+	// password or a password over 72 bytes, or named a disabled account or
+	// one whose stored hash cannot be used. The client cannot tell which.
+	// 401 invalid_credentials.
 	ErrInvalidCredentials = errors.New("jwtguard: invalid credentials")
-	// ErrMethodNotAllowed: a login request not sent with POST. 405 with
-	// Allow: POST.
-	ErrMethodNotAllowed = errors.New("jwtguard: method not allowed")
-	// ErrUnsupportedMediaType: a login request whose Content-Type is not
-	// application/json (with or without charset=utf-8). 415.
-	ErrUnsupportedMediaType = errors.New("jwtguard: unsupported media type")
-	// ErrRequestTooLarge: a login body over the configured bound. 413.
-	ErrRequestTooLarge = errors.New("jwtguard: request body too large")
 	// ErrTooManyRequests: too many failed logins for the account or the
-	// client address (WithAccountThrottle, WithAddressThrottle). 429 with
+	// client address (LoginPolicy.Account and Address). 429 with
 	// Retry-After.
 	ErrTooManyRequests = errors.New("jwtguard: too many failed logins")
 	// ErrOverloaded: no password-hashing budget or comparison slot became
@@ -53,6 +50,14 @@ var (
 	// ErrInternal: a dependency failed (the UserStore returned an error
 	// other than ErrUserNotFound, a token could not be signed). 500.
 	ErrInternal = errors.New("jwtguard: internal error")
+)
+
+// Login requests of the wrong shape: each wraps ErrInvalidRequest and has an
+// answer of its own.
+var (
+	errMethodNotAllowed     = fmt.Errorf("%w: method not allowed", ErrInvalidRequest)
+	errUnsupportedMediaType = fmt.Errorf("%w: unsupported media type", ErrInvalidRequest)
+	errRequestTooLarge      = fmt.Errorf("%w: request body too large", ErrInvalidRequest)
 )
 
 // ErrorHandler writes the response for a refused request. err wraps one of
@@ -90,15 +95,15 @@ func newRefusal(sentinel error, status int, code, reason, message string, level 
 // Require) are RFC 6750's and go into the challenge too.
 var refusals = [...]refusal{
 	newRefusal(ErrNoToken, http.StatusUnauthorized, "unauthorized", "no_token", "authentication required", slog.LevelDebug),
+	newRefusal(errMethodNotAllowed, http.StatusMethodNotAllowed, "method_not_allowed", "method_not_allowed", "use POST", slog.LevelDebug),
+	newRefusal(errUnsupportedMediaType, http.StatusUnsupportedMediaType, "unsupported_media_type", "unsupported_media_type", "send application/json", slog.LevelDebug),
+	newRefusal(errRequestTooLarge, http.StatusRequestEntityTooLarge, "request_too_large", "request_too_large", "the request body is too large", slog.LevelInfo),
 	newRefusal(ErrInvalidRequest, http.StatusBadRequest, "invalid_request", "malformed_request", "the request is malformed", slog.LevelInfo),
 	// Expired tokens are routine (a client refreshes after one): Debug.
 	newRefusal(ErrTokenExpired, http.StatusUnauthorized, "invalid_token", "token_expired", "the access token expired", slog.LevelDebug),
 	newRefusal(ErrInvalidToken, http.StatusUnauthorized, "invalid_token", "token_invalid", "the access token is invalid", slog.LevelInfo),
 	newRefusal(ErrForbidden, http.StatusForbidden, "insufficient_scope", "insufficient_scope", "the access token does not grant access to this resource", slog.LevelInfo),
 	newRefusal(ErrInvalidCredentials, http.StatusUnauthorized, "invalid_credentials", "invalid_credentials", "invalid username or password", slog.LevelInfo),
-	newRefusal(ErrMethodNotAllowed, http.StatusMethodNotAllowed, "method_not_allowed", "method_not_allowed", "use POST", slog.LevelDebug),
-	newRefusal(ErrUnsupportedMediaType, http.StatusUnsupportedMediaType, "unsupported_media_type", "unsupported_media_type", "send application/json", slog.LevelDebug),
-	newRefusal(ErrRequestTooLarge, http.StatusRequestEntityTooLarge, "request_too_large", "request_too_large", "the request body is too large", slog.LevelInfo),
 	// A flood makes these by the thousand: logged per request at Info and
 	// Debug; the password checker warns about the flood itself, at most
 	// every 10 s.
@@ -249,8 +254,13 @@ func (a *Auth) logRefusal(r *http.Request, re *refusalError) {
 	if refusalReasons[i] == "bad_signature" {
 		a.warn(r, &a.warnings.badSignatures, "jwtguard: a burst of tokens with bad signatures (a forgery attempt, or a service signing with another key?)")
 	}
-	if a.log.Enabled(r.Context(), re.ref.level) {
-		a.log.LogAttrs(r.Context(), re.ref.level, "jwtguard: request refused",
+	level := re.ref.level
+	var sf *storeFailure
+	if errors.As(re.err, &sf) {
+		level = slog.LevelError // a failing Throttle: the operator must see it
+	}
+	if a.log.Enabled(r.Context(), level) {
+		a.log.LogAttrs(r.Context(), level, "jwtguard: request refused",
 			slog.Int("status", re.ref.status),
 			slog.String("reason", re.err.Error()),
 			slog.String("method", r.Method),

@@ -337,20 +337,28 @@ func ExampleAuth_Authenticate() {
 	// 401 Bearer realm="api"
 }
 
-// LoginStats counts what the login handlers did with password comparisons;
-// publish them wherever your metrics go (expvar here).
-func ExampleAuth_LoginStats() {
+// Stats counts refusals by reason and what the login handlers did with
+// password comparisons; publish them wherever your metrics go (expvar here,
+// which serves them as JSON at /debug/vars).
+func ExampleAuth_Stats() {
 	auth, _ := jwtguard.New(exampleKey, jwtguard.WithLogger(slog.New(slog.DiscardHandler)))
-	expvar.Publish("jwtguard_logins", expvar.Func(func() any { return auth.LoginStats() }))
+	expvar.Publish("jwtguard", expvar.Func(func() any { return auth.Stats() }))
 
-	hash, _ := jwtguard.HashPasswordWithCost("password123", 4)
+	hash, _ := jwtguard.HashPassword("password123")
 	users, _ := jwtguard.NewMemoryStore(jwtguard.User{ID: "1", Username: "admin", PasswordHash: hash})
-	req := httptest.NewRequest("POST", "/api/auth/login", strings.NewReader(`{"username":"admin","password":"password123"}`))
-	req.Header.Set("Content-Type", "application/json")
-	auth.LoginHandler(users).ServeHTTP(httptest.NewRecorder(), req)
+	login := auth.LoginHandler(users)
+	for _, pw := range []string{"password123", "wrong"} {
+		req := httptest.NewRequest("POST", "/api/auth/login", strings.NewReader(`{"username":"admin","password":"`+pw+`"}`))
+		req.Header.Set("Content-Type", "application/json")
+		login.ServeHTTP(httptest.NewRecorder(), req)
+	}
+	auth.Verify(http.NotFoundHandler()).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
 
-	st := auth.LoginStats()
-	fmt.Printf("admitted %d, held %d, refused %d, throttled %d, budget on: %v\n",
-		st.Admitted, st.Held, st.Refused, st.Throttled, st.BudgetPerSecond > 0)
-	// Output: admitted 1, held 0, refused 0, throttled 0, budget on: true
+	var st jwtguard.Stats
+	json.Unmarshal([]byte(expvar.Get("jwtguard").String()), &st)
+	fmt.Println("logins compared:", st.LoginsAdmitted, "budget on:", st.PasswordBudget > 0)
+	fmt.Println("refused: no token", st.Refusals["no_token"], "credentials", st.Refusals["invalid_credentials"], "expired", st.Refusals["expired"])
+	// Output:
+	// logins compared: 2 budget on: true
+	// refused: no token 1 credentials 1 expired 0
 }

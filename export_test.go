@@ -4,18 +4,18 @@ package jwtguard
 // that tests can hold a comparison in progress or count comparisons. Call it
 // before a serves any request.
 func SetPasswordCompare(a *Auth, compare func(hash, password []byte) error) {
-	a.passwords.compare = compare
+	a.guard.SetCompare(compare)
 }
 
 // HasDummyHash reports whether a's login handlers have made their dummy hash
 // of that cost.
-func HasDummyHash(a *Auth, cost int) bool {
-	v, ok := a.passwords.dummies.Load(cost)
-	return ok && v.(*dummyHash).hash != nil
-}
+func HasDummyHash(a *Auth, cost int) bool { return a.guard.HasDummy(cost) }
 
 // ParseLifetime is how FromEnv reads JWT_EXPIRES_IN.
 var ParseLifetime = parseLifetime
 
-// AccountKey is the throttle key of a username.
-func AccountKey(username string) string { return accountKey(username) }
+// EditLoginPolicy is an Option that edits the login policy in place, so that
+// tests can set one field at a time; WithLoginPolicy sets the whole policy.
+func EditLoginPolicy(edit func(*LoginPolicy)) Option {
+	return func(c *config) { edit(&c.login) }
+}

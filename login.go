@@ -1,6 +1,7 @@
 package jwtguard
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -8,43 +9,306 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"mime"
 	"net/http"
-	"strconv"
+	"runtime"
+	"slices"
 	"strings"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/jwtguard/jwtguard/internal/guard"
 	"github.com/jwtguard/jwtguard/internal/strictjson"
 )
+
+// LoginPolicy is how LoginHandler defends logins against password guessing
+// and floods. Give it to New with WithLoginPolicy; the zero LoginPolicy is
+// the default policy, and the zero value of each field means the default
+// that its comment states. Turning a defence off takes a field that says
+// so (Account.Off, NoBudget, NoWait). New validates the policy once.
+//
+// Two clocks drive the defences: the throttles and the memory of returning
+// owners run on the Auth's clock (WithClock), the password budget and the
+// login wait on the runtime clock, so that a test's frozen clock cannot
+// freeze the budget's refills (testing/synctest fakes the runtime clock).
+type LoginPolicy struct {
+	// Account limits failed logins per account: per username, as
+	// strings.EqualFold compares them, and, once the UserStore has found
+	// the user, per User.ID too, so that spellings the store maps to one
+	// user share a bucket however it folds them. A login over the limit is
+	// refused with 429 and Retry-After before any password is compared.
+	// Only a login refused after its password was compared costs a token.
+	// Zero: a burst of 10, then one more every 30 seconds.
+	//
+	// Logins from the client address of the account's last successful
+	// login (within 30 days) count against a bucket of their own, so that
+	// an attacker guessing from elsewhere cannot keep the account's owner
+	// out. That bucket needs distinct client addresses: behind a reverse
+	// proxy, name it in TrustedProxies, or every client has the proxy's
+	// address and the attacker shares the owner's bucket. A login whose
+	// address cannot be read is never the owner's; an attacker at the
+	// owner's own address (the same NAT, the same IPv6 /64) shares it
+	// whatever is configured.
+	Account Limit
+	// Address limits failed logins per client address (IPv6: per /64), as
+	// Account does per account. Zero: off, because behind a reverse proxy
+	// every client shares the proxy's address until TrustedProxies names
+	// it; a Burst or an Every turns it on, the other field then defaulting
+	// as in Account.
+	Address Limit
+	// Throttle keeps the throttles' buckets and each account's last
+	// successful login. Nil: this process's memory, Capacity keys of each
+	// limit and Capacity accounts, the least useful forgotten first (see
+	// SECURITY.md). A shared Throttle lets replicas share one budget of
+	// guesses per account.
+	Throttle Throttle
+	// Capacity bounds what the in-memory Throttle, and the password
+	// budget's memory of returning owners, remember: keys per limit and
+	// accounts. Each costs a few hundred bytes. Zero: 65 536.
+	Capacity int
+	// TrustedProxies names the reverse proxies (addresses such as
+	// "10.0.0.5" or prefixes such as "10.0.0.0/8") whose ForwardedHeader
+	// tells the client address. Requests from any other peer are keyed by
+	// RemoteAddr and their forwarding headers ignored. Zero: none.
+	TrustedProxies []string
+	// ForwardedHeader is the one header a trusted proxy's client address is
+	// read from: "X-Forwarded-For" (nginx, HAProxy, the cloud load
+	// balancers) or "Forwarded" (RFC 7239). Only that header is read: a
+	// proxy that sets one usually passes the other through from the client,
+	// and reading it would let clients choose their address. Zero:
+	// "X-Forwarded-For".
+	ForwardedHeader string
+
+	// CPUShare is the share of the machine that bcrypt comparisons may take
+	// on average: comparisons start at most at CPUShare × GOMAXPROCS
+	// divided by the measured time of one comparison, per second (at cost
+	// 10 about 55 ms a core, so 10% of 2 cores is about 3.6 logins a
+	// second), with a burst of a second's worth (at least 4). A fifth of
+	// it is kept for returning owners, each at most once a minute. Logins
+	// beyond it wait (Wait) and are then refused with 503 and Retry-After,
+	// so that a guessing flood cannot take the CPU from the rest of the
+	// service. The budget protects this process's CPU and is never shared.
+	// For a login-heavy service: CPUShare = peak logins a second × seconds
+	// a comparison ÷ cores, with headroom. Zero: 0.10; at most 1.
+	CPUShare float64
+	// BudgetRate fixes the budget at this many comparisons a second, split
+	// four to one like the derived one, instead of deriving it from
+	// CPUShare; BudgetBurst is its burst. Zero: derived; a zero BudgetBurst
+	// is a second's worth, at least 4.
+	BudgetRate  float64
+	BudgetBurst int
+	// NoBudget turns the budget off, leaving only Concurrency: a flood can
+	// then keep that many cores busy.
+	NoBudget bool
+	// Concurrency bounds the bcrypt comparisons running at once. Zero:
+	// GOMAXPROCS when New runs.
+	Concurrency int
+	// Wait is how long a login waits for budget and a free comparison slot
+	// before it is refused with 503 and Retry-After. A login that cannot
+	// get budget within the wait is held for all of it (a tarpit: a flood's
+	// refused guesses come back slowly and cost no CPU while they wait).
+	// Zero: 1 second. NoWait refuses at once instead.
+	Wait   time.Duration
+	NoWait bool
+	// MaxWaiting bounds the logins waiting at once, each holding a
+	// goroutine and its request; past it a login is refused with 503 at
+	// once, which gives up the tarpit: keep it above the connections an
+	// attacker can hold open. Zero: 1024.
+	MaxWaiting int
+	// MaxBodySize bounds a login body in bytes; a larger one is refused
+	// with 413. Zero: 4096; at least 64.
+	MaxBodySize int64
+	// DummyHashCost is the bcrypt cost of the dummy hash that unknown users
+	// (and users whose stored hash cannot be used) are compared against,
+	// so that they take as long as known users, until a real hash has been
+	// seen; from then on the highest cost seen. Set it to the cost of the
+	// store's hashes. It does not change HashPassword. Zero: 10; 4 to 31.
+	DummyHashCost int
+	// TokenField makes a successful login also carry the access token as
+	// "token", the member the tutorials' clients read, beside the RFC 6749
+	// "access_token". Zero: only "access_token".
+	TokenField bool
+}
+
+// Limit is a throttle's token bucket: Burst failed logins at once, then one
+// more every Every. Off turns the throttle off; otherwise a zero Burst is
+// 10 and a zero Every 30 seconds (LoginPolicy says when a zero Limit is off
+// instead).
+type Limit struct {
+	Burst int
+	Every time.Duration
+	Off   bool
+}
+
+// Throttle keeps the state of LoginPolicy's throttles, so that a shared
+// backend (Redis, a database) can replace the in-memory default and let
+// replicas share it. Keys are opaque ASCII strings of at most a few dozen
+// bytes; Take and Done are called with the same limit for a key. An error
+// fails the login closed: Take's and LastLogin's with 503 and an Error log,
+// Done's and Remember's with an Error log (the login was already decided).
+// Implementations must be safe for concurrent use.
+type Throttle interface {
+	// Take takes a token from key's bucket, which holds at most
+	// limit.Burst tokens and gains one every limit.Every, at now, and holds
+	// it for the login until Done. It returns 0 when it took one, and
+	// otherwise how long until the bucket has one (taking nothing).
+	Take(ctx context.Context, key string, limit Limit, now time.Time) (wait time.Duration, err error)
+	// Done ends the login's hold on the token that Take took for key.
+	// refund gives the token back: the login was not a guess. A bucket
+	// that no login holds and that is full again may be forgotten.
+	Done(ctx context.Context, key string, limit Limit, refund bool, now time.Time) error
+	// Remember records addr as the client address of account's last
+	// successful login, at now.
+	Remember(ctx context.Context, account, addr string, now time.Time) error
+	// LastLogin returns the client address and time of account's last
+	// successful login; addr is "" when none is remembered.
+	LastLogin(ctx context.Context, account string) (addr string, at time.Time, err error)
+}
+
+// WithLoginPolicy sets how LoginHandler defends logins. Default: the zero
+// LoginPolicy, whose fields' comments state the defaults.
+func WithLoginPolicy(p LoginPolicy) Option {
+	return func(c *config) {
+		c.login = p
+		c.login.TrustedProxies = slices.Clone(p.TrustedProxies)
+	}
+}
+
+// Login-policy defaults, stated in LoginPolicy's comments.
+const (
+	defaultLimitBurst  = 10
+	defaultLimitEvery  = 30 * time.Second
+	defaultCapacity    = 65536
+	defaultCPUShare    = 0.10
+	defaultLoginWait   = time.Second
+	defaultMaxWaiting  = 1024
+	defaultMaxBodySize = 4096
+	defaultDummyCost   = 10
+)
+
+// limit resolves a Limit: nil-equivalent (Burst 0) when off.
+func (l Limit) resolve(zeroIsOff bool) (guard.Limit, error) {
+	switch {
+	case l.Burst < 0 || l.Every < 0:
+		return guard.Limit{}, errors.New("a negative burst or interval")
+	case l.Off, zeroIsOff && l.Burst == 0 && l.Every == 0:
+		return guard.Limit{}, nil
+	}
+	if l.Burst == 0 {
+		l.Burst = defaultLimitBurst
+	}
+	if l.Every == 0 {
+		l.Every = defaultLimitEvery
+	}
+	return guard.Limit{Burst: l.Burst, Every: l.Every}, nil
+}
+
+// guardConfig resolves the policy's defaults and validates it.
+func (p *LoginPolicy) guardConfig(now func() time.Time, log *slog.Logger) (guard.Config, error) {
+	fail := func(format string, args ...any) (guard.Config, error) {
+		return guard.Config{}, fmt.Errorf("jwtguard: login policy: "+format, args...)
+	}
+	c := guard.Config{Now: now, Log: log, Procs: runtime.GOMAXPROCS(0)}
+	var err error
+	if c.Account, err = p.Account.resolve(false); err != nil {
+		return fail("Account: %v", err)
+	}
+	if c.Address, err = p.Address.resolve(true); err != nil {
+		return fail("Address: %v", err)
+	}
+	c.Capacity = cmp.Or(p.Capacity, defaultCapacity)
+	for _, s := range p.TrustedProxies {
+		pfx, err := guard.ParsePrefix(s)
+		if err != nil {
+			return fail("trusted proxy %q: %v", s, err)
+		}
+		c.TrustedProxies = append(c.TrustedProxies, pfx)
+	}
+	c.ForwardedHeader = http.CanonicalHeaderKey(cmp.Or(p.ForwardedHeader, "X-Forwarded-For"))
+	c.CPUShare = cmp.Or(p.CPUShare, defaultCPUShare)
+	c.BudgetRate, c.BudgetBurst, c.NoBudget = p.BudgetRate, p.BudgetBurst, p.NoBudget
+	c.Concurrency = cmp.Or(p.Concurrency, c.Procs)
+	c.Wait = cmp.Or(p.Wait, defaultLoginWait)
+	if p.NoWait {
+		c.Wait = 0
+	}
+	c.MaxWaiting = cmp.Or(p.MaxWaiting, defaultMaxWaiting)
+	c.DummyCost = cmp.Or(p.DummyHashCost, defaultDummyCost)
+	switch {
+	case p.Capacity < 0:
+		return fail("Capacity %d is negative", p.Capacity)
+	case c.ForwardedHeader != "X-Forwarded-For" && c.ForwardedHeader != "Forwarded":
+		return fail("ForwardedHeader %q is neither X-Forwarded-For nor Forwarded", p.ForwardedHeader)
+	case !(c.CPUShare > 0 && c.CPUShare <= 1):
+		return fail("CPUShare %v is not above 0 and at most 1", p.CPUShare)
+	case p.BudgetRate < 0 || math.IsInf(p.BudgetRate, 0) || math.IsNaN(p.BudgetRate) || p.BudgetBurst < 0:
+		return fail("BudgetRate and BudgetBurst must be finite and not negative")
+	case p.Concurrency < 0:
+		return fail("Concurrency %d is negative", p.Concurrency)
+	case p.Wait < 0:
+		return fail("Wait %v is negative", p.Wait)
+	case p.MaxWaiting < 0:
+		return fail("MaxWaiting %d is negative", p.MaxWaiting)
+	case p.MaxBodySize < 0 || p.MaxBodySize > 0 && p.MaxBodySize < 64:
+		return fail("MaxBodySize %d is below 64 bytes", p.MaxBodySize)
+	case c.DummyCost < bcrypt.MinCost || c.DummyCost > bcrypt.MaxCost:
+		return fail("DummyHashCost %d is outside %d..%d", p.DummyHashCost, bcrypt.MinCost, bcrypt.MaxCost)
+	}
+	if p.Throttle != nil {
+		c.Store = throttleStore{p.Throttle}
+	} else {
+		c.Store = guard.NewMemory(c.Capacity)
+	}
+	return c, nil
+}
+
+// throttleStore adapts a Throttle to the guard's Store.
+type throttleStore struct{ t Throttle }
+
+func (s throttleStore) Take(ctx context.Context, key string, l guard.Limit, now time.Time) (time.Duration, error) {
+	return s.t.Take(ctx, key, Limit{Burst: l.Burst, Every: l.Every}, now)
+}
+
+func (s throttleStore) Done(ctx context.Context, key string, l guard.Limit, refund bool, now time.Time) error {
+	return s.t.Done(ctx, key, Limit{Burst: l.Burst, Every: l.Every}, refund, now)
+}
+
+func (s throttleStore) Remember(ctx context.Context, account, addr string, now time.Time) error {
+	return s.t.Remember(ctx, account, addr, now)
+}
+
+func (s throttleStore) LastLogin(ctx context.Context, account string) (string, time.Time, error) {
+	return s.t.LastLogin(ctx, account)
+}
 
 // LoginHandler returns a handler for POST requests with a JSON body
 // {"username": "…", "password": "…"}. It looks the user up in users, compares
 // the password with bcrypt and answers 200 with a TokenResponse and
 // Cache-Control: no-store. It refuses, through the ErrorHandler:
 //
-//   - a method other than POST: ErrMethodNotAllowed, 405 with Allow: POST;
+//   - a method other than POST: errMethodNotAllowed, 405 with Allow: POST;
 //   - a Content-Type other than application/json (charset, if given, must be
-//     utf-8): ErrUnsupportedMediaType, 415;
-//   - a body over the bound (WithMaxLoginBodySize): ErrRequestTooLarge, 413;
-//   - malformed JSON, unknown fields, wrong types, trailing data, or an
-//     empty username or password: ErrInvalidRequest, 400;
+//     utf-8): errUnsupportedMediaType, 415;
+//   - a body over LoginPolicy.MaxBodySize: errRequestTooLarge, 413;
+//   - a body that is not exactly {"username": string, "password": string}
+//     (malformed JSON, another member, a member twice or in another letter
+//     case, trailing data), or an empty username or password:
+//     ErrInvalidRequest, 400;
 //   - an unknown user, a wrong password, a password over 72 bytes, a
 //     disabled account, or a user whose stored hash is not a usable bcrypt
 //     hash (logged at Error level): ErrInvalidCredentials, 401, all with
 //     the same body; unknown users and unusable hashes are compared against
 //     a dummy hash so that they take as long as known ones;
 //   - too many failed logins for the account or the client address
-//     (WithAccountThrottle, on by default; WithAddressThrottle):
-//     ErrTooManyRequests, 429 with Retry-After, before any password is
-//     compared; only a login refused after its password was compared
-//     spends a token;
-//   - no password-hashing budget or free bcrypt slot within the login wait
-//     (WithPasswordCPUShare, WithLoginConcurrency, WithLoginWait), or too
-//     many logins waiting already: ErrOverloaded, 503 with Retry-After;
-//   - a client that goes away while its login waits or while the UserStore
-//     looks the user up: ErrOverloaded, 503, logged at Debug level;
+//     (LoginPolicy.Account, on by default, and Address): ErrTooManyRequests,
+//     429 with Retry-After, before any password is compared;
+//   - no password-hashing budget or free bcrypt slot within the login wait,
+//     or too many logins waiting already: ErrOverloaded, 503 with
+//     Retry-After; a client that goes away while its login waits or while
+//     the UserStore looks it up: ErrOverloaded, logged at Debug level;
+//   - a failing Throttle (fail closed): ErrOverloaded, 503, logged at Error;
 //   - a UserStore error other than ErrUserNotFound or sql.ErrNoRows (both
 //     answered as an unknown user): ErrInternal, 500.
 //
@@ -52,20 +316,16 @@ import (
 // tokens; every other login gives them back, a panic in the UserStore too
 // (the panic is not recovered: net/http logs it and drops the connection).
 //
-// All handlers of one Auth share one password-hashing budget (by default
-// 10% of the cores, measured) and one bound on concurrent comparisons, so a
-// flood of logins cannot take the CPU from the rest of the service; a fifth
-// of the budget is kept for users logging in from the address of their last
-// successful login. LoginStats counts what the handlers did. It panics if
-// users is nil.
+// All handlers of one Auth share one password-hashing budget and one bound
+// on concurrent comparisons (LoginPolicy), so a flood of logins cannot take
+// the CPU from the rest of the service. Stats counts what they did. It
+// panics if users is nil.
 func (a *Auth) LoginHandler(users UserStore) http.Handler {
 	a.mustBeNew("LoginHandler")
 	if users == nil {
 		panic("jwtguard: LoginHandler with a nil UserStore")
 	}
-	// Make the dummy hash now (one bcrypt hash at the configured cost), so
-	// that the first login for an unknown user does not take twice as long.
-	a.passwords.dummy(a.passwords.cost)
+	a.guard.PrepareDummy()
 	return &loginHandler{auth: a, users: users}
 }
 
@@ -82,42 +342,33 @@ type loginRequest struct {
 	Password string
 }
 
+// loginResponse is a TokenResponse with the tutorials' "token" member when
+// LoginPolicy.TokenField asks for it.
+type loginResponse struct {
+	TokenResponse
+	Token string `json:"token,omitempty"`
+}
+
 func (h *loginHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	a := h.auth
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
-		a.refuse(w, r, fmt.Errorf("%w: %s", ErrMethodNotAllowed, r.Method))
+		a.refuse(w, r, fmt.Errorf("%w: %s", errMethodNotAllowed, r.Method))
 		return
 	}
-	req, err := decodeLogin(w, r, a.cfg.maxLoginBody)
+	req, err := decodeLogin(w, r, a.maxLoginBody)
 	if err != nil {
 		a.refuse(w, r, err)
 		return
 	}
-	ip := clientAddr(r, a.cfg.trustedProxies, a.cfg.forwardedHeader)
-	addr := addressKey(ip)
-	account := accountKey(req.Username)
-	returning, mayDraw := a.returning.check(account, ip, a.cfg.now())
-	at, err := a.throttle.begin(addr, account, returning)
-	var u User
-	if err == nil {
-		u, err = func() (User, error) {
-			// Only a login whose password was compared and refused keeps
-			// its tokens. Deferred, so that a panic (in the UserStore, say)
-			// gives them back too; the panic goes on to net/http, which
-			// logs it and drops the connection.
-			defer at.end()
-			return h.check(r.Context(), req, at, mayDraw)
-		}()
-	}
+	u, at, err := h.login(r.Context(), r, req)
 	if err != nil {
-		var te *throttledError
+		var te *guard.ThrottledError
 		switch {
 		case errors.As(err, &te):
-			a.passwords.throttled.Add(1)
-			w.Header().Set("Retry-After", retryAfter(te.wait))
+			w.Header().Set("Retry-After", guard.RetryAfter(te.Wait))
 		case errors.Is(err, ErrOverloaded):
-			w.Header().Set("Retry-After", a.passwords.retryAfter)
+			w.Header().Set("Retry-After", a.guard.RetryAfter())
 		}
 		a.refuse(w, r, err)
 		return
@@ -127,10 +378,48 @@ func (h *loginHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		a.refuse(w, r, err)
 		return
 	}
-	a.returning.remember(account, ip, a.cfg.now())
+	at.Succeeded(r.Context())
 	a.log.LogAttrs(r.Context(), slog.LevelInfo, "jwtguard: login", slog.String("user_id", u.ID), slog.String("remote_addr", r.RemoteAddr))
-	writeJSON(w, http.StatusOK, tr)
+	resp := loginResponse{TokenResponse: tr}
+	if a.cfg.login.TokenField {
+		resp.Token = tr.AccessToken
+	}
+	writeJSON(w, http.StatusOK, resp)
 }
+
+// login runs req through the defences and returns the user whose
+// credentials it holds, and the attempt, which remembers a successful
+// login's address. Only a login whose password was compared and refused
+// keeps its throttle tokens; the deferred End gives every other login's
+// back, a panic's too (it goes on to net/http, which logs it and drops the
+// connection).
+func (h *loginHandler) login(ctx context.Context, r *http.Request, req loginRequest) (User, *guard.Attempt, error) {
+	at, err := h.auth.guard.Begin(ctx, r, req.Username)
+	defer at.End(ctx)
+	if err != nil {
+		return User{}, at, loginError(err)
+	}
+	u, err := h.check(ctx, req, at)
+	return u, at, err
+}
+
+// loginError maps an error of the defences to the refusal it is.
+func loginError(err error) error {
+	var te *guard.ThrottledError
+	switch {
+	case errors.As(err, &te):
+		return fmt.Errorf("%w: %w", ErrTooManyRequests, err)
+	case errors.Is(err, guard.ErrStore):
+		return fmt.Errorf("%w: %w", ErrOverloaded, &storeFailure{err})
+	}
+	return err
+}
+
+// storeFailure marks an overload that is a failing Throttle, which the
+// operator must see at Error level.
+type storeFailure struct{ error }
+
+func (e *storeFailure) Unwrap() error { return e.error }
 
 // check returns the user whose credentials req holds. Its error wraps
 // ErrInvalidCredentials for a wrong guess (unknown user, wrong or over-long
@@ -138,11 +427,11 @@ func (h *loginHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // budget or slot freed up in time, and ErrInternal when the store or the
 // stored hash failed. It marks at as a guess when a password comparison ran
 // and the login is refused: only then does it keep its throttle tokens.
-func (h *loginHandler) check(ctx context.Context, req loginRequest, at *attempt, mayDraw bool) (_ User, err error) {
-	if len(req.Password) > MaxPasswordLength {
+func (h *loginHandler) check(ctx context.Context, req loginRequest, at *guard.Attempt) (_ User, err error) {
+	if len(req.Password) > maxPasswordLength {
 		// Refused without a comparison, so without a guess: the throttle
 		// gives its tokens back (no password over 72 bytes can be right).
-		return User{}, fmt.Errorf("%w: password longer than %d bytes", ErrInvalidCredentials, MaxPasswordLength)
+		return User{}, fmt.Errorf("%w: password longer than %d bytes", ErrInvalidCredentials, maxPasswordLength)
 	}
 	u, err := h.users.LookupUser(ctx, req.Username)
 	found := err == nil
@@ -162,24 +451,24 @@ func (h *loginHandler) check(ctx context.Context, req loginRequest, at *attempt,
 	if found {
 		// The store may match spellings that the username's fold keeps
 		// apart: guesses for one user share its ID's bucket too.
-		if err := at.takeUser(u.ID); err != nil {
-			return User{}, err
+		if err := at.TakeUser(ctx, u.ID); err != nil {
+			return User{}, loginError(err)
 		}
 	}
-	compared, err := h.auth.passwords.check(ctx, u.PasswordHash, found, req.Password, mayDraw)
+	compared, err := at.Compare(ctx, u.PasswordHash, found, req.Password)
 	if compared {
 		// A comparison that ends in a refusal was a guess (whatever the
 		// client did after); a successful login costs nothing.
 		defer func() {
 			if err != nil {
-				at.guess()
+				at.Guess()
 			}
 		}()
 	}
 	switch {
-	case errors.Is(err, errOverloaded):
+	case errors.Is(err, guard.ErrOverloaded):
 		return User{}, fmt.Errorf("%w: %w", ErrOverloaded, err)
-	case errors.Is(err, errUnusableHash):
+	case errors.Is(err, guard.ErrUnusableHash):
 		// Answered as a wrong password (it was compared against the dummy
 		// hash, taking as long), so that accounts without a usable hash
 		// (single sign-on only, say) do not stand out; the operator is told.
@@ -201,12 +490,6 @@ func (h *loginHandler) check(ctx context.Context, req loginRequest, at *attempt,
 		return User{}, fmt.Errorf("%w: user ID %q is disabled", ErrInvalidCredentials, u.ID)
 	}
 	return u, nil
-}
-
-// retryAfter is a Retry-After value: d in whole seconds, rounded up, at
-// least 1.
-func retryAfter(d time.Duration) string {
-	return strconv.FormatInt(max(1, int64((d+time.Second-1)/time.Second)), 10)
 }
 
 // decodeLogin checks the content type and decodes the body, read whole up
@@ -236,8 +519,8 @@ func decodeLogin(w http.ResponseWriter, r *http.Request, limit int64) (loginRequ
 	if req.Username == "" || req.Password == "" {
 		return req, fmt.Errorf("%w: login body lacks a username or a password", ErrInvalidRequest)
 	}
-	if len(req.Username) > MaxUsernameLength {
-		return req, fmt.Errorf("%w: username longer than %d bytes", ErrInvalidRequest, MaxUsernameLength)
+	if len(req.Username) > maxUsernameLength {
+		return req, fmt.Errorf("%w: username longer than %d bytes", ErrInvalidRequest, maxUsernameLength)
 	}
 	return req, nil
 }
@@ -245,7 +528,7 @@ func decodeLogin(w http.ResponseWriter, r *http.Request, limit int64) (loginRequ
 func bodyError(err error) error {
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) {
-		return fmt.Errorf("%w: %w", ErrRequestTooLarge, err)
+		return fmt.Errorf("%w: %w", errRequestTooLarge, err)
 	}
 	return fmt.Errorf("%w: login body: %w", ErrInvalidRequest, err)
 }
@@ -253,10 +536,10 @@ func bodyError(err error) error {
 func checkJSONContentType(ct string) error {
 	mt, params, err := mime.ParseMediaType(ct)
 	if err != nil || mt != "application/json" {
-		return fmt.Errorf("%w: Content-Type %q", ErrUnsupportedMediaType, ct)
+		return fmt.Errorf("%w: Content-Type %q", errUnsupportedMediaType, ct)
 	}
 	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
-		return fmt.Errorf("%w: charset %q", ErrUnsupportedMediaType, cs)
+		return fmt.Errorf("%w: charset %q", errUnsupportedMediaType, cs)
 	}
 	return nil
 }

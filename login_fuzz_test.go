@@ -48,9 +48,9 @@ func FuzzDecodeLogin(f *testing.F) {
 	f.Fuzz(func(t *testing.T, contentType string, body []byte) {
 		r := httptest.NewRequest("POST", "/login", strings.NewReader(string(body)))
 		r.Header.Set("Content-Type", contentType)
-		req, err := decodeLogin(httptest.NewRecorder(), r, DefaultMaxLoginBodySize)
+		req, err := decodeLogin(httptest.NewRecorder(), r, defaultMaxBodySize)
 		if err != nil {
-			if !errors.Is(err, ErrInvalidRequest) && !errors.Is(err, ErrRequestTooLarge) && !errors.Is(err, ErrUnsupportedMediaType) {
+			if !errors.Is(err, ErrInvalidRequest) && !errors.Is(err, errRequestTooLarge) && !errors.Is(err, errUnsupportedMediaType) {
 				t.Fatalf("error %v wraps no request sentinel", err)
 			}
 			return
@@ -58,7 +58,7 @@ func FuzzDecodeLogin(f *testing.F) {
 		if req.Username == "" || req.Password == "" {
 			t.Fatalf("accepted %q with an empty field", body)
 		}
-		if len(body) > DefaultMaxLoginBodySize {
+		if len(body) > defaultMaxBodySize {
 			t.Fatalf("accepted a %d-byte body", len(body))
 		}
 		// What is accepted reads the same to encoding/json, and has no

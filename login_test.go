@@ -35,7 +35,7 @@ func ltHash(t testing.TB, password string) []byte {
 	if h, ok := ltHashes.Load(password); ok {
 		return h.([]byte)
 	}
-	h, err := jwtguard.HashPasswordWithCost(password, 4)
+	h, err := ltHashCost(password, 4)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +45,7 @@ func ltHash(t testing.TB, password string) []byte {
 
 // ltStore holds alice (user), admin (admin, user) and mallory (disabled),
 // all with the password "password123".
-func ltStore(t testing.TB) *jwtguard.MemoryStore {
+func ltStore(t testing.TB) jwtguard.UserStore {
 	t.Helper()
 	h := ltHash(t, "password123")
 	s, err := jwtguard.NewMemoryStore(
@@ -65,7 +65,7 @@ func ltAuth(t testing.TB, opts ...jwtguard.Option) *jwtguard.Auth {
 	// measured cost of a comparison, which on a loaded machine under -race
 	// can be slow enough to hold a test's logins (password_test.go tests
 	// the budget on synctest's clock).
-	opts = append([]jwtguard.Option{jwtguard.WithLogger(slog.New(slog.DiscardHandler)), jwtguard.WithBcryptCost(4), jwtguard.WithPasswordBudget(0, 0)}, opts...)
+	opts = append([]jwtguard.Option{jwtguard.WithLogger(slog.New(slog.DiscardHandler)), ltDummyCost(4), ltBudget(0, 0)}, opts...)
 	a, err := jwtguard.New(testKey(t, ltSecret), opts...)
 	if err != nil {
 		t.Fatal(err)
@@ -106,7 +106,7 @@ func ltErrorBody(t *testing.T, rec *httptest.ResponseRecorder) string {
 }
 
 func TestLoginRefusals(t *testing.T) {
-	long := strings.Repeat("p", jwtguard.MaxPasswordLength+1)
+	long := strings.Repeat("p", 72+1)
 	tests := []struct {
 		name        string
 		method      string
@@ -260,7 +260,7 @@ func TestLoginDoesNotRevealWhichCredentialFailed(t *testing.T) {
 }
 
 func TestLoginDummyHashUsesConfiguredCostBeforeAnyRealHash(t *testing.T) {
-	a := ltAuth(t, jwtguard.WithBcryptCost(5))
+	a := ltAuth(t, ltDummyCost(5))
 	var costs []string
 	jwtguard.SetPasswordCompare(a, func(hash, pw []byte) error {
 		costs = append(costs, string(hash[4:6]))
@@ -374,7 +374,7 @@ func TestIssueGivesEachTokenItsOwnID(t *testing.T) {
 func TestLoginStoreErrorIsInternalAndHidden(t *testing.T) {
 	var logs bytes.Buffer
 	a := ltAuth(t, jwtguard.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
-	store := jwtguard.UserStoreFunc(func(ctx context.Context, username string) (jwtguard.User, error) {
+	store := ltStoreFunc(func(ctx context.Context, username string) (jwtguard.User, error) {
 		return jwtguard.User{}, errors.New("dial tcp 10.0.0.7:5432: connection refused")
 	})
 	rec := ltLogin(a.LoginHandler(store), `{"username":"alice","password":"hunter2-secret"}`)
@@ -416,7 +416,7 @@ func TestLoginNeverLogsPasswordOrToken(t *testing.T) {
 // are served, since Verify takes no slot.
 func TestLoginOverloadedWaitsThenRefuses(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		a := ltAuth(t, jwtguard.WithLoginConcurrency(1), jwtguard.WithLoginWait(1500*time.Millisecond))
+		a := ltAuth(t, ltConcurrency(1), ltWait(1500*time.Millisecond))
 		release, _ := ltHoldFirstCompare(a)
 		h := a.LoginHandler(ltStore(t))
 		first := make(chan *httptest.ResponseRecorder)
@@ -461,7 +461,7 @@ func TestLoginOverloadedWaitsThenRefuses(t *testing.T) {
 
 func TestLoginWaitZeroRefusesAtOnce(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		a := ltAuth(t, jwtguard.WithLoginConcurrency(1), jwtguard.WithLoginWait(0))
+		a := ltAuth(t, ltConcurrency(1), ltWait(0))
 		release, _ := ltHoldFirstCompare(a)
 		h := a.LoginHandler(ltStore(t))
 		done := make(chan struct{})
@@ -508,7 +508,7 @@ func TestLoginWithForeignHashes(t *testing.T) {
 			h := ltAuth(t).LoginHandler(s)
 			body, _ := json.Marshal(map[string]string{"username": "u", "password": f.Password})
 			rec := ltLogin(h, string(body))
-			if len(f.Password) > jwtguard.MaxPasswordLength {
+			if len(f.Password) > 72 {
 				if rec.Code != 401 {
 					t.Fatalf("%d-byte password: status %d, want 401 (refused, not truncated)", len(f.Password), rec.Code)
 				}
@@ -549,7 +549,7 @@ func BenchmarkLogin(b *testing.B) {
 	}
 	s, _ := jwtguard.NewMemoryStore(jwtguard.User{ID: "1", Username: "alice", PasswordHash: hash, Roles: []string{"user"}})
 	// The throttle is off so that every iteration compares a password.
-	a, _ := jwtguard.New(testKey(b, ltSecret), jwtguard.WithLogger(slog.New(slog.DiscardHandler)), jwtguard.WithAccountThrottle(0, 0))
+	a, _ := jwtguard.New(testKey(b, ltSecret), jwtguard.WithLogger(slog.New(slog.DiscardHandler)), ltAccount(0, 0))
 	h := a.LoginHandler(s)
 	for _, bc := range []struct{ name, body string }{
 		{"success", `{"username":"alice","password":"password123"}`},
@@ -609,7 +609,7 @@ func ltVerify(a *jwtguard.Auth, tok string) (*jwtguard.Claims, bool) {
 func TestLoginCancelledWhileWaiting(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var logs bytes.Buffer
-		a := ltAuth(t, jwtguard.WithLoginConcurrency(1), jwtguard.WithLoginWait(time.Minute),
+		a := ltAuth(t, ltConcurrency(1), ltWait(time.Minute),
 			jwtguard.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
 		release, calls := ltHoldFirstCompare(a)
 		h := a.LoginHandler(ltStore(t))
@@ -658,7 +658,7 @@ func ltHoldFirstCompare(a *jwtguard.Auth) (release chan struct{}, calls *atomic.
 // The dummy hash is made when the handler is, so the first login for an
 // unknown user compares once, like every later one, instead of also hashing.
 func TestLoginHandlerMakesTheDummyHashUpFront(t *testing.T) {
-	a := ltAuth(t, jwtguard.WithBcryptCost(5))
+	a := ltAuth(t, ltDummyCost(5))
 	if jwtguard.HasDummyHash(a, 5) {
 		t.Fatal("dummy hash made before any handler")
 	}
@@ -673,7 +673,7 @@ func TestLoginHandlerMakesTheDummyHashUpFront(t *testing.T) {
 // account first.
 func TestLoginDummyFollowsTheHighestCostSeen(t *testing.T) {
 	h4, h5 := ltHash(t, "password123"), func() []byte {
-		h, err := jwtguard.HashPasswordWithCost("password123", 5)
+		h, err := ltHashCost("password123", 5)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -707,7 +707,7 @@ func TestLoginDummyFollowsTheHighestCostSeen(t *testing.T) {
 
 func TestLoginRefusesLongUsernames(t *testing.T) {
 	h := ltAuth(t).LoginHandler(ltStore(t))
-	name := strings.Repeat("u", jwtguard.MaxUsernameLength)
+	name := strings.Repeat("u", 256)
 	ltWant(t, ltLoginFrom(h, "192.0.2.1:1", `{"username":"`+name+`","password":"x"}`), 401, "the longest username")
 	ltWant(t, ltLoginFrom(h, "192.0.2.1:1", `{"username":"`+name+`u","password":"x"}`), 400, "one byte longer")
 }
@@ -715,7 +715,7 @@ func TestLoginRefusesLongUsernames(t *testing.T) {
 // A client that hangs up once its password has been compared has made its
 // guess: the throttle keeps the token.
 func TestLoginCancelledAfterTheComparisonCountsAsAGuess(t *testing.T) {
-	a := ltAuth(t, jwtguard.WithAccountThrottle(1, time.Hour))
+	a := ltAuth(t, ltAccount(1, time.Hour))
 	ctx, cancel := context.WithCancel(context.Background())
 	jwtguard.SetPasswordCompare(a, func(hash, pw []byte) error {
 		cancel()
@@ -733,8 +733,8 @@ func TestLoginCancelledAfterTheComparisonCountsAsAGuess(t *testing.T) {
 // A UserStore that panics does not spend throttle tokens: the panic goes on
 // to net/http, and the tokens come back.
 func TestLoginStorePanicGivesTokensBack(t *testing.T) {
-	a := ltAuth(t, jwtguard.WithAccountThrottle(1, time.Hour), jwtguard.WithAddressThrottle(1, time.Hour))
-	panicking := a.LoginHandler(jwtguard.UserStoreFunc(func(ctx context.Context, username string) (jwtguard.User, error) {
+	a := ltAuth(t, ltAccount(1, time.Hour), ltAddress(1, time.Hour))
+	panicking := a.LoginHandler(ltStoreFunc(func(ctx context.Context, username string) (jwtguard.User, error) {
 		panic("store bug")
 	}))
 	for i := range 3 {
@@ -765,11 +765,11 @@ func TestLoginCancelledDuringLookup(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var logs bytes.Buffer
-			a := ltAuth(t, jwtguard.WithAccountThrottle(1, time.Hour),
+			a := ltAuth(t, ltAccount(1, time.Hour),
 				jwtguard.WithLogger(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			h := a.LoginHandler(jwtguard.UserStoreFunc(func(c context.Context, username string) (jwtguard.User, error) {
+			h := a.LoginHandler(ltStoreFunc(func(c context.Context, username string) (jwtguard.User, error) {
 				cancel() // the client hangs up while the store works
 				return jwtguard.User{}, tc.err(c)
 			}))
@@ -803,13 +803,13 @@ func TestLoginStoreSQLErrNoRowsIsAnUnknownUser(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var logs bytes.Buffer
-			a := ltAuth(t, jwtguard.WithAccountThrottle(1, time.Hour), jwtguard.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+			a := ltAuth(t, ltAccount(1, time.Hour), jwtguard.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
 			var compared int
 			jwtguard.SetPasswordCompare(a, func(hash, pw []byte) error {
 				compared++
 				return bcrypt.CompareHashAndPassword(hash, pw)
 			})
-			h := a.LoginHandler(jwtguard.UserStoreFunc(func(ctx context.Context, username string) (jwtguard.User, error) {
+			h := a.LoginHandler(ltStoreFunc(func(ctx context.Context, username string) (jwtguard.User, error) {
 				return jwtguard.User{ID: "partial-row", PasswordHash: ltHash(t, "password123")}, tc.err
 			}))
 			rec := ltLoginFrom(h, "192.0.2.1:1", `{"username":"nobody","password":"password123"}`)

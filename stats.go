@@ -25,9 +25,9 @@ var refusalReasons = [...]string{
 	"invalid_credentials",    // ErrInvalidCredentials
 	"throttled",              // ErrTooManyRequests
 	"overloaded",             // ErrOverloaded
-	"method_not_allowed",     // ErrMethodNotAllowed
-	"unsupported_media_type", // ErrUnsupportedMediaType
-	"request_too_large",      // ErrRequestTooLarge
+	"method_not_allowed",     // errMethodNotAllowed
+	"unsupported_media_type", // errUnsupportedMediaType
+	"request_too_large",      // errRequestTooLarge
 	"internal",               // ErrInternal
 }
 
@@ -36,11 +36,11 @@ func reasonIndex(err error) int {
 	switch {
 	case errors.Is(err, ErrNoToken):
 		return 0
-	case errors.Is(err, ErrMethodNotAllowed):
+	case errors.Is(err, errMethodNotAllowed):
 		return 12
-	case errors.Is(err, ErrUnsupportedMediaType):
+	case errors.Is(err, errUnsupportedMediaType):
 		return 13
-	case errors.Is(err, ErrRequestTooLarge):
+	case errors.Is(err, errRequestTooLarge):
 		return 14
 	case errors.Is(err, ErrInvalidRequest):
 		return 1
@@ -86,14 +86,32 @@ type Stats struct {
 	// bad_signature is a forgery attempt or a service signing with another
 	// key; in throttled and overloaded, a password-guessing flood.
 	Refusals map[string]uint64
-	// Login counts what the login handlers did with password comparisons.
-	Login LoginStats
+
+	// What the login handlers of the Auth did with password comparisons.
+	LoginsAdmitted  uint64 // logins whose password comparison started
+	LoginsHeld      uint64 // logins that waited for budget or a slot, admitted or not
+	LoginsRefused   uint64 // logins answered 503: no budget or slot within the wait, or too many waiting
+	LoginsThrottled uint64 // logins answered 429 by the account or address throttle
+	LoginsWaiting   int64  // logins waiting now
+	// PasswordBudget is the comparisons a second the password budget
+	// allows now (a derived budget follows the measured cost of a
+	// comparison); 0 without a budget.
+	PasswordBudget float64
 }
 
 // Stats returns the current counters. It is safe for concurrent use.
 func (a *Auth) Stats() Stats {
 	a.mustBeNew("Stats")
-	st := Stats{Refusals: make(map[string]uint64, len(refusalReasons)), Login: a.LoginStats()}
+	c := a.guard.Counters()
+	st := Stats{
+		Refusals:        make(map[string]uint64, len(refusalReasons)),
+		LoginsAdmitted:  c.Admitted,
+		LoginsHeld:      c.Held,
+		LoginsRefused:   c.Refused,
+		LoginsThrottled: c.Throttled,
+		LoginsWaiting:   c.Waiting,
+		PasswordBudget:  c.BudgetPerSecond,
+	}
 	for i, name := range refusalReasons {
 		st.Refusals[name] = a.refusals[i].Load()
 	}

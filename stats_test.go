@@ -3,9 +3,6 @@ package jwtguard_test
 import (
 	"bytes"
 	"encoding/json"
-	"expvar"
-	"fmt"
-	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
@@ -77,26 +74,6 @@ func TestStatsCountLoginRefusals(t *testing.T) {
 		t.Errorf("refusals %v", st)
 	}
 }
-
-// ExampleAuth_Stats publishes the counters through expvar, which serves
-// them as JSON at /debug/vars.
-func ExampleAuth_Stats() {
-	auth, _ := jwtguard.New(exampleKey, jwtguard.WithLogger(slog.New(slog.DiscardHandler)))
-	expvar.Publish("jwtguard", expvar.Func(func() any { return auth.Stats() }))
-
-	auth.Verify(http.NotFoundHandler()).ServeHTTP(discard{}, vtGet("/r"))
-	var st jwtguard.Stats
-	json.Unmarshal([]byte(expvar.Get("jwtguard").String()), &st)
-	fmt.Println(st.Refusals["no_token"], st.Refusals["expired"])
-	// Output: 1 0
-}
-
-// discard is a ResponseWriter that throws the answer away.
-type discard struct{}
-
-func (discard) Header() http.Header         { return http.Header{} }
-func (discard) Write(b []byte) (int, error) { return len(b), nil }
-func (discard) WriteHeader(int)             {}
 
 // TestWiringWarnings: mistakes an operator must see are logged at Warn,
 // at most once a minute each, with how many occurrences the line covers.

@@ -62,7 +62,7 @@ func ltWant(t *testing.T, rec *httptest.ResponseRecorder, status int, what strin
 
 func TestAccountThrottle(t *testing.T) {
 	clock := newLTClock()
-	a := ltAuth(t, jwtguard.WithClock(clock.Now), jwtguard.WithAccountThrottle(3, time.Minute))
+	a := ltAuth(t, jwtguard.WithClock(clock.Now), ltAccount(3, time.Minute))
 	h := a.LoginHandler(ltStore(t))
 
 	for i := range 3 {
@@ -92,7 +92,7 @@ func TestAccountThrottle(t *testing.T) {
 // owner's last successful login count against a bucket of their own.
 func TestAccountThrottleDoesNotLockOutTheReturningOwner(t *testing.T) {
 	clock := newLTClock()
-	h := ltAuth(t, jwtguard.WithClock(clock.Now), jwtguard.WithAccountThrottle(3, time.Minute)).LoginHandler(ltStore(t))
+	h := ltAuth(t, jwtguard.WithClock(clock.Now), ltAccount(3, time.Minute)).LoginHandler(ltStore(t))
 	ltWant(t, ltLoginFrom(h, "198.51.100.1:1", ltAlice), 200, "alice, before the attack")
 	for minute := range 60 {
 		clock.Advance(time.Minute)
@@ -115,7 +115,7 @@ func TestAccountThrottleDoesNotLockOutTheReturningOwner(t *testing.T) {
 
 func TestAccountThrottleIsOnByDefault(t *testing.T) {
 	h := ltAuth(t).LoginHandler(ltStore(t))
-	for range jwtguard.DefaultAccountBurst {
+	for range 10 {
 		ltWant(t, ltLoginFrom(h, "192.0.2.1:1", ltAliceWrong), 401, "guess within the default burst")
 	}
 	rec := ltLoginFrom(h, "192.0.2.1:1", ltAliceWrong)
@@ -126,14 +126,14 @@ func TestAccountThrottleIsOnByDefault(t *testing.T) {
 }
 
 func TestSuccessfulLoginsAreNotThrottled(t *testing.T) {
-	h := ltAuth(t, jwtguard.WithAccountThrottle(2, time.Hour), jwtguard.WithAddressThrottle(2, time.Hour)).LoginHandler(ltStore(t))
+	h := ltAuth(t, ltAccount(2, time.Hour), ltAddress(2, time.Hour)).LoginHandler(ltStore(t))
 	for range 10 {
 		ltWant(t, ltLoginFrom(h, "192.0.2.1:1", ltAlice), 200, "repeated good login")
 	}
 }
 
 func TestThrottleOff(t *testing.T) {
-	h := ltAuth(t, jwtguard.WithAccountThrottle(0, 0)).LoginHandler(ltStore(t))
+	h := ltAuth(t, ltAccount(0, 0)).LoginHandler(ltStore(t))
 	for range 30 {
 		ltWant(t, ltLoginFrom(h, "192.0.2.1:1", ltAliceWrong), 401, "guess with the throttle off")
 	}
@@ -141,8 +141,8 @@ func TestThrottleOff(t *testing.T) {
 
 func TestAddressThrottle(t *testing.T) {
 	clock := newLTClock()
-	h := ltAuth(t, jwtguard.WithClock(clock.Now), jwtguard.WithAccountThrottle(0, 0),
-		jwtguard.WithAddressThrottle(2, 10*time.Second)).LoginHandler(ltStore(t))
+	h := ltAuth(t, jwtguard.WithClock(clock.Now), ltAccount(0, 0),
+		ltAddress(2, 10*time.Second)).LoginHandler(ltStore(t))
 	// A new username each time does not get past the address limit.
 	ltWant(t, ltLoginFrom(h, "198.51.100.7:1000", `{"username":"u1","password":"x"}`), 401, "first")
 	ltWant(t, ltLoginFrom(h, "198.51.100.7:2000", `{"username":"u2","password":"x"}`), 401, "second, another port")
@@ -165,8 +165,8 @@ func TestAddressThrottle(t *testing.T) {
 }
 
 func TestAddressThrottleBehindTrustedProxies(t *testing.T) {
-	h := ltAuth(t, jwtguard.WithAccountThrottle(0, 0), jwtguard.WithAddressThrottle(1, time.Hour),
-		jwtguard.WithTrustedProxies("10.0.0.0/8", "192.0.2.10")).LoginHandler(ltStore(t))
+	h := ltAuth(t, ltAccount(0, 0), ltAddress(1, time.Hour),
+		ltTrustedProxies("10.0.0.0/8", "192.0.2.10")).LoginHandler(ltStore(t))
 	wrong := `{"username":"alice","password":"x"}`
 	tests := []struct {
 		name    string
@@ -196,8 +196,8 @@ func TestAddressThrottleBehindTrustedProxies(t *testing.T) {
 // Refusals that are not wrong guesses (overload, store failure) give their
 // tokens back.
 func TestThrottleRefundsNonGuesses(t *testing.T) {
-	a := ltAuth(t, jwtguard.WithAccountThrottle(1, time.Hour), jwtguard.WithLoginConcurrency(1), jwtguard.WithLoginWait(0))
-	failing := jwtguard.UserStoreFunc(func(ctx context.Context, username string) (jwtguard.User, error) {
+	a := ltAuth(t, ltAccount(1, time.Hour), ltConcurrency(1), ltWait(0))
+	failing := ltStoreFunc(func(ctx context.Context, username string) (jwtguard.User, error) {
 		return jwtguard.User{}, errors.New("store down")
 	})
 	h := a.LoginHandler(failing)
@@ -210,26 +210,10 @@ func TestThrottleRefundsNonGuesses(t *testing.T) {
 	ltWant(t, ltLoginFrom(h, "192.0.2.1:1", ltAliceWrong), 429, "second real guess")
 }
 
-func TestThrottleOptionsAreValidated(t *testing.T) {
-	for name, opt := range map[string]jwtguard.Option{
-		"negative account burst":   jwtguard.WithAccountThrottle(-1, time.Minute),
-		"account without period":   jwtguard.WithAccountThrottle(5, 0),
-		"negative address burst":   jwtguard.WithAddressThrottle(-1, time.Minute),
-		"address without period":   jwtguard.WithAddressThrottle(5, -time.Second),
-		"zero capacity":            jwtguard.WithThrottleCapacity(0),
-		"proxy that is no address": jwtguard.WithTrustedProxies("10.0.0.1", "proxy.internal"),
-		"bad prefix":               jwtguard.WithTrustedProxies("10.0.0.0/33"),
-	} {
-		if _, err := jwtguard.New(testKey(t, ltSecret), opt); err == nil {
-			t.Errorf("%s: New succeeded", name)
-		}
-	}
-}
-
 // A store may match usernames without regard to case (a SQL collation, say):
 // changing the case of the username does not give a guesser fresh tokens.
 func TestAccountThrottleIgnoresUsernameCase(t *testing.T) {
-	h := ltAuth(t, jwtguard.WithAccountThrottle(2, time.Hour)).LoginHandler(ltStore(t))
+	h := ltAuth(t, ltAccount(2, time.Hour)).LoginHandler(ltStore(t))
 	for i, name := range []string{"alice", "Alice", "ALICE", "aLiCe"} {
 		want := 401
 		if i >= 2 {
@@ -243,7 +227,7 @@ func TestAccountThrottleIgnoresUsernameCase(t *testing.T) {
 // their throttle tokens back.
 func TestThrottleRefundsOverloadedLogins(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		a := ltAuth(t, jwtguard.WithAccountThrottle(1, time.Hour), jwtguard.WithLoginConcurrency(1), jwtguard.WithLoginWait(0))
+		a := ltAuth(t, ltAccount(1, time.Hour), ltConcurrency(1), ltWait(0))
 		release, _ := ltHoldFirstCompare(a)
 		h := a.LoginHandler(ltStore(t))
 		done := make(chan struct{})
@@ -259,19 +243,6 @@ func TestThrottleRefundsOverloadedLogins(t *testing.T) {
 	})
 }
 
-func TestForwardedHeaderOptionIsValidated(t *testing.T) {
-	for _, name := range []string{"X-Forwarded-For", "x-forwarded-for", "Forwarded"} {
-		if _, err := jwtguard.New(testKey(t, ltSecret), jwtguard.WithForwardedHeader(name)); err != nil {
-			t.Errorf("%s: %v", name, err)
-		}
-	}
-	for _, name := range []string{"", "X-Real-IP", "True-Client-IP"} {
-		if _, err := jwtguard.New(testKey(t, ltSecret), jwtguard.WithForwardedHeader(name)); err == nil {
-			t.Errorf("%q accepted", name)
-		}
-	}
-}
-
 // The reviewed attack on the throttle's memory, through LoginHandler: an
 // account's bucket is drained, then a flood of logins under fresh usernames
 // (or from fresh addresses) tries to push it out of a small table so that
@@ -279,7 +250,7 @@ func TestForwardedHeaderOptionIsValidated(t *testing.T) {
 // leave no key behind, and a full table forgets fuller buckets first, so
 // the attacked account stays throttled.
 func TestThrottleSurvivesASprayOfFreshKeys(t *testing.T) {
-	long := strings.Repeat("p", jwtguard.MaxPasswordLength+1)
+	long := strings.Repeat("p", 72+1)
 	spray := func(i int, password string) string {
 		return fmt.Sprintf(`{"username":"spray-%d","password":%q}`, i, password)
 	}
@@ -296,15 +267,15 @@ func TestThrottleSurvivesASprayOfFreshKeys(t *testing.T) {
 			func(i int) string { return spray(i, long) }, "192.0.2.1:1"},
 		{"account, unknown users compared", nil, 300, 401,
 			func(i int) string { return spray(i, "guess") }, "192.0.2.1:1"},
-		{"address, passwords over 72 bytes", []jwtguard.Option{jwtguard.WithAccountThrottle(0, 0), jwtguard.WithAddressThrottle(3, time.Hour)}, 3000, 401,
+		{"address, passwords over 72 bytes", []jwtguard.Option{ltAccount(0, 0), ltAddress(3, time.Hour)}, 3000, 401,
 			func(i int) string { return spray(i, long) }, "203.0.113.7:1"},
-		{"address, unknown users compared", []jwtguard.Option{jwtguard.WithAccountThrottle(0, 0), jwtguard.WithAddressThrottle(3, time.Hour)}, 300, 401,
+		{"address, unknown users compared", []jwtguard.Option{ltAccount(0, 0), ltAddress(3, time.Hour)}, 300, 401,
 			func(i int) string { return spray(i, "guess") }, "203.0.113.7:1"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			opts := append([]jwtguard.Option{jwtguard.WithClock(newLTClock().Now), jwtguard.WithThrottleCapacity(64),
-				jwtguard.WithAccountThrottle(3, time.Hour)}, tc.opts...)
+			opts := append([]jwtguard.Option{jwtguard.WithClock(newLTClock().Now), ltCapacity(64),
+				ltAccount(3, time.Hour)}, tc.opts...)
 			h := ltAuth(t, opts...).LoginHandler(ltStore(t))
 			for i := range 3 {
 				ltWant(t, ltLoginFrom(h, tc.victimIP, ltAliceWrong), 401, fmt.Sprintf("guess %d", i+1))
@@ -325,9 +296,9 @@ func TestThrottleSurvivesASprayOfFreshKeys(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			// A burst of 3 comparisons for everyone, then one every 20
 			// minutes or so; no waiting.
-			h := ltAuth(t, jwtguard.WithClock(newLTClock().Now), jwtguard.WithThrottleCapacity(64),
-				jwtguard.WithAccountThrottle(3, time.Hour), jwtguard.WithPasswordBudget(0.001, 4),
-				jwtguard.WithLoginWait(0)).LoginHandler(ltStore(t))
+			h := ltAuth(t, jwtguard.WithClock(newLTClock().Now), ltCapacity(64),
+				ltAccount(3, time.Hour), ltBudget(0.001, 4),
+				ltWait(0)).LoginHandler(ltStore(t))
 			for i := range 3 {
 				ltWant(t, ltLoginFrom(h, "192.0.2.1:1", ltAliceWrong), 401, fmt.Sprintf("guess %d", i+1))
 			}
@@ -347,7 +318,7 @@ func TestThrottleSurvivesASprayOfFreshKeys(t *testing.T) {
 // than the throttle's case fold.
 func ltFoldingStore(t *testing.T) jwtguard.UserStore {
 	s := ltStore(t)
-	return jwtguard.UserStoreFunc(func(ctx context.Context, username string) (jwtguard.User, error) {
+	return ltStoreFunc(func(ctx context.Context, username string) (jwtguard.User, error) {
 		name := strings.ReplaceAll(username, ".", "")
 		for _, known := range []string{"alice", "admin", "mallory"} {
 			if strings.EqualFold(name, known) {
@@ -373,7 +344,7 @@ func TestAccountThrottleFoldsUsernames(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			h := ltAuth(t, jwtguard.WithAccountThrottle(2, time.Hour)).LoginHandler(ltFoldingStore(t))
+			h := ltAuth(t, ltAccount(2, time.Hour)).LoginHandler(ltFoldingStore(t))
 			for i, name := range tc.spellings {
 				want := 401
 				if i >= 2 {
@@ -390,8 +361,8 @@ func TestAccountThrottleFoldsUsernames(t *testing.T) {
 // one from the username's bucket, comes before any comparison, and gives
 // the other tokens back.
 func TestAccountThrottleSharesTheUserIDBucket(t *testing.T) {
-	a := ltAuth(t, jwtguard.WithClock(newLTClock().Now), jwtguard.WithAccountThrottle(2, time.Hour),
-		jwtguard.WithAddressThrottle(3, time.Hour))
+	a := ltAuth(t, jwtguard.WithClock(newLTClock().Now), ltAccount(2, time.Hour),
+		ltAddress(3, time.Hour))
 	release, calls := ltHoldFirstCompare(a)
 	close(release)
 	h := a.LoginHandler(ltFoldingStore(t))
@@ -419,8 +390,8 @@ func TestAccountThrottleSharesTheUserIDBucket(t *testing.T) {
 		t.Errorf("ID bucket 429: %d %q Retry-After %q; username bucket 429: %d %q Retry-After %q",
 			byID.Code, byID.Body, byID.Header().Get("Retry-After"), byName.Code, byName.Body, byName.Header().Get("Retry-After"))
 	}
-	if st := a.LoginStats(); st.Throttled != 4 {
-		t.Errorf("Throttled = %d, want 4", st.Throttled)
+	if st := a.Stats(); st.LoginsThrottled != 4 {
+		t.Errorf("Throttled = %d, want 4", st.LoginsThrottled)
 	}
 }
 
@@ -428,7 +399,7 @@ func TestAccountThrottleSharesTheUserIDBucket(t *testing.T) {
 // has an ID bucket of their own too, so other spellings cannot lock them
 // out.
 func TestAccountThrottleUserIDBucketSparesTheReturningOwner(t *testing.T) {
-	h := ltAuth(t, jwtguard.WithClock(newLTClock().Now), jwtguard.WithAccountThrottle(2, time.Hour)).LoginHandler(ltFoldingStore(t))
+	h := ltAuth(t, jwtguard.WithClock(newLTClock().Now), ltAccount(2, time.Hour)).LoginHandler(ltFoldingStore(t))
 	ltWant(t, ltLoginFrom(h, "198.51.100.1:1", ltAlice), 200, "alice, before the attack")
 	for i, name := range []string{"a.lice", "al.ice", "ali.ce", "alic.e"} {
 		rec := ltLoginFrom(h, "203.0.113.7:1", `{"username":"`+name+`","password":"x"}`)
@@ -446,7 +417,7 @@ func TestAccountThrottleUserIDBucketSparesTheReturningOwner(t *testing.T) {
 func TestReturningOwnerNeedsAReadableAddress(t *testing.T) {
 	for _, remote := range []string{"not-an-address", ""} {
 		t.Run(fmt.Sprintf("RemoteAddr %q", remote), func(t *testing.T) {
-			h := ltAuth(t, jwtguard.WithClock(newLTClock().Now), jwtguard.WithAccountThrottle(3, time.Hour)).LoginHandler(ltStore(t))
+			h := ltAuth(t, jwtguard.WithClock(newLTClock().Now), ltAccount(3, time.Hour)).LoginHandler(ltStore(t))
 			ltWant(t, ltLoginFrom(h, remote, ltAlice), 200, "alice, from an unreadable address")
 			for i := range 3 {
 				ltWant(t, ltLoginFrom(h, remote, ltAliceWrong), 401, fmt.Sprintf("guess %d from an unreadable address", i+1))

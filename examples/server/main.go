@@ -79,8 +79,8 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:8080", "`address` to listen on (host:port; port 0 picks a free one)")
 	proxies := fs.String("trusted-proxies", "", "comma-separated `addresses or prefixes` of reverse proxies whose Forwarded or X-Forwarded-For header names the client")
-	cpuShare := fs.Float64("password-cpu-share", jwtguard.DefaultPasswordCPUShare, "`share` of the cores that bcrypt may use (0 turns the password budget off)")
-	loginWait := fs.Duration("login-wait", jwtguard.DefaultLoginWait, "how long a login waits for password-hashing budget before 503")
+	cpuShare := fs.Float64("password-cpu-share", 0.10, "`share` of the cores that bcrypt may use (0 turns the password budget off)")
+	loginWait := fs.Duration("login-wait", time.Second, "how long a login waits for password-hashing budget before 503 (0: refuse at once)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -92,17 +92,14 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 	}
 
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
-	opts := append(serverOptions(*proxies), jwtguard.WithLoginWait(*loginWait))
-	if *cpuShare == 0 {
-		opts = append(opts, jwtguard.WithPasswordBudget(0, 0))
-	} else {
-		opts = append(opts, jwtguard.WithPasswordCPUShare(*cpuShare))
-	}
-	auth, err := newAuth(lookupEnv, logger, opts...)
+	policy := loginPolicy(*proxies)
+	policy.Wait, policy.NoWait = *loginWait, *loginWait == 0
+	policy.CPUShare, policy.NoBudget = *cpuShare, *cpuShare == 0
+	auth, err := newAuth(lookupEnv, logger, jwtguard.WithLoginPolicy(policy))
 	if err != nil {
 		return err
 	}
-	store, err := demoStore(jwtguard.DefaultBcryptCost)
+	store, err := demoStore(jwtguard.HashPassword)
 	if err != nil {
 		return err
 	}
@@ -159,19 +156,17 @@ const (
 	addressEvery = 10 * time.Second // then one more every 10 s
 )
 
-// serverOptions returns the server's jwtguard options beyond the
-// environment: throttling by client address, believing forwarding headers
-// only from trustedProxies (comma-separated).
-func serverOptions(trustedProxies string) []jwtguard.Option {
-	opts := []jwtguard.Option{jwtguard.WithAddressThrottle(addressBurst, addressEvery)}
+// loginPolicy returns the server's login policy: jwtguard's defaults, plus
+// throttling by client address, believing forwarding headers only from
+// trustedProxies (comma-separated).
+func loginPolicy(trustedProxies string) jwtguard.LoginPolicy {
+	p := jwtguard.LoginPolicy{Address: jwtguard.Limit{Burst: addressBurst, Every: addressEvery}}
 	if trustedProxies != "" {
-		proxies := strings.Split(trustedProxies, ",")
-		for i := range proxies {
-			proxies[i] = strings.TrimSpace(proxies[i])
+		for _, s := range strings.Split(trustedProxies, ",") {
+			p.TrustedProxies = append(p.TrustedProxies, strings.TrimSpace(s))
 		}
-		opts = append(opts, jwtguard.WithTrustedProxies(proxies...))
 	}
-	return opts
+	return p
 }
 
 // newAuth builds the Auth as jwtguard.FromEnv would, reading the variables
@@ -195,14 +190,15 @@ func newAuth(lookupEnv func(string) (string, bool), logger *slog.Logger, opts ..
 	return jwtguard.FromLookupEnv(lookup, append([]jwtguard.Option{jwtguard.WithLogger(logger)}, opts...)...)
 }
 
-// demoStore returns the demo accounts, their passwords hashed at cost.
-func demoStore(cost int) (*jwtguard.MemoryStore, error) {
+// demoStore returns the demo accounts, their passwords hashed with hash
+// (jwtguard.HashPassword; tests pass a cheaper one).
+func demoStore(hash func(password string) ([]byte, error)) (jwtguard.UserStore, error) {
 	users := []jwtguard.User{
 		{ID: "1", Username: "admin", Roles: []string{"admin"}},
 		{ID: "2", Username: "alice", Roles: []string{"user"}},
 	}
 	for i := range users {
-		h, err := jwtguard.HashPasswordWithCost("password123", cost)
+		h, err := hash("password123")
 		if err != nil {
 			return nil, err
 		}

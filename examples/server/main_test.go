@@ -19,6 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"github.com/jwtguard/jwtguard"
 )
 
@@ -52,12 +54,14 @@ func newTestServer(t *testing.T) (*httptest.Server, *clock) {
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	// The password budget is off: it follows the measured cost of bcrypt,
 	// which under -race on a loaded machine could hold these logins.
-	opts := append(serverOptions(""), jwtguard.WithClock(clk.Now), jwtguard.WithBcryptCost(4), jwtguard.WithPasswordBudget(0, 0))
+	policy := loginPolicy("")
+	policy.DummyHashCost, policy.NoBudget = 4, true
+	opts := []jwtguard.Option{jwtguard.WithLoginPolicy(policy), jwtguard.WithClock(clk.Now)}
 	auth, err := newAuth(env("JWT_SECRET", testSecret), logger, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	store, err := demoStore(4)
+	store, err := demoStore(func(pw string) ([]byte, error) { return bcrypt.GenerateFromPassword([]byte(pw), 4) })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -415,10 +419,10 @@ func TestLoginThrottledByAddress(t *testing.T) {
 }
 
 func TestServerOptionsTrustedProxies(t *testing.T) {
-	if _, err := newAuth(env("JWT_SECRET", testSecret), slog.New(slog.DiscardHandler), serverOptions("10.0.0.0/8, 192.0.2.1")...); err != nil {
+	if _, err := newAuth(env("JWT_SECRET", testSecret), slog.New(slog.DiscardHandler), jwtguard.WithLoginPolicy(loginPolicy("10.0.0.0/8, 192.0.2.1"))); err != nil {
 		t.Errorf("valid proxies: %v", err)
 	}
-	if _, err := newAuth(env("JWT_SECRET", testSecret), slog.New(slog.DiscardHandler), serverOptions("10.0.0.0/8,proxy")...); err == nil {
+	if _, err := newAuth(env("JWT_SECRET", testSecret), slog.New(slog.DiscardHandler), jwtguard.WithLoginPolicy(loginPolicy("10.0.0.0/8,proxy"))); err == nil {
 		t.Error("an unreadable proxy address was accepted")
 	}
 }

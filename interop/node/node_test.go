@@ -32,6 +32,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"github.com/jwtguard/jwtguard"
 )
 
@@ -148,7 +150,7 @@ func newAuth(t *testing.T, opts ...jwtguard.Option) *jwtguard.Auth {
 		// The suite is about formats, not load: under the race detector a
 		// cost-10 comparison takes about a second, and the default
 		// password budget (10% of the cores) would hold these logins.
-		jwtguard.WithPasswordBudget(0, 0),
+		jwtguard.WithLoginPolicy(jwtguard.LoginPolicy{NoBudget: true}),
 	}
 	key, err := jwtguard.HMACKey("HS256", []byte(secret))
 	if err != nil {
@@ -402,7 +404,7 @@ func TestJwtguardTokensInNode(t *testing.T) {
 	plain := newAuth(t)
 
 	// A login over HTTP, as a Node front end would make it.
-	hash, err := jwtguard.HashPasswordWithCost(password, 4)
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), 4)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -561,10 +563,10 @@ func postLogin(t *testing.T, url, username, password string) *http.Response {
 }
 
 // TestBcryptjsHashes: passwords hashed by bcryptjs 3 ($2b$) and 2.4.3 ($2a$),
-// in the tutorials' styles, log in through LoginHandler with a MemoryStore;
+// in the tutorials' styles, log in through LoginHandler with NewMemoryStore;
 // a wrong password does not. bcryptjs silently hashes only the first 72
 // bytes of a longer password, which jwtguard refuses rather than truncate
-// (MaxPasswordLength): such an account cannot log in with its full password.
+// (72 bytes): such an account cannot log in with its full password.
 func TestBcryptjsHashes(t *testing.T) {
 	t.Parallel()
 	requireNode(t)
@@ -596,12 +598,17 @@ func TestBcryptjsHashes(t *testing.T) {
 	runNode(t, "hash.mjs", in, &hashes)
 
 	auth := newAuth(t)
-	store := new(jwtguard.MemoryStore)
+	var users []jwtguard.User
 	for i, tt := range tests {
 		u := jwtguard.User{ID: fmt.Sprint(100 + i), Username: fmt.Sprintf("user%d", i), PasswordHash: []byte(hashes[tt.spec.Name]), Roles: []string{"user"}}
-		if err := store.Put(u); err != nil {
-			t.Fatalf("%s: MemoryStore refused the bcryptjs hash %q: %v", tt.spec.Name, hashes[tt.spec.Name], err)
+		if _, err := jwtguard.NewMemoryStore(u); err != nil {
+			t.Fatalf("%s: NewMemoryStore refused the bcryptjs hash %q: %v", tt.spec.Name, hashes[tt.spec.Name], err)
 		}
+		users = append(users, u)
+	}
+	store, err := jwtguard.NewMemoryStore(users...)
+	if err != nil {
+		t.Fatal(err)
 	}
 	srv := httptest.NewServer(auth.LoginHandler(store))
 	defer srv.Close()

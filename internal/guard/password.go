@@ -1,4 +1,4 @@
-package jwtguard
+package guard
 
 import (
 	"context"
@@ -14,14 +14,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 )
 
-// Password-hashing budget defaults. See WithPasswordCPUShare.
 const (
-	// DefaultPasswordCPUShare is the share of the machine (of GOMAXPROCS
-	// cores) that bcrypt comparisons may use, on average, by default.
-	DefaultPasswordCPUShare = 0.10
-	// DefaultMaxWaitingLogins bounds how many logins wait for budget or a
-	// comparison slot at once; past it they are refused at once.
-	DefaultMaxWaitingLogins = 1024
 	// returningShare is the part of the budget kept for returning users:
 	// logins for an account from the client address that last logged in to
 	// it successfully.
@@ -31,41 +24,9 @@ const (
 	budgetWarnEvery = 10 * time.Second
 )
 
-// LoginStats counts what the login handlers of one Auth did with password
-// comparisons since New. Export them to your metrics system; jwtguard has
-// no metrics dependency.
-type LoginStats struct {
-	Admitted  uint64 // logins whose password comparison started
-	Held      uint64 // logins that had to wait for budget or a slot, admitted or not
-	Refused   uint64 // logins answered 503: no budget or slot within the wait, or too many waiting
-	Throttled uint64 // logins answered 429 by the account or address throttle
-	Waiting   int64  // logins waiting now
-
-	// BudgetPerSecond is the comparisons per second the budget allows now
-	// (its derived value follows the measured cost of a comparison); 0 when
-	// there is no budget.
-	BudgetPerSecond float64
-}
-
-// LoginStats returns the current counters. It is safe for concurrent use.
-func (a *Auth) LoginStats() LoginStats {
-	a.mustBeNew("LoginStats")
-	pc := a.passwords
-	st := LoginStats{
-		Admitted:  pc.admitted.Load(),
-		Held:      pc.held.Load(),
-		Refused:   pc.refused.Load(),
-		Throttled: pc.throttled.Load(),
-		Waiting:   pc.waiting.Load(),
-	}
-	if b := pc.budget; b != nil {
-		st.BudgetPerSecond = b.perSecond()
-	}
-	return st
-}
-
-// errOverloaded: no budget or comparison slot within the login wait.
-var errOverloaded = errors.New("no password-hashing budget or slot within the login wait")
+// ErrOverloaded: no budget or comparison slot within the login wait, or too
+// many logins waiting already.
+var ErrOverloaded = errors.New("no password-hashing budget or slot within the login wait")
 
 // passwordChecker runs the bcrypt comparisons of one Auth within two bounds:
 // a CPU budget (comparisons started per second, with a small burst) and a
@@ -84,13 +45,13 @@ type passwordChecker struct {
 	compare    func(hash, password []byte) error
 	log        *slog.Logger
 
-	cost    int          // WithBcryptCost
+	cost    int          // Config.DummyCost
 	maxSeen atomic.Int32 // the highest cost of a real hash seen; 0: none yet
 	dummies sync.Map     // cost (int) → *dummyHash
 
-	admitted, held, refused, throttled atomic.Uint64
-	waiting                            atomic.Int64
-	lastWarn                           atomic.Int64 // unix nanoseconds
+	admitted, held, refused atomic.Uint64
+	waiting                 atomic.Int64
+	lastWarn                atomic.Int64 // unix nanoseconds
 }
 
 type dummyHash struct {
@@ -98,23 +59,23 @@ type dummyHash struct {
 	hash []byte
 }
 
-func newPasswordChecker(c *config, log *slog.Logger) *passwordChecker {
+func newPasswordChecker(c *Config) *passwordChecker {
 	pc := &passwordChecker{
-		slots:      make(chan struct{}, c.loginConcurrency),
-		wait:       c.loginWait,
-		retryAfter: retryAfter(c.loginWait),
-		maxWaiting: int64(c.maxWaitingLogins),
+		slots:      make(chan struct{}, c.Concurrency),
+		wait:       c.Wait,
+		retryAfter: RetryAfter(c.Wait),
+		maxWaiting: int64(c.MaxWaiting),
 		compare:    bcrypt.CompareHashAndPassword,
-		log:        log,
-		cost:       c.bcryptCost,
+		log:        c.Log,
+		cost:       c.DummyCost,
 	}
 	switch {
-	case c.budgetOff:
-	case c.budgetPerSecond > 0:
-		pc.budget = newPasswordBudget(c.budgetPerSecond, c.budgetBurst, 0)
+	case c.NoBudget:
+	case c.BudgetRate > 0:
+		pc.budget = newPasswordBudget(c.BudgetRate, c.BudgetBurst, 0)
 	default:
-		share := c.cpuShare * float64(c.procs)
-		pc.budget = newPasswordBudget(share/estimatedSeconds(c.bcryptCost), 0, share)
+		share := c.CPUShare * float64(c.Procs)
+		pc.budget = newPasswordBudget(share/estimatedSeconds(c.DummyCost), 0, share)
 	}
 	return pc
 }
@@ -122,24 +83,24 @@ func newPasswordChecker(c *config, log *slog.Logger) *passwordChecker {
 // check compares password with hash (with a dummy hash when !found), once
 // the budget and a slot allow it, and reports whether it ran a comparison.
 // Its error is nil on a match,
-// bcrypt.ErrMismatchedHashAndPassword on a mismatch, errOverloaded when
+// bcrypt.ErrMismatchedHashAndPassword on a mismatch, ErrOverloaded when
 // neither freed up within the wait, and ctx's error when the request went
 // away while waiting. returning tells whether the login may draw on the
 // share kept for returning users. A found user whose stored hash is not a
-// whole bcrypt hash (checkBcryptHash) is compared against the dummy, like
-// an unknown user, and reported with an error wrapping errUnusableHash
+// whole bcrypt hash (CheckBcryptHash) is compared against the dummy, like
+// an unknown user, and reported with an error wrapping ErrUnusableHash
 // after the comparison.
 func (pc *passwordChecker) check(ctx context.Context, hash []byte, found bool, password string, returning bool) (compared bool, err error) {
 	var unusable error
 	cost := 0
 	if found {
-		if cost, unusable = checkBcryptHash(hash); unusable == nil {
+		if cost, unusable = CheckBcryptHash(hash); unusable == nil {
 			pc.seeCost(cost)
 		}
 	}
 	deadline := time.Now().Add(pc.wait)
 	if err := pc.admit(ctx, returning, deadline); err != nil {
-		if errors.Is(err, errOverloaded) {
+		if errors.Is(err, ErrOverloaded) {
 			pc.refused.Add(1)
 			pc.warn(ctx)
 		}
@@ -158,14 +119,14 @@ func (pc *passwordChecker) check(ctx context.Context, hash []byte, found bool, p
 		pc.budget.observe(time.Since(start), cost)
 	}
 	if unusable != nil {
-		return true, fmt.Errorf("%w: %w", errUnusableHash, unusable)
+		return true, fmt.Errorf("%w: %w", ErrUnusableHash, unusable)
 	}
 	return true, err
 }
 
-// errUnusableHash: the store's hash for a found user is not a bcrypt hash
+// ErrUnusableHash: the store's hash for a found user is not a bcrypt hash
 // that can be compared with.
-var errUnusableHash = errors.New("the stored password hash is not a usable bcrypt hash")
+var ErrUnusableHash = errors.New("the stored password hash is not a usable bcrypt hash")
 
 // seeCost records the cost of a real stored hash.
 func (pc *passwordChecker) seeCost(c int) {
@@ -188,7 +149,7 @@ func (pc *passwordChecker) dummyCost() int {
 }
 
 // admit waits for budget and then for a slot, until deadline. It returns
-// errOverloaded when either does not come in time; budget it took for a
+// ErrOverloaded when either does not come in time; budget it took for a
 // login that is then refused goes back to its pool.
 func (pc *passwordChecker) admit(ctx context.Context, returning bool, deadline time.Time) (err error) {
 	held := false
@@ -233,19 +194,19 @@ var errTimedOut = errors.New("timed out")
 // timedOut turns hold's deadline into the refusal.
 func timedOut(err error) error {
 	if errors.Is(err, errTimedOut) {
-		return errOverloaded
+		return ErrOverloaded
 	}
 	return err
 }
 
 // hold waits until deadline (errTimedOut) or, when slots is not nil, until
 // it takes a free slot (nil). It returns ctx's error when the client went
-// away, and errOverloaded at once when maxWaiting logins already wait.
+// away, and ErrOverloaded at once when maxWaiting logins already wait.
 // Waiting costs no CPU.
 func (pc *passwordChecker) hold(ctx context.Context, deadline time.Time, slots chan struct{}) error {
 	if n := pc.waiting.Add(1); n > pc.maxWaiting {
 		pc.waiting.Add(-1)
-		return fmt.Errorf("%w: %d logins already waiting", errOverloaded, n-1)
+		return fmt.Errorf("%w: %d logins already waiting", ErrOverloaded, n-1)
 	}
 	defer pc.waiting.Add(-1)
 	d := time.Until(deadline)

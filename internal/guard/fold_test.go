@@ -1,11 +1,9 @@
-package jwtguard_test
+package guard
 
 import (
 	"strings"
 	"testing"
 	"unicode"
-
-	"github.com/jwtguard/jwtguard"
 )
 
 // The account key agrees with strings.EqualFold: two usernames share a
@@ -44,7 +42,7 @@ func TestAccountKeyAgreesWithEqualFold(t *testing.T) {
 	t.Run("every orbit", func(t *testing.T) {
 		for r := rune(0); r <= unicode.MaxRune; r++ {
 			for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
-				if jwtguard.AccountKey(string(r)) != jwtguard.AccountKey(string(f)) {
+				if AccountKey(string(r)) != AccountKey(string(f)) {
 					t.Fatalf("%U and %U fold together but have different keys", r, f)
 				}
 			}
@@ -55,7 +53,7 @@ func TestAccountKeyAgreesWithEqualFold(t *testing.T) {
 func checkFoldAgreement(t *testing.T, a, b string) {
 	t.Helper()
 	fold := strings.EqualFold(a, b)
-	same := jwtguard.AccountKey(a) == jwtguard.AccountKey(b)
+	same := AccountKey(a) == AccountKey(b)
 	if fold != same {
 		t.Errorf("EqualFold(%q, %q) = %v, but equal keys = %v", a, b, fold, same)
 	}

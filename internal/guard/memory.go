@@ -1,0 +1,88 @@
+package guard
+
+import (
+	"container/list"
+	"context"
+	"sync"
+	"time"
+)
+
+// Memory is the Store that keeps the throttle's state in this process: a
+// limiterTable per Limit, and the last successful login of at most capacity
+// accounts, the least recently used forgotten first. It is safe for
+// concurrent use and never fails.
+type Memory struct {
+	capacity int
+
+	mu     sync.Mutex
+	tables map[Limit]*limiterTable
+	last   map[string]*list.Element // account key → *lastLogin
+	lru    list.List                // of *lastLogin, front: most recently used
+}
+
+type lastLogin struct {
+	account, addr string
+	at            time.Time
+}
+
+// NewMemory returns a Memory that remembers at most capacity keys of each
+// Limit and capacity accounts' last logins.
+func NewMemory(capacity int) *Memory {
+	return &Memory{capacity: capacity, tables: make(map[Limit]*limiterTable), last: make(map[string]*list.Element)}
+}
+
+func (m *Memory) table(l Limit) *limiterTable {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	t, ok := m.tables[l]
+	if !ok {
+		t = newLimiterTable(l.Burst, l.Every, m.capacity)
+		m.tables[l] = t
+	}
+	return t
+}
+
+// Take takes a token from key's bucket (see Store).
+func (m *Memory) Take(_ context.Context, key string, l Limit, now time.Time) (time.Duration, error) {
+	return m.table(l).take(key, now), nil
+}
+
+// Done ends a login's hold on key's bucket (see Store).
+func (m *Memory) Done(_ context.Context, key string, l Limit, refund bool, now time.Time) error {
+	m.table(l).release(key, refund, now)
+	return nil
+}
+
+// Remember records addr as account's last successful login (see Store).
+func (m *Memory) Remember(_ context.Context, account, addr string, now time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if el, ok := m.last[account]; ok {
+		e := el.Value.(*lastLogin)
+		e.addr, e.at = addr, now
+		m.lru.MoveToFront(el)
+		return nil
+	}
+	if len(m.last) >= m.capacity {
+		el := m.lru.Back()
+		delete(m.last, el.Value.(*lastLogin).account)
+		m.lru.Remove(el)
+	}
+	m.last[account] = m.lru.PushFront(&lastLogin{account: account, addr: addr, at: now})
+	return nil
+}
+
+// LastLogin returns account's last successful login (see Store).
+func (m *Memory) LastLogin(_ context.Context, account string) (string, time.Time, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	el, ok := m.last[account]
+	if !ok {
+		return "", time.Time{}, nil
+	}
+	e := el.Value.(*lastLogin)
+	return e.addr, e.at, nil
+}
+
+// Len reports how many keys the table of l tracks, for tests.
+func (m *Memory) Len(l Limit) int { return m.table(l).len() }
