@@ -140,7 +140,7 @@ func (pc *passwordChecker) seeCost(c int) {
 
 // dummyCost is the cost unknown users are compared at: the highest cost of
 // the real hashes seen, so that they take at least as long as known users
-// (WithBcryptCost until one is seen).
+// (Config.DummyCost until one is seen).
 func (pc *passwordChecker) dummyCost() int {
 	if c := pc.maxSeen.Load(); c > 0 {
 		return int(c)
