@@ -26,6 +26,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jwtguard/jwtguard/internal/fold"
 	"github.com/jwtguard/jwtguard/internal/guard"
 	"github.com/jwtguard/jwtguard/internal/token"
 )
@@ -215,23 +216,37 @@ func (a *Auth) Issue(ctx context.Context, u User) (TokenResponse, error) {
 	}, nil
 }
 
-// reservedClaims are the claim names Verify decides on (or later issues
-// will: sid, cnf), which WithClaims cannot add.
-var reservedClaims = map[string]bool{
-	"iss": true, "sub": true, "aud": true, "exp": true, "nbf": true, "iat": true, "jti": true,
-	"username": true, "roles": true, "role": true, "id": true, "scope": true, "sid": true, "cnf": true,
-}
+// reservedClaims are the case folds (fold.Key) of the claim names Verify
+// decides on (or later issues will: sid, cnf), which WithClaims cannot add.
+// They are compared by fold, because encoding/json and other decoders
+// match member names to fields without regard to case: "EXP" or "ſub"
+// after the real claim would override it in a service that decodes our
+// tokens into a struct.
+var reservedClaims = func() map[string]bool {
+	m := map[string]bool{}
+	for _, n := range []string{"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "username", "roles", "role", "id", "scope", "sid", "cnf"} {
+		m[fold.Key(n)] = true
+	}
+	return m
+}()
 
-// checkExtraClaims refuses a reserved name among extra, except id and role
-// when they mirror u's own ID and first role.
+// checkExtraClaims refuses a reserved name among extra, compared by case
+// fold, except id and role (spelled exactly so) when they mirror u's own
+// ID and first role; and two names equal under case folding.
 func (a *Auth) checkExtraClaims(extra map[string]any, u User) error {
+	seen := make(map[string]string, len(extra))
 	for name, v := range extra {
+		k := fold.Key(name)
+		if other, dup := seen[k]; dup {
+			return fmt.Errorf("claims %q and %q differ only in letter case", other, name)
+		}
+		seen[k] = name
 		switch {
 		case name == "id" && v == any(u.ID):
 		case name == "role" && len(u.Roles) > 0 && v == any(u.Roles[0]):
-		case name == "id" || name == "role":
-			return fmt.Errorf("claim %q may only mirror the user's own ID or first role", name)
-		case reservedClaims[name] || len(a.cfg.rolesClaim) > 0 && name == a.cfg.rolesClaim[0]:
+		case k == fold.Key("id") || k == fold.Key("role"):
+			return fmt.Errorf("claim %q may only be id or role mirroring the user's own ID or first role", name)
+		case reservedClaims[k] || len(a.cfg.rolesClaim) > 0 && k == fold.Key(a.cfg.rolesClaim[0]):
 			return fmt.Errorf("claim %q is reserved: Verify decides on it", name)
 		}
 	}

@@ -75,6 +75,15 @@ func TestWithClaims(t *testing.T) {
 		{"role admin", map[string]any{"role": "admin"}, nil},
 		{"roles claim path", map[string]any{"realm_access": map[string]any{"roles": []string{"admin"}}}, []jwtguard.Option{jwtguard.WithRolesClaim("realm_access", "roles")}},
 		{"value JSON cannot encode", map[string]any{"f": func() {}}, nil},
+		{"EXP", map[string]any{"EXP": 253402300799}, nil},
+		{"Sub", map[string]any{"Sub": "admin"}, nil},
+		{"Roles", map[string]any{"Roles": []string{"admin"}}, nil},
+		{"long s in scope", map[string]any{"\u017fcope": "admin:all"}, nil},
+		{"long s in iss", map[string]any{"i\u017fs": "https://evil"}, nil},
+		{"ID", map[string]any{"ID": "u-7"}, nil},
+		{"Role mirroring", map[string]any{"Role": "editor"}, nil},
+		{"roles claim path in another case", map[string]any{"Realm_access": map[string]any{"roles": []string{"admin"}}}, []jwtguard.Option{jwtguard.WithRolesClaim("realm_access", "roles")}},
+		{"two names equal under folding", map[string]any{"tenant": "a", "TENANT": "b"}, nil},
 	} {
 		t.Run("refused/"+tc.name, func(t *testing.T) {
 			if got, err := issue(t, tc.claims, tc.opts...); !errors.Is(err, jwtguard.ErrInternal) {

@@ -130,8 +130,11 @@ func WithRolesClaim(path ...string) Option {
 //
 // Names that Verify decides on are jwtguard's and cannot be added: the
 // registered claims (iss, sub, aud, exp, nbf, iat, jti), username, roles,
-// role, id, scope, sid, cnf, and the first name of the WithRolesClaim path;
-// a token that would carry one fails the issue with ErrInternal. One
+// role, id, scope, sid, cnf, and the first name of the WithRolesClaim path,
+// compared without regard to letter case as strings.EqualFold compares
+// (a service that decodes our tokens with encoding/json would read "EXP"
+// as exp); a token that would carry one, or two names that differ only in
+// letter case, fails the issue with ErrInternal. One
 // exception serves Node services that read the tutorials' payload style
 // ({id, username, role}): id may be added when it is the user's own ID, and
 // role when it is the user's first role.
