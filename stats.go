@@ -84,7 +84,12 @@ type Stats struct {
 	// invalid_credentials, throttled, overloaded, method_not_allowed,
 	// unsupported_media_type, request_too_large and internal. A rise in
 	// bad_signature is a forgery attempt or a service signing with another
-	// key; in throttled and overloaded, a password-guessing flood.
+	// key; in throttled and overloaded, a password-guessing flood. The
+	// header and the claims are decoded and checked before the signature
+	// (golang-jwt's order), so a forged token whose claims are also
+	// malformed or fail a check counts under malformed_token or
+	// invalid_claims, not bad_signature; bad_signature, and its warning,
+	// count forgeries that are otherwise well formed.
 	Refusals map[string]uint64
 
 	// What the login handlers of the Auth did with password comparisons.
