@@ -1,17 +1,21 @@
-// Package jwtguard secures net/http services with JSON Web Tokens: a Verify
+// Package jwtguard secures net/http services with JSON Web Tokens: a [Auth.Verify]
 // middleware that turns a Bearer token into claims in the request context,
-// Authorize middleware for role and scope checks, and a LoginHandler that
-// checks a password against a UserStore and issues signed tokens.
+// [Auth.Authorize] middleware for role and scope checks, and a [Auth.LoginHandler] that
+// checks a password against a [UserStore] and issues signed tokens.
 //
 // The safe choice is the default: tokens are pinned to the algorithm of the
-// Key they are checked with, must carry exp, are bounded in size and strictly
-// decoded; refusals answer RFC 6750 challenges with fixed bodies while the
+// [Key] they are checked with, must carry exp, are bounded in size and strictly
+// decoded; refusals answer [RFC 6750] challenges with fixed bodies while the
 // real reason goes to log/slog; logins compare in constant time against a
 // dummy hash for unknown users and bound the bcrypt work they do at once.
 //
-// The package example below is a whole server: FromEnv or New with a Key,
-// LoginHandler on a UserStore, Verify on a route for any signed-in user and
-// Authorize on one for admins.
+// The package example below is a whole server: [FromEnv] or [New] with a [Key],
+// [Auth.LoginHandler] on a [UserStore], [Auth.Verify] on a route for any signed-in user and
+// [Auth.Authorize] on one for admins. SECURITY.md in the repository maps
+// each defence to its test and to [RFC 8725].
+//
+// [RFC 6750]: https://www.rfc-editor.org/rfc/rfc6750
+// [RFC 8725]: https://www.rfc-editor.org/rfc/rfc8725
 package jwtguard
 
 import (
@@ -31,11 +35,11 @@ import (
 	"github.com/jwtguard/jwtguard/internal/token"
 )
 
-// Auth verifies and issues tokens with one configuration. Create it with New
-// or FromEnv; it is immutable afterwards and safe for concurrent use by any
-// number of goroutines. The zero Auth is unusable: its middleware
-// constructors and LoginHandler panic with a message that says so, and
-// Issue returns an error.
+// Auth verifies and issues tokens with one configuration. Create it with [New]
+// or [FromEnv]; it is immutable afterwards and safe for concurrent use by any
+// number of goroutines. The zero [Auth] is unusable: its middleware
+// constructors and [Auth.LoginHandler] panic with a message that says so, and
+// [Auth.Issue] returns an error.
 type Auth struct {
 	cfg          config
 	log          *slog.Logger
@@ -49,9 +53,9 @@ type Auth struct {
 	maxLoginBody int64
 }
 
-// New returns an Auth that signs and verifies tokens with key, and only with
-// key's algorithm (see HMACKey). It validates every option once and returns
-// an error, never panics, on a bad configuration or a zero Key.
+// New returns an [Auth] that signs and verifies tokens with key, and only with
+// key's algorithm (see [HMACKey]). It validates every option once and returns
+// an error, never panics, on a bad configuration or a zero [Key].
 func New(key Key, opts ...Option) (*Auth, error) {
 	if key.alg == "" {
 		return nil, errors.New("jwtguard: New needs a key (see HMACKey)")
@@ -162,7 +166,7 @@ func contains(list []string, s string) bool {
 }
 
 // TokenResponse is the JSON body of a successful login (RFC 6749 §5.1
-// names). Issue returns it for custom flows.
+// names). [Auth.Issue] returns it for custom flows.
 type TokenResponse struct {
 	AccessToken string `json:"access_token"`
 	TokenType   string `json:"token_type"` // always "Bearer"
@@ -171,10 +175,10 @@ type TokenResponse struct {
 
 // Issue signs an access token for u: sub is u.ID, with username, roles, iat,
 // exp (now plus the token lifetime), a random jti, iss and aud when
-// configured, and the claims of WithClaims. Nothing secret goes into the
-// token; u.PasswordHash is ignored. u.ID must not be empty. Issue does not
+// configured, and the claims of [WithClaims]. Nothing secret goes into the
+// token; u.PasswordHash is ignored. u.ID must not be empty. [Auth.Issue] does not
 // check u.Disabled: the caller has decided u may have a token. It is safe
-// for concurrent use; ctx goes to the WithClaims function.
+// for concurrent use; ctx goes to the [WithClaims] function.
 func (a *Auth) Issue(ctx context.Context, u User) (TokenResponse, error) {
 	if a == nil || a.signer == nil {
 		return TokenResponse{}, fmt.Errorf("%w: Issue called on an Auth not made by New or FromEnv", ErrInternal)

@@ -7,10 +7,10 @@ import (
 )
 
 // A Rule decides whether verified claims may reach a route. Rules are plain
-// predicates; combine them with AnyOf and AllOf or write your own.
+// predicates; combine them with [AnyOf] and [AllOf] or write your own.
 type Rule func(*Claims) bool
 
-// AnyRole is the Rule "holds at least one of roles". With no roles it holds
+// AnyRole is the [Rule] "holds at least one of roles". With no roles it holds
 // for nobody. An empty role name panics when the rule is built: it is
 // almost always configuration that was not set (AnyRole(os.Getenv("ROLE"))),
 // and a route must not be opened to tokens that carry an empty role.
@@ -26,9 +26,9 @@ func AnyRole(roles ...string) Rule {
 	}
 }
 
-// Scopes is the Rule "the scope claim grants every one of scopes" (OAuth 2.0
+// Scopes is the [Rule] "the scope claim grants every one of scopes" (OAuth 2.0
 // scope, RFC 6749 §3.3). With no scopes it holds for nobody; an empty scope
-// name panics when the rule is built, as in AnyRole.
+// name panics when the rule is built, as in [AnyRole].
 func Scopes(scopes ...string) Rule {
 	scopes = ruleNames("Scopes", "scope", scopes)
 	return func(c *Claims) bool {
@@ -50,7 +50,7 @@ func ruleNames(rule, kind string, names []string) []string {
 	return slices.Clone(names)
 }
 
-// AnyOf is the Rule "at least one of rules holds". With no rules it holds for
+// AnyOf is the [Rule] "at least one of rules holds". With no rules it holds for
 // nobody.
 func AnyOf(rules ...Rule) Rule {
 	rules = slices.Clone(rules)
@@ -64,7 +64,7 @@ func AnyOf(rules ...Rule) Rule {
 	}
 }
 
-// AllOf is the Rule "every one of rules holds". With no rules, or a nil rule
+// AllOf is the [Rule] "every one of rules holds". With no rules, or a nil rule
 // among them, it holds for nobody.
 func AllOf(rules ...Rule) Rule {
 	rules = slices.Clone(rules)
@@ -80,14 +80,14 @@ func AllOf(rules ...Rule) Rule {
 
 // Authorize returns middleware that lets a request through when its verified
 // claims hold at least one of roles. It is Require(AnyRole(roles...)); place
-// it behind Verify:
+// it behind [Auth.Verify]:
 //
 //	mux.Handle("GET /api/admin-data", auth.Verify(auth.Authorize("admin")(h)))
 //
-// A request whose claims lack every role is refused with ErrForbidden (403
-// insufficient_scope). Authorize fails closed: a request that reaches it
-// without verified claims (Verify missing, or VerifyOptional with no token)
-// is refused with ErrNoToken (401), and Authorize() with no roles lets
+// A request whose claims lack every role is refused with [ErrForbidden] (403
+// insufficient_scope). [Auth.Authorize] fails closed: a request that reaches it
+// without verified claims ([Auth.Verify] missing, or [Auth.VerifyOptional] with no token)
+// is refused with [ErrNoToken] (401), and Authorize() with no roles lets
 // nobody through. An empty role name panics when the route is built, since
 // Authorize(os.Getenv("ADMIN_ROLE")) with the variable unset must not open
 // the route to tokens that carry an empty role.
@@ -96,9 +96,9 @@ func (a *Auth) Authorize(roles ...string) func(http.Handler) http.Handler {
 }
 
 // Require returns middleware that lets a request through when rule holds for
-// its verified claims, and otherwise refuses it with ErrForbidden (403
+// its verified claims, and otherwise refuses it with [ErrForbidden] (403
 // insufficient_scope). Without verified claims in the context it refuses with
-// ErrNoToken (401); a nil rule lets nobody through.
+// [ErrNoToken] (401); a nil rule lets nobody through.
 func (a *Auth) Require(rule Rule) func(http.Handler) http.Handler {
 	a.mustBeNew("Require")
 	return func(next http.Handler) http.Handler {

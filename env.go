@@ -17,7 +17,7 @@ const (
 	envAudience  = "JWT_AUDIENCE"
 )
 
-// FromEnv is New configured from the environment, as in the Node tutorials
+// FromEnv is [New] configured from the environment, as in the Node tutorials
 // jwtguard users come from:
 //
 //   - JWT_SECRET (required): the HS256 secret, at least 32 bytes of random
@@ -38,7 +38,7 @@ func FromEnv(opts ...Option) (*Auth, error) {
 	return FromLookupEnv(os.LookupEnv, opts...)
 }
 
-// FromLookupEnv is FromEnv reading the variables through lookup (with the
+// FromLookupEnv is [FromEnv] reading the variables through lookup (with the
 // signature of os.LookupEnv) instead of the process environment: for
 // tests, configuration files, or a secret fetched from a vault.
 func FromLookupEnv(lookup func(key string) (string, bool), opts ...Option) (*Auth, error) {

@@ -68,8 +68,8 @@ var (
 //	Challenge() string // the WWW-Authenticate value, "" for none
 //
 // which errors.As finds through an interface with those methods. An
-// ErrorHandler must not write err's text to the client: it carries operator
-// detail. It may delegate to WriteError for the cases it does not
+// [ErrorHandler] must not write err's text to the client: it carries operator
+// detail. It may delegate to [WriteError] for the cases it does not
 // customise.
 type ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
 
@@ -169,25 +169,27 @@ func (e *refusalError) Unwrap() error     { return e.err }
 func (e *refusalError) StatusCode() int   { return e.ref.status }
 func (e *refusalError) Challenge() string { return e.challenge }
 
-// WriteError answers a refused request, as the default ErrorHandler does. It
+// WriteError answers a refused request, as the default [ErrorHandler] does. It
 // maps err to a status code and a fixed JSON body
 //
 //	{"error": code, "reason": reason, "message": text}
 //
 // and sets Content-Type, X-Content-Type-Options: nosniff and Cache-Control:
-// no-store. code is RFC 6750's for token refusals ("invalid_token" for an
+// no-store. code is [RFC 6750]'s for token refusals ("invalid_token" for an
 // expired token and for a bad one alike); reason is stable and tells them
 // apart ("token_expired", "token_invalid", "no_token", "insufficient_scope",
-// …), for a client that should refresh on expiry. Refusals made by Verify,
-// VerifyOptional, Authenticate and Require (400, 401, 403) also get a
-// WWW-Authenticate challenge with the Auth's realm and, except for
-// ErrNoToken, the RFC 6750 error code and a fixed error_description. Login
+// …), for a client that should refresh on expiry. Refusals made by [Auth.Verify],
+// [Auth.VerifyOptional], [Auth.Authenticate] and [Auth.Require] (400, 401, 403) also get a
+// WWW-[Auth.Authenticate] challenge with the [Auth]'s realm and, except for
+// [ErrNoToken], the RFC 6750 error code and a fixed error_description. Login
 // refusals carry no challenge: a password form is not a Bearer resource.
 // err's text is never written. An error that wraps no Err… sentinel is
 // answered 500.
 //
-// WriteError does not log; the middleware and handlers log each refusal
-// before calling the ErrorHandler. It is safe for concurrent use.
+// [WriteError] does not log; the middleware and handlers log each refusal
+// before calling the [ErrorHandler]. It is safe for concurrent use.
+//
+// [RFC 6750]: https://www.rfc-editor.org/rfc/rfc6750
 func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	var (
 		ref       *refusal

@@ -23,14 +23,14 @@ import (
 	"github.com/jwtguard/jwtguard/internal/strictjson"
 )
 
-// LoginPolicy is how LoginHandler defends logins against password guessing
-// and floods. Give it to New with WithLoginPolicy; the zero LoginPolicy is
+// LoginPolicy is how [Auth.LoginHandler] defends logins against password guessing
+// and floods. Give it to [New] with [WithLoginPolicy]; the zero [LoginPolicy] is
 // the default policy, and the zero value of each field means the default
 // that its comment states. Turning a defence off takes a field that says
-// so (Account.Off, NoBudget, NoWait). New validates the policy once.
+// so (Account.Off, NoBudget, NoWait). [New] validates the policy once.
 //
 // Two clocks drive the defences: the throttles and the memory of returning
-// owners run on the Auth's clock (WithClock), the password budget and the
+// owners run on the [Auth]'s clock (WithClock), the password budget and the
 // login wait on the runtime clock, so that a test's frozen clock cannot
 // freeze the budget's refills (testing/synctest fakes the runtime clock).
 type LoginPolicy struct {
@@ -134,7 +134,7 @@ type LoginPolicy struct {
 
 // Limit is a throttle's token bucket: Burst failed logins at once, then one
 // more every Every. Off turns the throttle off; otherwise a zero Burst is
-// 10 and a zero Every 30 seconds (LoginPolicy says when a zero Limit is off
+// 10 and a zero Every 30 seconds (LoginPolicy says when a zero [Limit] is off
 // instead).
 type Limit struct {
 	Burst int
@@ -142,7 +142,7 @@ type Limit struct {
 	Off   bool
 }
 
-// Throttle keeps the state of LoginPolicy's throttles, so that a shared
+// Throttle keeps the state of [LoginPolicy]'s throttles, so that a shared
 // backend (Redis, a database) can replace the in-memory default and let
 // replicas share it. Keys are opaque ASCII strings of at most a few dozen
 // bytes; Take and Done are called with the same limit for a key. An error
@@ -167,8 +167,8 @@ type Throttle interface {
 	LastLogin(ctx context.Context, account string) (addr string, at time.Time, err error)
 }
 
-// WithLoginPolicy sets how LoginHandler defends logins. Default: the zero
-// LoginPolicy, whose fields' comments state the defaults.
+// WithLoginPolicy sets how [Auth.LoginHandler] defends logins. Default: the zero
+// [LoginPolicy], whose fields' comments state the defaults.
 func WithLoginPolicy(p LoginPolicy) Option {
 	return func(c *config) {
 		c.login = p
@@ -285,8 +285,8 @@ func (s throttleStore) LastLogin(ctx context.Context, account string) (string, t
 
 // LoginHandler returns a handler for POST requests with a JSON body
 // {"username": "…", "password": "…"}. It looks the user up in users, compares
-// the password with bcrypt and answers 200 with a TokenResponse and
-// Cache-Control: no-store. It refuses, through the ErrorHandler:
+// the password with bcrypt and answers 200 with a [TokenResponse] and
+// Cache-Control: no-store. It refuses, through the [ErrorHandler]:
 //
 //   - a method other than POST: errMethodNotAllowed, 405 with Allow: POST;
 //   - a Content-Type other than application/json (charset, if given, must be
@@ -313,12 +313,12 @@ func (s throttleStore) LastLogin(ctx context.Context, account string) (string, t
 //     answered as an unknown user): ErrInternal, 500.
 //
 // Only a login refused after its password was compared spends throttle
-// tokens; every other login gives them back, a panic in the UserStore too
+// tokens; every other login gives them back, a panic in the [UserStore] too
 // (the panic is not recovered: net/http logs it and drops the connection).
 //
-// All handlers of one Auth share one password-hashing budget and one bound
+// All handlers of one [Auth] share one password-hashing budget and one bound
 // on concurrent comparisons (LoginPolicy), so a flood of logins cannot take
-// the CPU from the rest of the service. Stats counts what they did. It
+// the CPU from the rest of the service. [Stats] counts what they did. It
 // panics if users is nil.
 func (a *Auth) LoginHandler(users UserStore) http.Handler {
 	a.mustBeNew("LoginHandler")

@@ -45,7 +45,7 @@ func defaultConfig() config {
 	}
 }
 
-// An Option configures an Auth. Options are applied in order by New, which
+// An Option configures an [Auth]. Options are applied in order by [New], which
 // then validates the result once; a later option overrides an earlier one.
 type Option func(*config)
 
@@ -84,19 +84,19 @@ func WithClock(now func() time.Time) Option { return func(c *config) { c.now = n
 func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
 
 // WithErrorHandler replaces the handler that answers every refusal. Default:
-// WriteError.
+// [WriteError].
 func WithErrorHandler(h ErrorHandler) Option { return func(c *config) { c.errorHandler = h } }
 
-// WithRealm sets the realm of WWW-Authenticate challenges. Default:
+// WithRealm sets the realm of WWW-[Auth.Authenticate] challenges. Default:
 // "api". It must be printable ASCII without '"' or '\'.
 func WithRealm(realm string) Option { return func(c *config) { c.realm = realm } }
 
-// WithCookie makes Verify also read the token from the named cookie when the
+// WithCookie makes [Auth.Verify] also read the token from the named cookie when the
 // request has no Bearer Authorization header; the header wins when both are
 // present. Default: cookies are not read.
 func WithCookie(name string) Option { return func(c *config) { c.cookie = name } }
 
-// WithQueryParameter makes Verify also read the token from the named URL
+// WithQueryParameter makes [Auth.Verify] also read the token from the named URL
 // query parameter (RFC 6750 §2.3 uses "access_token"). Query strings end up
 // in logs, browser history and Referer headers, so this is off by default;
 // enable it only for clients that cannot send headers. A request that sends
@@ -121,20 +121,20 @@ func WithRolesClaim(path ...string) Option {
 	return func(c *config) { c.rolesClaim = append(make([]string, 0, len(path)), path...) }
 }
 
-// WithClaims adds claims to every token the Auth issues: from Issue, from
-// LoginHandler, and from the refresh handler when it comes. claims is
+// WithClaims adds claims to every token the [Auth] issues: from [Auth.Issue], from
+// [Auth.LoginHandler], and from the refresh handler when it comes. claims is
 // called once per token with the user the token is for; the names and
 // values it returns go into the token as they are (values encoded with
 // encoding/json). An error from claims, or a value encoding/json cannot
-// encode, fails the issue with ErrInternal.
+// encode, fails the issue with [ErrInternal].
 //
-// Names that Verify decides on are jwtguard's and cannot be added: the
+// Names that [Auth.Verify] decides on are jwtguard's and cannot be added: the
 // registered claims (iss, sub, aud, exp, nbf, iat, jti), username, roles,
-// role, id, scope, sid, cnf, and the first name of the WithRolesClaim path,
+// role, id, scope, sid, cnf, and the first name of the [WithRolesClaim] path,
 // compared without regard to letter case as strings.EqualFold compares
 // (a service that decodes our tokens with encoding/json would read "EXP"
 // as exp); a token that would carry one, or two names that differ only in
-// letter case, fails the issue with ErrInternal. One
+// letter case, fails the issue with [ErrInternal]. One
 // exception serves Node services that read the tutorials' payload style
 // ({id, username, role}): id may be added when it is the user's own ID, and
 // role when it is the user's first role.

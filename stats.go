@@ -73,7 +73,7 @@ func reasonIndex(err error) int {
 	return 15
 }
 
-// Stats are an Auth's counters since New, for your metrics system (an
+// Stats are an [Auth]'s counters since [New], for your metrics system (an
 // Example publishes them through expvar); jwtguard has no metrics
 // dependency.
 type Stats struct {

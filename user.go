@@ -22,13 +22,13 @@ const (
 	maxUsernameLength = 256
 )
 
-// ErrUserNotFound is what a UserStore returns when it has no user of that
+// ErrUserNotFound is what a [UserStore] returns when it has no user of that
 // username. The login handler answers it exactly as a wrong password, and
 // so an error wrapping sql.ErrNoRows, which a store built on database/sql
 // returns for a missing row.
 var ErrUserNotFound = errors.New("jwtguard: user not found")
 
-// User is an account as a UserStore returns it.
+// User is an account as a [UserStore] returns it.
 type User struct {
 	// ID is the stable identifier that becomes the token's sub claim. It
 	// must not be empty.
@@ -51,7 +51,7 @@ type User struct {
 }
 
 // UserStore looks users up by username for the login handler. LookupUser
-// returns ErrUserNotFound or sql.ErrNoRows (or an error wrapping either)
+// returns [ErrUserNotFound] or sql.ErrNoRows (or an error wrapping either)
 // when there is no such user, and the login handler answers it like a wrong
 // password. Any other error is answered 500, unless ctx was cancelled by
 // then (the client went away): that is answered 503 and logged at Debug
@@ -61,12 +61,12 @@ type UserStore interface {
 	LookupUser(ctx context.Context, username string) (User, error)
 }
 
-// NewMemoryStore returns a UserStore that holds users in memory, for
+// NewMemoryStore returns a [UserStore] that holds users in memory, for
 // examples, tests and small services with a fixed set of accounts.
 // Usernames match exactly (case sensitive); the store keeps copies of the
 // users and hands out copies. It fails if two users share a username or a
 // user lacks an ID, a username or a usable bcrypt hash (see
-// User.PasswordHash). It is safe for concurrent use.
+// [User].PasswordHash). It is safe for concurrent use.
 func NewMemoryStore(users ...User) (UserStore, error) {
 	s := memoryStore{}
 	for _, u := range users {
