@@ -217,57 +217,8 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	w.Write(ref.body)
 }
 
-// refusal wraps err, which wraps a sentinel, for the ErrorHandler; bearer
-// marks a refusal of a Bearer-protected resource, answered with a
-// challenge.
-func (a *Auth) refusal(err error, bearer bool) *refusalError {
-	var re *refusalError
-	if errors.As(err, &re) {
-		return re
-	}
-	i := refusalFor(err)
-	re = &refusalError{err: err, ref: &refusals[i]}
-	if bearer {
-		re.challenge = a.challenges[i]
-	}
-	return re
-}
+// storeFailure marks an overload that is a failing Throttle, which the
+// operator must see at Error level.
+type storeFailure struct{ error }
 
-// refuse logs err for the operator and hands it to the ErrorHandler.
-func (a *Auth) refuse(w http.ResponseWriter, r *http.Request, err error) {
-	re := a.refusal(err, false)
-	a.logRefusal(r, re)
-	a.errorHandler(w, r, re)
-}
-
-// refuseBearer is refuse for a request to a Bearer-protected resource: the
-// answer carries a challenge.
-func (a *Auth) refuseBearer(w http.ResponseWriter, r *http.Request, err error) {
-	re := a.refusal(err, true)
-	a.logRefusal(r, re)
-	a.errorHandler(w, r, re)
-}
-
-// logRefusal counts a refusal by its reason and logs its real reason at its
-// level; a burst of bad signatures is also a warning.
-func (a *Auth) logRefusal(r *http.Request, re *refusalError) {
-	i := reasonIndex(re.err)
-	a.refusals[i].Add(1)
-	if refusalReasons[i] == "bad_signature" {
-		a.warn(r, &a.warnings.badSignatures, "jwtguard: a burst of tokens with bad signatures (a forgery attempt, or a service signing with another key?)")
-	}
-	level := re.ref.level
-	var sf *storeFailure
-	if errors.As(re.err, &sf) {
-		level = slog.LevelError // a failing Throttle: the operator must see it
-	}
-	if a.log.Enabled(r.Context(), level) {
-		a.log.LogAttrs(r.Context(), level, "jwtguard: request refused",
-			slog.Int("status", re.ref.status),
-			slog.String("reason", re.err.Error()),
-			slog.String("method", r.Method),
-			slog.String("path", r.URL.Path),
-			slog.String("remote_addr", r.RemoteAddr),
-		)
-	}
-}
+func (e *storeFailure) Unwrap() error { return e.error }

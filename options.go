@@ -3,6 +3,7 @@ package jwtguard
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"time"
 )
 
@@ -146,4 +147,13 @@ func WithRolesClaim(path ...string) Option {
 // Default: none.
 func WithClaims(claims func(ctx context.Context, u User) (map[string]any, error)) Option {
 	return func(c *config) { c.claims = claims }
+}
+
+// WithLoginPolicy sets how [Auth.LoginHandler] defends logins. Default: the zero
+// [LoginPolicy], whose fields' comments state the defaults.
+func WithLoginPolicy(p LoginPolicy) Option {
+	return func(c *config) {
+		c.login = p
+		c.login.TrustedProxies = slices.Clone(p.TrustedProxies)
+	}
 }

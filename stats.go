@@ -2,8 +2,6 @@ package jwtguard
 
 import (
 	"errors"
-	"log/slog"
-	"net/http"
 	"sync/atomic"
 	"time"
 
@@ -104,25 +102,6 @@ type Stats struct {
 	PasswordBudget float64
 }
 
-// Stats returns the current counters. It is safe for concurrent use.
-func (a *Auth) Stats() Stats {
-	a.mustBeNew("Stats")
-	c := a.guard.Counters()
-	st := Stats{
-		Refusals:        make(map[string]uint64, len(refusalReasons)),
-		LoginsAdmitted:  c.Admitted,
-		LoginsHeld:      c.Held,
-		LoginsRefused:   c.Refused,
-		LoginsThrottled: c.Throttled,
-		LoginsWaiting:   c.Waiting,
-		PasswordBudget:  c.BudgetPerSecond,
-	}
-	for i, name := range refusalReasons {
-		st.Refusals[name] = a.refusals[i].Load()
-	}
-	return st
-}
-
 // warner spaces out one kind of operator warning: at most one every
 // interval, and only once threshold occurrences have been seen since the
 // last. It runs on the runtime clock, not the configured one, so that a
@@ -164,18 +143,6 @@ func newWarnings() *warnings {
 // badSignatureBurst is how many bad signatures make a burst worth a
 // warning (at most one a minute).
 const badSignatureBurst = 10
-
-// warn logs msg at Warn through w, when w allows it now.
-func (a *Auth) warn(r *http.Request, w *warner, msg string) {
-	if n, ok := w.note(); ok {
-		a.log.LogAttrs(r.Context(), slog.LevelWarn, msg,
-			slog.Uint64("count", n),
-			slog.String("method", r.Method),
-			slog.String("path", r.URL.Path),
-			slog.String("remote_addr", r.RemoteAddr),
-		)
-	}
-}
 
 // looksLikeJWT reports whether an Authorization value with no Bearer scheme
 // is a bare compact JWT ("eyJ…" and two dots), as clients written against

@@ -1,0 +1,97 @@
+package jwtguard
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+)
+
+// The Auth's refusals: how each is wrapped for the ErrorHandler, logged and
+// counted, and the operator's warnings. Above auth.go, errors.go and
+// stats.go, which know nothing of an Auth.
+
+// refusal wraps err, which wraps a sentinel, for the ErrorHandler; bearer
+// marks a refusal of a Bearer-protected resource, answered with a
+// challenge.
+func (a *Auth) refusal(err error, bearer bool) *refusalError {
+	var re *refusalError
+	if errors.As(err, &re) {
+		return re
+	}
+	i := refusalFor(err)
+	re = &refusalError{err: err, ref: &refusals[i]}
+	if bearer {
+		re.challenge = a.challenges[i]
+	}
+	return re
+}
+
+// refuse logs err for the operator and hands it to the ErrorHandler.
+func (a *Auth) refuse(w http.ResponseWriter, r *http.Request, err error) {
+	re := a.refusal(err, false)
+	a.logRefusal(r, re)
+	a.errorHandler(w, r, re)
+}
+
+// refuseBearer is refuse for a request to a Bearer-protected resource: the
+// answer carries a challenge.
+func (a *Auth) refuseBearer(w http.ResponseWriter, r *http.Request, err error) {
+	re := a.refusal(err, true)
+	a.logRefusal(r, re)
+	a.errorHandler(w, r, re)
+}
+
+// logRefusal counts a refusal by its reason and logs its real reason at its
+// level; a burst of bad signatures is also a warning.
+func (a *Auth) logRefusal(r *http.Request, re *refusalError) {
+	i := reasonIndex(re.err)
+	a.refusals[i].Add(1)
+	if refusalReasons[i] == "bad_signature" {
+		a.warn(r, &a.warnings.badSignatures, "jwtguard: a burst of tokens with bad signatures (a forgery attempt, or a service signing with another key?)")
+	}
+	level := re.ref.level
+	var sf *storeFailure
+	if errors.As(re.err, &sf) {
+		level = slog.LevelError // a failing Throttle: the operator must see it
+	}
+	if a.log.Enabled(r.Context(), level) {
+		a.log.LogAttrs(r.Context(), level, "jwtguard: request refused",
+			slog.Int("status", re.ref.status),
+			slog.String("reason", re.err.Error()),
+			slog.String("method", r.Method),
+			slog.String("path", r.URL.Path),
+			slog.String("remote_addr", r.RemoteAddr),
+		)
+	}
+}
+
+// Stats returns the current counters. It is safe for concurrent use.
+func (a *Auth) Stats() Stats {
+	a.mustBeNew("Stats")
+	c := a.guard.Counters()
+	st := Stats{
+		Refusals:        make(map[string]uint64, len(refusalReasons)),
+		LoginsAdmitted:  c.Admitted,
+		LoginsHeld:      c.Held,
+		LoginsRefused:   c.Refused,
+		LoginsThrottled: c.Throttled,
+		LoginsWaiting:   c.Waiting,
+		PasswordBudget:  c.BudgetPerSecond,
+	}
+	for i, name := range refusalReasons {
+		st.Refusals[name] = a.refusals[i].Load()
+	}
+	return st
+}
+
+// warn logs msg at Warn through w, when w allows it now.
+func (a *Auth) warn(r *http.Request, w *warner, msg string) {
+	if n, ok := w.note(); ok {
+		a.log.LogAttrs(r.Context(), slog.LevelWarn, msg,
+			slog.Uint64("count", n),
+			slog.String("method", r.Method),
+			slog.String("path", r.URL.Path),
+			slog.String("remote_addr", r.RemoteAddr),
+		)
+	}
+}
