@@ -64,14 +64,6 @@ func ltTrustedProxies(proxies ...string) jwtguard.Option {
 	return ltPolicy(func(p *jwtguard.LoginPolicy) { p.TrustedProxies = proxies })
 }
 
-func ltForwardedHeader(name string) jwtguard.Option {
-	return ltPolicy(func(p *jwtguard.LoginPolicy) { p.ForwardedHeader = name })
-}
-
-func ltMaxBody(n int64) jwtguard.Option {
-	return ltPolicy(func(p *jwtguard.LoginPolicy) { p.MaxBodySize = n })
-}
-
 // ltStoreFunc adapts a function to a UserStore.
 type ltStoreFunc func(ctx context.Context, username string) (jwtguard.User, error)
 

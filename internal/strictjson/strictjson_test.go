@@ -248,7 +248,8 @@ type unmarshalTarget struct {
 	Raw      json.RawMessage `json:"raw"`
 	Any      any             `json:"any"`
 	Skipped  string          `json:"-"`
-	secret   string
+	//lint:ignore U1000 an unexported field, which Unmarshal must skip as encoding/json does
+	secret string
 }
 
 func TestUnmarshal(t *testing.T) {
