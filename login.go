@@ -146,6 +146,9 @@ func loginError(err error) error {
 		return fmt.Errorf("%w: %w", ErrTooManyRequests, err)
 	case errors.Is(err, guard.ErrStore):
 		return fmt.Errorf("%w: %w", ErrOverloaded, &storeFailure{err})
+	case errors.Is(err, guard.ErrCancelled):
+		// The client went away; it reads no answer.
+		return fmt.Errorf("%w: %w", ErrOverloaded, err)
 	}
 	return err
 }
@@ -177,12 +180,16 @@ func (h *loginHandler) check(ctx context.Context, req loginRequest, at *guard.At
 	default:
 		return User{}, fmt.Errorf("%w: user store: %w", ErrInternal, err)
 	}
+	// The store may match spellings that the username's fold keeps apart:
+	// guesses for one user share its ID's bucket too. An unknown user takes
+	// a bucket of its own the same way, so that the Throttle sees the same
+	// calls for both.
+	id := ""
 	if found {
-		// The store may match spellings that the username's fold keeps
-		// apart: guesses for one user share its ID's bucket too.
-		if err := at.TakeUser(ctx, u.ID); err != nil {
-			return User{}, loginError(err)
-		}
+		id = u.ID
+	}
+	if err := at.TakeUser(ctx, id); err != nil {
+		return User{}, loginError(err)
 	}
 	compared, err := at.Compare(ctx, u.PasswordHash, found, req.Password)
 	if compared {
@@ -250,6 +257,13 @@ func decodeLogin(w http.ResponseWriter, r *http.Request, limit int64) (loginRequ
 	}
 	if len(req.Username) > maxUsernameLength {
 		return req, fmt.Errorf("%w: username longer than %d bytes", ErrInvalidRequest, maxUsernameLength)
+	}
+	for i := 0; i < len(req.Username); i++ {
+		if c := req.Username[i]; c < 0x20 || c == 0x7f {
+			// A NUL or a line break in a username is no one's name, and
+			// some stores fail on it (PostgreSQL refuses NUL).
+			return req, fmt.Errorf("%w: username has a control character at byte %d", ErrInvalidRequest, i)
+		}
 	}
 	return req, nil
 }

@@ -137,10 +137,13 @@ type Limit struct {
 
 // Throttle keeps the state of [LoginPolicy]'s throttles, so that a shared
 // backend (Redis, a database) can replace the in-memory default and let
-// replicas share it. Keys are opaque ASCII strings of at most a few dozen
-// bytes; Take and Done are called with the same limit for a key. An error
-// fails the login closed: Take's and LastLogin's with 503 and an Error log,
-// Done's and Remember's with an Error log (the login was already decided).
+// replicas share it. Keys and accounts are opaque strings of printable
+// ASCII (no space, no control character) of at most 80 bytes, fit for a
+// text column; Take and Done are called with the same limit for a key. An
+// error fails the login closed: Take's and LastLogin's with 503 and an
+// Error log, Done's and Remember's with an Error log (the login was already
+// decided); an error after the login's context is done (the client went
+// away) is logged at Debug. Take must take nothing when it fails.
 // Implementations must be safe for concurrent use.
 type Throttle interface {
 	// Take takes a token from key's bucket, which holds at most
@@ -172,11 +175,18 @@ const (
 	defaultDummyCost   = 10
 )
 
-// limit resolves a Limit: nil-equivalent (Burst 0) when off.
+// maxLimitSpan bounds (Burst−1)·Every, the time a full bucket takes to
+// drain for good, so that the buckets' arithmetic cannot overflow (which
+// would let every guess through).
+const maxLimitSpan = 100 * 365 * 24 * time.Hour
+
+// resolve resolves a Limit: Burst 0 when off.
 func (l Limit) resolve(zeroIsOff bool) (guard.Limit, error) {
 	switch {
 	case l.Burst < 0 || l.Every < 0:
 		return guard.Limit{}, errors.New("a negative burst or interval")
+	case l.Off && (l.Burst != 0 || l.Every != 0):
+		return guard.Limit{}, errors.New("Off together with a burst or an interval")
 	case l.Off, zeroIsOff && l.Burst == 0 && l.Every == 0:
 		return guard.Limit{}, nil
 	}
@@ -185,6 +195,9 @@ func (l Limit) resolve(zeroIsOff bool) (guard.Limit, error) {
 	}
 	if l.Every == 0 {
 		l.Every = defaultLimitEvery
+	}
+	if l.Every > maxLimitSpan || l.Burst > 1 && l.Every > maxLimitSpan/time.Duration(l.Burst-1) {
+		return guard.Limit{}, errors.New("(burst - 1) × interval over 100 years")
 	}
 	return guard.Limit{Burst: l.Burst, Every: l.Every}, nil
 }
@@ -221,6 +234,12 @@ func (p *LoginPolicy) guardConfig(now func() time.Time, log *slog.Logger) (guard
 	c.MaxWaiting = cmp.Or(p.MaxWaiting, defaultMaxWaiting)
 	c.DummyCost = cmp.Or(p.DummyHashCost, defaultDummyCost)
 	switch {
+	case p.NoBudget && (p.CPUShare != 0 || p.BudgetRate != 0 || p.BudgetBurst != 0):
+		return fail("NoBudget together with CPUShare, BudgetRate or BudgetBurst")
+	case p.BudgetBurst != 0 && p.BudgetRate == 0:
+		return fail("BudgetBurst without BudgetRate (a derived budget's burst is a second's worth)")
+	case p.NoWait && p.Wait != 0:
+		return fail("NoWait together with Wait")
 	case p.Capacity < 0:
 		return fail("Capacity %d is negative", p.Capacity)
 	case c.ForwardedHeader != "X-Forwarded-For" && c.ForwardedHeader != "Forwarded":

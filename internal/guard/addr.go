@@ -13,10 +13,17 @@ import (
 // other forwarding header, are ignored, so that a client cannot choose its
 // own address through a proxy that appends to one header and passes the
 // other through.
-func ClientAddr(r *http.Request, trusted []netip.Prefix, header string) netip.Addr {
-	addr := remoteAddr(r.RemoteAddr)
+//
+// known reports whether the address is the client's own: false when
+// RemoteAddr cannot be read, and behind a trusted proxy when a hop cannot
+// be read (RFC 7239's "unknown" or an obfuscated name; the nearest
+// readable address is returned then, to key the address throttle by) or no
+// hop outside the trusted proxies is named. Every client of an unknown
+// address may share it, so it must never be taken for an account owner's.
+func ClientAddr(r *http.Request, trusted []netip.Prefix, header string) (addr netip.Addr, known bool) {
+	addr = remoteAddr(r.RemoteAddr)
 	if !addr.IsValid() || !isTrusted(addr, trusted) {
-		return addr
+		return addr, addr.IsValid()
 	}
 	var chain []string
 	if header == "Forwarded" {
@@ -31,14 +38,14 @@ func ClientAddr(r *http.Request, trusted []netip.Prefix, header string) netip.Ad
 		hop := remoteAddr(strings.TrimSpace(chain[i]))
 		if !hop.IsValid() {
 			// A hop we cannot read: trust nothing beyond it.
-			return addr
+			return addr, false
 		}
 		addr = hop
 		if !isTrusted(hop, trusted) {
-			return hop
+			return hop, true
 		}
 	}
-	return addr
+	return addr, false
 }
 
 // remoteAddr parses "ip", "ip:port", "[ipv6]:port" or "[ipv6]".

@@ -13,21 +13,27 @@ func TestClientAddr(t *testing.T) {
 		remote  string
 		headers map[string]string
 		want    string
+		known   bool
 	}{
-		{"192.0.2.1:1234", nil, "192.0.2.1"},
-		{"192.0.2.1:1234", map[string]string{"X-Forwarded-For": "203.0.113.9"}, "192.0.2.1"},
-		{"10.0.0.1:1", map[string]string{"X-Forwarded-For": "203.0.113.9"}, "203.0.113.9"},
-		{"10.0.0.1:1", map[string]string{"X-Forwarded-For": " 198.18.0.1 ,203.0.113.9 , 10.0.0.2"}, "203.0.113.9"},
-		{"[::1]:1", map[string]string{"Forwarded": `for="[2001:db8::7]:80", for=10.0.0.3`}, "2001:db8::7"},
+		{"192.0.2.1:1234", nil, "192.0.2.1", true},
+		{"192.0.2.1:1234", map[string]string{"X-Forwarded-For": "203.0.113.9"}, "192.0.2.1", true},
+		{"10.0.0.1:1", map[string]string{"X-Forwarded-For": "203.0.113.9"}, "203.0.113.9", true},
+		{"10.0.0.1:1", map[string]string{"X-Forwarded-For": " 198.18.0.1 ,203.0.113.9 , 10.0.0.2"}, "203.0.113.9", true},
+		{"[::1]:1", map[string]string{"Forwarded": `for="[2001:db8::7]:80", for=10.0.0.3`}, "2001:db8::7", true},
 		// Only the configured header is read: a proxy that appends to one
 		// passes the other through from the client.
-		{"10.0.0.1:1", map[string]string{"Forwarded": "for=203.0.113.66", "X-Forwarded-For": "203.0.113.9"}, "203.0.113.9"},
-		{"[::1]:1", map[string]string{"Forwarded": "for=203.0.113.66", "X-Forwarded-For": "203.0.113.9"}, "203.0.113.66"},
-		{"10.0.0.1:1", map[string]string{"Forwarded": "for=203.0.113.66"}, "10.0.0.1"},
-		{"[::ffff:192.0.2.3]:1", nil, "192.0.2.3"},
-		{"10.0.0.1:1", map[string]string{"X-Forwarded-For": "10.0.0.2, 10.0.0.3"}, "10.0.0.2"},
-		{"10.0.0.1:1", map[string]string{"Forwarded": "for=_hidden"}, "10.0.0.1"},
-		{"not-an-address", nil, "invalid IP"},
+		{"10.0.0.1:1", map[string]string{"Forwarded": "for=203.0.113.66", "X-Forwarded-For": "203.0.113.9"}, "203.0.113.9", true},
+		{"[::1]:1", map[string]string{"Forwarded": "for=203.0.113.66", "X-Forwarded-For": "203.0.113.9"}, "203.0.113.66", true},
+		// A trusted proxy that names no client, or one that cannot be
+		// read: the proxy's (or the nearest readable) address keys the
+		// address throttle, but it is not the client's own.
+		{"10.0.0.1:1", map[string]string{"Forwarded": "for=203.0.113.66"}, "10.0.0.1", false},
+		{"10.0.0.1:1", map[string]string{"X-Forwarded-For": "unknown"}, "10.0.0.1", false},
+		{"[::1]:1", map[string]string{"Forwarded": "for=unknown"}, "::1", false},
+		{"[::1]:1", map[string]string{"Forwarded": "for=_hidden, for=10.0.0.3"}, "10.0.0.3", false},
+		{"[::ffff:192.0.2.3]:1", nil, "192.0.2.3", true},
+		{"10.0.0.1:1", map[string]string{"X-Forwarded-For": "10.0.0.2, 10.0.0.3"}, "10.0.0.2", false},
+		{"not-an-address", nil, "invalid IP", false},
 	}
 	for _, tc := range tests {
 		r := httptest.NewRequest("POST", "/", nil)
@@ -41,8 +47,8 @@ func TestClientAddr(t *testing.T) {
 		if strings.HasPrefix(tc.remote, "[::1]") {
 			header = "Forwarded"
 		}
-		if got := ClientAddr(r, trusted, header).String(); got != tc.want {
-			t.Errorf("ClientAddr(%s, %v) = %s, want %s", tc.remote, tc.headers, got, tc.want)
+		if got, known := ClientAddr(r, trusted, header); got.String() != tc.want || known != tc.known {
+			t.Errorf("ClientAddr(%s, %v) = %s, %v; want %s, %v", tc.remote, tc.headers, got, known, tc.want, tc.known)
 		}
 	}
 	if k := AddressKey(netip.MustParseAddr("2001:db8:1:2:3:4:5:6")); k != "2001:db8:1:2::/64" {
@@ -78,13 +84,16 @@ func FuzzClientAddr(f *testing.F) {
 		r := httptest.NewRequest("POST", "/", nil)
 		r.RemoteAddr = remote
 		r.Header[header] = []string{value}
-		got := ClientAddr(r, trusted, header)
+		got, known := ClientAddr(r, trusted, header)
 		peer := remoteAddr(remote)
 		if !peer.IsValid() || !isTrusted(peer, trusted) {
-			if got != peer {
-				t.Fatalf("untrusted peer %q: client %v, want the peer %v", remote, got, peer)
+			if got != peer || known != peer.IsValid() {
+				t.Fatalf("untrusted peer %q: client %v, %v; want the peer %v", remote, got, known, peer)
 			}
 			return
+		}
+		if known && isTrusted(got, trusted) {
+			t.Fatalf("a trusted proxy %v is known as the client", got)
 		}
 		if got.Is4In6() {
 			t.Fatalf("client %v is not unmapped", got)
@@ -98,7 +107,7 @@ func FuzzClientAddr(f *testing.F) {
 				t.Fatalf("client %v is neither the peer nor a hop of %q", got, value)
 			}
 		}
-		if got2 := ClientAddr(r, trusted, header); got2 != got {
+		if got2, _ := ClientAddr(r, trusted, header); got2 != got {
 			t.Fatalf("not deterministic: %v then %v", got, got2)
 		}
 	})

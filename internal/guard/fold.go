@@ -2,6 +2,7 @@ package guard
 
 import (
 	"crypto/sha256"
+	"encoding/base64"
 
 	"github.com/jwtguard/jwtguard/internal/fold"
 )
@@ -11,9 +12,15 @@ import (
 // that matches usernames as strings.EqualFold does, or with a
 // case-insensitive collation, does not give each spelling (alice, ALICE;
 // ſam and sam; the Kelvin sign and K) its own bucket; the digest keeps
-// every key 16 bytes, however long the username. A store that folds further
+// every key 22 printable bytes, however long the username. A store that folds further
 // still is covered by the bucket of the user's ID (Attempt.TakeUser).
 func AccountKey(username string) string {
-	sum := sha256.Sum256([]byte(fold.Key(username)))
-	return string(sum[:16])
+	return digest(fold.Key(username))
+}
+
+// digest is a printable 22-byte key for s: the base64url of a 16-byte
+// SHA-256 prefix, so that a Store may keep keys in a text column.
+func digest(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return base64.RawURLEncoding.EncodeToString(sum[:16])
 }

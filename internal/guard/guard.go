@@ -14,7 +14,6 @@ package guard
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -119,6 +118,20 @@ func (e *ThrottledError) Error() string {
 // ErrStore wraps an error of the Store: the login fails closed.
 var ErrStore = errors.New("login throttle store failed")
 
+// ErrCancelled wraps an error of the Store after the client went away: the
+// login is refused, but nothing failed.
+var ErrCancelled = errors.New("request cancelled during the login throttle's work")
+
+// storeError wraps a Store's error: ErrCancelled when the login's context
+// is done (a Store that honours ctx reports the client's going away),
+// ErrStore otherwise. Take must take nothing when it fails.
+func storeError(ctx context.Context, what string, err error) error {
+	if ctx.Err() != nil {
+		return fmt.Errorf("%w: %s: %w", ErrCancelled, what, err)
+	}
+	return fmt.Errorf("%w: %s: %w", ErrStore, what, err)
+}
+
 // Attempt is one login's passage through the defences: the tokens it took
 // from the buckets of its client address, its username and, once the store
 // found the user, its user ID. End keeps them if the login was a guess (a
@@ -127,7 +140,7 @@ var ErrStore = errors.New("login throttle store failed")
 // throttle's memory and push out the bucket of an account under attack.
 type Attempt struct {
 	g         *Guard
-	ip        netip.Addr
+	known     bool   // the client address is the client's own (ClientAddr)
 	addr      string // the client address key
 	account   string // the username's key
 	returning bool   // the address of the account's last successful login
@@ -150,8 +163,8 @@ type heldToken struct {
 // must call End once, deferred, whatever happens after.
 func (g *Guard) Begin(ctx context.Context, r *http.Request, username string) (*Attempt, error) {
 	at := &Attempt{g: g, account: AccountKey(username)}
-	at.ip = ClientAddr(r, g.trusted, g.forwarded)
-	at.addr = AddressKey(at.ip)
+	ip, known := ClientAddr(r, g.trusted, g.forwarded)
+	at.addr, at.known = AddressKey(ip), known
 	if err := at.checkReturning(ctx); err != nil {
 		return at, err
 	}
@@ -163,16 +176,17 @@ func (g *Guard) Begin(ctx context.Context, r *http.Request, username string) (*A
 
 // checkReturning looks up whether the login comes from the address of the
 // account's last successful login, within ReturningTTL. A login whose
-// address could not be read is never a returning owner's: every such
-// client would share it, the account's attacker too. A store error fails
-// the login closed rather than give the login the owner's bucket.
+// address is not known to be the client's own (ClientAddr) is never a
+// returning owner's: every such client would share it, the account's
+// attacker too. A store error fails the login closed rather than give the
+// login the owner's bucket.
 func (at *Attempt) checkReturning(ctx context.Context) error {
-	if !at.ip.IsValid() || at.g.account.Burst == 0 && at.g.passwords.budget == nil {
+	if !at.known || at.g.account.Burst == 0 && at.g.passwords.budget == nil {
 		return nil
 	}
 	addr, last, err := at.g.store.LastLogin(ctx, at.account)
 	if err != nil {
-		return fmt.Errorf("%w: %w", ErrStore, err)
+		return storeError(ctx, "last login", err)
 	}
 	if addr == "" || addr != at.addr || at.g.now().Sub(last) >= ReturningTTL {
 		return nil
@@ -187,7 +201,11 @@ func (at *Attempt) checkReturning(ctx context.Context) error {
 // bucket), so that spellings which the store maps to one user and the
 // username's fold does not (a collation of its own, dots stripped from
 // e-mail addresses) share one bucket. Call it after the store lookup and
-// before Compare.
+// before Compare, with the ID of the user found, or "" when the store
+// found none: then it takes from a bucket of the username's in the same
+// namespace, so that a login for an unknown user makes the same calls on
+// the Store as one for a known user, and a Store that takes time to answer
+// does not tell the two apart.
 //
 // What this reveals: the refusal is the same 429, body and Retry-After
 // rounding as the username bucket's, but only a username that the store
@@ -198,8 +216,11 @@ func (at *Attempt) checkReturning(ctx context.Context) error {
 // by being throttled; and the refusal comes after the store lookup, so it
 // takes as long as the lookup rather than returning at once.
 func (at *Attempt) TakeUser(ctx context.Context, id string) error {
-	sum := sha256.Sum256([]byte(id))
-	return at.take(ctx, at.g.account, at.accountKey("i", string(sum[:16])), "account (user ID)")
+	k := "?" + at.account // never a digest's first byte: apart from every ID
+	if id != "" {
+		k = digest(id)
+	}
+	return at.take(ctx, at.g.account, at.accountKey("i", k), "account (user ID)")
 }
 
 // accountKey is the throttle key of an account key k (a digest) in the
@@ -207,7 +228,7 @@ func (at *Attempt) TakeUser(ctx context.Context, id string) error {
 // owner.
 func (at *Attempt) accountKey(ns, k string) string {
 	if at.returning {
-		return ns + k + "\x00" + at.addr
+		return ns + k + "|" + at.addr
 	}
 	return ns + k
 }
@@ -219,7 +240,7 @@ func (at *Attempt) take(ctx context.Context, limit Limit, key, name string) erro
 	wait, err := at.g.store.Take(ctx, key, limit, at.g.now())
 	switch {
 	case err != nil:
-		return fmt.Errorf("%w: %s limit: %w", ErrStore, name, err)
+		return storeError(ctx, name+" limit", err)
 	case wait > 0:
 		at.g.throttled.Add(1)
 		return &ThrottledError{Limit: name, Wait: wait}
@@ -258,9 +279,10 @@ func (at *Attempt) End(ctx context.Context) {
 }
 
 // Succeeded records the login's client address as the account's last
-// successful login; an address that could not be read is not remembered.
+// successful login; an address not known to be the client's own is not
+// remembered.
 func (at *Attempt) Succeeded(ctx context.Context) {
-	if !at.ip.IsValid() {
+	if !at.known {
 		return
 	}
 	if err := at.g.store.Remember(context.WithoutCancel(ctx), at.account, at.addr, at.g.now()); err != nil {
@@ -310,5 +332,6 @@ func (g *Guard) HasDummy(cost int) bool {
 // RetryAfter is a Retry-After value: d in whole seconds, rounded up, at
 // least 1.
 func RetryAfter(d time.Duration) string {
+	d = min(d, 100*365*24*time.Hour) // no overflow below
 	return strconv.FormatInt(max(1, int64((d+time.Second-1)/time.Second)), 10)
 }

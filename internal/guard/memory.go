@@ -15,7 +15,7 @@ type Memory struct {
 	capacity int
 
 	mu     sync.Mutex
-	tables map[Limit]*limiterTable
+	tables map[tableID]*limiterTable
 	last   map[string]*list.Element // account key → *lastLogin
 	lru    list.List                // of *lastLogin, front: most recently used
 }
@@ -28,28 +28,40 @@ type lastLogin struct {
 // NewMemory returns a Memory that remembers at most capacity keys of each
 // Limit and capacity accounts' last logins.
 func NewMemory(capacity int) *Memory {
-	return &Memory{capacity: capacity, tables: make(map[Limit]*limiterTable), last: make(map[string]*list.Element)}
+	return &Memory{capacity: capacity, tables: make(map[tableID]*limiterTable), last: make(map[string]*list.Element)}
 }
 
-func (m *Memory) table(l Limit) *limiterTable {
+// tableID names a table: a key's namespace (its first byte: "a" address,
+// "u" username, "i" user) and its Limit, so that each kind of key has a
+// table of capacity entries of its own even when two kinds share a Limit.
+type tableID struct {
+	ns    byte
+	limit Limit
+}
+
+func (m *Memory) table(key string, l Limit) *limiterTable {
+	id := tableID{limit: l}
+	if key != "" {
+		id.ns = key[0]
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	t, ok := m.tables[l]
+	t, ok := m.tables[id]
 	if !ok {
 		t = newLimiterTable(l.Burst, l.Every, m.capacity)
-		m.tables[l] = t
+		m.tables[id] = t
 	}
 	return t
 }
 
 // Take takes a token from key's bucket (see Store).
 func (m *Memory) Take(_ context.Context, key string, l Limit, now time.Time) (time.Duration, error) {
-	return m.table(l).take(key, now), nil
+	return m.table(key, l).take(key, now), nil
 }
 
 // Done ends a login's hold on key's bucket (see Store).
 func (m *Memory) Done(_ context.Context, key string, l Limit, refund bool, now time.Time) error {
-	m.table(l).release(key, refund, now)
+	m.table(key, l).release(key, refund, now)
 	return nil
 }
 
@@ -84,5 +96,6 @@ func (m *Memory) LastLogin(_ context.Context, account string) (string, time.Time
 	return e.addr, e.at, nil
 }
 
-// Len reports how many keys the table of l tracks, for tests.
-func (m *Memory) Len(l Limit) int { return m.table(l).len() }
+// Len reports how many keys the table of key's namespace and l tracks, for
+// tests.
+func (m *Memory) Len(key string, l Limit) int { return m.table(key, l).len() }

@@ -163,14 +163,13 @@ func (pc *passwordChecker) admit(ctx context.Context, returning bool, deadline t
 		var delay time.Duration
 		pool, delay = pc.budget.take(returning)
 		if start := time.Now().Add(delay); delay > 0 {
-			held = true
 			if !start.Before(deadline) {
 				// Not within the wait: give the budget back and hold the
 				// request until the wait is over (the tarpit).
 				pool.give()
-				return timedOut(pc.hold(ctx, deadline, nil))
+				return timedOut(pc.hold(ctx, deadline, nil, &held))
 			}
-			if err := pc.hold(ctx, start, nil); !errors.Is(err, errTimedOut) {
+			if err := pc.hold(ctx, start, nil, &held); !errors.Is(err, errTimedOut) {
 				pool.give()
 				return err
 			}
@@ -181,8 +180,7 @@ func (pc *passwordChecker) admit(ctx context.Context, returning bool, deadline t
 		return nil
 	default:
 	}
-	held = true
-	if err = pc.hold(ctx, deadline, pc.slots); err != nil && pool != nil {
+	if err = pc.hold(ctx, deadline, pc.slots, &held); err != nil && pool != nil {
 		pool.give()
 	}
 	return timedOut(err)
@@ -201,9 +199,9 @@ func timedOut(err error) error {
 
 // hold waits until deadline (errTimedOut) or, when slots is not nil, until
 // it takes a free slot (nil). It returns ctx's error when the client went
-// away, and ErrOverloaded at once when maxWaiting logins already wait.
-// Waiting costs no CPU.
-func (pc *passwordChecker) hold(ctx context.Context, deadline time.Time, slots chan struct{}) error {
+// away, and ErrOverloaded at once when maxWaiting logins already wait; it
+// sets *waited when it did wait. Waiting costs no CPU.
+func (pc *passwordChecker) hold(ctx context.Context, deadline time.Time, slots chan struct{}, waited *bool) error {
 	if n := pc.waiting.Add(1); n > pc.maxWaiting {
 		pc.waiting.Add(-1)
 		return fmt.Errorf("%w: %d logins already waiting", ErrOverloaded, n-1)
@@ -213,6 +211,7 @@ func (pc *passwordChecker) hold(ctx context.Context, deadline time.Time, slots c
 	if d <= 0 {
 		return errTimedOut
 	}
+	*waited = true
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

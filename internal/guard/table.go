@@ -115,13 +115,17 @@ func (t *limiterTable) release(key string, refund bool, now time.Time) {
 }
 
 // makeRoom drops up to two entries whose buckets are full again, and then,
-// while the table holds max keys or more, the fullest entries no login
-// holds.
+// while max entries or more are idle, the fullest idle entries. Only idle
+// entries count against max: an entry that a login in flight pins is there
+// because of that login, and if it ends without a guess its key leaves the
+// table again, so pinned entries must not push out remembered buckets
+// (else one wave of logins held in the tarpit, none of them compared, would
+// empty the table and refill an attacked account's bucket).
 func (t *limiterTable) makeRoom(now time.Time) {
 	for n := 0; n < 2 && t.idle.Len() > 0 && !t.idle[0].full.After(now); n++ {
 		delete(t.keys, heap.Pop(&t.idle).(*tableEntry).key)
 	}
-	for len(t.keys) >= t.max && t.idle.Len() > 0 {
+	for t.idle.Len() > 0 && t.idle.Len() >= t.max {
 		delete(t.keys, heap.Pop(&t.idle).(*tableEntry).key)
 	}
 }

@@ -1,6 +1,7 @@
 package guard
 
 import (
+	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -167,5 +168,27 @@ func TestLimiterTableKeepsKeysInFlight(t *testing.T) {
 	tab.release("shared", false, now)
 	if got := tab.tokens("shared", now); got != 1 {
 		t.Errorf("shared holds %v tokens after the guess, want 1", got)
+	}
+}
+
+// Each kind of key has its tables of its own, so that addresses cannot
+// push out accounts when the two limits are equal.
+func TestMemoryKeepsKindsApart(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	m := NewMemory(4)
+	l := Limit{Burst: 10, Every: 30 * time.Second}
+	ctx := context.Background()
+	m.Take(ctx, "uvictim", l, now)
+	m.Done(ctx, "uvictim", l, false, now) // a guess: kept
+	for i := range 8 {
+		k := fmt.Sprintf("a192.0.2.%d", i)
+		m.Take(ctx, k, l, now)
+		m.Done(ctx, k, l, false, now)
+	}
+	if n := m.Len("uvictim", l); n != 1 {
+		t.Errorf("the account table holds %d keys after 8 addresses, want the victim's 1", n)
+	}
+	if n := m.Len("a", l); n > 4 {
+		t.Errorf("the address table holds %d keys, want at most its capacity 4", n)
 	}
 }

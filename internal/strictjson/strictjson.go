@@ -24,6 +24,8 @@ package strictjson
 import (
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -517,7 +519,9 @@ func StringObject(b []byte, fields ...StringField) error {
 			*f.Dst = s
 			return nil
 		}
-		return fmt.Errorf("unknown member %q", name)
+		// The name is client text (a password typed into the wrong
+		// field, say): not quoted into the operator's log.
+		return fmt.Errorf("a member of %d bytes that is none of %s", len(name), fieldNames(fields))
 	})
 	if err != nil {
 		return err
@@ -528,4 +532,13 @@ func StringObject(b []byte, fields ...StringField) error {
 		}
 	}
 	return nil
+}
+
+// fieldNames lists the names of fields, for errors.
+func fieldNames(fields []StringField) string {
+	names := make([]string, len(fields))
+	for i, f := range fields {
+		names[i] = strconv.Quote(f.Name)
+	}
+	return strings.Join(names, ", ")
 }
