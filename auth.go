@@ -26,6 +26,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -111,8 +112,8 @@ func (c *config) validate() error {
 		return c.optionErr
 	}
 	switch {
-	case c.lifetime <= 0:
-		return errors.New("jwtguard: token lifetime must be positive")
+	case c.lifetime < time.Second || c.lifetime > maxLifetime:
+		return errors.New("jwtguard: token lifetime must be between a second and 100 years")
 	case c.leeway < 0 || c.leeway > 5*time.Minute:
 		return errors.New("jwtguard: leeway must be between 0 and 5 minutes")
 	case c.now == nil:
@@ -246,15 +247,37 @@ func (a *Auth) checkExtraClaims(extra map[string]any, u User) error {
 		}
 		seen[k] = name
 		switch {
-		case name == "id" && v == any(u.ID):
+		case name == "id" && mirrorsID(v, u.ID):
 		case name == "role" && len(u.Roles) > 0 && v == any(u.Roles[0]):
 		case k == fold.Key("id") || k == fold.Key("role"):
-			return fmt.Errorf("claim %q may only be id or role mirroring the user's own ID or first role", name)
+			return fmt.Errorf("claim %q: only id (the user's own ID, as a string or an integer) and role (the user's first role) may be added, spelled so", name)
 		case reservedClaims[k] || len(a.cfg.rolesClaim) > 0 && k == fold.Key(a.cfg.rolesClaim[0]):
 			return fmt.Errorf("claim %q is reserved: Verify decides on it", name)
 		}
 	}
 	return nil
+}
+
+// mirrorsID reports whether v, an id claim's value, is the user's ID: the
+// string itself, or an integer whose decimal form it is (the tutorials'
+// numeric ids), within the integers every JSON parser reads exactly.
+func mirrorsID(v any, id string) bool {
+	var n int64
+	switch x := v.(type) {
+	case string:
+		return x == id
+	case int:
+		n = int64(x)
+	case int32:
+		n = int64(x)
+	case int64:
+		n = x
+	case uint32:
+		n = int64(x)
+	default:
+		return false
+	}
+	return n > -1<<53 && n < 1<<53 && strconv.FormatInt(n, 10) == id
 }
 
 // newTokenID returns 128 random bits, base64url encoded, for the jti claim.

@@ -21,10 +21,14 @@ const (
 // jwtguard users come from:
 //
 //   - JWT_SECRET (required): the HS256 secret, at least 32 bytes of random
-//     data (for HS384 or HS512, make the key with HMACKey and call New);
-//   - JWT_EXPIRES_IN: the access-token lifetime, default 15 minutes: a whole
-//     number of seconds ("3600", as the tutorials' code passes it to
-//     jsonwebtoken), any form of jsonwebtoken's expiresIn string ("15m",
+//     data, used as the bytes of the string, as jsonwebtoken uses it (not
+//     base64-decoded); for HS384 or HS512, make the key with [HMACKey] and
+//     call [New];
+//   - JWT_EXPIRES_IN: the access-token lifetime, default 15 minutes (set
+//     but empty is an error): a whole number of seconds ("3600"; the
+//     tutorials' code turns such a value into a number, which jsonwebtoken
+//     reads as seconds, while jsonwebtoken reads the string "3600" itself
+//     as milliseconds), any form of jsonwebtoken's expiresIn string ("15m",
 //     "2 hours", "7 days", "1w", "1.5h", units in any letter case; a year
 //     is 365.25 days), or a Go duration ("1h30m"); at least a second, at
 //     most 100 years; a misspelled unit gets a suggestion ("2 hourz": did
@@ -45,7 +49,7 @@ func FromLookupEnv(lookup func(key string) (string, bool), opts ...Option) (*Aut
 	getenv := func(key string) string { v, _ := lookup(key); return v }
 	secret := getenv(envSecret)
 	if secret == "" {
-		return nil, fmt.Errorf("jwtguard: %s is not set", envSecret)
+		return nil, fmt.Errorf("jwtguard: %s is not set (or empty); set it to 32 or more bytes of random data (try: openssl rand -base64 48)", envSecret)
 	}
 	key, err := HMACKey("HS256", []byte(secret))
 	if err != nil {
@@ -76,7 +80,7 @@ func FromLookupEnv(lookup func(key string) (string, bool), opts ...Option) (*Aut
 func parseLifetime(s string) (time.Duration, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
-		return 0, errors.New("empty lifetime")
+		return 0, errors.New("empty lifetime; unset the variable for the default of 15 minutes")
 	}
 	d, err := lifetimeValue(s)
 	if err != nil {

@@ -232,6 +232,8 @@ func TestNewRefusesBadConfiguration(t *testing.T) {
 		opts []jwtguard.Option
 	}{
 		{"zero lifetime", []jwtguard.Option{jwtguard.WithTokenLifetime(0)}},
+		{"half-second lifetime", []jwtguard.Option{jwtguard.WithTokenLifetime(500 * time.Millisecond)}},
+		{"250-year lifetime", []jwtguard.Option{jwtguard.WithTokenLifetime(250 * 365 * 24 * time.Hour)}},
 		{"negative leeway", []jwtguard.Option{jwtguard.WithLeeway(-time.Second)}},
 		{"huge leeway", []jwtguard.Option{jwtguard.WithLeeway(time.Hour)}},
 		{"nil clock", []jwtguard.Option{jwtguard.WithClock(nil)}},

@@ -43,6 +43,24 @@ func TestWithClaims(t *testing.T) {
 			t.Errorf("payload %v", got)
 		}
 	})
+	t.Run("tutorial mirror of a numeric id", func(t *testing.T) {
+		numeric := jwtguard.User{ID: "7", Roles: []string{"user"}}
+		a := vtAuth(t, jwtguard.WithClaims(func(context.Context, jwtguard.User) (map[string]any, error) {
+			return map[string]any{"id": 7}, nil
+		}))
+		tr, err := a.Issue(context.Background(), numeric)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got map[string]any
+		json.Unmarshal(vtDecodePayload(t, tr.AccessToken), &got)
+		if got["id"] != 7.0 {
+			t.Errorf("payload %v", got)
+		}
+		if _, err := a.Issue(context.Background(), jwtguard.User{ID: "8"}); !errors.Is(err, jwtguard.ErrInternal) {
+			t.Errorf("id 7 for user 8: %v, want ErrInternal", err)
+		}
+	})
 	t.Run("tutorial mirror of id and first role", func(t *testing.T) {
 		got, err := issue(t, map[string]any{"id": alice.ID, "role": alice.Roles[0]})
 		if err != nil {
@@ -70,7 +88,8 @@ func TestWithClaims(t *testing.T) {
 		{"sid", map[string]any{"sid": "s"}, nil},
 		{"cnf", map[string]any{"cnf": map[string]any{}}, nil},
 		{"id of another user", map[string]any{"id": "u-1"}, nil},
-		{"id as a number", map[string]any{"id": 7}, nil},
+		{"id as another number", map[string]any{"id": 7}, nil},
+		{"id as a float", map[string]any{"id": 7.0}, nil},
 		{"role not the first", map[string]any{"role": "user"}, nil},
 		{"role admin", map[string]any{"role": "admin"}, nil},
 		{"roles claim path", map[string]any{"realm_access": map[string]any{"roles": []string{"admin"}}}, []jwtguard.Option{jwtguard.WithRolesClaim("realm_access", "roles")}},

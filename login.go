@@ -23,10 +23,10 @@ import (
 // the password with bcrypt and answers 200 with a [TokenResponse] and
 // Cache-Control: no-store. It refuses, through the [ErrorHandler]:
 //
-//   - a method other than POST: errMethodNotAllowed, 405 with Allow: POST;
+//   - a method other than POST: [ErrInvalidRequest], 405 with Allow: POST;
 //   - a Content-Type other than application/json (charset, if given, must be
-//     utf-8): errUnsupportedMediaType, 415;
-//   - a body over LoginPolicy.MaxBodySize: errRequestTooLarge, 413;
+//     utf-8): [ErrInvalidRequest], 415;
+//   - a body over LoginPolicy.MaxBodySize: [ErrInvalidRequest], 413;
 //   - a body that is not exactly {"username": string, "password": string}
 //     (malformed JSON, another member, a member twice or in another letter
 //     case, trailing data), or an empty username or password:
@@ -55,6 +55,12 @@ import (
 // on concurrent comparisons (LoginPolicy), so a flood of logins cannot take
 // the CPU from the rest of the service. [Stats] counts what they did. It
 // panics if users is nil.
+//
+// The handler sets Retry-After (429, 503) and Allow (405) before it calls
+// the [ErrorHandler], so a handler of one's own keeps them. Register it for
+// the bare path ("/api/auth/login"), not "POST /api/auth/login", if a
+// request with another method should get its JSON 405 rather than
+// [http.ServeMux]'s plain-text one.
 func (a *Auth) LoginHandler(users UserStore) http.Handler {
 	a.mustBeNew("LoginHandler")
 	if users == nil {

@@ -71,7 +71,9 @@ func (a *Auth) verify(next http.Handler, optional bool) http.Handler {
 // returns its claims. Its error is one Verify would refuse the request
 // with: it wraps ErrNoToken, ErrInvalidRequest, ErrInvalidToken or
 // ErrTokenExpired, is logged as Verify logs it, and carries the status and
-// challenge, so that WriteError(w, r, err) answers exactly as Verify would.
+// challenge, so that WriteError(w, r, err) answers exactly as Verify does
+// with the default ErrorHandler (a handler of one's own is the caller's to
+// call).
 // Authenticate does not put the claims in the request context. It is safe
 // for concurrent use.
 func (a *Auth) Authenticate(r *http.Request) (*Claims, error) {

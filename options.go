@@ -69,7 +69,8 @@ func WithAudience(aud string) Option { return func(c *config) { c.audience = aud
 func WithTokenType(typ string) Option { return func(c *config) { c.tokenType = typ } }
 
 // WithTokenLifetime sets how long issued access tokens are valid. Default:
-// 15 minutes. It must be positive.
+// 15 minutes. It must be between a second and 100 years (a NumericDate
+// counts whole seconds).
 func WithTokenLifetime(d time.Duration) Option { return func(c *config) { c.lifetime = d } }
 
 // WithLeeway sets the clock skew tolerated when checking exp, nbf and iat.
@@ -141,7 +142,11 @@ func WithRolesClaim(path ...string) Option {
 // role when it is the user's first role.
 //
 //	jwtguard.WithClaims(func(ctx context.Context, u jwtguard.User) (map[string]any, error) {
-//		return map[string]any{"tenant": tenantOf(u), "id": u.ID, "role": u.Roles[0]}, nil
+//		claims := map[string]any{"tenant": tenantOf(u), "id": u.ID}
+//		if len(u.Roles) > 0 {
+//			claims["role"] = u.Roles[0]
+//		}
+//		return claims, nil
 //	})
 //
 // Default: none.

@@ -87,19 +87,22 @@ type Stats struct {
 	// (golang-jwt's order), so a forged token whose claims are also
 	// malformed or fail a check counts under malformed_token or
 	// invalid_claims, not bad_signature; bad_signature, and its warning,
-	// count forgeries that are otherwise well formed.
-	Refusals map[string]uint64
+	// count forgeries that are otherwise well formed. These keys are
+	// finer than the reason member of a refusal's body, which a client
+	// reads: token_invalid there is one of malformed_token, bad_signature,
+	// wrong_issuer, wrong_audience or invalid_claims here.
+	Refusals map[string]uint64 `json:"refusals"`
 
 	// What the login handlers of the Auth did with password comparisons.
-	LoginsAdmitted  uint64 // logins whose password comparison started
-	LoginsHeld      uint64 // logins that waited for budget or a slot, admitted or not
-	LoginsRefused   uint64 // logins answered 503: no budget or slot within the wait, or too many waiting
-	LoginsThrottled uint64 // logins answered 429 by the account or address throttle
-	LoginsWaiting   int64  // logins waiting now
+	LoginsAdmitted  uint64 `json:"logins_admitted"`  // logins whose password comparison started
+	LoginsHeld      uint64 `json:"logins_held"`      // logins that waited for budget or a slot, admitted or not
+	LoginsRefused   uint64 `json:"logins_refused"`   // logins answered 503: no budget or slot within the wait, or too many waiting
+	LoginsThrottled uint64 `json:"logins_throttled"` // logins answered 429 by the account or address throttle
+	LoginsWaiting   int64  `json:"logins_waiting"`   // logins waiting now
 	// PasswordBudget is the comparisons a second the password budget
 	// allows now (a derived budget follows the measured cost of a
 	// comparison); 0 without a budget.
-	PasswordBudget float64
+	PasswordBudget float64 `json:"password_budget"`
 }
 
 // warner spaces out one kind of operator warning: at most one every
