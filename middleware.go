@@ -26,7 +26,9 @@ import (
 //     400 invalid_request;
 //   - a token that is too long, malformed, wrongly signed or whose claims fail
 //     a check: ErrInvalidToken, 401 invalid_token;
-//   - an expired token: ErrTokenExpired, 401 invalid_token.
+//   - an expired token that passes every other check: ErrTokenExpired, 401
+//     invalid_token (an expired token that would be invalid if fresh is
+//     ErrInvalidToken).
 //
 // When both an Authorization Bearer header and the configured cookie are
 // present, the header wins and the cookie is not read. Verify has the
@@ -91,16 +93,23 @@ func (a *Auth) authenticate(r *http.Request) (*Claims, error) {
 	if err != nil {
 		return nil, err
 	}
-	p, err := a.verifier.Verify(tok)
-	if err != nil {
-		if errors.Is(err, token.ErrExpired) {
-			return nil, fmt.Errorf("%w: %w", ErrTokenExpired, err)
-		}
-		return nil, fmt.Errorf("%w: %w", ErrInvalidToken, err)
+	p, verr := a.verifier.Verify(tok)
+	if verr != nil && !errors.Is(verr, token.ErrExpired) {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidToken, verr)
 	}
+	// An expired token's payload comes back with the error, and must pass
+	// the claim checks a fresh one would: a client is told to refresh only
+	// a token that is good but for its age.
 	c, err := a.claimsFromPayload(p)
-	if err != nil {
+	switch {
+	case err != nil && verr != nil:
+		// verr is text only: the refusal is not an expiry, for
+		// errors.Is and for Stats.
+		return nil, fmt.Errorf("%w: %w (and %v)", ErrInvalidToken, err, verr)
+	case err != nil:
 		return nil, fmt.Errorf("%w: %w", ErrInvalidToken, err)
+	case verr != nil:
+		return nil, fmt.Errorf("%w: %w", ErrTokenExpired, verr)
 	}
 	return c, nil
 }

@@ -581,6 +581,19 @@ func TestVerifyExpiredOnlyWhenNothingElseFails(t *testing.T) {
 		{name: "expired, wrong iss", opts: iss, req: vtGet("/r", "Bearer "+vtToken(map[string]any{"exp": past, "iss": "https://evil.example.com"})), want: vtInvalid, log: "token has invalid issuer"},
 		{name: "expired, aud when none is configured", req: vtGet("/r", "Bearer "+vtToken(map[string]any{"exp": past, "aud": "billing"})), want: vtInvalid, log: "names an audience and none is configured"},
 		{name: "expired, nbf in the future", req: vtGet("/r", "Bearer "+vtToken(map[string]any{"exp": past, "nbf": vtNow.Add(time.Hour).Unix()})), want: vtInvalid, log: "token is not valid yet"},
+		// The claim checks of claimsFromPayload run on expired tokens too.
+		{name: "expired, no sub and no id", req: vtGet("/r", "Bearer "+vtToken(map[string]any{"exp": past, "sub": nil})), want: vtInvalid, log: "no subject"},
+		{name: "expired, empty sub", req: vtGet("/r", "Bearer "+vtToken(map[string]any{"exp": past, "sub": ""})), want: vtInvalid, log: "no subject"},
+		{name: "expired, no sub, id from the tutorials", req: vtGet("/r", "Bearer "+vtToken(map[string]any{"exp": past, "sub": nil, "id": 7})), want: vtExpired, log: "token is expired"},
+		{name: "expired, roles claim name twice", opts: []jwtguard.Option{jwtguard.WithRolesClaim("realm_access", "roles")},
+			req:  vtGet("/r", "Bearer "+vtCraft(vtHS256, `{"sub":"user-1","exp":`+fmt.Sprint(past)+`,"realm_access":{"roles":["user"],"roles":["admin"]}}`, vtSecret)),
+			want: vtInvalid, log: `roles claim: member "roles" appears twice`},
+		{name: "expired, roles claim of the wrong type", opts: []jwtguard.Option{jwtguard.WithRolesClaim("realm_access", "roles")},
+			req:  vtGet("/r", "Bearer "+vtCraft(vtHS256, `{"sub":"user-1","exp":`+fmt.Sprint(past)+`,"realm_access":{"roles":7}}`, vtSecret)),
+			want: vtInvalid, log: "roles claim"},
+		{name: "expired, good roles claim", opts: []jwtguard.Option{jwtguard.WithRolesClaim("realm_access", "roles")},
+			req:  vtGet("/r", "Bearer "+vtCraft(vtHS256, `{"sub":"user-1","exp":`+fmt.Sprint(past)+`,"realm_access":{"roles":["user"]}}`, vtSecret)),
+			want: vtExpired, log: "token is expired"},
 	}
 	vtRunVerifyCases(t, cases, false)
 }

@@ -235,7 +235,11 @@ func NewVerifier(cfg Config) *Verifier {
 }
 
 // Verify checks tok's signature, header and claims and returns its payload.
-// The error wraps ErrExpired or ErrInvalid.
+// The error wraps ErrExpired or ErrInvalid. With ErrExpired, and only then,
+// the payload is returned too: its signature is good and it was decoded
+// strictly, so that the caller can make the checks of its own that a fresh
+// token must pass and report a token that fails them as invalid rather
+// than merely expired. With ErrInvalid the payload is nil.
 func (v *Verifier) Verify(tok string) (*Payload, error) {
 	// Base64 decoders skip CR and LF, so "<signature>\n" would verify as
 	// "<signature>". Refuse every byte outside the compact serialization's
@@ -263,7 +267,7 @@ func (v *Verifier) Verify(tok string) (*Payload, error) {
 	case onlyExpired(err) && foreignAud:
 		return nil, fmt.Errorf("%w: %w: token names an audience and none is configured: %w", ErrInvalid, jwt.ErrTokenInvalidAudience, err)
 	case onlyExpired(err):
-		return nil, fmt.Errorf("%w: %w", ErrExpired, err)
+		return p, fmt.Errorf("%w: %w", ErrExpired, err)
 	default:
 		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}

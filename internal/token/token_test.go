@@ -269,8 +269,12 @@ func TestVerifyErrors(t *testing.T) {
 			switch {
 			case tc.want == nil && (err != nil || p == nil):
 				t.Fatalf("Verify = %v, %v; want a payload", p, err)
-			case tc.want != nil && (p != nil || !errors.Is(err, tc.want)):
+			case tc.want != nil && !errors.Is(err, tc.want):
 				t.Fatalf("Verify = %v, %v; want %v", p, err, tc.want)
+			case tc.want == ErrInvalid && p != nil:
+				t.Fatalf("Verify = %v, %v; want no payload with ErrInvalid", p, err)
+			case tc.want == ErrExpired && p == nil:
+				t.Fatalf("Verify = nil, %v; want the payload with ErrExpired", err)
 			case errors.Is(err, ErrExpired) && errors.Is(err, ErrInvalid):
 				t.Fatalf("error %v wraps both sentinels", err)
 			}
@@ -312,8 +316,12 @@ func TestVerifyExpiredOnlyWhenNothingElseFails(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			p, err := NewVerifier(tc.cfg).Verify(craft(tc.header, tc.payload, testSecret))
-			if p != nil || !errors.Is(err, tc.want) || errors.Is(err, ErrExpired) && errors.Is(err, ErrInvalid) {
+			if !errors.Is(err, tc.want) || errors.Is(err, ErrExpired) && errors.Is(err, ErrInvalid) {
 				t.Fatalf("Verify(%s) = %v, %v; want %v alone", tc.payload, p, err, tc.want)
+			}
+			// The payload comes with ErrExpired only.
+			if (p != nil) != (tc.want == ErrExpired) {
+				t.Fatalf("Verify(%s) = %v, %v; want a payload exactly with ErrExpired", tc.payload, p, err)
 			}
 		})
 	}
@@ -361,7 +369,7 @@ func TestVerifyEscapedClaimNames(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			p, err := NewVerifier(tc.cfg).Verify(craft(hs, tc.payload, testSecret))
-			if tc.want == nil && (err != nil || p == nil) || tc.want != nil && (p != nil || !errors.Is(err, tc.want)) {
+			if tc.want == nil && (err != nil || p == nil) || tc.want != nil && ((p != nil) != (tc.want == ErrExpired) || !errors.Is(err, tc.want)) {
 				t.Fatalf("Verify(%s) = %v, %v; want %v", tc.payload, p, err, tc.want)
 			}
 		})
@@ -469,6 +477,7 @@ func FuzzVerify(f *testing.F) {
 	for _, tok := range valid {
 		f.Add(tok)
 	}
+	expired := []string{craft(`{"alg":"HS256"}`, `{"exp":1}`, testSecret)}
 	for _, tok := range []string{
 		"", ".", "..", "...", "a.b.c", "e30.e30.", "e30.e30.e30",
 		seg(`{"alg":"none"}`) + "." + seg(`{"exp":1900000000}`) + ".",
@@ -496,8 +505,11 @@ func FuzzVerify(f *testing.F) {
 				t.Fatal("accepted a payload without exp")
 			}
 		} else {
-			if p != nil {
-				t.Fatalf("Verify returned a payload with error %v", err)
+			if (p != nil) != errors.Is(err, ErrExpired) {
+				t.Fatalf("Verify returned payload %v with error %v; want one exactly with ErrExpired", p, err)
+			}
+			if p != nil && !slices.Contains(valid, tok) && !slices.Contains(expired, tok) {
+				t.Fatalf("Verify returned the payload of %q, which is not a token we signed", tok)
 			}
 			if errors.Is(err, ErrExpired) == errors.Is(err, ErrInvalid) {
 				t.Fatalf("error %v wraps not exactly one of ErrExpired, ErrInvalid", err)
