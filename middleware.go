@@ -22,8 +22,10 @@ import (
 //     scheme name but is not "Bearer", spaces and one token: a tab, a comma
 //     or a no-break space after the scheme is malformed, never another
 //     scheme), several of them, several cookies of the configured name, or
-//     a token in the query together with another one: ErrInvalidRequest,
-//     400 invalid_request;
+//     a token in the query together with another one, or a query that
+//     could carry a token and cannot be read (a malformed %-escape in the
+//     parameter or in any parameter name): ErrInvalidRequest, 400
+//     invalid_request;
 //   - a token that is too long, malformed, wrongly signed or whose claims fail
 //     a check: ErrInvalidToken, 401 invalid_token;
 //   - an expired token that passes every other check: ErrTokenExpired, 401
@@ -163,14 +165,19 @@ func (a *Auth) extract(r *http.Request) (string, error) {
 		}
 	}
 	if a.cfg.queryParam != "" && r.URL.RawQuery != "" {
-		if vs, ok := r.URL.Query()[a.cfg.queryParam]; ok {
-			if tok != "" || len(vs) != 1 {
-				return "", fmt.Errorf("%w: token in the query and in the %s, or several in the query", ErrInvalidRequest, source)
-			}
-			t, err := bearer.Token(vs[0], a.cfg.maxTokenSize)
-			if err != nil {
-				return "", fmt.Errorf("%w: query parameter: %w", ErrInvalidToken, err)
-			}
+		// Not r.URL.Query(): it skips the pairs it cannot parse (a bad
+		// escape, a ';'), which would hide a second token.
+		t, found, err := bearer.QueryToken(r.URL.RawQuery, a.cfg.queryParam, a.cfg.maxTokenSize)
+		switch {
+		case errors.Is(err, bearer.ErrRepeated):
+			return "", fmt.Errorf("%w: several tokens in the query: %w", ErrInvalidRequest, err)
+		case errors.Is(err, bearer.ErrBadEscape):
+			return "", fmt.Errorf("%w: query: %w", ErrInvalidRequest, err)
+		case found && tok != "":
+			return "", fmt.Errorf("%w: token in the query and in the %s", ErrInvalidRequest, source)
+		case err != nil:
+			return "", fmt.Errorf("%w: query parameter: %w", ErrInvalidToken, err)
+		case found:
 			tok = t
 		}
 	}

@@ -54,8 +54,11 @@ func vtRequestTokens(r *http.Request) []string {
 	for _, c := range r.Cookies() {
 		out = append(out, c.Value)
 	}
-	for _, vs := range r.URL.Query() {
-		out = append(out, vs...)
+	// Every value as sent, also those url.Query skips.
+	for _, pair := range strings.FieldsFunc(r.URL.RawQuery, func(c rune) bool { return c == '&' || c == ';' }) {
+		if _, v, ok := strings.Cut(pair, "="); ok {
+			out = append(out, v)
+		}
 	}
 	return out
 }
@@ -371,7 +374,23 @@ func TestVerify(t *testing.T) {
 		{name: "query/accepted when enabled", opts: withQuery, req: vtGet("/r?access_token=" + good), want: vtAccept},
 		{name: "query/and header", opts: withQuery, req: vtGet("/r?access_token="+good, "Bearer "+good), want: vtBadRequest, log: "token in the query and in the header"},
 		{name: "query/and cookie", opts: withBoth, req: cookie(vtGet("/r?access_token="+good), good), want: vtBadRequest, log: "token in the query and in the cookie"},
-		{name: "query/repeated", opts: withQuery, req: vtGet("/r?access_token=" + good + "&access_token=" + good), want: vtBadRequest, log: "several in the query"},
+		{name: "query/repeated", opts: withQuery, req: vtGet("/r?access_token=" + good + "&access_token=" + good), want: vtBadRequest, log: "several tokens in the query"},
+		// url.Query skips a pair with a bad %-escape or a ';', which would
+		// hide the second credential.
+		{name: "query/bad escape before the token and header", opts: withQuery, req: vtGet("/r?access_token=%zz"+good, "Bearer "+good), want: vtBadRequest, log: "malformed percent-encoding"},
+		{name: "query/bad escape before the token", opts: withQuery, req: vtGet("/r?access_token=%zz" + good), want: vtBadRequest, log: "malformed percent-encoding"},
+		{name: "query/semicolon after the token and header", opts: withQuery, req: vtGet("/r?access_token="+good+";x", "Bearer "+good), want: vtBadRequest, log: "token in the query and in the header"},
+		{name: "query/semicolon after the token, cookie", opts: withBoth, req: cookie(vtGet("/r?access_token="+good+";x"), good), want: vtBadRequest, log: "token in the query and in the cookie"},
+		{name: "query/semicolon after the token", opts: withQuery, req: vtGet("/r?access_token=" + good + ";x"), want: vtAccept},
+		{name: "query/semicolon before the name and header", opts: withQuery, req: vtGet("/r?x;access_token="+good, "Bearer "+good), want: vtBadRequest, log: "token in the query and in the header"},
+		{name: "query/two tokens, one with a bad escape", opts: withQuery, req: vtGet("/r?access_token=" + good + "&access_token=%zz" + good), want: vtBadRequest, log: "several tokens in the query"},
+		{name: "query/two tokens, one name escaped", opts: withQuery, req: vtGet("/r?access_token=" + good + "&access%5Ftoken=" + good), want: vtBadRequest, log: "several tokens in the query"},
+		{name: "query/bad escape in a parameter name", opts: withQuery, req: vtGet("/r?access_token%zz=" + good), want: vtBadRequest, log: "malformed percent-encoding"},
+		{name: "query/bad escape in another parameter's value is ignored", opts: withQuery, req: vtGet("/r?q=100%&access_token=" + good), want: vtAccept},
+		{name: "query/bad escape in a query without the parameter, header", opts: withQuery, req: vtGet("/r?q=100%", "Bearer "+good), want: vtAccept},
+		{name: "query/escaped name", opts: withQuery, req: vtGet("/r?access%5Ftoken=" + good), want: vtAccept},
+		{name: "query/no equals sign", opts: withQuery, req: vtGet("/r?access_token"), want: vtInvalid, log: "query parameter: malformed"},
+		{name: "query/token over max size", opts: withQuery, req: vtGet("/r?access_token=" + huge), want: vtInvalid, log: "query parameter: token longer than"},
 		{name: "query/empty value", opts: withQuery, req: vtGet("/r?access_token="), want: vtInvalid, log: "query parameter: malformed"},
 		{name: "query/other parameter", opts: withQuery, req: vtGet("/r?token=" + good), want: vtNoToken, log: "no bearer token"},
 		{name: "query/bad token", opts: withQuery, req: vtGet("/r?access_token=" + vtCraft(vtHS256, payload, vtAttackerSecret)), want: vtInvalid, log: "signature is invalid"},
