@@ -21,7 +21,8 @@ import (
 //   - a malformed Authorization header (one that starts with the Bearer
 //     scheme name but is not "Bearer", spaces and one token: a tab, a comma
 //     or a no-break space after the scheme is malformed, never another
-//     scheme), several of them, several cookies of the configured name, or
+//     scheme), several of them, several cookies of the configured name, a
+//     cookie of that name whose value net/http cannot read, or
 //     a token in the query together with another one, or a query that
 //     could carry a token and cannot be read (a malformed %-escape in the
 //     parameter or in any parameter name): ErrInvalidRequest, 400
@@ -146,9 +147,16 @@ func (a *Auth) extract(r *http.Request) (string, error) {
 	if tok == "" && a.cfg.cookie != "" {
 		// An empty cookie (as left by a logout) carries no token. Several
 		// cookies of the name (one tossed in by a sibling subdomain, say)
-		// are refused rather than one picked.
+		// are refused rather than one picked. net/http drops a cookie
+		// whose value it cannot read (a '\', a '"', a non-ASCII byte)
+		// and every cookie past its count limit: one of ours dropped so is
+		// refused, not taken for no token (which VerifyOptional serves).
+		named := r.CookiesNamed(a.cfg.cookie)
+		if n := bearer.CookieCount(r.Header["Cookie"], a.cfg.cookie); n != len(named) {
+			return "", fmt.Errorf("%w: malformed cookie: %d named %q, of which net/http reads %d", ErrInvalidRequest, n, a.cfg.cookie, len(named))
+		}
 		var cookies []*http.Cookie
-		for _, ck := range r.CookiesNamed(a.cfg.cookie) {
+		for _, ck := range named {
 			if ck.Value != "" {
 				cookies = append(cookies, ck)
 			}

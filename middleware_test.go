@@ -51,8 +51,13 @@ func vtRequestTokens(r *http.Request) []string {
 		}
 		out = append(out, v)
 	}
-	for _, c := range r.Cookies() {
-		out = append(out, c.Value)
+	// Every cookie value as sent, also those net/http drops.
+	for _, line := range r.Header.Values("Cookie") {
+		for _, pair := range strings.Split(line, ";") {
+			if _, v, ok := strings.Cut(pair, "="); ok {
+				out = append(out, strings.Trim(strings.TrimSpace(v), `"`))
+			}
+		}
 	}
 	// Every value as sent, also those url.Query skips.
 	for _, pair := range strings.FieldsFunc(r.URL.RawQuery, func(c rune) bool { return c == '&' || c == ';' }) {
@@ -224,6 +229,15 @@ func TestVerify(t *testing.T) {
 		return r
 	}
 	at := func(exp time.Time) string { return vtToken(map[string]any{"exp": exp.Unix()}) }
+	// rawCookie adds a Cookie header line as sent, which AddCookie would
+	// sanitize.
+	rawCookie := func(r *http.Request, line string) *http.Request {
+		r.Header.Add("Cookie", line)
+		return r
+	}
+	// manyCookies is past net/http's limit on cookies (3000), past which
+	// it reads none.
+	manyCookies := strings.Repeat("a=1; ", 3000) + "jwt=" + good
 
 	cases := []vtVerifyCase{
 		// Authorization header syntax.
@@ -368,6 +382,21 @@ func TestVerify(t *testing.T) {
 		{name: "cookie/garbage", opts: withCookie, req: cookie(vtGet("/r"), "garbage.cookie.value"), want: vtInvalid, log: "could not base64 decode header"},
 		{name: "cookie/over max size", opts: withCookie, req: cookie(vtGet("/r"), huge), want: vtInvalid, log: "cookie: token longer than"},
 		{name: "cookie/expired", opts: withCookie, req: cookie(vtGet("/r"), at(vtNow.Add(-time.Hour))), want: vtExpired, log: "token is expired"},
+		{name: "cookie/quoted value", opts: withCookie, req: rawCookie(vtGet("/r"), `jwt="`+good+`"`), want: vtAccept},
+		{name: "cookie/raw empty value", opts: withCookie, req: rawCookie(vtGet("/r"), "a=1; jwt=; b=2"), want: vtNoToken, log: "no bearer token"},
+		{name: "cookie/raw empty value and a token", opts: withCookie, req: rawCookie(vtGet("/r"), "jwt=; jwt="+good), want: vtAccept},
+		// net/http drops a cookie value it cannot read: not "no token".
+		{name: "cookie/backslash after the token", opts: withCookie, req: rawCookie(vtGet("/r"), "jwt="+good+`\`), want: vtBadRequest, log: "malformed cookie"},
+		{name: "cookie/quote inside the value", opts: withCookie, req: rawCookie(vtGet("/r"), `jwt=`+good[:10]+`"`+good[10:]), want: vtBadRequest, log: "malformed cookie"},
+		{name: "cookie/non-ASCII byte", opts: withCookie, req: rawCookie(vtGet("/r"), "jwt="+good+"é"), want: vtBadRequest, log: "malformed cookie"},
+		{name: "cookie/DEL", opts: withCookie, req: rawCookie(vtGet("/r"), "jwt="+good+"\x7f"), want: vtBadRequest, log: "malformed cookie"},
+		{name: "cookie/unreadable one beside a good one", opts: withCookie, req: rawCookie(vtGet("/r"), "jwt="+good+"; jwt="+good+`\`), want: vtBadRequest, log: "malformed cookie"},
+		{name: "cookie/unreadable one in another line", opts: withCookie, req: rawCookie(cookie(vtGet("/r"), good), `jwt=x\`), want: vtBadRequest, log: "malformed cookie"},
+		{name: "cookie/past net/http's count limit", opts: withCookie, req: rawCookie(vtGet("/r"), manyCookies), want: vtBadRequest, log: "malformed cookie"},
+		{name: "cookie/Basic header and an unreadable cookie", opts: withCookie, req: rawCookie(vtGet("/r", "Basic dXNlcjpwYXNz"), "jwt="+good+`\`), want: vtBadRequest, log: "malformed cookie"},
+		{name: "cookie/header wins over an unreadable cookie", opts: withCookie, req: rawCookie(vtGet("/r", "Bearer "+good), "jwt="+good+`\`), want: vtAccept},
+		{name: "cookie/unreadable cookie of another name", opts: withCookie, req: rawCookie(vtGet("/r"), `session=a\; jwt=`+good), want: vtAccept},
+		{name: "cookie/unreadable cookie not read without WithCookie", req: rawCookie(vtGet("/r"), "jwt="+good+`\`), want: vtNoToken, log: "no bearer token"},
 
 		// Query parameter.
 		{name: "query/ignored by default", req: vtGet("/r?access_token=" + good), want: vtNoToken, log: "no bearer token"},
@@ -408,6 +437,11 @@ func TestVerifyOptional(t *testing.T) {
 			t.Errorf("anonymous request has claims %+v", c)
 		}
 	}
+	rawCookie := func(line string) *http.Request {
+		r := vtGet("/r")
+		r.Header.Add("Cookie", line)
+		return r
+	}
 	cases := []vtVerifyCase{
 		{name: "no token", req: vtGet("/r"), want: vtAccept, check: anonymous},
 		{name: "Basic header", req: vtGet("/r", "Basic dXNlcjpwYXNz"), want: vtAccept, check: anonymous},
@@ -424,6 +458,11 @@ func TestVerifyOptional(t *testing.T) {
 			r.AddCookie(&http.Cookie{Name: "jwt", Value: ""})
 			return r
 		}(), want: vtAccept, check: anonymous},
+		{name: "good cookie", opts: []jwtguard.Option{jwtguard.WithCookie("jwt")}, req: rawCookie("jwt=" + good), want: vtAccept},
+		{name: "unreadable cookie is not anonymous", opts: []jwtguard.Option{jwtguard.WithCookie("jwt")}, req: rawCookie("jwt=" + good + `\`), want: vtBadRequest, log: "malformed cookie"},
+		{name: "non-ASCII cookie is not anonymous", opts: []jwtguard.Option{jwtguard.WithCookie("jwt")}, req: rawCookie("jwt=é"), want: vtBadRequest, log: "malformed cookie"},
+		{name: "cookie past net/http's count limit is not anonymous", opts: []jwtguard.Option{jwtguard.WithCookie("jwt")}, req: rawCookie(strings.Repeat("a=1; ", 3000) + "jwt=" + good), want: vtBadRequest, log: "malformed cookie"},
+		{name: "unreadable cookie of another name is anonymous", opts: []jwtguard.Option{jwtguard.WithCookie("jwt")}, req: rawCookie(`session=a\`), want: vtAccept, check: anonymous},
 	}
 	vtRunVerifyCases(t, cases, true)
 }

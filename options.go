@@ -93,7 +93,11 @@ func WithRealm(realm string) Option { return func(c *config) { c.realm = realm }
 
 // WithCookie makes Verify also read the token from the named cookie when the
 // request has no Bearer Authorization header; the header wins when both are
-// present. Default: cookies are not read.
+// present. A cookie of the name with an empty value (as a logout leaves)
+// carries no token; two non-empty cookies of the name, or one whose value
+// net/http's cookie parser drops (a '\', a '"' inside, a control or
+// non-ASCII byte), are refused with ErrInvalidRequest (400), also by
+// VerifyOptional. Default: cookies are not read.
 func WithCookie(name string) Option { return func(c *config) { c.cookie = name } }
 
 // WithQueryParameter makes Verify also read the token from the named URL

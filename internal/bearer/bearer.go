@@ -1,10 +1,11 @@
 // Package bearer parses the credentials of an HTTP Authorization header that
 // uses the Bearer scheme (RFC 6750 §2.1), finds a token in a URL query
-// (RFC 6750 §2.3), and checks token syntax.
+// (RFC 6750 §2.3), counts cookies as sent, and checks token syntax.
 package bearer
 
 import (
 	"errors"
+	"net/textproto"
 	"net/url"
 	"strings"
 )
@@ -237,4 +238,31 @@ func unhex(c byte) byte {
 		return c - 'a' + 10
 	}
 	return c - 'A' + 10
+}
+
+// CookieCount returns how many cookies named name the Cookie header lines
+// carry, read as net/http reads them (each line split at ';', each pair
+// trimmed of white space and cut at its first '=', the name trimmed and
+// compared exactly) but without checking the values. net/http's parser
+// drops a cookie whose value has a byte it does not allow ('"' inside,
+// '\\', a control character, DEL, a non-ASCII byte), and every cookie of a
+// request past its count limit; a count above len(r.CookiesNamed(name))
+// means that one of the name was dropped. It does not allocate.
+func CookieCount(lines []string, name string) int {
+	n := 0
+	for _, line := range lines {
+		for line != "" {
+			var part string
+			part, line, _ = strings.Cut(line, ";")
+			part = textproto.TrimString(part)
+			if part == "" {
+				continue
+			}
+			k, _, _ := strings.Cut(part, "=")
+			if textproto.TrimString(k) == name {
+				n++
+			}
+		}
+	}
+	return n
 }

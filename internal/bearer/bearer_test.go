@@ -2,6 +2,7 @@ package bearer
 
 import (
 	"errors"
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -300,4 +301,87 @@ func FuzzQueryToken(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestCookieCount(t *testing.T) {
+	cases := []struct {
+		name  string
+		lines []string
+		want  int
+	}{
+		{"none", nil, 0},
+		{"empty line", []string{""}, 0},
+		{"one", []string{"jwt=" + jwtSample}, 1},
+		{"among others", []string{"a=1; jwt=x; b=2"}, 1},
+		{"other names", []string{"jwtx=1; xjwt=2; JWT=3; j wt=4"}, 0},
+		{"white space around", []string{" \tjwt = x ;"}, 1},
+		{"no equals sign", []string{"jwt"}, 1},
+		{"empty value", []string{"jwt="}, 1},
+		{"two in one line", []string{"jwt=a; jwt=b"}, 2},
+		{"two lines", []string{"jwt=a", "x=1; jwt=b"}, 2},
+		{"values net/http drops", []string{`jwt=a\; jwt=a"b; jwt=é; jwt=` + "\x7f"}, 4},
+		{"name in a value", []string{"x=jwt=1"}, 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := CookieCount(tc.lines, "jwt"); got != tc.want {
+				t.Errorf("CookieCount(%q) = %d, want %d", tc.lines, got, tc.want)
+			}
+		})
+	}
+	lines := []string{"a=1; b=2; jwt=" + jwtSample + "; c=3"}
+	if n := testing.AllocsPerRun(100, func() { CookieCount(lines, "jwt") }); n != 0 {
+		t.Errorf("CookieCount allocates %v times", n)
+	}
+}
+
+// FuzzCookieCount compares CookieCount with net/http's cookie parser: it
+// counts every cookie of the name that net/http returns, and no more when
+// the header has no byte that net/http drops a cookie for.
+func FuzzCookieCount(f *testing.F) {
+	for _, s := range []string{
+		"", "jwt=x", "a=1; jwt=x; b=2", "jwt=a; jwt=b", `jwt=a\`, `jwt="a"`, `jwt="a`, "jwt=é",
+		"jwt", " jwt = x ", "jwt=x\njwt=y", "x=jwt=1", ";;;", "jwt=\x7f",
+	} {
+		f.Add(s, "jwt")
+	}
+	f.Fuzz(func(t *testing.T, header, name string) {
+		if name == "" {
+			return
+		}
+		lines := strings.Split(header, "\n")
+		got := CookieCount(lines, name)
+		r := &http.Request{Header: http.Header{"Cookie": lines}}
+		parsed := len(r.CookiesNamed(name))
+		if got < parsed {
+			t.Fatalf("CookieCount(%q, %q) = %d; net/http reads %d", lines, name, got, parsed)
+		}
+		pairs := 0
+		for _, l := range lines {
+			pairs += strings.Count(l, ";") + 1
+		}
+		clean := pairs < 3000
+		for i := 0; i < len(header); i++ {
+			if c := header[i]; c != '\n' && (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') {
+				clean = false
+			}
+		}
+		if clean && isCookieName(name) && got != parsed {
+			t.Fatalf("CookieCount(%q, %q) = %d; net/http reads %d of a header it drops nothing of", lines, name, got, parsed)
+		}
+	})
+}
+
+// isCookieName reports whether s is an RFC 9110 token, as net/http wants a
+// cookie name to be.
+func isCookieName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !isSchemeChar(s[i]) {
+			return false
+		}
+	}
+	return true
 }
