@@ -333,15 +333,38 @@ func (v *Verifier) keyFunc(t *jwt.Token) (any, error) {
 }
 
 // SameType compares two typ values as RFC 7515 §4.1.9 asks: ignoring ASCII
-// case and an "application/" prefix.
+// case and an "application/" prefix. Only ASCII letters fold: "ſ" (U+017F)
+// is not "s" and "K" (U+212A, Kelvin) is not "k", as strings.EqualFold
+// would have them.
 func SameType(a, b string) bool {
 	trim := func(s string) string {
-		if len(s) > 12 && strings.EqualFold(s[:12], "application/") {
+		if len(s) > 12 && equalFoldASCII(s[:12], "application/") {
 			return s[12:]
 		}
 		return s
 	}
-	return strings.EqualFold(trim(a), trim(b))
+	return equalFoldASCII(trim(a), trim(b))
+}
+
+// equalFoldASCII reports whether a and b are equal when ASCII letters are
+// compared without case; every other byte must be equal.
+func equalFoldASCII(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		c, d := a[i], b[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if 'A' <= d && d <= 'Z' {
+			d += 'a' - 'A'
+		}
+		if c != d {
+			return false
+		}
+	}
+	return true
 }
 
 // Signer signs payloads with one algorithm and key. It is safe for

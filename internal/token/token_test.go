@@ -552,3 +552,54 @@ func TestJOSEHeaderDecoding(t *testing.T) {
 		})
 	}
 }
+
+// TestSameType: typ values compare without ASCII case and without an
+// "application/" prefix (RFC 7515 §4.1.9), and nothing else folds.
+func TestSameType(t *testing.T) {
+	cases := []struct {
+		a, b string
+		want bool
+	}{
+		{"at+jwt", "at+jwt", true},
+		{"AT+JWT", "at+jwt", true},
+		{"application/at+jwt", "at+jwt", true},
+		{"Application/AT+jwt", "at+JWT", true},
+		{"at+jwt", "application/at+jwt", true},
+		{"application/at+jwt", "application/at+jwt", true},
+		{"", "", true},
+		{"at+jwt", "jwt", false},
+		{"at+jwt", "at+jwtx", false},
+		{"application/", "", false},
+		{"application/", "application/", true},
+		{"applicationXat+jwt", "at+jwt", false},
+		// Unicode case folding is not ASCII case: U+017F folds to s, U+212A
+		// (Kelvin) to k, under strings.EqualFold.
+		{"ſecevent+jwt", "secevent+jwt", false},
+		{"SECEVENT+JWT", "ſecevent+jwt", false},
+		{"\u212aey+jwt", "key+jwt", false},
+		{"appſication/at+jwt", "at+jwt", false},
+		{"applicationſ/at+jwt", "at+jwt", false},
+		{"@t+jwt", "`t+jwt", false},
+		{"[", "{", false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.a+"|"+tc.b, func(t *testing.T) {
+			if got := SameType(tc.a, tc.b); got != tc.want {
+				t.Errorf("SameType(%q, %q) = %v, want %v", tc.a, tc.b, got, tc.want)
+			}
+			if got := SameType(tc.b, tc.a); got != tc.want {
+				t.Errorf("SameType(%q, %q) = %v, want %v", tc.b, tc.a, got, tc.want)
+			}
+		})
+	}
+	// Through Verify: a typ that only Unicode folding equates is refused.
+	cfg := testConfig()
+	cfg.Type = "secevent+jwt"
+	v := NewVerifier(cfg)
+	payload := `{"sub":"1","exp":` + itoa(testNow.Add(time.Minute).Unix()) + `}`
+	for typ, want := range map[string]error{"secevent+jwt": nil, "SecEvent+JWT": nil, "application/secevent+jwt": nil, "ſecevent+jwt": ErrInvalid} {
+		if _, err := v.Verify(craft(`{"alg":"HS256","typ":"`+typ+`"}`, payload, testSecret)); !errors.Is(err, want) || (want == nil) != (err == nil) {
+			t.Errorf("Verify with typ %q: %v, want %v", typ, err, want)
+		}
+	}
+}
