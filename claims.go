@@ -18,8 +18,10 @@ import (
 type Claims struct {
 	// Subject identifies the user: the sub claim, or, in tokens without sub,
 	// the "id" claim of the tutorial payload style {id, username, role}
-	// (a string or an integer, as text). Verify refuses a token that has
-	// neither, so it is never empty behind Verify.
+	// (a string, or an integer of absolute value at most 2^53-1 as its
+	// decimal text: a larger one, which JavaScript would round, or -0 makes
+	// the token invalid). Verify refuses a token that has neither, so it is
+	// never empty behind Verify.
 	Subject string
 	// Username is the username claim, if any.
 	Username string

@@ -340,6 +340,31 @@ func TestVerify(t *testing.T) {
 		{name: "claim/iss number", opts: withIss, req: vtGet("/r", "Bearer "+vtToken(map[string]any{"iss": 1})), want: vtInvalid, log: `claim "iss": not a JSON string`},
 		{name: "claim/sub number", req: vtGet("/r", "Bearer "+vtToken(map[string]any{"sub": 7})), want: vtInvalid, log: `claim "sub": not a JSON string`},
 		{name: "claim/id float", req: vtGet("/r", "Bearer "+vtToken(map[string]any{"sub": nil, "id": 7.5})), want: vtInvalid, log: "id is neither a string nor an integer"},
+		// The numeric id is taken only when every JSON parser reads the same
+		// integer: JSON.parse and MapClaims read 2^53+1 as 2^53.
+		{name: "claim/id 2^53-1", req: vtGet("/r", "Bearer "+vtCraft(vtHS256, `{"id":9007199254740991,"exp":1800000300}`, vtSecret)), want: vtAccept, check: func(t *testing.T, c *jwtguard.Claims) {
+			if c.Subject != "9007199254740991" {
+				t.Errorf("Subject = %q, want 9007199254740991", c.Subject)
+			}
+		}},
+		{name: "claim/id 2^53+1", req: vtGet("/r", "Bearer "+vtCraft(vtHS256, `{"id":9007199254740993,"exp":1800000300}`, vtSecret)), want: vtInvalid, log: "beyond 2^53-1"},
+		{name: "claim/id 2^53", req: vtGet("/r", "Bearer "+vtCraft(vtHS256, `{"id":9007199254740992,"exp":1800000300}`, vtSecret)), want: vtInvalid, log: "beyond 2^53-1"},
+		{name: "claim/id -(2^53+1)", req: vtGet("/r", "Bearer "+vtCraft(vtHS256, `{"id":-9007199254740993,"exp":1800000300}`, vtSecret)), want: vtInvalid, log: "beyond 2^53-1"},
+		{name: "claim/id beyond int64", req: vtGet("/r", "Bearer "+vtCraft(vtHS256, `{"id":123456789012345678901234567890,"exp":1800000300}`, vtSecret)), want: vtInvalid, log: "beyond 2^53-1"},
+		{name: "claim/id -0", req: vtGet("/r", "Bearer "+vtCraft(vtHS256, `{"id":-0,"exp":1800000300}`, vtSecret)), want: vtInvalid, log: "id is -0"},
+		{name: "claim/id 0", req: vtGet("/r", "Bearer "+vtCraft(vtHS256, `{"id":0,"exp":1800000300}`, vtSecret)), want: vtAccept, check: func(t *testing.T, c *jwtguard.Claims) {
+			if c.Subject != "0" {
+				t.Errorf("Subject = %q, want 0", c.Subject)
+			}
+		}},
+		{name: "claim/id leading zero", req: vtGet("/r", "Bearer "+vtCraft(vtHS256, `{"id":07,"exp":1800000300}`, vtSecret)), want: vtInvalid, log: "could not JSON decode claim"},
+		{name: "claim/id leading plus", req: vtGet("/r", "Bearer "+vtCraft(vtHS256, `{"id":+7,"exp":1800000300}`, vtSecret)), want: vtInvalid, log: "could not JSON decode claim"},
+		{name: "claim/id exponent", req: vtGet("/r", "Bearer "+vtCraft(vtHS256, `{"id":7e0,"exp":1800000300}`, vtSecret)), want: vtInvalid, log: "id is neither a string nor an integer"},
+		{name: "claim/id large as a string", req: vtGet("/r", "Bearer "+vtCraft(vtHS256, `{"id":"9007199254740993","exp":1800000300}`, vtSecret)), want: vtAccept, check: func(t *testing.T, c *jwtguard.Claims) {
+			if c.Subject != "9007199254740993" {
+				t.Errorf("Subject = %q, want 9007199254740993", c.Subject)
+			}
+		}},
 		{name: "claim/tutorial token: id becomes the subject", req: vtGet("/r", "Bearer "+legacy), want: vtAccept, check: func(t *testing.T, c *jwtguard.Claims) {
 			if c.Subject != "7" || c.Username != "root" || !slices.Contains(c.Roles, "admin") {
 				t.Errorf("claims = %+v, want subject 7, username root, role admin", c)
