@@ -57,9 +57,11 @@ type Claims struct {
 // matches a field of v only in another letter case ("TENANT_ID" for
 // tenant_id; encoding/json would fill the field). Field names are matched
 // exactly at every depth that encoding/json decodes through structs, maps,
-// slices, arrays and pointers; a type with its own UnmarshalJSON decodes
-// its part of the payload as it likes. Otherwise it decodes as
-// json.Unmarshal does, with its errors for mistyped fields.
+// slices, arrays and pointers, and through an interface field that holds
+// a non-nil pointer (encoding/json decodes into the value it points to);
+// a type with its own UnmarshalJSON decodes its part of the payload as it
+// likes. Otherwise it decodes as json.Unmarshal does, with its errors for
+// mistyped fields.
 //
 // Claims built by hand (for handler tests) have no token payload, and
 // Decode returns an error for them.
