@@ -18,8 +18,10 @@ import (
 type Claims struct {
 	// Subject identifies the user: the sub claim, or, in tokens without sub,
 	// the "id" claim of the tutorial payload style {id, username, role}
-	// (a string or an integer, as text). Verify refuses a token that has
-	// neither, so it is never empty behind Verify.
+	// (a string, or an integer of absolute value at most 2^53-1 as its
+	// decimal text: a larger one, which JavaScript would round, or -0 makes
+	// the token invalid). Verify refuses a token that has neither, so it is
+	// never empty behind Verify.
 	Subject string
 	// Username is the username claim, if any.
 	Username string
@@ -55,9 +57,11 @@ type Claims struct {
 // matches a field of v only in another letter case ("TENANT_ID" for
 // tenant_id; encoding/json would fill the field). Field names are matched
 // exactly at every depth that encoding/json decodes through structs, maps,
-// slices, arrays and pointers; a type with its own UnmarshalJSON decodes
-// its part of the payload as it likes. Otherwise it decodes as
-// json.Unmarshal does, with its errors for mistyped fields.
+// slices, arrays and pointers, and through an interface field that holds
+// a non-nil pointer (encoding/json decodes into the value it points to);
+// a type with its own UnmarshalJSON decodes its part of the payload as it
+// likes. Otherwise it decodes as json.Unmarshal does, with its errors for
+// mistyped fields.
 //
 // Claims built by hand (for handler tests) have no token payload, and
 // Decode returns an error for them.

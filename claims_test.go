@@ -176,6 +176,38 @@ func TestClaimsDecodeIsStrict(t *testing.T) {
 	}
 }
 
+// TestClaimsDecodeFollowsInterfaces: encoding/json decodes into the
+// struct behind a non-nil pointer held in an interface field, matching
+// names by case there; Decode matches them exactly.
+func TestClaimsDecodeFollowsInterfaces(t *testing.T) {
+	type tenant struct {
+		TenantID string `json:"tenant_id"`
+	}
+	for _, tc := range []struct {
+		name, claims, err, want string
+	}{
+		{"exact name", `"ext":{"tenant_id":"t-1"}`, "", "t-1"},
+		{"case variant", `"ext":{"TENANT_ID":"evil"}`, `matches field "tenant_id" only in another letter case`, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := &vtProbe{}
+			tok := vtCraft(vtHS256, `{"sub":"user-1","exp":1800000300,`+tc.claims+`}`, vtSecret)
+			if rec := vtServe(vtAuth(t).Verify(p), vtGet("/r", "Bearer "+tok)); rec.Code != http.StatusOK {
+				t.Fatalf("status %d", rec.Code)
+			}
+			var v struct {
+				Ext any `json:"ext"`
+			}
+			ten := &tenant{}
+			v.Ext = ten
+			err := p.claims.Decode(&v)
+			if tc.err == "" && (err != nil || ten.TenantID != tc.want) || tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err) || ten.TenantID != "") {
+				t.Errorf("Decode = %v, tenant_id %q; want %q, error about %q", err, ten.TenantID, tc.want, tc.err)
+			}
+		})
+	}
+}
+
 // TestContext: claims travel only under jwtguard's own key.
 func TestContext(t *testing.T) {
 	type stringKey string

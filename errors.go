@@ -28,8 +28,10 @@ var (
 	// signed with another algorithm, or its claims fail a check. 401
 	// invalid_token.
 	ErrInvalidToken = errors.New("jwtguard: invalid token")
-	// ErrTokenExpired: the token is well signed but past its exp, beyond the
-	// leeway. 401 invalid_token.
+	// ErrTokenExpired: the token is well signed and passes every other
+	// check (issuer, audience, nbf, iat, subject, roles claim) but is past
+	// its exp, beyond the leeway. An expired token that fails another check
+	// is ErrInvalidToken. 401 invalid_token.
 	ErrTokenExpired = errors.New("jwtguard: token expired")
 	// ErrForbidden: the verified claims lack the role, scope or property a
 	// route requires. 403 insufficient_scope.

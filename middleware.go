@@ -21,12 +21,17 @@ import (
 //   - a malformed Authorization header (one that starts with the Bearer
 //     scheme name but is not "Bearer", spaces and one token: a tab, a comma
 //     or a no-break space after the scheme is malformed, never another
-//     scheme), several of them, several cookies of the configured name, or
-//     a token in the query together with another one: ErrInvalidRequest,
-//     400 invalid_request;
+//     scheme), several of them, several cookies of the configured name, a
+//     cookie of that name whose value net/http cannot read, or
+//     a token in the query together with another one, or a query that
+//     could carry a token and cannot be read (a malformed %-escape in the
+//     parameter or in any parameter name): ErrInvalidRequest, 400
+//     invalid_request;
 //   - a token that is too long, malformed, wrongly signed or whose claims fail
 //     a check: ErrInvalidToken, 401 invalid_token;
-//   - an expired token: ErrTokenExpired, 401 invalid_token.
+//   - an expired token that passes every other check: ErrTokenExpired, 401
+//     invalid_token (an expired token that would be invalid if fresh is
+//     ErrInvalidToken).
 //
 // When both an Authorization Bearer header and the configured cookie are
 // present, the header wins and the cookie is not read. Verify has the
@@ -93,16 +98,23 @@ func (a *Auth) authenticate(r *http.Request) (*Claims, error) {
 	if err != nil {
 		return nil, err
 	}
-	p, err := a.verifier.Verify(tok)
-	if err != nil {
-		if errors.Is(err, token.ErrExpired) {
-			return nil, fmt.Errorf("%w: %w", ErrTokenExpired, err)
-		}
-		return nil, fmt.Errorf("%w: %w", ErrInvalidToken, err)
+	p, verr := a.verifier.Verify(tok)
+	if verr != nil && !errors.Is(verr, token.ErrExpired) {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidToken, verr)
 	}
+	// An expired token's payload comes back with the error, and must pass
+	// the claim checks a fresh one would: a client is told to refresh only
+	// a token that is good but for its age.
 	c, err := a.claimsFromPayload(p)
-	if err != nil {
+	switch {
+	case err != nil && verr != nil:
+		// verr is text only: the refusal is not an expiry, for
+		// errors.Is and for Stats.
+		return nil, fmt.Errorf("%w: %w (and %v)", ErrInvalidToken, err, verr)
+	case err != nil:
 		return nil, fmt.Errorf("%w: %w", ErrInvalidToken, err)
+	case verr != nil:
+		return nil, fmt.Errorf("%w: %w", ErrTokenExpired, verr)
 	}
 	return c, nil
 }
@@ -137,9 +149,16 @@ func (a *Auth) extract(r *http.Request) (string, error) {
 	if tok == "" && a.cfg.cookie != "" {
 		// An empty cookie (as left by a logout) carries no token. Several
 		// cookies of the name (one tossed in by a sibling subdomain, say)
-		// are refused rather than one picked.
+		// are refused rather than one picked. net/http drops a cookie
+		// whose value it cannot read (a '\', a '"', a non-ASCII byte)
+		// and every cookie past its count limit: one of ours dropped so is
+		// refused, not taken for no token (which VerifyOptional serves).
+		named := r.CookiesNamed(a.cfg.cookie)
+		if n := bearer.CookieCount(r.Header["Cookie"], a.cfg.cookie); n != len(named) {
+			return "", fmt.Errorf("%w: malformed cookie: %d named %q, of which net/http reads %d", ErrInvalidRequest, n, a.cfg.cookie, len(named))
+		}
 		var cookies []*http.Cookie
-		for _, ck := range r.CookiesNamed(a.cfg.cookie) {
+		for _, ck := range named {
 			if ck.Value != "" {
 				cookies = append(cookies, ck)
 			}
@@ -156,14 +175,19 @@ func (a *Auth) extract(r *http.Request) (string, error) {
 		}
 	}
 	if a.cfg.queryParam != "" && r.URL.RawQuery != "" {
-		if vs, ok := r.URL.Query()[a.cfg.queryParam]; ok {
-			if tok != "" || len(vs) != 1 {
-				return "", fmt.Errorf("%w: token in the query and in the %s, or several in the query", ErrInvalidRequest, source)
-			}
-			t, err := bearer.Token(vs[0], a.cfg.maxTokenSize)
-			if err != nil {
-				return "", fmt.Errorf("%w: query parameter: %w", ErrInvalidToken, err)
-			}
+		// Not r.URL.Query(): it skips the pairs it cannot parse (a bad
+		// escape, a ';'), which would hide a second token.
+		t, found, err := bearer.QueryToken(r.URL.RawQuery, a.cfg.queryParam, a.cfg.maxTokenSize)
+		switch {
+		case errors.Is(err, bearer.ErrRepeated):
+			return "", fmt.Errorf("%w: several tokens in the query: %w", ErrInvalidRequest, err)
+		case errors.Is(err, bearer.ErrBadEscape):
+			return "", fmt.Errorf("%w: query: %w", ErrInvalidRequest, err)
+		case found && tok != "":
+			return "", fmt.Errorf("%w: token in the query and in the %s", ErrInvalidRequest, source)
+		case err != nil:
+			return "", fmt.Errorf("%w: query parameter: %w", ErrInvalidToken, err)
+		case found:
 			tok = t
 		}
 	}

@@ -51,11 +51,19 @@ func vtRequestTokens(r *http.Request) []string {
 		}
 		out = append(out, v)
 	}
-	for _, c := range r.Cookies() {
-		out = append(out, c.Value)
+	// Every cookie value as sent, also those net/http drops.
+	for _, line := range r.Header.Values("Cookie") {
+		for _, pair := range strings.Split(line, ";") {
+			if _, v, ok := strings.Cut(pair, "="); ok {
+				out = append(out, strings.Trim(strings.TrimSpace(v), `"`))
+			}
+		}
 	}
-	for _, vs := range r.URL.Query() {
-		out = append(out, vs...)
+	// Every value as sent, also those url.Query skips.
+	for _, pair := range strings.FieldsFunc(r.URL.RawQuery, func(c rune) bool { return c == '&' || c == ';' }) {
+		if _, v, ok := strings.Cut(pair, "="); ok {
+			out = append(out, v)
+		}
 	}
 	return out
 }
@@ -221,6 +229,15 @@ func TestVerify(t *testing.T) {
 		return r
 	}
 	at := func(exp time.Time) string { return vtToken(map[string]any{"exp": exp.Unix()}) }
+	// rawCookie adds a Cookie header line as sent, which AddCookie would
+	// sanitize.
+	rawCookie := func(r *http.Request, line string) *http.Request {
+		r.Header.Add("Cookie", line)
+		return r
+	}
+	// manyCookies is past net/http's limit on cookies (3000), past which
+	// it reads none.
+	manyCookies := strings.Repeat("a=1; ", 3000) + "jwt=" + good
 
 	cases := []vtVerifyCase{
 		// Authorization header syntax.
@@ -323,6 +340,31 @@ func TestVerify(t *testing.T) {
 		{name: "claim/iss number", opts: withIss, req: vtGet("/r", "Bearer "+vtToken(map[string]any{"iss": 1})), want: vtInvalid, log: `claim "iss": not a JSON string`},
 		{name: "claim/sub number", req: vtGet("/r", "Bearer "+vtToken(map[string]any{"sub": 7})), want: vtInvalid, log: `claim "sub": not a JSON string`},
 		{name: "claim/id float", req: vtGet("/r", "Bearer "+vtToken(map[string]any{"sub": nil, "id": 7.5})), want: vtInvalid, log: "id is neither a string nor an integer"},
+		// The numeric id is taken only when every JSON parser reads the same
+		// integer: JSON.parse and MapClaims read 2^53+1 as 2^53.
+		{name: "claim/id 2^53-1", req: vtGet("/r", "Bearer "+vtCraft(vtHS256, `{"id":9007199254740991,"exp":1800000300}`, vtSecret)), want: vtAccept, check: func(t *testing.T, c *jwtguard.Claims) {
+			if c.Subject != "9007199254740991" {
+				t.Errorf("Subject = %q, want 9007199254740991", c.Subject)
+			}
+		}},
+		{name: "claim/id 2^53+1", req: vtGet("/r", "Bearer "+vtCraft(vtHS256, `{"id":9007199254740993,"exp":1800000300}`, vtSecret)), want: vtInvalid, log: "beyond 2^53-1"},
+		{name: "claim/id 2^53", req: vtGet("/r", "Bearer "+vtCraft(vtHS256, `{"id":9007199254740992,"exp":1800000300}`, vtSecret)), want: vtInvalid, log: "beyond 2^53-1"},
+		{name: "claim/id -(2^53+1)", req: vtGet("/r", "Bearer "+vtCraft(vtHS256, `{"id":-9007199254740993,"exp":1800000300}`, vtSecret)), want: vtInvalid, log: "beyond 2^53-1"},
+		{name: "claim/id beyond int64", req: vtGet("/r", "Bearer "+vtCraft(vtHS256, `{"id":123456789012345678901234567890,"exp":1800000300}`, vtSecret)), want: vtInvalid, log: "beyond 2^53-1"},
+		{name: "claim/id -0", req: vtGet("/r", "Bearer "+vtCraft(vtHS256, `{"id":-0,"exp":1800000300}`, vtSecret)), want: vtInvalid, log: "id is -0"},
+		{name: "claim/id 0", req: vtGet("/r", "Bearer "+vtCraft(vtHS256, `{"id":0,"exp":1800000300}`, vtSecret)), want: vtAccept, check: func(t *testing.T, c *jwtguard.Claims) {
+			if c.Subject != "0" {
+				t.Errorf("Subject = %q, want 0", c.Subject)
+			}
+		}},
+		{name: "claim/id leading zero", req: vtGet("/r", "Bearer "+vtCraft(vtHS256, `{"id":07,"exp":1800000300}`, vtSecret)), want: vtInvalid, log: "could not JSON decode claim"},
+		{name: "claim/id leading plus", req: vtGet("/r", "Bearer "+vtCraft(vtHS256, `{"id":+7,"exp":1800000300}`, vtSecret)), want: vtInvalid, log: "could not JSON decode claim"},
+		{name: "claim/id exponent", req: vtGet("/r", "Bearer "+vtCraft(vtHS256, `{"id":7e0,"exp":1800000300}`, vtSecret)), want: vtInvalid, log: "id is neither a string nor an integer"},
+		{name: "claim/id large as a string", req: vtGet("/r", "Bearer "+vtCraft(vtHS256, `{"id":"9007199254740993","exp":1800000300}`, vtSecret)), want: vtAccept, check: func(t *testing.T, c *jwtguard.Claims) {
+			if c.Subject != "9007199254740993" {
+				t.Errorf("Subject = %q, want 9007199254740993", c.Subject)
+			}
+		}},
 		{name: "claim/tutorial token: id becomes the subject", req: vtGet("/r", "Bearer "+legacy), want: vtAccept, check: func(t *testing.T, c *jwtguard.Claims) {
 			if c.Subject != "7" || c.Username != "root" || !slices.Contains(c.Roles, "admin") {
 				t.Errorf("claims = %+v, want subject 7, username root, role admin", c)
@@ -365,13 +407,44 @@ func TestVerify(t *testing.T) {
 		{name: "cookie/garbage", opts: withCookie, req: cookie(vtGet("/r"), "garbage.cookie.value"), want: vtInvalid, log: "could not base64 decode header"},
 		{name: "cookie/over max size", opts: withCookie, req: cookie(vtGet("/r"), huge), want: vtInvalid, log: "cookie: token longer than"},
 		{name: "cookie/expired", opts: withCookie, req: cookie(vtGet("/r"), at(vtNow.Add(-time.Hour))), want: vtExpired, log: "token is expired"},
+		{name: "cookie/quoted value", opts: withCookie, req: rawCookie(vtGet("/r"), `jwt="`+good+`"`), want: vtAccept},
+		{name: "cookie/raw empty value", opts: withCookie, req: rawCookie(vtGet("/r"), "a=1; jwt=; b=2"), want: vtNoToken, log: "no bearer token"},
+		{name: "cookie/raw empty value and a token", opts: withCookie, req: rawCookie(vtGet("/r"), "jwt=; jwt="+good), want: vtAccept},
+		// net/http drops a cookie value it cannot read: not "no token".
+		{name: "cookie/backslash after the token", opts: withCookie, req: rawCookie(vtGet("/r"), "jwt="+good+`\`), want: vtBadRequest, log: "malformed cookie"},
+		{name: "cookie/quote inside the value", opts: withCookie, req: rawCookie(vtGet("/r"), `jwt=`+good[:10]+`"`+good[10:]), want: vtBadRequest, log: "malformed cookie"},
+		{name: "cookie/non-ASCII byte", opts: withCookie, req: rawCookie(vtGet("/r"), "jwt="+good+"é"), want: vtBadRequest, log: "malformed cookie"},
+		{name: "cookie/DEL", opts: withCookie, req: rawCookie(vtGet("/r"), "jwt="+good+"\x7f"), want: vtBadRequest, log: "malformed cookie"},
+		{name: "cookie/unreadable one beside a good one", opts: withCookie, req: rawCookie(vtGet("/r"), "jwt="+good+"; jwt="+good+`\`), want: vtBadRequest, log: "malformed cookie"},
+		{name: "cookie/unreadable one in another line", opts: withCookie, req: rawCookie(cookie(vtGet("/r"), good), `jwt=x\`), want: vtBadRequest, log: "malformed cookie"},
+		{name: "cookie/past net/http's count limit", opts: withCookie, req: rawCookie(vtGet("/r"), manyCookies), want: vtBadRequest, log: "malformed cookie"},
+		{name: "cookie/Basic header and an unreadable cookie", opts: withCookie, req: rawCookie(vtGet("/r", "Basic dXNlcjpwYXNz"), "jwt="+good+`\`), want: vtBadRequest, log: "malformed cookie"},
+		{name: "cookie/header wins over an unreadable cookie", opts: withCookie, req: rawCookie(vtGet("/r", "Bearer "+good), "jwt="+good+`\`), want: vtAccept},
+		{name: "cookie/unreadable cookie of another name", opts: withCookie, req: rawCookie(vtGet("/r"), `session=a\; jwt=`+good), want: vtAccept},
+		{name: "cookie/unreadable cookie not read without WithCookie", req: rawCookie(vtGet("/r"), "jwt="+good+`\`), want: vtNoToken, log: "no bearer token"},
 
 		// Query parameter.
 		{name: "query/ignored by default", req: vtGet("/r?access_token=" + good), want: vtNoToken, log: "no bearer token"},
 		{name: "query/accepted when enabled", opts: withQuery, req: vtGet("/r?access_token=" + good), want: vtAccept},
 		{name: "query/and header", opts: withQuery, req: vtGet("/r?access_token="+good, "Bearer "+good), want: vtBadRequest, log: "token in the query and in the header"},
 		{name: "query/and cookie", opts: withBoth, req: cookie(vtGet("/r?access_token="+good), good), want: vtBadRequest, log: "token in the query and in the cookie"},
-		{name: "query/repeated", opts: withQuery, req: vtGet("/r?access_token=" + good + "&access_token=" + good), want: vtBadRequest, log: "several in the query"},
+		{name: "query/repeated", opts: withQuery, req: vtGet("/r?access_token=" + good + "&access_token=" + good), want: vtBadRequest, log: "several tokens in the query"},
+		// url.Query skips a pair with a bad %-escape or a ';', which would
+		// hide the second credential.
+		{name: "query/bad escape before the token and header", opts: withQuery, req: vtGet("/r?access_token=%zz"+good, "Bearer "+good), want: vtBadRequest, log: "malformed percent-encoding"},
+		{name: "query/bad escape before the token", opts: withQuery, req: vtGet("/r?access_token=%zz" + good), want: vtBadRequest, log: "malformed percent-encoding"},
+		{name: "query/semicolon after the token and header", opts: withQuery, req: vtGet("/r?access_token="+good+";x", "Bearer "+good), want: vtBadRequest, log: "token in the query and in the header"},
+		{name: "query/semicolon after the token, cookie", opts: withBoth, req: cookie(vtGet("/r?access_token="+good+";x"), good), want: vtBadRequest, log: "token in the query and in the cookie"},
+		{name: "query/semicolon after the token", opts: withQuery, req: vtGet("/r?access_token=" + good + ";x"), want: vtAccept},
+		{name: "query/semicolon before the name and header", opts: withQuery, req: vtGet("/r?x;access_token="+good, "Bearer "+good), want: vtBadRequest, log: "token in the query and in the header"},
+		{name: "query/two tokens, one with a bad escape", opts: withQuery, req: vtGet("/r?access_token=" + good + "&access_token=%zz" + good), want: vtBadRequest, log: "several tokens in the query"},
+		{name: "query/two tokens, one name escaped", opts: withQuery, req: vtGet("/r?access_token=" + good + "&access%5Ftoken=" + good), want: vtBadRequest, log: "several tokens in the query"},
+		{name: "query/bad escape in a parameter name", opts: withQuery, req: vtGet("/r?access_token%zz=" + good), want: vtBadRequest, log: "malformed percent-encoding"},
+		{name: "query/bad escape in another parameter's value is ignored", opts: withQuery, req: vtGet("/r?q=100%&access_token=" + good), want: vtAccept},
+		{name: "query/bad escape in a query without the parameter, header", opts: withQuery, req: vtGet("/r?q=100%", "Bearer "+good), want: vtAccept},
+		{name: "query/escaped name", opts: withQuery, req: vtGet("/r?access%5Ftoken=" + good), want: vtAccept},
+		{name: "query/no equals sign", opts: withQuery, req: vtGet("/r?access_token"), want: vtInvalid, log: "query parameter: malformed"},
+		{name: "query/token over max size", opts: withQuery, req: vtGet("/r?access_token=" + huge), want: vtInvalid, log: "query parameter: token longer than"},
 		{name: "query/empty value", opts: withQuery, req: vtGet("/r?access_token="), want: vtInvalid, log: "query parameter: malformed"},
 		{name: "query/other parameter", opts: withQuery, req: vtGet("/r?token=" + good), want: vtNoToken, log: "no bearer token"},
 		{name: "query/bad token", opts: withQuery, req: vtGet("/r?access_token=" + vtCraft(vtHS256, payload, vtAttackerSecret)), want: vtInvalid, log: "signature is invalid"},
@@ -389,6 +462,11 @@ func TestVerifyOptional(t *testing.T) {
 			t.Errorf("anonymous request has claims %+v", c)
 		}
 	}
+	rawCookie := func(line string) *http.Request {
+		r := vtGet("/r")
+		r.Header.Add("Cookie", line)
+		return r
+	}
 	cases := []vtVerifyCase{
 		{name: "no token", req: vtGet("/r"), want: vtAccept, check: anonymous},
 		{name: "Basic header", req: vtGet("/r", "Basic dXNlcjpwYXNz"), want: vtAccept, check: anonymous},
@@ -405,6 +483,11 @@ func TestVerifyOptional(t *testing.T) {
 			r.AddCookie(&http.Cookie{Name: "jwt", Value: ""})
 			return r
 		}(), want: vtAccept, check: anonymous},
+		{name: "good cookie", opts: []jwtguard.Option{jwtguard.WithCookie("jwt")}, req: rawCookie("jwt=" + good), want: vtAccept},
+		{name: "unreadable cookie is not anonymous", opts: []jwtguard.Option{jwtguard.WithCookie("jwt")}, req: rawCookie("jwt=" + good + `\`), want: vtBadRequest, log: "malformed cookie"},
+		{name: "non-ASCII cookie is not anonymous", opts: []jwtguard.Option{jwtguard.WithCookie("jwt")}, req: rawCookie("jwt=é"), want: vtBadRequest, log: "malformed cookie"},
+		{name: "cookie past net/http's count limit is not anonymous", opts: []jwtguard.Option{jwtguard.WithCookie("jwt")}, req: rawCookie(strings.Repeat("a=1; ", 3000) + "jwt=" + good), want: vtBadRequest, log: "malformed cookie"},
+		{name: "unreadable cookie of another name is anonymous", opts: []jwtguard.Option{jwtguard.WithCookie("jwt")}, req: rawCookie(`session=a\`), want: vtAccept, check: anonymous},
 	}
 	vtRunVerifyCases(t, cases, true)
 }
@@ -581,6 +664,19 @@ func TestVerifyExpiredOnlyWhenNothingElseFails(t *testing.T) {
 		{name: "expired, wrong iss", opts: iss, req: vtGet("/r", "Bearer "+vtToken(map[string]any{"exp": past, "iss": "https://evil.example.com"})), want: vtInvalid, log: "token has invalid issuer"},
 		{name: "expired, aud when none is configured", req: vtGet("/r", "Bearer "+vtToken(map[string]any{"exp": past, "aud": "billing"})), want: vtInvalid, log: "names an audience and none is configured"},
 		{name: "expired, nbf in the future", req: vtGet("/r", "Bearer "+vtToken(map[string]any{"exp": past, "nbf": vtNow.Add(time.Hour).Unix()})), want: vtInvalid, log: "token is not valid yet"},
+		// The claim checks of claimsFromPayload run on expired tokens too.
+		{name: "expired, no sub and no id", req: vtGet("/r", "Bearer "+vtToken(map[string]any{"exp": past, "sub": nil})), want: vtInvalid, log: "no subject"},
+		{name: "expired, empty sub", req: vtGet("/r", "Bearer "+vtToken(map[string]any{"exp": past, "sub": ""})), want: vtInvalid, log: "no subject"},
+		{name: "expired, no sub, id from the tutorials", req: vtGet("/r", "Bearer "+vtToken(map[string]any{"exp": past, "sub": nil, "id": 7})), want: vtExpired, log: "token is expired"},
+		{name: "expired, roles claim name twice", opts: []jwtguard.Option{jwtguard.WithRolesClaim("realm_access", "roles")},
+			req:  vtGet("/r", "Bearer "+vtCraft(vtHS256, `{"sub":"user-1","exp":`+fmt.Sprint(past)+`,"realm_access":{"roles":["user"],"roles":["admin"]}}`, vtSecret)),
+			want: vtInvalid, log: `roles claim: member "roles" appears twice`},
+		{name: "expired, roles claim of the wrong type", opts: []jwtguard.Option{jwtguard.WithRolesClaim("realm_access", "roles")},
+			req:  vtGet("/r", "Bearer "+vtCraft(vtHS256, `{"sub":"user-1","exp":`+fmt.Sprint(past)+`,"realm_access":{"roles":7}}`, vtSecret)),
+			want: vtInvalid, log: "roles claim"},
+		{name: "expired, good roles claim", opts: []jwtguard.Option{jwtguard.WithRolesClaim("realm_access", "roles")},
+			req:  vtGet("/r", "Bearer "+vtCraft(vtHS256, `{"sub":"user-1","exp":`+fmt.Sprint(past)+`,"realm_access":{"roles":["user"]}}`, vtSecret)),
+			want: vtExpired, log: "token is expired"},
 	}
 	vtRunVerifyCases(t, cases, false)
 }

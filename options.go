@@ -95,14 +95,22 @@ func WithRealm(realm string) Option { return func(c *config) { c.realm = realm }
 
 // WithCookie makes [Auth.Verify] also read the token from the named cookie when the
 // request has no Bearer Authorization header; the header wins when both are
-// present. Default: cookies are not read.
+// present. A cookie of the name with an empty value (as a logout leaves)
+// carries no token; two non-empty cookies of the name, or one whose value
+// net/http's cookie parser drops (a '\', a '"' inside, a control or
+// non-ASCII byte), are refused with ErrInvalidRequest (400), also by
+// VerifyOptional. Default: cookies are not read.
 func WithCookie(name string) Option { return func(c *config) { c.cookie = name } }
 
 // WithQueryParameter makes [Auth.Verify] also read the token from the named URL
 // query parameter (RFC 6750 §2.3 uses "access_token"). Query strings end up
 // in logs, browser history and Referer headers, so this is off by default;
 // enable it only for clients that cannot send headers. A request that sends
-// a token both in the query and in a header or cookie is refused.
+// a token both in the query and in a header or cookie is refused. The query
+// is read more strictly than url.Query reads it, so that no pair it skips can
+// hide a token: pairs are split at '&' and ';', and the parameter given twice,
+// a malformed %-escape in its value, or one in any parameter name, is
+// refused with ErrInvalidRequest (400).
 func WithQueryParameter(name string) Option { return func(c *config) { c.queryParam = name } }
 
 // WithMaxTokenSize bounds the length of a token in bytes; longer tokens are

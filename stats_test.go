@@ -34,6 +34,7 @@ func TestStatsCountRefusalsByReason(t *testing.T) {
 		{"wrong_issuer", vtGet("/r", "Bearer "+vtToken(with("iss", "https://evil.example.com")))},
 		{"wrong_audience", vtGet("/r", "Bearer "+vtToken(with("aud", "billing")))},
 		{"invalid_claims", vtGet("/r", "Bearer "+vtToken(with("nbf", vtNow.Add(time.Hour).Unix())))},
+		{"invalid_claims", vtGet("/r", "Bearer "+vtToken(map[string]any{"iss": "https://auth.example.com", "aud": "orders", "sub": nil, "exp": vtNow.Add(-time.Hour).Unix()}))},
 	} {
 		before := a.Stats().Refusals[tc.reason]
 		vtServe(verify, tc.req)
@@ -54,8 +55,8 @@ func TestStatsCountRefusalsByReason(t *testing.T) {
 	for _, n := range st.Refusals {
 		total += n
 	}
-	if total != 10 {
-		t.Errorf("%d refusals counted, want 10: %v", total, st.Refusals)
+	if total != 11 {
+		t.Errorf("%d refusals counted, want 11: %v", total, st.Refusals)
 	}
 }
 

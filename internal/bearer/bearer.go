@@ -1,9 +1,12 @@
 // Package bearer parses the credentials of an HTTP Authorization header that
-// uses the Bearer scheme (RFC 6750 §2.1) and checks token syntax.
+// uses the Bearer scheme (RFC 6750 §2.1), finds a token in a URL query
+// (RFC 6750 §2.3), counts cookies as sent, and checks token syntax.
 package bearer
 
 import (
 	"errors"
+	"net/textproto"
+	"net/url"
 	"strings"
 )
 
@@ -124,4 +127,142 @@ func equalFoldASCII(s, lower string) bool {
 		}
 	}
 	return true
+}
+
+var (
+	// ErrRepeated reports a query that names the token parameter more than
+	// once.
+	ErrRepeated = errors.New("token parameter appears more than once in the query")
+	// ErrBadEscape reports a query pair that could be the token parameter
+	// and whose percent-encoding is malformed.
+	ErrBadEscape = errors.New("malformed percent-encoding in the query")
+)
+
+// QueryToken returns the token carried by the query parameter name in
+// rawQuery (a URL's RawQuery, without the '?'), and whether the parameter
+// is present. It reads the query more strictly than url.ParseQuery, which
+// skips the pairs it cannot parse, so that no reading of the query finds a
+// token that QueryToken does not count:
+//
+//   - pairs are separated by '&' and by ';' (which older parsers, and
+//     some proxies, still take as a separator);
+//   - a pair is the parameter when its key, as sent or percent-decoded
+//     ('+' as a space), equals name; a pair without '=' has an empty value;
+//   - a pair whose key cannot be percent-decoded could be the parameter
+//     (its name is unknown), and is refused with ErrBadEscape;
+//   - the parameter present more than once is ErrRepeated;
+//   - the parameter's value is percent-decoded (a malformed escape is
+//     ErrBadEscape) and must then be a token as Token checks it (its error,
+//     ErrMalformed or ErrTooLong).
+//
+// found is true whenever err is not nil: the query may carry a token.
+// On a query that url.ParseQuery parses without error, QueryToken finds
+// the parameter exactly when ParseQuery does, with the same value, for a
+// name without '%' or '+'. Values of other parameters are not read. It
+// does not allocate unless the value has to be percent-decoded.
+func QueryToken(rawQuery, name string, maxLen int) (tok string, found bool, err error) {
+	var raw string
+	n := 0
+	for q := rawQuery; q != ""; {
+		var pair string
+		if i := strings.IndexAny(q, "&;"); i >= 0 {
+			pair, q = q[:i], q[i+1:]
+		} else {
+			pair, q = q, ""
+		}
+		if pair == "" {
+			continue
+		}
+		key, value, _ := strings.Cut(pair, "=")
+		eq, ok := unescapedEqual(key, name)
+		if !ok {
+			return "", true, ErrBadEscape
+		}
+		if eq || key == name {
+			n++
+			raw = value
+		}
+	}
+	switch {
+	case n == 0:
+		return "", false, nil
+	case n > 1:
+		return "", true, ErrRepeated
+	}
+	v := raw
+	if strings.ContainsAny(raw, "%+") {
+		var err error
+		if v, err = url.QueryUnescape(raw); err != nil {
+			return "", true, ErrBadEscape
+		}
+	}
+	t, err := Token(v, maxLen)
+	return t, true, err
+}
+
+// unescapedEqual reports whether the query component s, percent-decoded
+// with '+' as a space, equals name, without allocating; ok is false when s
+// has a malformed escape. It reads all of s either way.
+func unescapedEqual(s, name string) (eq, ok bool) {
+	eq = true
+	j := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch c {
+		case '+':
+			c = ' '
+		case '%':
+			if i+2 >= len(s) || !isHex(s[i+1]) || !isHex(s[i+2]) {
+				return false, false
+			}
+			c = unhex(s[i+1])<<4 | unhex(s[i+2])
+			i += 2
+		}
+		if j >= len(name) || name[j] != c {
+			eq = false
+		}
+		j++
+	}
+	return eq && j == len(name), true
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+func unhex(c byte) byte {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0'
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10
+	}
+	return c - 'A' + 10
+}
+
+// CookieCount returns how many cookies named name the Cookie header lines
+// carry, read as net/http reads them (each line split at ';', each pair
+// trimmed of white space and cut at its first '=', the name trimmed and
+// compared exactly) but without checking the values. net/http's parser
+// drops a cookie whose value has a byte it does not allow ('"' inside,
+// '\\', a control character, DEL, a non-ASCII byte), and every cookie of a
+// request past its count limit; a count above len(r.CookiesNamed(name))
+// means that one of the name was dropped. It does not allocate.
+func CookieCount(lines []string, name string) int {
+	n := 0
+	for _, line := range lines {
+		for line != "" {
+			var part string
+			part, line, _ = strings.Cut(line, ";")
+			part = textproto.TrimString(part)
+			if part == "" {
+				continue
+			}
+			k, _, _ := strings.Cut(part, "=")
+			if textproto.TrimString(k) == name {
+				n++
+			}
+		}
+	}
+	return n
 }

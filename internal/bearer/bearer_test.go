@@ -2,6 +2,8 @@ package bearer
 
 import (
 	"errors"
+	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -189,4 +191,197 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestQueryToken(t *testing.T) {
+	const name = "access_token"
+	tok := jwtSample
+	cases := []struct {
+		name  string
+		query string
+		tok   string
+		found bool
+		err   error
+	}{
+		{"empty", "", "", false, nil},
+		{"absent", "a=1&b=2", "", false, nil},
+		{"other name", "token=" + tok, "", false, nil},
+		{"prefix of the name", "access_tokenx=" + tok, "", false, nil},
+		{"name as a value", "x=access_token", "", false, nil},
+		{"bad escape in another value", "q=100%&x=%zz", "", false, nil},
+		{"present", name + "=" + tok, tok, true, nil},
+		{"among others", "a=1&" + name + "=" + tok + "&b=2", tok, true, nil},
+		{"empty pairs around", "&&" + name + "=" + tok + "&&", tok, true, nil},
+		{"escaped key", "access%5Ftoken=" + tok, tok, true, nil},
+		{"escaped value", name + "=" + strings.Replace(tok, ".", "%2E", 1), tok, true, nil},
+		{"semicolon after the value", name + "=" + tok + ";x", tok, true, nil},
+		{"semicolon before the key", "x;" + name + "=" + tok, tok, true, nil},
+		{"empty value", name + "=", "", true, ErrMalformed},
+		{"no equals sign", name, "", true, ErrMalformed},
+		{"value with a space", name + "=a+b", "", true, ErrMalformed},
+		{"value not a token", name + "=a,b", "", true, ErrMalformed},
+		{"value too long", name + "=" + strings.Repeat("a", 4097), "", true, ErrTooLong},
+		{"twice", name + "=" + tok + "&" + name + "=" + tok, "", true, ErrRepeated},
+		{"twice, once escaped", name + "=" + tok + "&access%5ftoken=" + tok, "", true, ErrRepeated},
+		{"twice, across a semicolon", name + "=" + tok + ";" + name + "=x", "", true, ErrRepeated},
+		{"twice, one empty", name + "=&" + name + "=" + tok, "", true, ErrRepeated},
+		{"twice, one with a bad escape", name + "=" + tok + "&" + name + "=%zz", "", true, ErrRepeated},
+		{"bad escape in the value", name + "=%zz" + tok, "", true, ErrBadEscape},
+		{"truncated escape in the value", name + "=" + tok + "%4", "", true, ErrBadEscape},
+		{"bad escape in a key", "access_token%zz=" + tok, "", true, ErrBadEscape},
+		{"bad escape in another key", "x%=1&" + name + "=" + tok, "", true, ErrBadEscape},
+		{"bad escape in a key without value", "%", "", true, ErrBadEscape},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, found, err := QueryToken(tc.query, name, 4096)
+			if got != tc.tok || found != tc.found || !errors.Is(err, tc.err) || (err == nil) != (tc.err == nil) {
+				t.Errorf("QueryToken(%q) = %.20q, %v, %v; want %.20q, %v, %v", tc.query, got, found, err, tc.tok, tc.found, tc.err)
+			}
+		})
+	}
+}
+
+func TestQueryTokenDoesNotAllocate(t *testing.T) {
+	for _, q := range []string{
+		"page=2&sort=name%20asc&filter=a+b",
+		"page=2&access_token=" + jwtSample,
+		"access%5Ftoken=" + jwtSample,
+	} {
+		if n := testing.AllocsPerRun(100, func() { QueryToken(q, "access_token", 4096) }); n != 0 {
+			t.Errorf("QueryToken(%.30q…) allocates %v times", q, n)
+		}
+	}
+}
+
+func FuzzQueryToken(f *testing.F) {
+	for _, s := range []string{
+		"", "&", ";", "=", "access_token", "access_token=", "access_token=" + jwtSample,
+		"a=1&access_token=x&b=2", "access_token=x&access_token=y", "access_token=x;y",
+		"access%5Ftoken=x", "access_token=%zz", "access_token%=x", "q=100%", "a+b=c",
+		"access_token=a+b", "access_token=%2E", "x=%41&access_token=%41%42",
+	} {
+		f.Add(s, "access_token", 4096)
+		f.Add(s, "a", 0)
+	}
+	f.Fuzz(func(t *testing.T, query, name string, maxLen int) {
+		tok, found, err := QueryToken(query, name, maxLen)
+		if err != nil && (tok != "" || !found) {
+			t.Fatalf("QueryToken(%q, %q) = %q, %v, %v: an error with a token or without found", query, name, tok, found, err)
+		}
+		if err == nil && found != (tok != "") {
+			t.Fatalf("QueryToken(%q, %q) = %q, %v, nil", query, name, tok, found)
+		}
+		if err == nil && found {
+			if _, terr := Token(tok, maxLen); terr != nil {
+				t.Fatalf("QueryToken(%q, %q) returned %q, which Token refuses: %v", query, name, tok, terr)
+			}
+		}
+		if name == "" || strings.ContainsAny(name, "%+") {
+			return
+		}
+		m, perr := url.ParseQuery(query)
+		if perr != nil {
+			// ParseQuery skipped a pair; QueryToken must not have found a
+			// token where another reading of the pair finds a second one:
+			// checked by the cases of TestQueryToken.
+			return
+		}
+		vs := m[name]
+		switch {
+		case found != (len(vs) > 0):
+			t.Fatalf("QueryToken(%q, %q) found = %v; ParseQuery found %q", query, name, found, vs)
+		case len(vs) > 1 && !errors.Is(err, ErrRepeated):
+			t.Fatalf("QueryToken(%q, %q) = %v; ParseQuery found %d values", query, name, err, len(vs))
+		case len(vs) == 1 && err == nil && tok != vs[0]:
+			t.Fatalf("QueryToken(%q, %q) = %q; ParseQuery found %q", query, name, tok, vs[0])
+		case len(vs) == 1 && err != nil:
+			if _, terr := Token(vs[0], maxLen); terr == nil || !errors.Is(err, terr) {
+				t.Fatalf("QueryToken(%q, %q) = %v; ParseQuery found %q, for which Token says %v", query, name, err, vs[0], terr)
+			}
+		}
+	})
+}
+
+func TestCookieCount(t *testing.T) {
+	cases := []struct {
+		name  string
+		lines []string
+		want  int
+	}{
+		{"none", nil, 0},
+		{"empty line", []string{""}, 0},
+		{"one", []string{"jwt=" + jwtSample}, 1},
+		{"among others", []string{"a=1; jwt=x; b=2"}, 1},
+		{"other names", []string{"jwtx=1; xjwt=2; JWT=3; j wt=4"}, 0},
+		{"white space around", []string{" \tjwt = x ;"}, 1},
+		{"no equals sign", []string{"jwt"}, 1},
+		{"empty value", []string{"jwt="}, 1},
+		{"two in one line", []string{"jwt=a; jwt=b"}, 2},
+		{"two lines", []string{"jwt=a", "x=1; jwt=b"}, 2},
+		{"values net/http drops", []string{`jwt=a\; jwt=a"b; jwt=é; jwt=` + "\x7f"}, 4},
+		{"name in a value", []string{"x=jwt=1"}, 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := CookieCount(tc.lines, "jwt"); got != tc.want {
+				t.Errorf("CookieCount(%q) = %d, want %d", tc.lines, got, tc.want)
+			}
+		})
+	}
+	lines := []string{"a=1; b=2; jwt=" + jwtSample + "; c=3"}
+	if n := testing.AllocsPerRun(100, func() { CookieCount(lines, "jwt") }); n != 0 {
+		t.Errorf("CookieCount allocates %v times", n)
+	}
+}
+
+// FuzzCookieCount compares CookieCount with net/http's cookie parser: it
+// counts every cookie of the name that net/http returns, and no more when
+// the header has no byte that net/http drops a cookie for.
+func FuzzCookieCount(f *testing.F) {
+	for _, s := range []string{
+		"", "jwt=x", "a=1; jwt=x; b=2", "jwt=a; jwt=b", `jwt=a\`, `jwt="a"`, `jwt="a`, "jwt=é",
+		"jwt", " jwt = x ", "jwt=x\njwt=y", "x=jwt=1", ";;;", "jwt=\x7f",
+	} {
+		f.Add(s, "jwt")
+	}
+	f.Fuzz(func(t *testing.T, header, name string) {
+		if name == "" {
+			return
+		}
+		lines := strings.Split(header, "\n")
+		got := CookieCount(lines, name)
+		r := &http.Request{Header: http.Header{"Cookie": lines}}
+		parsed := len(r.CookiesNamed(name))
+		if got < parsed {
+			t.Fatalf("CookieCount(%q, %q) = %d; net/http reads %d", lines, name, got, parsed)
+		}
+		pairs := 0
+		for _, l := range lines {
+			pairs += strings.Count(l, ";") + 1
+		}
+		clean := pairs < 3000
+		for i := 0; i < len(header); i++ {
+			if c := header[i]; c != '\n' && (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') {
+				clean = false
+			}
+		}
+		if clean && isCookieName(name) && got != parsed {
+			t.Fatalf("CookieCount(%q, %q) = %d; net/http reads %d of a header it drops nothing of", lines, name, got, parsed)
+		}
+	})
+}
+
+// isCookieName reports whether s is an RFC 9110 token, as net/http wants a
+// cookie name to be.
+func isCookieName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !isSchemeChar(s[i]) {
+			return false
+		}
+	}
+	return true
 }

@@ -404,6 +404,16 @@ func FuzzStrictJSON(f *testing.F) {
 		if !distinct && gotErr == nil {
 			t.Fatalf("Unmarshal accepted %q, whose names repeat under case folding", in)
 		}
+		// Into values that encoding/json decodes through (an interface
+		// holding a pointer, slice elements): what Unmarshal accepts,
+		// encoding/json decodes alike.
+		target := func() *followTarget {
+			return &followTarget{Ext: &unmarshalInner{}, List: []any{&unmarshalInner{}}, Ptr: new(any), followEmbedded: &followEmbedded{Emb: &unmarshalTarget{}}}
+		}
+		gotT, wantT := target(), target()
+		if Unmarshal(in, gotT) == nil && (json.Unmarshal(in, wantT) != nil || !reflect.DeepEqual(gotT, wantT)) {
+			t.Fatalf("Unmarshal(%q) into followTarget = %+v; encoding/json %+v", in, gotT, wantT)
+		}
 
 		var user, pass string
 		soErr := StringObject(in, StringField{Name: "username", Dst: &user}, StringField{Name: "password", Dst: &pass})
@@ -419,4 +429,147 @@ func FuzzStrictJSON(f *testing.F) {
 			t.Fatalf("StringObject accepted %q with members %q", in, names)
 		}
 	})
+}
+
+type followEmbedded struct {
+	Emb any `json:"emb"`
+}
+
+type followTarget struct {
+	*followEmbedded
+	Ext  any            `json:"ext"`
+	List []any          `json:"list"`
+	Arr  [1]any         `json:"arr"`
+	M    map[string]any `json:"m"`
+	Ptr  *any           `json:"ptr"`
+}
+
+// selfUnmarshaler decodes itself as it likes: no fields to match.
+type selfUnmarshaler struct{ raw string }
+
+func (s *selfUnmarshaler) UnmarshalJSON(b []byte) error { s.raw = string(b); return nil }
+
+// TestUnmarshalFollowsValues: encoding/json decodes into the struct behind
+// a non-nil pointer held in an interface (and into the elements a slice or
+// array already has), matching its names by case; so Unmarshal matches
+// them exactly there too.
+func TestUnmarshalFollowsValues(t *testing.T) {
+	inner := func(v **unmarshalInner) any { *v = &unmarshalInner{}; return *v }
+	cases := []struct {
+		name string
+		in   string
+		// target returns the value to decode into and the inner struct
+		// whose Tier a case variant would reach (nil: none).
+		target func() (any, *unmarshalInner)
+		err    string // "" when accepted
+	}{
+		{"interface holding a pointer", `{"ext":{"TIER":"evil"}}`, func() (any, *unmarshalInner) {
+			var p *unmarshalInner
+			return &followTarget{Ext: inner(&p)}, p
+		}, `matches field "tier"`},
+		{"interface holding a pointer, exact name", `{"ext":{"tier":"gold"}}`, func() (any, *unmarshalInner) {
+			var p *unmarshalInner
+			return &followTarget{Ext: inner(&p)}, p
+		}, ""},
+		{"interface holding a pointer to a pointer", `{"ext":{"TIER":"evil"}}`, func() (any, *unmarshalInner) {
+			var p *unmarshalInner
+			inner(&p)
+			return &followTarget{Ext: &p}, p
+		}, `matches field "tier"`},
+		{"interface holding a pointer to an interface holding a pointer", `{"ext":{"TIER":"evil"}}`, func() (any, *unmarshalInner) {
+			var p *unmarshalInner
+			var i any = inner(&p)
+			return &followTarget{Ext: &i}, p
+		}, `matches field "tier"`},
+		{"pointer to an interface holding a pointer", `{"ptr":{"TIER":"evil"}}`, func() (any, *unmarshalInner) {
+			var p *unmarshalInner
+			var i any = inner(&p)
+			return &followTarget{Ptr: &i}, p
+		}, `matches field "tier"`},
+		{"deep in the struct behind the interface", `{"ext":{"pets":[{"name":"x"}]}}`, func() (any, *unmarshalInner) {
+			var p *unmarshalInner
+			return &followTarget{Ext: inner(&p)}, nil
+		}, `matches field "Name"`},
+		{"slice element holding a pointer", `{"list":[{"TIER":"evil"}]}`, func() (any, *unmarshalInner) {
+			var p *unmarshalInner
+			return &followTarget{List: []any{inner(&p)}}, p
+		}, `matches field "tier"`},
+		{"slice element past the length, within the capacity", `{"list":[{"TIER":"evil"}]}`, func() (any, *unmarshalInner) {
+			var p *unmarshalInner
+			l := []any{inner(&p)}
+			return &followTarget{List: l[:0]}, p
+		}, `matches field "tier"`},
+		{"second slice element", `{"list":[{"x":1},{"TIER":"evil"}]}`, func() (any, *unmarshalInner) {
+			var p *unmarshalInner
+			return &followTarget{List: []any{nil, inner(&p)}}, p
+		}, `matches field "tier"`},
+		{"array element holding a pointer", `{"arr":[{"TIER":"evil"}]}`, func() (any, *unmarshalInner) {
+			var p *unmarshalInner
+			return &followTarget{Arr: [1]any{inner(&p)}}, p
+		}, `matches field "tier"`},
+		{"interface in an embedded struct behind a pointer", `{"emb":{"TIER":"evil"}}`, func() (any, *unmarshalInner) {
+			var p *unmarshalInner
+			return &followTarget{followEmbedded: &followEmbedded{Emb: inner(&p)}}, p
+		}, `matches field "tier"`},
+		{"the target itself an interface holding a pointer", `{"TIER":"evil"}`, func() (any, *unmarshalInner) {
+			var p *unmarshalInner
+			var i any = inner(&p)
+			return &i, p
+		}, `matches field "tier"`},
+		// encoding/json decodes a fresh value into these: maps with exact
+		// keys, no fields.
+		{"interface holding a struct value", `{"ext":{"TIER":"x"}}`, func() (any, *unmarshalInner) {
+			return &followTarget{Ext: unmarshalInner{}}, nil
+		}, ""},
+		{"interface holding a nil pointer", `{"ext":{"TIER":"x"}}`, func() (any, *unmarshalInner) {
+			return &followTarget{Ext: (*unmarshalInner)(nil)}, nil
+		}, ""},
+		{"map element holding a pointer", `{"m":{"k":{"TIER":"x"}}}`, func() (any, *unmarshalInner) {
+			var p *unmarshalInner
+			return &followTarget{M: map[string]any{"k": inner(&p)}}, nil
+		}, ""},
+		{"interface holding its own address", `{"TIER":"x"}`, func() (any, *unmarshalInner) {
+			var i any
+			i = &i
+			return &i, nil
+		}, ""},
+		{"interface holding an Unmarshaler", `{"ext":{"TIER":"x"}}`, func() (any, *unmarshalInner) {
+			return &followTarget{Ext: &selfUnmarshaler{}}, nil
+		}, ""},
+		{"null for the interface", `{"ext":null}`, func() (any, *unmarshalInner) {
+			var p *unmarshalInner
+			return &followTarget{Ext: inner(&p)}, nil
+		}, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			v, p := tc.target()
+			err := Unmarshal([]byte(tc.in), v)
+			if tc.err == "" && err != nil || tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)) {
+				t.Fatalf("Unmarshal(%s) = %v, want an error about %q", tc.in, err, tc.err)
+			}
+			if p == nil {
+				return
+			}
+			if tc.err != "" && p.Tier != "" {
+				t.Errorf("refused, yet Tier = %q", p.Tier)
+			}
+			// The control: encoding/json alone fills the field the case
+			// variant names.
+			v2, p2 := tc.target()
+			if err := json.Unmarshal([]byte(tc.in), v2); err != nil || p2.Tier == "" {
+				t.Errorf("control: json.Unmarshal(%s) = %v, Tier %q; the case does not reach the field", tc.in, err, p2.Tier)
+			}
+		})
+	}
+}
+
+// TestUnmarshalIndirectionBound: a cycle of interfaces, on which
+// encoding/json itself would loop, is refused.
+func TestUnmarshalIndirectionBound(t *testing.T) {
+	var a, b any
+	a, b = &b, &a
+	if err := Unmarshal([]byte(`{"x":1}`), &a); err == nil || !strings.Contains(err.Error(), "pointers and interfaces in a row") {
+		t.Errorf("Unmarshal into a cycle of interfaces = %v, want a refusal", err)
+	}
 }

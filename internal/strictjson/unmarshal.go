@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -24,9 +25,16 @@ import (
 //     a field's JSON name but equals one under case folding ("TENANT_ID"
 //     for tenant_id) is refused, where encoding/json would fill the field.
 //     This holds at every depth that encoding/json decodes through structs,
-//     maps, slices, arrays and pointers. Below a type with its own
-//     UnmarshalJSON or UnmarshalText, or in an interface value (which gets
-//     maps with exact keys), there are no fields to match.
+//     maps, slices, arrays and pointers, and through the values already in
+//     v that encoding/json decodes into: an interface that holds a non-nil
+//     pointer (encoding/json fills the value it points to, a struct's
+//     fields matched by case) and the elements a slice (up to its
+//     capacity) or array has. Below a type with its own UnmarshalJSON or
+//     UnmarshalText, or in an interface that is nil or holds no non-nil
+//     pointer (encoding/json gives it a fresh value: maps with exact keys),
+//     there are no fields to match.
+//   - v does not hold more than 64 pointers and interfaces in a row (a
+//     cycle of interfaces, on which encoding/json would loop).
 //
 // It uses reflection and is not meant for hot paths.
 func Unmarshal(b []byte, v any) error {
@@ -36,7 +44,7 @@ func Unmarshal(b []byte, v any) error {
 		return s.err
 	}
 	if rv := reflect.ValueOf(v); rv.Kind() == reflect.Pointer && !rv.IsNil() {
-		if err := matchFields(b, rv.Type().Elem()); err != nil {
+		if err := matchFields(b, rv, rv.Type()); err != nil {
 			return err
 		}
 	}
@@ -78,25 +86,34 @@ var (
 	textUnmarshaler = reflect.TypeFor[encoding.TextUnmarshaler]()
 )
 
-// matchFields walks b (valid, checked by the caller) beside the type t that
-// encoding/json will decode it into, and refuses a member name that matches
-// a struct field only under case folding. It recurses as deep as b nests.
-func matchFields(b []byte, t reflect.Type) error {
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
+// maxIndirections bounds the pointers and interfaces follow goes through
+// between two JSON values (encoding/json has no bound: a cycle of
+// interfaces makes it loop).
+const maxIndirections = 64
+
+// matchFields walks b (valid, checked by the caller) beside what
+// encoding/json will decode it into, and refuses a member name that
+// matches a struct field only under case folding. v is the value decoded
+// into, when there is one, and t its type; without a value (below a nil
+// pointer, in a map element, which encoding/json makes fresh) the type
+// alone decides. It recurses as deep as b nests.
+func matchFields(b []byte, v reflect.Value, t reflect.Type) error {
+	if len(b) == 0 || string(b) == "null" {
+		return nil
+	}
+	v, t, ok, err := follow(v, t)
+	if err != nil || !ok {
+		return err
 	}
 	if reflect.PointerTo(t).Implements(jsonUnmarshaler) || reflect.PointerTo(t).Implements(textUnmarshaler) {
 		return nil
 	}
-	if len(b) == 0 {
-		return nil
-	}
 	switch {
 	case t.Kind() == reflect.Struct && b[0] == '{':
-		fields := map[string][]reflect.Type{}
-		jsonFields(t, fields, map[reflect.Type]bool{})
+		fields := map[string][]field{}
+		jsonFields(t, nil, fields, map[reflect.Type]bool{})
 		return Object(b, func(name, value []byte) error {
-			types, ok := fields[string(name)]
+			fs, ok := fields[string(name)]
 			if !ok {
 				for f := range fields {
 					if strings.EqualFold(f, string(name)) {
@@ -105,24 +122,41 @@ func matchFields(b []byte, t reflect.Type) error {
 				}
 				return nil
 			}
-			for _, ft := range types {
-				if err := matchFields(value, ft); err != nil {
+			for _, f := range fs {
+				if err := matchFields(value, fieldValue(v, f.index), f.typ); err != nil {
 					return err
 				}
 			}
 			return nil
 		})
 	case t.Kind() == reflect.Map && b[0] == '{':
-		return Object(b, func(_, value []byte) error { return matchFields(value, t.Elem()) })
+		// encoding/json decodes each member into a fresh element.
+		return Object(b, func(_, value []byte) error { return matchFields(value, reflect.Value{}, t.Elem()) })
 	case (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) && b[0] == '[':
+		// encoding/json decodes into the elements already there: those of
+		// an array, and those of a slice up to its capacity (it extends
+		// the length over them before it grows the slice).
+		var elems reflect.Value
+		switch {
+		case v.IsValid() && t.Kind() == reflect.Slice:
+			elems = v.Slice3(0, v.Cap(), v.Cap())
+		case v.IsValid():
+			elems = v
+		}
 		s := scanner{b: b}
+		i := 0
 		var err error
 		s.array(func() bool {
 			start := s.i
 			if !s.value(1) {
 				return false
 			}
-			err = matchFields(b[start:s.i], t.Elem())
+			var ev reflect.Value
+			if elems.IsValid() && i < elems.Len() {
+				ev = elems.Index(i)
+			}
+			i++
+			err = matchFields(b[start:s.i], ev, t.Elem())
 			return err == nil
 		})
 		return err
@@ -130,13 +164,80 @@ func matchFields(b []byte, t reflect.Type) error {
 	return nil
 }
 
+// follow goes from v, of type t, to what encoding/json decodes a non-null
+// JSON value into, as its indirect does: through pointers (below a nil
+// one, which encoding/json fills with a new value, only the type is
+// known) and through a non-nil interface value that holds a non-nil
+// pointer, into whose element encoding/json decodes (the struct behind it
+// has fields to match). ok is false for an interface that encoding/json
+// fills with a fresh value instead (an empty one gets maps with exact
+// keys; another one is an encoding/json error): there are no fields.
+func follow(v reflect.Value, t reflect.Type) (_ reflect.Value, _ reflect.Type, ok bool, _ error) {
+	for range maxIndirections {
+		switch t.Kind() {
+		case reflect.Interface:
+			if !v.IsValid() || v.IsNil() {
+				return v, t, false, nil
+			}
+			e := v.Elem()
+			if e.Kind() != reflect.Pointer || e.IsNil() {
+				return v, t, false, nil
+			}
+			v, t = e, e.Type()
+		case reflect.Pointer:
+			if !v.IsValid() || v.IsNil() {
+				v = reflect.Value{}
+			} else {
+				// An interface that holds its own address: encoding/json
+				// decodes into the interface, as a fresh value.
+				if el := v.Elem(); el.Kind() == reflect.Interface && el.Elem().Equal(v) {
+					return v, t, false, nil
+				}
+				v = v.Elem()
+			}
+			t = t.Elem()
+		default:
+			return v, t, true, nil
+		}
+	}
+	return v, t, false, fmt.Errorf("more than %d pointers and interfaces in a row in the value decoded into", maxIndirections)
+}
+
+// field is a struct field as encoding/json finds it: its type, and its
+// index path from the outer struct through embedded structs.
+type field struct {
+	typ   reflect.Type
+	index []int
+}
+
+// fieldValue returns the field of struct value v at index, through
+// embedded pointers; no value (the zero Value) when v is none or an
+// embedded pointer on the way is nil (encoding/json would fill it with a
+// new value).
+func fieldValue(v reflect.Value, index []int) reflect.Value {
+	for i, x := range index {
+		if !v.IsValid() {
+			return v
+		}
+		if i > 0 && v.Kind() == reflect.Pointer {
+			if v.IsNil() {
+				return reflect.Value{}
+			}
+			v = v.Elem()
+		}
+		v = v.Field(x)
+	}
+	return v
+}
+
 // jsonFields adds the JSON names of struct t's fields to fields, with the
-// type of each field so named, as encoding/json finds them: exported
-// fields, named by their tag or else by the field name, "-" skipped, and
-// the fields of untagged embedded structs promoted. It keeps every field of
-// a name (encoding/json keeps one, or none when they conflict), so that a
-// check over them covers the one encoding/json picks.
-func jsonFields(t reflect.Type, fields map[string][]reflect.Type, visited map[reflect.Type]bool) {
+// type and index path (below prefix) of each field so named, as
+// encoding/json finds them: exported fields, named by their tag or else by
+// the field name, "-" skipped, and the fields of untagged embedded structs
+// promoted. It keeps every field of a name (encoding/json keeps one, or
+// none when they conflict), so that a check over them covers the one
+// encoding/json picks.
+func jsonFields(t reflect.Type, prefix []int, fields map[string][]field, visited map[reflect.Type]bool) {
 	if visited[t] {
 		return
 	}
@@ -162,14 +263,15 @@ func jsonFields(t reflect.Type, fields map[string][]reflect.Type, visited map[re
 		if !validTag(name) {
 			name = ""
 		}
+		index := append(slices.Clip(prefix), i)
 		if name == "" && f.Anonymous && ft.Kind() == reflect.Struct {
-			jsonFields(ft, fields, visited)
+			jsonFields(ft, index, fields, visited)
 			continue
 		}
 		if name == "" {
 			name = f.Name
 		}
-		fields[name] = append(fields[name], f.Type)
+		fields[name] = append(fields[name], field{typ: f.Type, index: index})
 	}
 }
 

@@ -184,8 +184,19 @@ func (a Audience) MarshalJSON() ([]byte, error) {
 // kept as its decimal or string text.
 type LegacyID string
 
+// maxSafeInteger is 2^53-1, the largest integer n such that every integer
+// up to n has its own float64 (JavaScript's Number.MAX_SAFE_INTEGER).
+const maxSafeInteger = 1<<53 - 1
+
 // UnmarshalJSON accepts a JSON string, decoded strictly as every other
-// claim (invalid UTF-8 and lone surrogates refused), or an integer.
+// claim (invalid UTF-8 and lone surrogates refused), or an integer that
+// every JSON parser reads as the same number, kept as the text it was
+// sent as: -?(0|[1-9][0-9]*) with an absolute value of at most 2^53-1,
+// and not -0. A larger integer is refused because parsers that read JSON
+// numbers as float64 (JavaScript's JSON.parse, Go's MapClaims) round it,
+// so 9007199254740993 would be user 9007199254740992 to them; -0 reads as
+// 0 to some and "-0" to others. A fraction or exponent (7.0, 1e3), a
+// leading '+' or zero, and any other type are refused.
 func (id *LegacyID) UnmarshalJSON(b []byte) error {
 	if len(b) > 0 && b[0] == '"' {
 		var s string
@@ -195,8 +206,23 @@ func (id *LegacyID) UnmarshalJSON(b []byte) error {
 		*id = LegacyID(s)
 		return nil
 	}
-	if _, err := strconv.ParseInt(string(b), 10, 64); err != nil {
+	digits := b
+	if len(digits) > 0 && digits[0] == '-' {
+		digits = digits[1:]
+	}
+	if len(digits) == 0 || bytes.ContainsFunc(digits, func(r rune) bool { return r < '0' || r > '9' }) {
 		return errors.New("id is neither a string nor an integer")
+	}
+	switch {
+	case digits[0] == '0' && len(digits) > 1:
+		return errors.New("id is an integer with a leading zero")
+	case digits[0] == '0' && len(digits) != len(b):
+		return errors.New("id is -0, which parsers read as 0 or as -0")
+	}
+	// 2^53-1 has 16 digits; longer ones cannot fit, and ParseUint of 16
+	// digits cannot overflow.
+	if n, _ := strconv.ParseUint(string(digits), 10, 64); len(digits) > 16 || n > maxSafeInteger {
+		return errors.New("id is an integer beyond 2^53-1, which parsers that read numbers as float64 round")
 	}
 	*id = LegacyID(b)
 	return nil
@@ -235,7 +261,11 @@ func NewVerifier(cfg Config) *Verifier {
 }
 
 // Verify checks tok's signature, header and claims and returns its payload.
-// The error wraps ErrExpired or ErrInvalid.
+// The error wraps ErrExpired or ErrInvalid. With ErrExpired, and only then,
+// the payload is returned too: its signature is good and it was decoded
+// strictly, so that the caller can make the checks of its own that a fresh
+// token must pass and report a token that fails them as invalid rather
+// than merely expired. With ErrInvalid the payload is nil.
 func (v *Verifier) Verify(tok string) (*Payload, error) {
 	// Base64 decoders skip CR and LF, so "<signature>\n" would verify as
 	// "<signature>". Refuse every byte outside the compact serialization's
@@ -263,7 +293,7 @@ func (v *Verifier) Verify(tok string) (*Payload, error) {
 	case onlyExpired(err) && foreignAud:
 		return nil, fmt.Errorf("%w: %w: token names an audience and none is configured: %w", ErrInvalid, jwt.ErrTokenInvalidAudience, err)
 	case onlyExpired(err):
-		return nil, fmt.Errorf("%w: %w", ErrExpired, err)
+		return p, fmt.Errorf("%w: %w", ErrExpired, err)
 	default:
 		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
@@ -329,15 +359,38 @@ func (v *Verifier) keyFunc(t *jwt.Token) (any, error) {
 }
 
 // SameType compares two typ values as RFC 7515 §4.1.9 asks: ignoring ASCII
-// case and an "application/" prefix.
+// case and an "application/" prefix. Only ASCII letters fold: "ſ" (U+017F)
+// is not "s" and "K" (U+212A, Kelvin) is not "k", as strings.EqualFold
+// would have them.
 func SameType(a, b string) bool {
 	trim := func(s string) string {
-		if len(s) > 12 && strings.EqualFold(s[:12], "application/") {
+		if len(s) > 12 && equalFoldASCII(s[:12], "application/") {
 			return s[12:]
 		}
 		return s
 	}
-	return strings.EqualFold(trim(a), trim(b))
+	return equalFoldASCII(trim(a), trim(b))
+}
+
+// equalFoldASCII reports whether a and b are equal when ASCII letters are
+// compared without case; every other byte must be equal.
+func equalFoldASCII(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		c, d := a[i], b[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if 'A' <= d && d <= 'Z' {
+			d += 'a' - 'A'
+		}
+		if c != d {
+			return false
+		}
+	}
+	return true
 }
 
 // Signer signs payloads with one algorithm and key. It is safe for

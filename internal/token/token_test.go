@@ -161,8 +161,28 @@ func TestLegacyIDUnmarshalJSON(t *testing.T) {
 		{`-7`, "-7", true},
 		{`"7"`, "7", true},
 		{`"u-7"`, "u-7", true},
-		{`9223372036854775807`, "9223372036854775807", true},
+		{`0`, "0", true},
+		{`9007199254740991`, "9007199254740991", true},
+		{`-9007199254740991`, "-9007199254740991", true},
+		// Beyond 2^53-1, float64 parsers (JSON.parse, MapClaims) read
+		// another number: 9007199254740993 as 9007199254740992.
+		{`9007199254740992`, "", false},
+		{`9007199254740993`, "", false},
+		{`-9007199254740992`, "", false},
+		{`10000000000000000`, "", false},
+		{`9223372036854775807`, "", false},
 		{`9223372036854775808`, "", false},
+		{`99999999999999999999999`, "", false},
+		{`-0`, "", false},
+		{`+7`, "", false},
+		{`07`, "", false},
+		{`-07`, "", false},
+		{`00`, "", false},
+		{`-`, "", false},
+		{`--7`, "", false},
+		{`7 `, "", false},
+		{` 7`, "", false},
+		{`0x7`, "", false},
 		{`7.5`, "", false},
 		{`7.0`, "", false},
 		{`1e3`, "", false},
@@ -269,8 +289,12 @@ func TestVerifyErrors(t *testing.T) {
 			switch {
 			case tc.want == nil && (err != nil || p == nil):
 				t.Fatalf("Verify = %v, %v; want a payload", p, err)
-			case tc.want != nil && (p != nil || !errors.Is(err, tc.want)):
+			case tc.want != nil && !errors.Is(err, tc.want):
 				t.Fatalf("Verify = %v, %v; want %v", p, err, tc.want)
+			case tc.want == ErrInvalid && p != nil:
+				t.Fatalf("Verify = %v, %v; want no payload with ErrInvalid", p, err)
+			case tc.want == ErrExpired && p == nil:
+				t.Fatalf("Verify = nil, %v; want the payload with ErrExpired", err)
 			case errors.Is(err, ErrExpired) && errors.Is(err, ErrInvalid):
 				t.Fatalf("error %v wraps both sentinels", err)
 			}
@@ -312,8 +336,12 @@ func TestVerifyExpiredOnlyWhenNothingElseFails(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			p, err := NewVerifier(tc.cfg).Verify(craft(tc.header, tc.payload, testSecret))
-			if p != nil || !errors.Is(err, tc.want) || errors.Is(err, ErrExpired) && errors.Is(err, ErrInvalid) {
+			if !errors.Is(err, tc.want) || errors.Is(err, ErrExpired) && errors.Is(err, ErrInvalid) {
 				t.Fatalf("Verify(%s) = %v, %v; want %v alone", tc.payload, p, err, tc.want)
+			}
+			// The payload comes with ErrExpired only.
+			if (p != nil) != (tc.want == ErrExpired) {
+				t.Fatalf("Verify(%s) = %v, %v; want a payload exactly with ErrExpired", tc.payload, p, err)
 			}
 		})
 	}
@@ -361,7 +389,7 @@ func TestVerifyEscapedClaimNames(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			p, err := NewVerifier(tc.cfg).Verify(craft(hs, tc.payload, testSecret))
-			if tc.want == nil && (err != nil || p == nil) || tc.want != nil && (p != nil || !errors.Is(err, tc.want)) {
+			if tc.want == nil && (err != nil || p == nil) || tc.want != nil && ((p != nil) != (tc.want == ErrExpired) || !errors.Is(err, tc.want)) {
 				t.Fatalf("Verify(%s) = %v, %v; want %v", tc.payload, p, err, tc.want)
 			}
 		})
@@ -469,6 +497,7 @@ func FuzzVerify(f *testing.F) {
 	for _, tok := range valid {
 		f.Add(tok)
 	}
+	expired := []string{craft(`{"alg":"HS256"}`, `{"exp":1}`, testSecret)}
 	for _, tok := range []string{
 		"", ".", "..", "...", "a.b.c", "e30.e30.", "e30.e30.e30",
 		seg(`{"alg":"none"}`) + "." + seg(`{"exp":1900000000}`) + ".",
@@ -496,8 +525,11 @@ func FuzzVerify(f *testing.F) {
 				t.Fatal("accepted a payload without exp")
 			}
 		} else {
-			if p != nil {
-				t.Fatalf("Verify returned a payload with error %v", err)
+			if (p != nil) != errors.Is(err, ErrExpired) {
+				t.Fatalf("Verify returned payload %v with error %v; want one exactly with ErrExpired", p, err)
+			}
+			if p != nil && !slices.Contains(valid, tok) && !slices.Contains(expired, tok) {
+				t.Fatalf("Verify returned the payload of %q, which is not a token we signed", tok)
 			}
 			if errors.Is(err, ErrExpired) == errors.Is(err, ErrInvalid) {
 				t.Fatalf("error %v wraps not exactly one of ErrExpired, ErrInvalid", err)
@@ -538,5 +570,56 @@ func TestJOSEHeaderDecoding(t *testing.T) {
 				t.Errorf("Verify: %v; want accepted %v", err, tc.ok)
 			}
 		})
+	}
+}
+
+// TestSameType: typ values compare without ASCII case and without an
+// "application/" prefix (RFC 7515 §4.1.9), and nothing else folds.
+func TestSameType(t *testing.T) {
+	cases := []struct {
+		a, b string
+		want bool
+	}{
+		{"at+jwt", "at+jwt", true},
+		{"AT+JWT", "at+jwt", true},
+		{"application/at+jwt", "at+jwt", true},
+		{"Application/AT+jwt", "at+JWT", true},
+		{"at+jwt", "application/at+jwt", true},
+		{"application/at+jwt", "application/at+jwt", true},
+		{"", "", true},
+		{"at+jwt", "jwt", false},
+		{"at+jwt", "at+jwtx", false},
+		{"application/", "", false},
+		{"application/", "application/", true},
+		{"applicationXat+jwt", "at+jwt", false},
+		// Unicode case folding is not ASCII case: U+017F folds to s, U+212A
+		// (Kelvin) to k, under strings.EqualFold.
+		{"ſecevent+jwt", "secevent+jwt", false},
+		{"SECEVENT+JWT", "ſecevent+jwt", false},
+		{"\u212aey+jwt", "key+jwt", false},
+		{"appſication/at+jwt", "at+jwt", false},
+		{"applicationſ/at+jwt", "at+jwt", false},
+		{"@t+jwt", "`t+jwt", false},
+		{"[", "{", false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.a+"|"+tc.b, func(t *testing.T) {
+			if got := SameType(tc.a, tc.b); got != tc.want {
+				t.Errorf("SameType(%q, %q) = %v, want %v", tc.a, tc.b, got, tc.want)
+			}
+			if got := SameType(tc.b, tc.a); got != tc.want {
+				t.Errorf("SameType(%q, %q) = %v, want %v", tc.b, tc.a, got, tc.want)
+			}
+		})
+	}
+	// Through Verify: a typ that only Unicode folding equates is refused.
+	cfg := testConfig()
+	cfg.Type = "secevent+jwt"
+	v := NewVerifier(cfg)
+	payload := `{"sub":"1","exp":` + itoa(testNow.Add(time.Minute).Unix()) + `}`
+	for typ, want := range map[string]error{"secevent+jwt": nil, "SecEvent+JWT": nil, "application/secevent+jwt": nil, "ſecevent+jwt": ErrInvalid} {
+		if _, err := v.Verify(craft(`{"alg":"HS256","typ":"`+typ+`"}`, payload, testSecret)); !errors.Is(err, want) || (want == nil) != (err == nil) {
+			t.Errorf("Verify with typ %q: %v, want %v", typ, err, want)
+		}
 	}
 }
