@@ -186,7 +186,7 @@ func (l Limit) resolve(zeroIsOff bool) (guard.Limit, error) {
 	case l.Burst < 0 || l.Every < 0:
 		return guard.Limit{}, errors.New("a negative burst or interval")
 	case l.Off && (l.Burst != 0 || l.Every != 0):
-		return guard.Limit{}, errors.New("Off together with a burst or an interval")
+		return guard.Limit{}, errors.New("a Limit with Off set has a burst or an interval too")
 	case l.Off, zeroIsOff && l.Burst == 0 && l.Every == 0:
 		return guard.Limit{}, nil
 	}
