@@ -3,9 +3,6 @@ package jwtguard
 import (
 	"context"
 	"errors"
-	"fmt"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/jwtguard/jwtguard/internal/strictjson"
@@ -63,8 +60,10 @@ type Claims struct {
 // likes. Otherwise it decodes as json.Unmarshal does, with its errors for
 // mistyped fields.
 //
-// Claims built by hand (for handler tests) have no token payload, and
-// Decode returns an error for them.
+// Claims built by hand (for handler tests, with [NewContext]) have no token
+// payload, and Decode returns an error for them; to test a handler that
+// decodes claims, make a real token with [Auth.Issue] and [WithClaims] and
+// get its claims from [Auth.Authenticate].
 func (c *Claims) Decode(v any) error {
 	if c.payload == nil {
 		return errors.New("jwtguard: claims built by hand have no token payload to decode")
@@ -74,80 +73,6 @@ func (c *Claims) Decode(v any) error {
 		return err
 	}
 	return strictjson.Unmarshal(raw, v)
-}
-
-// claimsFromPayload builds the exported Claims of a verified payload.
-func (a *Auth) claimsFromPayload(p *token.Payload) (*Claims, error) {
-	c := &Claims{
-		Subject:   p.Subject,
-		Username:  p.Username,
-		Issuer:    p.Issuer,
-		Audience:  p.Audience,
-		TokenID:   p.ID,
-		IssuedAt:  p.IssuedAt.Time,
-		NotBefore: p.NotBefore.Time,
-		ExpiresAt: p.ExpiresAt.Time,
-		payload:   p,
-	}
-	if c.Subject == "" {
-		c.Subject = string(p.LegacyID)
-	}
-	if c.Subject == "" {
-		return nil, errors.New("no subject: neither sub nor id names the user")
-	}
-	if p.Scope != "" {
-		c.Scopes = strings.Fields(p.Scope)
-	}
-	if a.cfg.rolesClaim != nil {
-		raw, err := p.RawJSON()
-		if err != nil {
-			return nil, err
-		}
-		roles, err := rolesAt(raw, a.cfg.rolesClaim)
-		if err != nil {
-			return nil, fmt.Errorf("roles claim: %w", err)
-		}
-		c.Roles = roles
-		return c, nil
-	}
-	c.Roles = p.Roles
-	if p.Role != "" && !slices.Contains(c.Roles, p.Role) {
-		c.Roles = append(slices.Clip(c.Roles), p.Role)
-	}
-	return c, nil
-}
-
-// rolesAt reads the string or string array at path in the JSON object raw,
-// with internal/strictjson: names match exactly, a name of the path that
-// appears twice in its object is an error (rather than the last one
-// winning), and the roles are decoded strictly. A missing claim, or null on
-// the way, means no roles; a claim of another type is an error.
-func rolesAt(raw []byte, path []string) ([]string, error) {
-	for _, key := range path {
-		if string(raw) == "null" {
-			return nil, nil
-		}
-		v, found, err := strictjson.Lookup(raw, key)
-		if err != nil {
-			return nil, err
-		}
-		if !found {
-			return nil, nil
-		}
-		raw = v
-	}
-	switch {
-	case string(raw) == "null":
-		return nil, nil
-	case len(raw) > 0 && raw[0] == '"':
-		s, err := strictjson.String(raw)
-		if err != nil {
-			return nil, err
-		}
-		return []string{s}, nil
-	default:
-		return strictjson.Strings(raw)
-	}
 }
 
 type claimsKey struct{}

@@ -8,7 +8,8 @@ import (
 	"slices"
 	"strings"
 	"unicode"
-	"unicode/utf8"
+
+	"github.com/jwtguard/jwtguard/internal/fold"
 )
 
 // Unmarshal decodes the JSON value b into v with encoding/json, after
@@ -66,20 +67,8 @@ func checkName(s *scanner, keys map[string]string, name []byte) bool {
 }
 
 // foldKey maps name to a key that two names share exactly when
-// strings.EqualFold reports them equal: each rune is replaced by the
-// smallest rune of its simple case-folding orbit, the relation EqualFold
-// tests. name is valid UTF-8.
-func foldKey(name []byte) string {
-	out := make([]byte, 0, len(name))
-	for _, r := range string(name) {
-		m := r
-		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
-			m = min(m, f)
-		}
-		out = utf8.AppendRune(out, m)
-	}
-	return string(out)
-}
+// strings.EqualFold reports them equal (fold.Key).
+func foldKey(name []byte) string { return fold.Key(string(name)) }
 
 var (
 	jsonUnmarshaler = reflect.TypeFor[json.Unmarshaler]()
