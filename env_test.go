@@ -245,6 +245,9 @@ func TestNewRefusesBadConfiguration(t *testing.T) {
 		{"roles claim path with an empty name", []jwtguard.Option{jwtguard.WithRolesClaim("realm_access", "")}},
 		{"cookie name with a space", []jwtguard.Option{jwtguard.WithCookie("my token")}},
 		{"cookie and query share a name", []jwtguard.Option{jwtguard.WithCookie("t"), jwtguard.WithQueryParameter("t")}},
+		{"query parameter with a percent", []jwtguard.Option{jwtguard.WithQueryParameter("access%5Ftoken")}},
+		{"query parameter with a plus", []jwtguard.Option{jwtguard.WithQueryParameter("access+token")}},
+		{"query parameter with an ampersand", []jwtguard.Option{jwtguard.WithQueryParameter("a&b")}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
