@@ -126,9 +126,9 @@ func (c *config) validate() error {
 		return errors.New("jwtguard: roles claim path must be non-empty names")
 	case c.cookie != "" && !validCookieName(c.cookie):
 		return fmt.Errorf("jwtguard: cookie name %q is not a valid token", c.cookie)
-	case c.queryParam != "" && (!validCookieName(c.queryParam) || strings.ContainsAny(c.queryParam, "%+")):
+	case c.queryParam != "" && (!validCookieName(c.queryParam) || strings.ContainsAny(c.queryParam, "%+&;=#")):
 		// Escapes and '+' in the name itself could be read two ways.
-		return fmt.Errorf("jwtguard: query parameter name %q is not a token without %% or +", c.queryParam)
+		return fmt.Errorf("jwtguard: query parameter name %q is not a token without %%, +, &, ;, = or #", c.queryParam)
 	case c.cookie != "" && c.cookie == c.queryParam:
 		// Harmless but almost certainly a mistake; say so early.
 		return errors.New("jwtguard: cookie and query parameter have the same name")

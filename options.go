@@ -107,7 +107,7 @@ func WithCookie(name string) Option { return func(c *config) { c.cookie = name }
 // in logs, browser history and Referer headers, so this is off by default;
 // enable it only for clients that cannot send headers. A request that sends
 // a token both in the query and in a header or cookie is refused. name must
-// be an RFC 9110 token without '%' or '+'. The query
+// be an RFC 9110 token without '%', '+', '&', ';', '=' or '#'. The query
 // is read more strictly than url.Query reads it, so that no pair it skips can
 // hide a token: pairs are split at '&' and ';', and the parameter given twice,
 // a malformed %-escape in its value, or one in any parameter name, is
