@@ -68,17 +68,7 @@ func TestRulesRefuseEmptyNames(t *testing.T) {
 		"AnyRole, second":   func() { jwtguard.AnyRole("admin", "") },
 		"Scopes":            func() { jwtguard.Scopes("") },
 	}
-	for name, build := range cases {
-		t.Run(name, func(t *testing.T) {
-			defer func() {
-				msg, _ := recover().(string)
-				if !strings.Contains(msg, "empty") {
-					t.Errorf("recovered %q, want a panic naming the empty name", msg)
-				}
-			}()
-			build()
-		})
-	}
+	vtCheckPanics(t, cases, "empty")
 }
 
 // TestRulesCopyTheirArguments: changing the slice a rule was built from

@@ -276,3 +276,19 @@ func vtServe(h http.Handler, r *http.Request) *httptest.ResponseRecorder {
 	h.ServeHTTP(rec, r)
 	return rec
 }
+
+// vtCheckPanics runs each case as a subtest and asserts that it panics
+// with a message containing want.
+func vtCheckPanics(t *testing.T, cases map[string]func(), want string) {
+	t.Helper()
+	for name, run := range cases {
+		t.Run(name, func(t *testing.T) {
+			defer func() {
+				if msg, _ := recover().(string); !strings.Contains(msg, want) {
+					t.Errorf("recovered %q, want a panic saying %q", msg, want)
+				}
+			}()
+			run()
+		})
+	}
+}
