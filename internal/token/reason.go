@@ -1,14 +1,10 @@
 package token
 
-import (
-	"errors"
-
-	"github.com/golang-jwt/jwt/v5"
-)
+import "errors"
 
 // Why a token was refused, as Reason tells it, for operators' counts.
 const (
-	ReasonMalformed = "malformed" // not a compact JWS, bad base64 or JSON, too long
+	ReasonMalformed = "malformed" // not a compact JWS, bad base64 or JSON
 	ReasonSignature = "signature" // bad signature, or signed with another algorithm
 	ReasonExpired   = "expired"   // exp has passed and nothing else failed
 	ReasonIssuer    = "issuer"    // iss is not the configured issuer
@@ -16,18 +12,20 @@ const (
 	ReasonClaims    = "claims"    // any other claim or header check
 )
 
-// Reason classifies an error from Verify.
+// Reason classifies an error from Verify. The signature is checked before
+// the claims are decoded, so a forged token is a signature refusal whatever
+// its claims say; a malformed header or signature encoding is malformed.
 func Reason(err error) string {
 	switch {
 	case errors.Is(err, ErrExpired):
 		return ReasonExpired
-	case errors.Is(err, jwt.ErrTokenSignatureInvalid):
+	case errors.Is(err, errSignature):
 		return ReasonSignature
-	case errors.Is(err, jwt.ErrTokenMalformed), errors.Is(err, errBadByte):
+	case errors.Is(err, errMalformed):
 		return ReasonMalformed
-	case errors.Is(err, jwt.ErrTokenInvalidIssuer):
+	case errors.Is(err, errIssuer):
 		return ReasonIssuer
-	case errors.Is(err, jwt.ErrTokenInvalidAudience):
+	case errors.Is(err, errAudience):
 		return ReasonAudience
 	}
 	return ReasonClaims

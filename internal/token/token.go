@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -27,9 +26,6 @@ var (
 	// missing or wrongly typed claims, wrong iss/aud, nbf in the future).
 	ErrInvalid = errors.New("token invalid")
 )
-
-// errBadByte: a byte outside the compact serialization's alphabet.
-var errBadByte = errors.New("malformed token")
 
 // Algorithms lists the HMAC algorithms a Verifier can be pinned to, with the
 // minimum key length for each (RFC 7518 §3.2: a key at least as long as the
@@ -226,136 +222,6 @@ func (id *LegacyID) UnmarshalJSON(b []byte) error {
 	}
 	*id = LegacyID(b)
 	return nil
-}
-
-// Verifier verifies tokens with one pinned algorithm and key. It is safe for
-// concurrent use.
-type Verifier struct {
-	parser *jwt.Parser
-	// key is the secret ([]byte) as keyFunc returns it, boxed once here
-	// rather than on every token.
-	key      any
-	audience string
-	typ      string
-}
-
-// NewVerifier returns a Verifier for cfg. cfg must have been validated.
-func NewVerifier(cfg Config) *Verifier {
-	opts := []jwt.ParserOption{
-		jwt.WithValidMethods([]string{cfg.Alg}),
-		jwt.WithExpirationRequired(),
-		jwt.WithIssuedAt(), // iat in the future (beyond leeway) is refused
-		jwt.WithLeeway(cfg.Leeway),
-		jwt.WithStrictDecoding(),
-	}
-	if cfg.Now != nil {
-		opts = append(opts, jwt.WithTimeFunc(cfg.Now))
-	}
-	if cfg.Issuer != "" {
-		opts = append(opts, jwt.WithIssuer(cfg.Issuer))
-	}
-	if cfg.Audience != "" {
-		opts = append(opts, jwt.WithAudience(cfg.Audience))
-	}
-	return &Verifier{parser: jwt.NewParser(opts...), key: bytes.Clone(cfg.Secret), audience: cfg.Audience, typ: cfg.Type}
-}
-
-// Verify checks tok's signature, header and claims and returns its payload.
-// The error wraps ErrExpired or ErrInvalid. With ErrExpired, and only then,
-// the payload is returned too: its signature is good and it was decoded
-// strictly, so that the caller can make the checks of its own that a fresh
-// token must pass and report a token that fails them as invalid rather
-// than merely expired. With ErrInvalid the payload is nil.
-func (v *Verifier) Verify(tok string) (*Payload, error) {
-	// Base64 decoders skip CR and LF, so "<signature>\n" would verify as
-	// "<signature>". Refuse every byte outside the compact serialization's
-	// alphabet: a signed token then has exactly one accepted spelling.
-	for i := 0; i < len(tok); i++ {
-		if c := tok[i]; !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.') {
-			return nil, fmt.Errorf("%w: %w: byte %d is neither base64url nor '.'", ErrInvalid, errBadByte, i)
-		}
-	}
-	_, rest, _ := strings.Cut(tok, ".")
-	segment, _, _ := strings.Cut(rest, ".")
-	p := &Payload{Segment: segment}
-	_, err := v.parser.ParseWithClaims(tok, p, v.keyFunc)
-	// RFC 7519 §4.1.3: a recipient that does not identify itself with a
-	// value of a present aud claim must reject the token. A token minted for
-	// another service that shares the secret stops here. It is checked on
-	// expired tokens too (whose claims the parser has decoded), so that
-	// they are not reported as merely expired.
-	foreignAud := v.audience == "" && len(p.Audience) > 0
-	switch {
-	case err == nil && foreignAud:
-		return nil, fmt.Errorf("%w: %w: token names an audience and none is configured", ErrInvalid, jwt.ErrTokenInvalidAudience)
-	case err == nil:
-		return p, nil
-	case onlyExpired(err) && foreignAud:
-		return nil, fmt.Errorf("%w: %w: token names an audience and none is configured: %w", ErrInvalid, jwt.ErrTokenInvalidAudience, err)
-	case onlyExpired(err):
-		return p, fmt.Errorf("%w: %w", ErrExpired, err)
-	default:
-		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
-	}
-}
-
-// onlyExpired reports whether err, from ParseWithClaims, says that expiry
-// is the one check the token failed, so that a client is told to refresh
-// only a token that is good but for its age: a token for another issuer or
-// audience, not yet valid, or issued in the future is invalid, expired or
-// not. golang-jwt's validator joins the errors of every failed check; each
-// error at the leaves of err's tree must be jwt.ErrTokenExpired or
-// jwt.ErrTokenInvalidClaims (the parser's wrapper around the joined
-// errors), and ErrTokenExpired must be among them. An error golang-jwt adds
-// in a later version is a leaf of another kind, so it counts as invalid.
-func onlyExpired(err error) bool {
-	expired := false
-	var walk func(error) bool
-	walk = func(e error) bool {
-		switch u := e.(type) {
-		case interface{ Unwrap() []error }:
-			for _, e := range u.Unwrap() {
-				if !walk(e) {
-					return false
-				}
-			}
-			return true
-		case interface{ Unwrap() error }:
-			return walk(u.Unwrap())
-		}
-		switch e {
-		case jwt.ErrTokenExpired:
-			expired = true
-			return true
-		case jwt.ErrTokenInvalidClaims:
-			return true
-		}
-		return false
-	}
-	return walk(err) && expired
-}
-
-// keyFunc runs after the alg check and before the signature check. It refuses
-// any crit header (RFC 7515 §4.1.11: we understand no extension, so a token
-// that requires one must be refused), any cty header (a nested JWT or other
-// content, RFC 7519 §5.2: the payload must be the claims themselves), and,
-// when a type is configured, a typ header that is not it. It returns the
-// pinned secret: header fields such as kid, jku, jwk, x5u and x5c are never
-// used to choose a key.
-func (v *Verifier) keyFunc(t *jwt.Token) (any, error) {
-	if _, ok := t.Header["crit"]; ok {
-		return nil, errors.New("crit header parameter present; no extension is understood")
-	}
-	if _, ok := t.Header["cty"]; ok {
-		return nil, errors.New("cty header parameter present; nested or non-claims content is not accepted")
-	}
-	if v.typ != "" {
-		typ, _ := t.Header["typ"].(string)
-		if !SameType(typ, v.typ) {
-			return nil, fmt.Errorf("typ header %q is not the required %q", typ, v.typ)
-		}
-	}
-	return v.key, nil
 }
 
 // SameType compares two typ values as RFC 7515 §4.1.9 asks: ignoring ASCII

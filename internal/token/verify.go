@@ -1,0 +1,356 @@
+package token
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/sha512"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"hash"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jwtguard/jwtguard/internal/strictjson"
+)
+
+// The kinds of refusal Reason tells apart; every error Verify returns wraps
+// one of them besides ErrInvalid or ErrExpired.
+var (
+	errMalformed = errors.New("token is malformed")
+	errSignature = errors.New("token signature is invalid")
+	errIssuer    = errors.New("token has invalid issuer")
+	errAudience  = errors.New("token has invalid audience")
+	errClaims    = errors.New("token has invalid claims")
+	// errBadByte is a malformed token with a byte outside the compact
+	// serialization's alphabet.
+	errBadByte = fmt.Errorf("%w: a byte that is neither base64url nor '.'", errMalformed)
+)
+
+// knownAlgs are the JWS algorithm names golang-jwt registers: a token that
+// names one of them but not the key's is "invalid", any other "unavailable",
+// in golang-jwt's words, which the operator's log keeps.
+var knownAlgs = map[string]bool{
+	"HS256": true, "HS384": true, "HS512": true, "RS256": true, "RS384": true, "RS512": true,
+	"PS256": true, "PS384": true, "PS512": true, "ES256": true, "ES384": true, "ES512": true,
+	"EdDSA": true, "none": true,
+}
+
+// Verifier verifies tokens with one pinned algorithm and key. It is safe for
+// concurrent use.
+//
+// It is a path of its own for the compact serialization rather than
+// golang-jwt's parser, which decodes the header into a map through
+// encoding/json, the claims before the signature is checked, and makes a
+// new HMAC for every token: that path was about five times the cost of a
+// fully validating verifier (issue 13's measurements, BENCHMARKS.md). Here
+// the token is read in one pass: its alphabet and its three segments; the
+// JOSE header, decoded strictly (exact names, none repeated, crit and cty
+// refused), and its alg compared with the key's before anything else in
+// it is trusted; the signature, with a pooled HMAC and a constant-time
+// comparison; and only then the claims, with the strict decoder. golang-jwt
+// signs (Signer), and FuzzVerifyAgainstGolangJWT checks this path against
+// its parser.
+type Verifier struct {
+	alg       string
+	quotedAlg []byte // `"HS256"`: the alg value as a header without escapes spells it
+	macs      sync.Pool
+	macSize   int
+	issuer    string
+	audience  string
+	typ       string
+	leeway    time.Duration
+	now       func() time.Time
+}
+
+// NewVerifier returns a Verifier for cfg. cfg must have been validated.
+func NewVerifier(cfg Config) *Verifier {
+	key := bytes.Clone(cfg.Secret)
+	newHash := map[string]func() hash.Hash{"HS256": sha256.New, "HS384": sha512.New384, "HS512": sha512.New}[cfg.Alg]
+	v := &Verifier{
+		alg:       cfg.Alg,
+		quotedAlg: []byte(`"` + cfg.Alg + `"`),
+		macSize:   newHash().Size(),
+		issuer:    cfg.Issuer,
+		audience:  cfg.Audience,
+		typ:       cfg.Type,
+		leeway:    cfg.Leeway,
+		now:       cfg.Now,
+	}
+	if v.now == nil {
+		v.now = time.Now
+	}
+	v.macs.New = func() any { return &macState{mac: hmac.New(newHash, key)} }
+	return v
+}
+
+// macState is what one signature check needs, pooled so that the check
+// allocates nothing: the HMAC of the key (hmac.New costs two hash states
+// and the padded key), and buffers for the signature and the sum, which
+// would escape through the hash.Hash interface if they were locals.
+type macState struct {
+	mac       hash.Hash
+	want, got [64]byte
+}
+
+// headerBufs pools the buffers headers are decoded into: the decoded bytes
+// escape through strictjson.Object's callback, so a local array would be
+// moved to the heap on every token.
+var headerBufs = sync.Pool{New: func() any { return new([maxHeaderSize]byte) }}
+
+// maxHeaderSize bounds a decoded JOSE header; jwtguard's own are about 30
+// bytes, and those of other issuers with kid and typ under 200.
+const maxHeaderSize = 512
+
+// b64 is the base64url decoding of the compact serialization: no padding,
+// and, strictly, no stray bits in the last character, so that a token has
+// one spelling.
+var b64 = base64.RawURLEncoding.Strict()
+
+// Verify checks tok's signature, header and claims and returns its payload.
+// The error wraps ErrExpired or ErrInvalid. With ErrExpired, and only then,
+// the payload is returned too: its signature is good and it was decoded
+// strictly, so that the caller can make the checks of its own that a fresh
+// token must pass and report a token that fails them as invalid rather
+// than merely expired. With ErrInvalid the payload is nil.
+func (v *Verifier) Verify(tok string) (*Payload, error) {
+	// Base64 decoders skip CR and LF, so "<signature>\n" would verify as
+	// "<signature>". Refuse every byte outside the compact serialization's
+	// alphabet: a signed token then has exactly one accepted spelling.
+	first, second := -1, -1
+	for i := 0; i < len(tok); i++ {
+		switch c := tok[i]; {
+		case 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_':
+		case c == '.' && first < 0:
+			first = i
+		case c == '.' && second < 0:
+			second = i
+		case c == '.':
+			return nil, invalid(errMalformed, "token contains an invalid number of segments")
+		default:
+			return nil, fmt.Errorf("%w: %w: byte %d is neither base64url nor '.'", ErrInvalid, errBadByte, i)
+		}
+	}
+	if second < 0 {
+		return nil, invalid(errMalformed, "token contains an invalid number of segments")
+	}
+	if err := v.checkHeader(tok[:first]); err != nil {
+		return nil, err
+	}
+	if err := v.checkSignature(tok[:second], tok[second+1:]); err != nil {
+		return nil, err
+	}
+	segment := tok[first+1 : second]
+	raw, err := b64.DecodeString(segment)
+	if err != nil {
+		return nil, invalid(errMalformed, "could not base64 decode claim")
+	}
+	p := &Payload{Segment: segment}
+	if err := p.UnmarshalJSON(raw); err != nil {
+		return nil, fmt.Errorf("%w: %w: could not JSON decode claim: %w", ErrInvalid, errMalformed, err)
+	}
+	return v.checkClaims(p)
+}
+
+func invalid(kind error, detail string) error {
+	return fmt.Errorf("%w: %w: %s", ErrInvalid, kind, detail)
+}
+
+// maxHeaderMembers bounds the JOSE header, whose repeated names are found
+// by comparing hashes of the names seen.
+const maxHeaderMembers = 16
+
+// checkHeader decodes the JOSE header strictly and checks it: alg is the
+// key's, no name is repeated (RFC 7515 §4: a parser must refuse or take the
+// last; we refuse), crit is absent (§4.1.11: we understand no extension, so
+// a token that requires one must be refused), cty is absent (a nested JWT
+// or other content, RFC 7519 §5.2: the payload must be the claims
+// themselves), and typ, when a type is configured, is it. kid, jku, jwk,
+// x5u and x5c are never used to choose a key; other parameters are
+// validated and skipped.
+func (v *Verifier) checkHeader(segment string) error {
+	if b64.DecodedLen(len(segment)) > maxHeaderSize {
+		return invalid(errMalformed, fmt.Sprintf("could not JSON decode header: header longer than %d bytes", maxHeaderSize))
+	}
+	buf := headerBufs.Get().(*[maxHeaderSize]byte)
+	defer headerBufs.Put(buf)
+	n, err := b64.Decode(buf[:], bytesOf(segment))
+	if err != nil {
+		return invalid(errMalformed, "could not base64 decode header")
+	}
+	var (
+		seen    [maxHeaderMembers]uint64
+		count   int
+		alg     []byte
+		typ     []byte
+		hasTyp  bool
+		problem error
+	)
+	err = strictjson.Object(buf[:n], func(name, value []byte) error {
+		if count == maxHeaderMembers {
+			return fmt.Errorf("more than %d header parameters", maxHeaderMembers)
+		}
+		sum := fnv64a(name)
+		for _, s := range seen[:count] {
+			if s == sum {
+				return fmt.Errorf("header parameter %q appears twice", name)
+			}
+		}
+		seen[count] = sum
+		count++
+		switch string(name) {
+		case "alg":
+			alg = value
+			if !bytes.Equal(value, v.quotedAlg) {
+				return v.algError(value)
+			}
+		case "typ":
+			typ, hasTyp = value, true
+		case "crit":
+			problem = errors.New("crit header parameter present; no extension is understood")
+		case "cty":
+			problem = errors.New("cty header parameter present; nested or non-claims content is not accepted")
+		}
+		return problem
+	})
+	switch {
+	case problem != nil:
+		return fmt.Errorf("%w: %w: %w", ErrInvalid, errClaims, problem)
+	case errors.Is(err, errSignature):
+		return fmt.Errorf("%w: %w", ErrInvalid, err)
+	case err != nil:
+		return fmt.Errorf("%w: %w: could not JSON decode header: %w", ErrInvalid, errMalformed, err)
+	case alg == nil:
+		return invalid(errSignature, "token is unverifiable: signing method (alg) is unspecified")
+	}
+	if v.typ != "" {
+		var s string
+		switch {
+		case hasTyp && len(typ) >= 2 && typ[0] == '"' && typ[len(typ)-1] == '"' && bytes.IndexByte(typ, '\\') < 0:
+			// A plain JSON string (strictjson validated it): compared in
+			// place, without copying it out.
+			s = stringOf(typ[1 : len(typ)-1])
+		case hasTyp:
+			if s, err = strictjson.String(typ); err != nil {
+				return fmt.Errorf("%w: %w: typ header: %w", ErrInvalid, errClaims, err)
+			}
+		}
+		if !SameType(s, v.typ) {
+			s = strings.Clone(s) // it outlives the pooled buffer in the error
+			return fmt.Errorf("%w: %w: typ header %q is not the required %q", ErrInvalid, errClaims, s, v.typ)
+		}
+	}
+	return nil
+}
+
+// algError is the refusal of a header whose alg value is not the key's,
+// worded as golang-jwt words it: a known algorithm is invalid here, any
+// other unavailable, a non-string unspecified.
+func (v *Verifier) algError(value []byte) error {
+	s, err := strictjson.String(value)
+	switch {
+	case err != nil:
+		return fmt.Errorf("%w: token is unverifiable: signing method (alg) is unspecified", errSignature)
+	case s == v.alg:
+		// The key's algorithm spelled with escapes: accepted, as every
+		// JSON parser reads it so.
+		return nil
+	case knownAlgs[s]:
+		return fmt.Errorf("%w: signing method %s is invalid", errSignature, s)
+	}
+	return fmt.Errorf("%w: token is unverifiable: signing method (alg) is unavailable", errSignature)
+}
+
+// checkSignature checks the base64url signature sig over the signing input,
+// with a pooled HMAC of the key and a constant-time comparison.
+func (v *Verifier) checkSignature(input, sig string) error {
+	if b64.DecodedLen(len(sig)) != v.macSize {
+		return invalid(errSignature, "signature is invalid")
+	}
+	st := v.macs.Get().(*macState)
+	defer v.macs.Put(st)
+	if _, err := b64.Decode(st.want[:], bytesOf(sig)); err != nil {
+		return invalid(errMalformed, "could not base64 decode signature")
+	}
+	st.mac.Reset()
+	st.mac.Write(bytesOf(input))
+	if !hmac.Equal(st.mac.Sum(st.got[:0]), st.want[:v.macSize]) {
+		return invalid(errSignature, "signature is invalid")
+	}
+	return nil
+}
+
+// checkClaims checks the time claims (exp required; exp, nbf and iat with
+// the leeway, iat not in the future), iss and aud, as golang-jwt's validator
+// does, and reports ErrExpired only when expiry is the one check that
+// failed, so that a client is told to refresh only a token that is good but
+// for its age.
+func (v *Verifier) checkClaims(p *Payload) (*Payload, error) {
+	now := v.now()
+	var failed []string
+	expired := false
+	switch {
+	case p.ExpiresAt.IsZero():
+		failed = append(failed, "exp claim is required")
+	case !now.Before(p.ExpiresAt.Add(v.leeway)):
+		expired = true
+	}
+	if !p.NotBefore.IsZero() && now.Before(p.NotBefore.Add(-v.leeway)) {
+		failed = append(failed, "token is not valid yet")
+	}
+	if !p.IssuedAt.IsZero() && now.Before(p.IssuedAt.Add(-v.leeway)) {
+		failed = append(failed, "token used before issued")
+	}
+	kind := errClaims
+	if v.issuer != "" {
+		switch {
+		case p.Issuer == "":
+			failed, kind = append(failed, "iss claim is required"), errIssuer
+		case p.Issuer != v.issuer:
+			failed, kind = append(failed, "token has invalid issuer"), errIssuer
+		}
+	}
+	switch {
+	case v.audience != "" && len(p.Audience) == 0:
+		failed, kind = append(failed, "aud claim is required"), errAudience
+	case v.audience != "" && !contains(p.Audience, v.audience):
+		failed, kind = append(failed, "token has invalid audience"), errAudience
+	case v.audience == "" && len(p.Audience) > 0:
+		// RFC 7519 §4.1.3: a recipient that does not identify itself with
+		// a value of a present aud claim must reject the token. A token
+		// minted for another service that shares the secret stops here.
+		failed, kind = append(failed, "token names an audience and none is configured"), errAudience
+	}
+	switch {
+	case len(failed) == 0 && !expired:
+		return p, nil
+	case len(failed) == 0:
+		return p, fmt.Errorf("%w: %w: token is expired", ErrExpired, errClaims)
+	}
+	if expired {
+		failed = append(failed, "token is expired")
+	}
+	return nil, fmt.Errorf("%w: %w: %s", ErrInvalid, kind, strings.Join(failed, ", "))
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// fnv64a is the 64-bit FNV-1a hash of b, written out so that hashing a
+// header name allocates nothing (hash/fnv's hasher escapes to the heap).
+func fnv64a(b []byte) uint64 {
+	h := uint64(14695981039346656037)
+	for _, c := range b {
+		h ^= uint64(c)
+		h *= 1099511628211
+	}
+	return h
+}
