@@ -83,8 +83,8 @@ func (p *Payload) RawJSON() ([]byte, error) {
 	return base64.RawURLEncoding.Strict().DecodeString(p.Segment)
 }
 
-// The jwt.Claims interface, so that golang-jwt's validator checks exp, nbf,
-// iat, iss and aud against our strictly typed fields.
+// The jwt.Claims interface, which golang-jwt's signer asks of the claims it
+// signs (Signer); Verify checks the claims itself (verify.go).
 
 func (p *Payload) GetExpirationTime() (*jwt.NumericDate, error) { return p.ExpiresAt.numeric(), nil }
 func (p *Payload) GetNotBefore() (*jwt.NumericDate, error)      { return p.NotBefore.numeric(), nil }
