@@ -101,14 +101,16 @@ func (a *Auth) authenticate(r *http.Request) (*Claims, error) {
 	if err != nil {
 		return nil, err
 	}
-	p, verr := a.verifier.Verify(tok)
+	// The claims and the payload they are read from, in one allocation.
+	vt := new(verifiedToken)
+	verr := a.verifier.VerifyInto(tok, &vt.payload)
 	if verr != nil && !errors.Is(verr, token.ErrExpired) {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidToken, verr)
 	}
 	// An expired token's payload comes back with the error, and must pass
 	// the claim checks a fresh one would: a client is told to refresh only
 	// a token that is good but for its age.
-	c, err := a.claimsFromPayload(p)
+	c, err := a.claimsFromPayload(&vt.claims, &vt.payload)
 	switch {
 	case err != nil && verr != nil:
 		// verr is text only: the refusal is not an expiry, for
@@ -200,9 +202,16 @@ func (a *Auth) extract(r *http.Request) (string, error) {
 	return tok, nil
 }
 
-// claimsFromPayload builds the exported Claims of a verified payload.
-func (a *Auth) claimsFromPayload(p *token.Payload) (*Claims, error) {
-	c := &Claims{
+// verifiedToken is what a verified request keeps: the claims handlers see
+// and the payload behind them (for Claims.Decode).
+type verifiedToken struct {
+	claims  Claims
+	payload token.Payload
+}
+
+// claimsFromPayload fills c, the exported Claims, from a verified payload.
+func (a *Auth) claimsFromPayload(c *Claims, p *token.Payload) (*Claims, error) {
+	*c = Claims{
 		Subject:   p.Subject,
 		Username:  p.Username,
 		Issuer:    p.Issuer,

@@ -436,11 +436,19 @@ func String(b []byte) (string, error) {
 // not a string, null included, is refused. An empty array is a non-nil
 // empty slice.
 func Strings(b []byte) ([]string, error) {
+	return AppendStrings([]string{}, b, nil)
+}
+
+// AppendStrings is Strings appending to dst. view, when not nil, makes the
+// string of an element without escapes from its bytes in b (a view that
+// does not copy, for a caller that owns b and never changes it); nil
+// copies them.
+func AppendStrings(dst []string, b []byte, view func([]byte) string) ([]string, error) {
 	if len(b) == 0 || b[0] != '[' {
 		return nil, errors.New("not a JSON array")
 	}
 	s := scanner{b: b}
-	out := []string{}
+	out := dst
 	ok := s.array(func() bool {
 		if s.i >= len(b) || b[s.i] != '"' {
 			return s.failf("array element is not a string")
@@ -451,9 +459,12 @@ func Strings(b []byte) ([]string, error) {
 			return false
 		}
 		body := b[start+1 : s.i-1]
-		if escaped {
+		switch {
+		case escaped:
 			out = append(out, string(unescape(make([]byte, 0, len(body)), body)))
-		} else {
+		case view != nil:
+			out = append(out, view(body))
+		default:
 			out = append(out, string(body))
 		}
 		return true

@@ -177,7 +177,7 @@ func FuzzPayloadDecode(f *testing.F) {
 		if (gotErr == nil) != (wantErr == nil) {
 			t.Fatalf("%s: decoder error %v, encoding/json error %v", in, gotErr, wantErr)
 		}
-		if gotErr == nil && !reflect.DeepEqual(got, Payload(want)) {
+		if gotErr == nil && !reflect.DeepEqual(claimsOf(got), claimsOf(Payload(want))) {
 			t.Fatalf("%s:\ndecoder       %+v\nencoding/json %+v", in, got, Payload(want))
 		}
 	})
@@ -190,9 +190,15 @@ func checkDecodes(t *testing.T, in string, want Payload) {
 	if err := p.UnmarshalJSON([]byte(in)); err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(p, want) {
+	if !reflect.DeepEqual(claimsOf(p), want) {
 		t.Errorf("got %+v, want %+v", p, want)
 	}
+}
+
+// claimsOf is p without the storage it decodes into: the claims alone.
+func claimsOf(p Payload) Payload {
+	p.own, p.audBuf, p.rolesBuf = false, [2]string{}, [4]string{}
+	return p
 }
 
 // BenchmarkPayloadDecode compares the decoder with encoding/json's

@@ -76,6 +76,16 @@ type Payload struct {
 	// claims outside this struct: RawJSON decodes it when they are wanted,
 	// so the hot path decodes the payload once.
 	Segment string `json:"-"`
+
+	// own is set by Verify, which decodes into a buffer of its own that
+	// nothing changes afterwards: the string claims are then views of it
+	// (Payload.str). encoding/json, calling UnmarshalJSON, may reuse its
+	// input, so then they are copies.
+	own bool
+	// Storage for short aud and roles lists, so that they allocate
+	// nothing of their own.
+	audBuf   [2]string
+	rolesBuf [4]string
 }
 
 // RawJSON returns the payload's JSON, decoded from Segment.

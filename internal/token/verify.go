@@ -116,6 +116,20 @@ var b64 = base64.RawURLEncoding.Strict()
 // token must pass and report a token that fails them as invalid rather
 // than merely expired. With ErrInvalid the payload is nil.
 func (v *Verifier) Verify(tok string) (*Payload, error) {
+	p := new(Payload)
+	switch err := v.VerifyInto(tok, p); {
+	case err == nil, errors.Is(err, ErrExpired):
+		return p, err
+	default:
+		return nil, err
+	}
+}
+
+// VerifyInto is Verify decoding into p, which the caller allocates (with
+// what it keeps beside the payload, in one allocation). p must be zero.
+// Unless the error wraps ErrExpired, p is to be dropped when the error is
+// not nil.
+func (v *Verifier) VerifyInto(tok string, p *Payload) error {
 	// Base64 decoders skip CR and LF, so "<signature>\n" would verify as
 	// "<signature>". Refuse every byte outside the compact serialization's
 	// alphabet: a signed token then has exactly one accepted spelling.
@@ -128,28 +142,28 @@ func (v *Verifier) Verify(tok string) (*Payload, error) {
 		case c == '.' && second < 0:
 			second = i
 		case c == '.':
-			return nil, invalid(errMalformed, "token contains an invalid number of segments")
+			return invalid(errMalformed, "token contains an invalid number of segments")
 		default:
-			return nil, fmt.Errorf("%w: %w: byte %d is neither base64url nor '.'", ErrInvalid, errBadByte, i)
+			return fmt.Errorf("%w: %w: byte %d is neither base64url nor '.'", ErrInvalid, errBadByte, i)
 		}
 	}
 	if second < 0 {
-		return nil, invalid(errMalformed, "token contains an invalid number of segments")
+		return invalid(errMalformed, "token contains an invalid number of segments")
 	}
 	if err := v.checkHeader(tok[:first]); err != nil {
-		return nil, err
+		return err
 	}
 	if err := v.checkSignature(tok[:second], tok[second+1:]); err != nil {
-		return nil, err
+		return err
 	}
 	segment := tok[first+1 : second]
 	raw, err := b64.DecodeString(segment)
 	if err != nil {
-		return nil, invalid(errMalformed, "could not base64 decode claim")
+		return invalid(errMalformed, "could not base64 decode claim")
 	}
-	p := &Payload{Segment: segment}
+	p.Segment, p.own = segment, true
 	if err := p.UnmarshalJSON(raw); err != nil {
-		return nil, fmt.Errorf("%w: %w: could not JSON decode claim: %w", ErrInvalid, errMalformed, err)
+		return fmt.Errorf("%w: %w: could not JSON decode claim: %w", ErrInvalid, errMalformed, err)
 	}
 	return v.checkClaims(p)
 }
@@ -287,7 +301,7 @@ func (v *Verifier) checkSignature(input, sig string) error {
 // does, and reports ErrExpired only when expiry is the one check that
 // failed, so that a client is told to refresh only a token that is good but
 // for its age.
-func (v *Verifier) checkClaims(p *Payload) (*Payload, error) {
+func (v *Verifier) checkClaims(p *Payload) error {
 	now := v.now()
 	var failed []string
 	expired := false
@@ -325,14 +339,14 @@ func (v *Verifier) checkClaims(p *Payload) (*Payload, error) {
 	}
 	switch {
 	case len(failed) == 0 && !expired:
-		return p, nil
+		return nil
 	case len(failed) == 0:
-		return p, fmt.Errorf("%w: %w: token is expired", ErrExpired, errClaims)
+		return fmt.Errorf("%w: %w: token is expired", ErrExpired, errClaims)
 	}
 	if expired {
 		failed = append(failed, "token is expired")
 	}
-	return nil, fmt.Errorf("%w: %w: %s", ErrInvalid, kind, strings.Join(failed, ", "))
+	return fmt.Errorf("%w: %w: %s", ErrInvalid, kind, strings.Join(failed, ", "))
 }
 
 func contains(list []string, s string) bool {
