@@ -116,6 +116,16 @@ func (t *Time) UnmarshalJSON(b []byte) error {
 	if len(b) == 0 || !(b[0] == '-' || '0' <= b[0] && b[0] <= '9') {
 		return errors.New("NumericDate is not a JSON number")
 	}
+	// Whole seconds of up to 12 digits without a leading zero, the usual
+	// case, are read directly: the same value ParseFloat gives, without
+	// its cost on every request.
+	if n, ok := smallSeconds(b); ok {
+		if n > maxSeconds {
+			return errors.New("NumericDate outside the years 0000 to 9999")
+		}
+		t.Time = time.Unix(n, 0)
+		return nil
+	}
 	f, err := strconv.ParseFloat(string(b), 64)
 	if err != nil {
 		return fmt.Errorf("NumericDate: %w", err)
@@ -126,6 +136,22 @@ func (t *Time) UnmarshalJSON(b []byte) error {
 	sec, frac := int64(f), f-float64(int64(f))
 	t.Time = time.Unix(sec, int64(frac*1e9))
 	return nil
+}
+
+// smallSeconds reads b when it is 1 to 12 decimal digits with no leading
+// zero (or "0"), an integer every JSON parser reads exactly.
+func smallSeconds(b []byte) (int64, bool) {
+	if len(b) == 0 || len(b) > 12 || b[0] == '0' && len(b) > 1 {
+		return 0, false
+	}
+	var n int64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, true
 }
 
 // The bounds of a NumericDate: 0000-01-01T00:00:00Z and
