@@ -224,3 +224,16 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 type storeFailure struct{ error }
 
 func (e *storeFailure) Unwrap() error { return e.error }
+
+// refusalOf wraps cause, the real reason, in sentinel, as
+// fmt.Errorf("%w: %w", sentinel, cause) would, in one small allocation and
+// with its text made only when it is read (logged): the refusals of a flood
+// of junk tokens should cost no more than real traffic.
+func refusalOf(sentinel, cause error) error { return &wrapped{[2]error{sentinel, cause}} }
+
+// wrapped holds its two errors in an array, so that Unwrap, which errors.Is
+// calls for every sentinel it tests, allocates nothing.
+type wrapped struct{ errs [2]error }
+
+func (e *wrapped) Error() string   { return e.errs[0].Error() + ": " + e.errs[1].Error() }
+func (e *wrapped) Unwrap() []error { return e.errs[:] }

@@ -105,7 +105,7 @@ func (a *Auth) authenticate(r *http.Request) (*Claims, error) {
 	vt := new(verifiedToken)
 	verr := a.verifier.VerifyInto(tok, &vt.payload)
 	if verr != nil && !errors.Is(verr, token.ErrExpired) {
-		return nil, fmt.Errorf("%w: %w", ErrInvalidToken, verr)
+		return nil, refusalOf(ErrInvalidToken, verr)
 	}
 	// An expired token's payload comes back with the error, and must pass
 	// the claim checks a fresh one would: a client is told to refresh only
@@ -119,7 +119,7 @@ func (a *Auth) authenticate(r *http.Request) (*Claims, error) {
 	case err != nil:
 		return nil, fmt.Errorf("%w: %w", ErrInvalidToken, err)
 	case verr != nil:
-		return nil, fmt.Errorf("%w: %w", ErrTokenExpired, verr)
+		return nil, refusalOf(ErrTokenExpired, verr)
 	}
 	return c, nil
 }

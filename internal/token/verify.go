@@ -144,14 +144,14 @@ func (v *Verifier) VerifyInto(tok string, p *Payload) error {
 			case second < 0:
 				second = i
 			default:
-				return invalid(errMalformed, "token contains an invalid number of segments")
+				return errSegments
 			}
 		default:
 			return fmt.Errorf("%w: %w: byte %d is neither base64url nor '.'", ErrInvalid, errBadByte, i)
 		}
 	}
 	if second < 0 {
-		return invalid(errMalformed, "token contains an invalid number of segments")
+		return errSegments
 	}
 	if err := v.checkHeader(tok[:first]); err != nil {
 		return err
@@ -162,7 +162,7 @@ func (v *Verifier) VerifyInto(tok string, p *Payload) error {
 	segment := tok[first+1 : second]
 	raw, err := b64.DecodeString(segment)
 	if err != nil {
-		return invalid(errMalformed, "could not base64 decode claim")
+		return errPayloadBase64
 	}
 	p.Segment, p.own = segment, true
 	if err := p.UnmarshalJSON(raw); err != nil {
@@ -191,6 +191,17 @@ const (
 	dotChar
 )
 
+// The refusals whose text is fixed, made once: a flood of junk tokens
+// should cost no more than real traffic, and these are its usual answers.
+var (
+	errSegments        = invalid(errMalformed, "token contains an invalid number of segments")
+	errHeaderBase64    = invalid(errMalformed, "could not base64 decode header")
+	errPayloadBase64   = invalid(errMalformed, "could not base64 decode claim")
+	errSignatureBase64 = invalid(errMalformed, "could not base64 decode signature")
+	errNoAlg           = invalid(errSignature, "token is unverifiable: signing method (alg) is unspecified")
+	errBadSignature    = invalid(errSignature, "signature is invalid")
+)
+
 func invalid(kind error, detail string) error {
 	return fmt.Errorf("%w: %w: %s", ErrInvalid, kind, detail)
 }
@@ -215,7 +226,7 @@ func (v *Verifier) checkHeader(segment string) error {
 	defer headerBufs.Put(buf)
 	n, err := b64.Decode(buf[:], bytesOf(segment))
 	if err != nil {
-		return invalid(errMalformed, "could not base64 decode header")
+		return errHeaderBase64
 	}
 	var (
 		seen    [maxHeaderMembers]uint64
@@ -260,7 +271,7 @@ func (v *Verifier) checkHeader(segment string) error {
 	case err != nil:
 		return fmt.Errorf("%w: %w: could not JSON decode header: %w", ErrInvalid, errMalformed, err)
 	case alg == nil:
-		return invalid(errSignature, "token is unverifiable: signing method (alg) is unspecified")
+		return errNoAlg
 	}
 	if v.typ != "" {
 		var s string
@@ -304,17 +315,17 @@ func (v *Verifier) algError(value []byte) error {
 // with a pooled HMAC of the key and a constant-time comparison.
 func (v *Verifier) checkSignature(input, sig string) error {
 	if b64.DecodedLen(len(sig)) != v.macSize {
-		return invalid(errSignature, "signature is invalid")
+		return errBadSignature
 	}
 	st := v.macs.Get().(*macState)
 	defer v.macs.Put(st)
 	if _, err := b64.Decode(st.want[:], bytesOf(sig)); err != nil {
-		return invalid(errMalformed, "could not base64 decode signature")
+		return errSignatureBase64
 	}
 	st.mac.Reset()
 	st.mac.Write(bytesOf(input))
 	if !hmac.Equal(st.mac.Sum(st.got[:0]), st.want[:v.macSize]) {
-		return invalid(errSignature, "signature is invalid")
+		return errBadSignature
 	}
 	return nil
 }
