@@ -3,7 +3,9 @@ package token
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -20,7 +22,10 @@ import (
 // as a string or outside the years 0000–9999, claims of the wrong JSON
 // type, strings that are not UTF-8 or hold a lone surrogate escape, a
 // payload that is not an object, padding or stray bits in base64, and an
-// aud when none is configured (RFC 7519 §4.1.3).
+// aud when none is configured (RFC 7519 §4.1.3). Claim names match
+// exactly (RFC 7519 §4): golang-jwt's RegisteredClaims, decoded by
+// encoding/json, takes "nBf" or "EXP" for nbf or exp, so payloads with
+// such a name are not compared.
 func FuzzVerifyAgainstGolangJWT(f *testing.F) {
 	exp := itoa(testNow.Add(time.Minute).Unix())
 	for _, s := range [][2]string{
@@ -36,6 +41,7 @@ func FuzzVerifyAgainstGolangJWT(f *testing.F) {
 		{`{"alg":"HS256"}`, `{"exp":` + exp + `,"exp":` + exp + `}`},
 		{`{"alg":"HS256"}`, `null`},
 		{`{"alg":"HS256"}`, `{"exp":1e10,"sub":"\ud800"}`},
+		{`{"alg":"HS256"}`, `{"exp":1800000000,"nBf":0}`},
 	} {
 		f.Add(s[0], s[1])
 	}
@@ -50,6 +56,9 @@ func FuzzVerifyAgainstGolangJWT(f *testing.F) {
 	)
 	keyFunc := func(*jwt.Token) (any, error) { return testSecret, nil }
 	f.Fuzz(func(t *testing.T, header, payload string) {
+		if caseVariantClaim(payload) {
+			return
+		}
 		tok := craft(header, payload, testSecret)
 		ours, err := v.Verify(tok)
 		if err != nil && !errors.Is(err, ErrInvalid) && !errors.Is(err, ErrExpired) {
@@ -83,4 +92,22 @@ func sameDate(ours Time, theirs *jwt.NumericDate) bool {
 		return ours.IsZero()
 	}
 	return ours.Equal(theirs.Time)
+}
+
+// caseVariantClaim reports whether payload names a registered claim in
+// another letter case ("EXP", "nBf"), which encoding/json, and so
+// golang-jwt's RegisteredClaims, reads as the claim and we do not.
+func caseVariantClaim(payload string) bool {
+	var m map[string]json.RawMessage
+	if json.Unmarshal([]byte(payload), &m) != nil {
+		return false
+	}
+	for name := range m {
+		for _, c := range []string{"iss", "sub", "aud", "exp", "nbf", "iat", "jti"} {
+			if name != c && strings.EqualFold(name, c) {
+				return true
+			}
+		}
+	}
+	return false
 }
