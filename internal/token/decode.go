@@ -30,10 +30,15 @@ func (p *Payload) UnmarshalJSON(b []byte) error {
 		return errors.New("payload is not a JSON object")
 	}
 	var seen uint16
-	return strictjson.Object(b, func(name, val []byte) error {
+	err := strictjson.Object(b, func(name, val []byte) error {
 		bit, err := p.set(name, val)
 		if err != nil {
 			return err
+		}
+		if bit == 0 {
+			if claim, ok := caseVariant(name); ok {
+				return fmt.Errorf("claim %q is %q in another letter case", name, claim)
+			}
 		}
 		if seen&bit != 0 {
 			return fmt.Errorf("claim %q appears twice", name)
@@ -41,6 +46,29 @@ func (p *Payload) UnmarshalJSON(b []byte) error {
 		seen |= bit
 		return nil
 	})
+	p.seen = seen
+	return err
+}
+
+// claimNames are the claims the Payload holds, by length, for caseVariant.
+var claimNames = [...]string{"id", "iss", "sub", "aud", "exp", "nbf", "iat", "jti", "role", "roles", "scope", "username"}
+
+// caseVariant reports whether name is one of the claims the Payload holds
+// spelled in another letter case ("Sub", "EXP", "ſub"), as strings.EqualFold
+// compares. Such a payload is refused: we read claim names exactly (RFC
+// 7519 §4), but encoding/json, and so golang-jwt's RegisteredClaims or any
+// Go service decoding the same token into a struct, would read "Sub" as sub
+// (the last one winning), and the two would disagree about the subject.
+func caseVariant(name []byte) (string, bool) {
+	if len(name) < 2 || len(name) > 16 {
+		return "", false
+	}
+	for _, c := range claimNames {
+		if bytes.EqualFold(name, []byte(c)) {
+			return c, true
+		}
+	}
+	return "", false
 }
 
 // set decodes val into the field for the claim name (unquoted, escapes

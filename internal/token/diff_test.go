@@ -3,9 +3,7 @@ package token
 import (
 	"bytes"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
-	"strings"
 	"testing"
 	"time"
 
@@ -22,10 +20,10 @@ import (
 // as a string or outside the years 0000–9999, claims of the wrong JSON
 // type, strings that are not UTF-8 or hold a lone surrogate escape, a
 // payload that is not an object, padding or stray bits in base64, and an
-// aud when none is configured (RFC 7519 §4.1.3). Claim names match
-// exactly (RFC 7519 §4): golang-jwt's RegisteredClaims, decoded by
-// encoding/json, takes "nBf" or "EXP" for nbf or exp, so payloads with
-// such a name are not compared.
+// aud when none is configured (RFC 7519 §4.1.3), and a claim name in
+// another letter case ("nBf", "EXP"), which encoding/json, decoding
+// golang-jwt's RegisteredClaims, takes for the claim. Fractions of a second
+// count against the token, as golang-jwt's whole seconds do.
 func FuzzVerifyAgainstGolangJWT(f *testing.F) {
 	exp := itoa(testNow.Add(time.Minute).Unix())
 	for _, s := range [][2]string{
@@ -42,6 +40,9 @@ func FuzzVerifyAgainstGolangJWT(f *testing.F) {
 		{`{"alg":"HS256"}`, `null`},
 		{`{"alg":"HS256"}`, `{"exp":1e10,"sub":"\ud800"}`},
 		{`{"alg":"HS256"}`, `{"exp":1800000000,"nBf":0}`},
+		{`{"alg":"HS256"}`, `{"exp":1e10,"suB":"000000"}`},
+		{`{"alg":"HS256"}`, `{"sub":"1","exp":1799999990.5}`},
+		{`{"alg":"HS256"}`, `{"sub":"1","exp":-62135596800}`},
 	} {
 		f.Add(s[0], s[1])
 	}
@@ -56,9 +57,6 @@ func FuzzVerifyAgainstGolangJWT(f *testing.F) {
 	)
 	keyFunc := func(*jwt.Token) (any, error) { return testSecret, nil }
 	f.Fuzz(func(t *testing.T, header, payload string) {
-		if caseVariantClaim(payload) {
-			return
-		}
 		tok := craft(header, payload, testSecret)
 		ours, err := v.Verify(tok)
 		if err != nil && !errors.Is(err, ErrInvalid) && !errors.Is(err, ErrExpired) {
@@ -77,7 +75,7 @@ func FuzzVerifyAgainstGolangJWT(f *testing.F) {
 		}
 		switch {
 		case ours.Subject != theirs.Subject, ours.Issuer != theirs.Issuer, ours.ID != theirs.ID,
-			!ours.ExpiresAt.Equal(theirs.ExpiresAt.Time), !sameDate(ours.NotBefore, theirs.NotBefore), !sameDate(ours.IssuedAt, theirs.IssuedAt):
+			!ours.ExpiresAt.Truncate(time.Second).Equal(theirs.ExpiresAt.Time), !sameDate(ours.NotBefore, theirs.NotBefore), !sameDate(ours.IssuedAt, theirs.IssuedAt):
 			t.Fatalf("claims differ: ours %+v, golang-jwt's %+v\npayload %q", ours, theirs, payload)
 		}
 		raw, _ := base64.RawURLEncoding.DecodeString(ours.Segment)
@@ -91,23 +89,5 @@ func sameDate(ours Time, theirs *jwt.NumericDate) bool {
 	if theirs == nil {
 		return ours.IsZero()
 	}
-	return ours.Equal(theirs.Time)
-}
-
-// caseVariantClaim reports whether payload names a registered claim in
-// another letter case ("EXP", "nBf"), which encoding/json, and so
-// golang-jwt's RegisteredClaims, reads as the claim and we do not.
-func caseVariantClaim(payload string) bool {
-	var m map[string]json.RawMessage
-	if json.Unmarshal([]byte(payload), &m) != nil {
-		return false
-	}
-	for name := range m {
-		for _, c := range []string{"iss", "sub", "aud", "exp", "nbf", "iat", "jti"} {
-			if name != c && strings.EqualFold(name, c) {
-				return true
-			}
-		}
-	}
-	return false
+	return ours.Truncate(time.Second).Equal(theirs.Time)
 }

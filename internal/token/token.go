@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/jwtguard/jwtguard/internal/strictjson"
 )
 
 // Errors returned by Verifier.Verify. Every error it returns wraps exactly one
@@ -82,6 +84,10 @@ type Payload struct {
 	// (Payload.str). encoding/json, calling UnmarshalJSON, may reuse its
 	// input, so then they are copies.
 	own bool
+	// seen has a bit for each claim UnmarshalJSON found (Payload.set's
+	// bits), so that a present claim is told from an absent one whatever
+	// its value (an exp of 0001-01-01T00:00:00Z is a zero time.Time).
+	seen uint16
 	// Storage for short aud and roles lists, so that they allocate
 	// nothing of their own.
 	audBuf   [2]string
@@ -125,6 +131,11 @@ func (t *Time) UnmarshalJSON(b []byte) error {
 		}
 		t.Time = time.Unix(n, 0)
 		return nil
+	}
+	// ParseFloat also reads what JSON does not write (0x1p30, 1_000, 01):
+	// the JSON number grammar first, for a caller that has not validated b.
+	if err := strictjson.Valid(b); err != nil {
+		return fmt.Errorf("NumericDate is not a JSON number: %w", err)
 	}
 	f, err := strconv.ParseFloat(string(b), 64)
 	if err != nil {

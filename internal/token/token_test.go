@@ -390,7 +390,7 @@ func TestHotPathAllocations(t *testing.T) {
 	good := craft(`{"alg":"HS256","typ":"JWT"}`, `{"sub":"1","exp":`+itoa(testNow.Add(time.Minute).Unix())+`}`, testSecret)
 	parts := strings.Split(good, ".")
 	if n := testing.AllocsPerRun(100, func() {
-		if err := v.checkHeader(parts[0]); err != nil {
+		if problem, err := v.checkHeader(parts[0]); err != nil || problem != nil {
 			t.Fatal(err)
 		}
 	}); n != 0 {
@@ -618,5 +618,48 @@ func TestSameType(t *testing.T) {
 		if _, err := v.Verify(craft(`{"alg":"HS256","typ":"`+typ+`"}`, payload, testSecret)); !errors.Is(err, want) || (want == nil) != (err == nil) {
 			t.Errorf("Verify with typ %q: %v, want %v", typ, err, want)
 		}
+	}
+}
+
+// Time.UnmarshalJSON reads JSON numbers only, also when called directly
+// with text that ParseFloat would take.
+func TestTimeRefusesWhatJSONDoesNotWrite(t *testing.T) {
+	for _, in := range []string{"0x1p30", "1_000", "01", "1e", "+1", "Inf", "1.", ".5"} {
+		var tm Time
+		if err := tm.UnmarshalJSON([]byte(in)); err == nil {
+			t.Errorf("UnmarshalJSON(%q) = %v, want an error", in, tm)
+		}
+	}
+}
+
+// The lean verifier's review: a forgery is a signature refusal whatever its
+// header says; an exp at 0001-01-01T00:00:00Z is present and expired, not
+// missing; a fraction of a second counts against the token.
+func TestLeanVerifierReviewCases(t *testing.T) {
+	other := []byte("another-secret-0123456789abcdefgh")
+	exp := itoa(testNow.Add(time.Minute).Unix())
+	cfg := testConfig()
+	cfg.Type = "at+jwt"
+	typed := NewVerifier(cfg)
+	v := NewVerifier(testConfig())
+	for _, tc := range []struct {
+		name   string
+		v      *Verifier
+		tok    string
+		reason string
+	}{
+		{"forged with crit", v, craft(`{"alg":"HS256","crit":["x"]}`, `{"exp":`+exp+`}`, other), ReasonSignature},
+		{"forged with cty", v, craft(`{"alg":"HS256","cty":"JWT"}`, `{"exp":`+exp+`}`, other), ReasonSignature},
+		{"forged without the typ", typed, craft(`{"alg":"HS256"}`, `{"exp":`+exp+`}`, other), ReasonSignature},
+		{"signed with crit", v, craft(`{"alg":"HS256","crit":["x"]}`, `{"exp":`+exp+`}`, testSecret), ReasonClaims},
+		{"exp in year one", v, craft(`{"alg":"HS256"}`, `{"exp":-62135596800}`, testSecret), ReasonExpired},
+		{"exp a leeway and half a second ago", v, craft(`{"alg":"HS256"}`, `{"exp":`+itoa(testNow.Add(-10*time.Second).Unix())+`.5}`, testSecret), ReasonExpired},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := tc.v.Verify(tc.tok)
+			if err == nil || Reason(err) != tc.reason {
+				t.Errorf("Verify: %v (reason %q), want reason %q", err, Reason(err), tc.reason)
+			}
+		})
 	}
 }

@@ -153,11 +153,17 @@ func (v *Verifier) VerifyInto(tok string, p *Payload) error {
 	if second < 0 {
 		return errSegments
 	}
-	if err := v.checkHeader(tok[:first]); err != nil {
+	problem, err := v.checkHeader(tok[:first])
+	if err != nil {
 		return err
 	}
 	if err := v.checkSignature(tok[:second], tok[second+1:]); err != nil {
 		return err
+	}
+	// The header's other refusals (crit, cty, typ) wait for the signature,
+	// so that a forgery counts as one whatever its header says.
+	if problem != nil {
+		return problem
 	}
 	segment := tok[first+1 : second]
 	raw, err := b64.DecodeString(segment)
@@ -200,6 +206,8 @@ var (
 	errSignatureBase64 = invalid(errMalformed, "could not base64 decode signature")
 	errNoAlg           = invalid(errSignature, "token is unverifiable: signing method (alg) is unspecified")
 	errBadSignature    = invalid(errSignature, "signature is invalid")
+	errCrit            = invalid(errClaims, "crit header parameter present; no extension is understood")
+	errCty             = invalid(errClaims, "cty header parameter present; nested or non-claims content is not accepted")
 )
 
 func invalid(kind error, detail string) error {
@@ -218,23 +226,26 @@ const maxHeaderMembers = 16
 // themselves), and typ, when a type is configured, is it. kid, jku, jwk,
 // x5u and x5c are never used to choose a key; other parameters are
 // validated and skipped.
-func (v *Verifier) checkHeader(segment string) error {
+//
+// err refuses the header at once (it cannot be read, or names another
+// alg); problem is a refusal of a readable header with the key's alg, to
+// be returned once the signature is found good.
+func (v *Verifier) checkHeader(segment string) (problem, err error) {
 	if b64.DecodedLen(len(segment)) > maxHeaderSize {
-		return invalid(errMalformed, fmt.Sprintf("could not JSON decode header: header longer than %d bytes", maxHeaderSize))
+		return nil, invalid(errMalformed, fmt.Sprintf("could not JSON decode header: header longer than %d bytes", maxHeaderSize))
 	}
 	buf := headerBufs.Get().(*[maxHeaderSize]byte)
 	defer headerBufs.Put(buf)
 	n, err := b64.Decode(buf[:], bytesOf(segment))
 	if err != nil {
-		return errHeaderBase64
+		return nil, errHeaderBase64
 	}
 	var (
-		seen    [maxHeaderMembers]uint64
-		count   int
-		alg     []byte
-		typ     []byte
-		hasTyp  bool
-		problem error
+		seen   [maxHeaderMembers]uint64
+		count  int
+		alg    []byte
+		typ    []byte
+		hasTyp bool
 	)
 	err = strictjson.Object(buf[:n], func(name, value []byte) error {
 		if count == maxHeaderMembers {
@@ -257,21 +268,25 @@ func (v *Verifier) checkHeader(segment string) error {
 		case "typ":
 			typ, hasTyp = value, true
 		case "crit":
-			problem = errors.New("crit header parameter present; no extension is understood")
+			if problem == nil {
+				problem = errCrit
+			}
 		case "cty":
-			problem = errors.New("cty header parameter present; nested or non-claims content is not accepted")
+			if problem == nil {
+				problem = errCty
+			}
 		}
-		return problem
+		return nil
 	})
 	switch {
-	case problem != nil:
-		return fmt.Errorf("%w: %w: %w", ErrInvalid, errClaims, problem)
 	case errors.Is(err, errSignature):
-		return fmt.Errorf("%w: %w", ErrInvalid, err)
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	case err != nil:
-		return fmt.Errorf("%w: %w: could not JSON decode header: %w", ErrInvalid, errMalformed, err)
+		return nil, fmt.Errorf("%w: %w: could not JSON decode header: %w", ErrInvalid, errMalformed, err)
 	case alg == nil:
-		return errNoAlg
+		return nil, errNoAlg
+	case problem != nil:
+		return problem, nil
 	}
 	if v.typ != "" {
 		var s string
@@ -282,15 +297,15 @@ func (v *Verifier) checkHeader(segment string) error {
 			s = stringOf(typ[1 : len(typ)-1])
 		case hasTyp:
 			if s, err = strictjson.String(typ); err != nil {
-				return fmt.Errorf("%w: %w: typ header: %w", ErrInvalid, errClaims, err)
+				return fmt.Errorf("%w: %w: typ header: %w", ErrInvalid, errClaims, err), nil
 			}
 		}
 		if !SameType(s, v.typ) {
 			s = strings.Clone(s) // it outlives the pooled buffer in the error
-			return fmt.Errorf("%w: %w: typ header %q is not the required %q", ErrInvalid, errClaims, s, v.typ)
+			return fmt.Errorf("%w: %w: typ header %q is not the required %q", ErrInvalid, errClaims, s, v.typ), nil
 		}
 	}
-	return nil
+	return nil, nil
 }
 
 // algError is the refusal of a header whose alg value is not the key's,
@@ -339,16 +354,20 @@ func (v *Verifier) checkClaims(p *Payload) error {
 	now := v.now()
 	var failed []string
 	expired := false
+	// Presence comes from the claims found, not from zero times (an exp of
+	// 0001-01-01T00:00:00Z is present and long past). A fraction of a
+	// second counts against the token, as golang-jwt's whole seconds do:
+	// exp rounded down, nbf and iat up.
 	switch {
-	case p.ExpiresAt.IsZero():
+	case p.seen&seenExp == 0:
 		failed = append(failed, "exp claim is required")
-	case !now.Before(p.ExpiresAt.Add(v.leeway)):
+	case !now.Before(p.ExpiresAt.Truncate(time.Second).Add(v.leeway)):
 		expired = true
 	}
-	if !p.NotBefore.IsZero() && now.Before(p.NotBefore.Add(-v.leeway)) {
+	if p.seen&seenNbf != 0 && now.Before(ceilSecond(p.NotBefore.Time).Add(-v.leeway)) {
 		failed = append(failed, "token is not valid yet")
 	}
-	if !p.IssuedAt.IsZero() && now.Before(p.IssuedAt.Add(-v.leeway)) {
+	if p.seen&seenIat != 0 && now.Before(ceilSecond(p.IssuedAt.Time).Add(-v.leeway)) {
 		failed = append(failed, "token used before issued")
 	}
 	kind := errClaims
@@ -381,6 +400,21 @@ func (v *Verifier) checkClaims(p *Payload) error {
 		failed = append(failed, "token is expired")
 	}
 	return fmt.Errorf("%w: %w: %s", ErrInvalid, kind, strings.Join(failed, ", "))
+}
+
+// The bits of Payload.seen for the time claims (Payload.set).
+const (
+	seenExp = 1 << 3
+	seenNbf = 1 << 4
+	seenIat = 1 << 5
+)
+
+// ceilSecond rounds t up to a whole second.
+func ceilSecond(t time.Time) time.Time {
+	if r := t.Truncate(time.Second); !r.Equal(t) {
+		return r.Add(time.Second)
+	}
+	return t
 }
 
 func contains(list []string, s string) bool {
