@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/jwtguard/jwtguard/internal/strictjson"
-	"github.com/jwtguard/jwtguard/internal/token"
 )
 
 // Claims are the verified claims of a request's token. Verify puts them in the
@@ -37,7 +36,7 @@ type Claims struct {
 	// claim is absent (exp never is).
 	IssuedAt, NotBefore, ExpiresAt time.Time
 
-	payload *token.Payload // nil for Claims built by hand
+	json []byte // the token's payload; nil for Claims built by hand
 }
 
 // Decode unmarshals the token's whole JSON payload into v, for claims that
@@ -65,14 +64,10 @@ type Claims struct {
 // decodes claims, make a real token with [Auth.Issue] and [WithClaims] and
 // get its claims from [Auth.Authenticate].
 func (c *Claims) Decode(v any) error {
-	if c.payload == nil {
+	if c.json == nil {
 		return errors.New("jwtguard: claims built by hand have no token payload to decode")
 	}
-	raw, err := c.payload.RawJSON()
-	if err != nil {
-		return err
-	}
-	return strictjson.Unmarshal(raw, v)
+	return strictjson.Unmarshal(c.json, v)
 }
 
 type claimsKey struct{}

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/jwtguard/jwtguard/internal/bearer"
 	"github.com/jwtguard/jwtguard/internal/strictjson"
@@ -58,7 +59,7 @@ func (a *Auth) verify(next http.Handler, optional bool) http.Handler {
 		a.mustBeNew("Verify")
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := a.authenticate(r)
+		vt, err := a.authenticate(r)
 		if err != nil {
 			if optional && errors.Is(err, ErrNoToken) {
 				// Anonymous: the context says that VerifyOptional ran, so
@@ -69,7 +70,10 @@ func (a *Auth) verify(next http.Handler, optional bool) http.Handler {
 			a.refuseBearer(w, r, err)
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(NewContext(r.Context(), c)))
+		// The claims' own allocation is the context that carries them:
+		// context.WithValue would be one more per request.
+		vt.Context = r.Context()
+		next.ServeHTTP(w, r.WithContext(vt))
 	})
 }
 
@@ -86,31 +90,38 @@ func (a *Auth) verify(next http.Handler, optional bool) http.Handler {
 // for concurrent use.
 func (a *Auth) Authenticate(r *http.Request) (*Claims, error) {
 	a.mustBeNew("Authenticate")
-	c, err := a.authenticate(r)
+	vt, err := a.authenticate(r)
 	if err != nil {
 		re := a.refusal(err, true)
 		a.logRefusal(r, re)
 		return nil, re
 	}
-	return c, nil
+	return &vt.claims, nil
 }
 
 // authenticate extracts and verifies the request's token.
-func (a *Auth) authenticate(r *http.Request) (*Claims, error) {
+func (a *Auth) authenticate(r *http.Request) (*verifiedToken, error) {
 	tok, err := a.extract(r)
 	if err != nil {
 		return nil, err
 	}
-	// The claims and the payload they are read from, in one allocation.
+	// The payload is decoded into a pooled Payload and copied out into the
+	// claims: what a request keeps is its verifiedToken and the payload's
+	// JSON buffer.
+	p := payloads.Get().(*token.Payload)
+	defer func() {
+		*p = token.Payload{}
+		payloads.Put(p)
+	}()
 	vt := new(verifiedToken)
-	verr := a.verifier.VerifyInto(tok, &vt.payload)
+	verr := a.verifier.VerifyInto(tok, p)
 	if verr != nil && !errors.Is(verr, token.ErrExpired) {
 		return nil, refusalOf(ErrInvalidToken, verr)
 	}
 	// An expired token's payload comes back with the error, and must pass
 	// the claim checks a fresh one would: a client is told to refresh only
 	// a token that is good but for its age.
-	c, err := a.claimsFromPayload(&vt.claims, &vt.payload)
+	err = a.claimsFromPayload(vt, p)
 	switch {
 	case err != nil && verr != nil:
 		// verr is text only: the refusal is not an expiry, for
@@ -121,8 +132,14 @@ func (a *Auth) authenticate(r *http.Request) (*Claims, error) {
 	case verr != nil:
 		return nil, refusalOf(ErrTokenExpired, verr)
 	}
-	return c, nil
+	return vt, nil
 }
+
+// payloads pools the token.Payload a request's token is decoded into:
+// with its storage for short lists it is about twice the size of the
+// claims, and would make every request's allocation one that the garbage
+// collector scans in full.
+var payloads = sync.Pool{New: func() any { return new(token.Payload) }}
 
 // extract returns the one token the request carries.
 func (a *Auth) extract(r *http.Request) (string, error) {
@@ -202,52 +219,84 @@ func (a *Auth) extract(r *http.Request) (string, error) {
 	return tok, nil
 }
 
-// verifiedToken is what a verified request keeps: the claims handlers see
-// and the payload behind them (for Claims.Decode).
+// verifiedToken is what a verified request keeps: the claims handlers see,
+// with storage for short aud and roles lists, in one allocation; the
+// strings are views of the payload's JSON buffer, which Claims.Decode
+// reads. Verify hands it to the handler as the request's context: the
+// parent's with the claims added, as context.WithValue(parent,
+// claimsKey{}, &claims) would be, without a second allocation on every
+// request (BENCHMARKS.md); the context package finds the parent's
+// cancellation through Value, as it does through its own value contexts.
 type verifiedToken struct {
-	claims  Claims
-	payload token.Payload
+	context.Context // the request's; nil until Verify sets it
+	claims          Claims
+	audience        [2]string
+	roles           [4]string
 }
 
-// claimsFromPayload fills c, the exported Claims, from a verified payload.
-func (a *Auth) claimsFromPayload(c *Claims, p *token.Payload) (*Claims, error) {
+// Value returns the claims for claimsKey and asks the parent otherwise.
+func (vt *verifiedToken) Value(key any) any {
+	if _, ok := key.(claimsKey); ok {
+		return &vt.claims
+	}
+	return vt.Context.Value(key)
+}
+
+// String names the context as context.WithValue's would be named.
+func (vt *verifiedToken) String() string {
+	return fmt.Sprint(vt.Context) + ".WithValue(jwtguard claims)"
+}
+
+// claimsFromPayload fills vt's claims from a verified payload, which is
+// reused once it returns: its lists are copied into vt's storage.
+func (a *Auth) claimsFromPayload(vt *verifiedToken, p *token.Payload) error {
+	c := &vt.claims
 	*c = Claims{
 		Subject:   p.Subject,
 		Username:  p.Username,
 		Issuer:    p.Issuer,
-		Audience:  p.Audience,
+		Audience:  appendTo(vt.audience[:0], p.Audience),
 		TokenID:   p.ID,
 		IssuedAt:  p.IssuedAt.Time,
 		NotBefore: p.NotBefore.Time,
 		ExpiresAt: p.ExpiresAt.Time,
-		payload:   p,
+		json:      p.JSON,
 	}
 	if c.Subject == "" {
 		c.Subject = string(p.LegacyID)
 	}
 	if c.Subject == "" {
-		return nil, errors.New("no subject: neither sub nor id names the user")
+		return errors.New("no subject: neither sub nor id names the user")
 	}
 	if p.Scope != "" {
 		c.Scopes = strings.Fields(p.Scope)
 	}
 	if a.cfg.rolesClaim != nil {
-		raw, err := p.RawJSON()
+		roles, err := rolesAt(p.JSON, a.cfg.rolesClaim)
 		if err != nil {
-			return nil, err
-		}
-		roles, err := rolesAt(raw, a.cfg.rolesClaim)
-		if err != nil {
-			return nil, fmt.Errorf("roles claim: %w", err)
+			return fmt.Errorf("roles claim: %w", err)
 		}
 		c.Roles = roles
-		return c, nil
+		return nil
 	}
-	c.Roles = p.Roles
-	if p.Role != "" && !slices.Contains(c.Roles, p.Role) {
-		c.Roles = append(slices.Clip(c.Roles), p.Role)
+	roles := append(vt.roles[:0], p.Roles...)
+	if p.Role != "" && !slices.Contains(roles, p.Role) {
+		roles = append(roles, p.Role)
 	}
-	return c, nil
+	if len(roles) > 0 {
+		c.Roles = slices.Clip(roles)
+	}
+	return nil
+}
+
+// appendTo is append(dst, list...), nil for an empty list, and
+// capacity-clipped so that a caller's append to the result copies rather
+// than writing into the storage after it.
+func appendTo(dst, list []string) []string {
+	if len(list) == 0 {
+		return nil
+	}
+	return slices.Clip(append(dst, list...))
 }
 
 // rolesAt reads the string or string array at path in the JSON object raw,

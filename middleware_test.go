@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -827,5 +828,106 @@ func TestAuthenticate(t *testing.T) {
 			jwtguard.WriteError(rec, tc.req, err)
 			vtCheckRefused(t, rec, nil, tc.want)
 		})
+	}
+}
+
+// TestVerifyContextIsTheRequests: the context Verify hands on carries the
+// claims and is otherwise the request's: its values, its deadline, and its
+// cancellation, which a handler's own child context sees, without a
+// goroutine per child (the context package finds the parent's
+// cancellation through Value).
+func TestVerifyContextIsTheRequests(t *testing.T) {
+	type otherKey struct{}
+	a := vtAuth(t)
+	deadline := time.Now().Add(time.Hour)
+	parent, cancel := context.WithDeadline(context.WithValue(context.Background(), otherKey{}, "kept"), deadline)
+	defer cancel()
+	var (
+		ctx      context.Context
+		children []context.Context
+		before   int
+		after    int
+	)
+	h := a.Verify(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx = r.Context()
+		before = runtime.NumGoroutine()
+		for range 100 {
+			child, stop := context.WithCancel(ctx)
+			defer stop()
+			children = append(children, child)
+		}
+		after = runtime.NumGoroutine()
+	}))
+	if rec := vtServe(h, vtGet("/r", "Bearer "+vtToken(nil)).WithContext(parent)); rec.Code != http.StatusOK {
+		t.Fatalf("status %d", rec.Code)
+	}
+	if c, ok := jwtguard.FromContext(ctx); !ok || c.Subject == "" {
+		t.Errorf("FromContext = %v, %v", c, ok)
+	}
+	if v := ctx.Value(otherKey{}); v != "kept" {
+		t.Errorf("the request's value: %v", v)
+	}
+	if d, ok := ctx.Deadline(); !ok || !d.Equal(deadline) {
+		t.Errorf("Deadline = %v, %v; want %v", d, ok, deadline)
+	}
+	if after > before+10 {
+		t.Errorf("100 child contexts started %d goroutines", after-before)
+	}
+	if !strings.Contains(fmt.Sprint(ctx), "WithValue") {
+		t.Errorf("String = %q", fmt.Sprint(ctx))
+	}
+	cancel()
+	for _, child := range children {
+		<-child.Done() // would hang if cancellation did not reach it
+	}
+	if !errors.Is(ctx.Err(), context.Canceled) {
+		t.Errorf("Err = %v after the request's context was cancelled", ctx.Err())
+	}
+}
+
+// TestVerifyClaimsOutliveTheRequest: the payload a token is decoded into is
+// reused for the next request, and what a handler keeps of the claims (the
+// roles and audience lists with the rest) stays as it was.
+func TestVerifyClaimsOutliveTheRequest(t *testing.T) {
+	a := vtAuth(t, jwtguard.WithAudience("orders-api"))
+	var kept []*jwtguard.Claims
+	h := a.Verify(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, _ := jwtguard.FromContext(r.Context())
+		kept = append(kept, c)
+	}))
+	type want struct {
+		sub   string
+		roles []string
+		aud   []string
+	}
+	var wants []want
+	for i := range 20 {
+		sub := fmt.Sprintf("user-%d", i)
+		roles := []string{fmt.Sprintf("r%d", i), "user", "x", "y", "z"}[:1+i%5]
+		aud := []string{"orders-api", fmt.Sprintf("aud-%d", i), "a", "b"}[:1+i%4]
+		extra := map[string]any{"sub": sub, "roles": roles, "aud": aud}
+		if i%3 == 0 {
+			extra["role"] = "tutorial-" + sub // the tutorials' {role} style, added to roles
+			roles = append(slices.Clip(roles), "tutorial-"+sub)
+		}
+		if rec := vtServe(h, vtGet("/r", "Bearer "+vtToken(extra))); rec.Code != http.StatusOK {
+			t.Fatalf("token %d: status %d", i, rec.Code)
+		}
+		wants = append(wants, want{sub, roles, aud})
+	}
+	for i, c := range kept {
+		w := wants[i]
+		if c.Subject != w.sub || !slices.Equal(c.Roles, w.roles) || !slices.Equal(c.Audience, w.aud) {
+			t.Errorf("claims %d after later requests: sub %q roles %q aud %q; want %q %q %q", i, c.Subject, c.Roles, c.Audience, w.sub, w.roles, w.aud)
+		}
+		// A handler's append to the lists must not write into storage
+		// another list shares.
+		_ = append(c.Roles, "appended")
+		_ = append(c.Audience, "appended")
+	}
+	for i, c := range kept {
+		if w := wants[i]; !slices.Equal(c.Roles, w.roles) || !slices.Equal(c.Audience, w.aud) {
+			t.Errorf("claims %d after appends: roles %q aud %q", i, c.Roles, c.Audience)
+		}
 	}
 }

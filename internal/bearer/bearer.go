@@ -8,6 +8,8 @@ import (
 	"net/textproto"
 	"net/url"
 	"strings"
+
+	"github.com/jwtguard/jwtguard/internal/charset"
 )
 
 var (
@@ -86,33 +88,27 @@ func Token(tok string, maxLen int) (string, error) {
 	if maxLen > 0 && len(tok) > maxLen {
 		return "", ErrTooLong
 	}
-	i := 0
-	for i < len(tok) && isTokenChar(tok[i]) {
-		i++
+	// The characters, then the '=' padding: the padding is stripped from
+	// the end and what is before it must be all characters, which is read
+	// by table (charset) rather than byte by byte.
+	end := len(tok)
+	for end > 0 && tok[end-1] == '=' {
+		end--
 	}
-	if i == 0 {
-		return "", ErrMalformed
-	}
-	for i < len(tok) && tok[i] == '=' {
-		i++
-	}
-	if i != len(tok) {
+	if end == 0 || !tokenChars.All(tok[:end]) {
 		return "", ErrMalformed
 	}
 	return tok, nil
 }
 
-func isTokenChar(c byte) bool {
+// tokenChars are the characters of a b64token, before its padding.
+var tokenChars = charset.Of(func(c byte) bool {
 	switch {
 	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
 		return true
 	}
-	switch c {
-	case '-', '.', '_', '~', '+', '/':
-		return true
-	}
-	return false
-}
+	return strings.IndexByte("-._~+/", c) >= 0
+})
 
 // equalFoldASCII reports whether s equals the lower-case ASCII word lower,
 // ignoring ASCII case.

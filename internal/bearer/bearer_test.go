@@ -114,7 +114,7 @@ func TestParseDoesNotAllocate(t *testing.T) {
 }
 
 // isB64Token reports whether s matches 1*( ALPHA / DIGIT / "-" / "." / "_"
-// / "~" / "+" / "/" ) *"=", written independently of isTokenChar.
+// / "~" / "+" / "/" ) *"=", written independently of tokenChars.
 func isB64Token(s string) bool {
 	body := strings.TrimRight(s, "=")
 	if body == "" {

@@ -29,9 +29,11 @@ func (p *Payload) UnmarshalJSON(b []byte) error {
 	if i := bytes.IndexFunc(b, func(r rune) bool { return r != ' ' && r != '\t' && r != '\n' && r != '\r' }); i < 0 || b[i] != '{' {
 		return errors.New("payload is not a JSON object")
 	}
-	var seen uint16
-	err := strictjson.Object(b, func(name, val []byte) error {
-		bit, err := p.set(name, val)
+	p.seen = 0
+	m := strictjson.NewMembers(b)
+	for m.Next() {
+		name := m.Name()
+		bit, err := p.set(name, m.Value())
 		if err != nil {
 			return err
 		}
@@ -40,14 +42,12 @@ func (p *Payload) UnmarshalJSON(b []byte) error {
 				return fmt.Errorf("claim %q is %q in another letter case", name, claim)
 			}
 		}
-		if seen&bit != 0 {
+		if p.seen&bit != 0 {
 			return fmt.Errorf("claim %q appears twice", name)
 		}
-		seen |= bit
-		return nil
-	})
-	p.seen = seen
-	return err
+		p.seen |= bit
+	}
+	return m.Err()
 }
 
 // claimNames are the claims the Payload holds, by length, for caseVariant.

@@ -6,7 +6,6 @@ package token
 
 import (
 	"bytes"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -74,10 +73,11 @@ type Payload struct {
 	// Verify). Their names must not be those of the fields above.
 	Extra map[string]any `json:"-"`
 
-	// Segment is the token's base64url payload segment, set by Verify, for
-	// claims outside this struct: RawJSON decodes it when they are wanted,
-	// so the hot path decodes the payload once.
-	Segment string `json:"-"`
+	// JSON is the payload's JSON text, set by Verify, for claims outside
+	// this struct (Claims.Decode, a roles claim at a path), so that the
+	// hot path decodes the payload once. The string claims are views of
+	// it: nothing may change it.
+	JSON []byte `json:"-"`
 
 	// own is set by Verify, which decodes into a buffer of its own that
 	// nothing changes afterwards: the string claims are then views of it
@@ -92,11 +92,6 @@ type Payload struct {
 	// nothing of their own.
 	audBuf   [2]string
 	rolesBuf [4]string
-}
-
-// RawJSON returns the payload's JSON, decoded from Segment.
-func (p *Payload) RawJSON() ([]byte, error) {
-	return base64.RawURLEncoding.Strict().DecodeString(p.Segment)
 }
 
 // The jwt.Claims interface, which golang-jwt's signer asks of the claims it

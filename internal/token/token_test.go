@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -661,5 +662,88 @@ func TestLeanVerifierReviewCases(t *testing.T) {
 				t.Errorf("Verify: %v (reason %q), want reason %q", err, Reason(err), tc.reason)
 			}
 		})
+	}
+}
+
+// TestCommonHeaders: the headers Verify compares instead of decoding are
+// exactly the usual ones for the key's alg and the configured typ, and
+// each passes the full check; a typed verifier takes none of the untyped
+// ones, and a token with a header outside the set still gets the full check.
+func TestCommonHeaders(t *testing.T) {
+	exp := itoa(testNow.Add(time.Minute).Unix())
+	typedCfg := testConfig()
+	typedCfg.Type = "at+jwt"
+	for _, tc := range []struct {
+		name string
+		cfg  Config
+		want []string
+	}{
+		{"untyped", testConfig(), []string{`{"alg":"HS256","typ":"JWT"}`, `{"typ":"JWT","alg":"HS256"}`, `{"alg":"HS256"}`}},
+		{"typed", typedCfg, []string{`{"alg":"HS256","typ":"at+jwt"}`, `{"typ":"at+jwt","alg":"HS256"}`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v := NewVerifier(tc.cfg)
+			var got []string
+			for _, h := range v.commonHeaders {
+				text, err := base64.RawURLEncoding.DecodeString(h)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got = append(got, string(text))
+				if problem, err := v.checkHeader(h); problem != nil || err != nil {
+					t.Errorf("%s: the full check says %v, %v", text, problem, err)
+				}
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("common headers %q, want %q", got, tc.want)
+			}
+			signed, err := NewSigner(tc.cfg).Sign(&Payload{ExpiresAt: Time{testNow.Add(time.Minute)}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !v.commonHeader(signed[:strings.IndexByte(signed, '.')]) {
+				t.Errorf("the Signer's own header %s is not among them", signed[:strings.IndexByte(signed, '.')])
+			}
+			// The same members with a space: not common, fully checked, fine.
+			if _, err := v.Verify(craft(strings.Replace(tc.want[0], ",", ", ", 1), `{"exp":`+exp+`}`, testSecret)); err != nil {
+				t.Errorf("a header outside the set: %v", err)
+			}
+		})
+	}
+	// A typed verifier refuses the untyped common header, signed or not.
+	if _, err := NewVerifier(typedCfg).Verify(craft(`{"alg":"HS256","typ":"JWT"}`, `{"exp":`+exp+`}`, testSecret)); Reason(err) != ReasonClaims {
+		t.Errorf("typed verifier, typ JWT: %v, want a claims refusal", err)
+	}
+}
+
+// TestEveryByteOutsideTheAlphabet: a byte outside base64url and '.',
+// inserted in or replacing a byte of any segment of a good token (with the
+// common header, read as sent, or another one, decoded), is refused as
+// malformed and named, though the alphabet is read only once the token is
+// refused: every such byte must fail the token somewhere.
+func TestEveryByteOutsideTheAlphabet(t *testing.T) {
+	v := NewVerifier(testConfig())
+	exp := itoa(testNow.Add(time.Minute).Unix())
+	for _, header := range []string{`{"alg":"HS256","typ":"JWT"}`, `{"alg":"HS256","kid":"k1"}`} {
+		good := craft(header, `{"sub":"alice","exp":`+exp+`}`, testSecret)
+		if _, err := v.Verify(good); err != nil {
+			t.Fatalf("%s: the good token: %v", header, err)
+		}
+		dot1 := strings.IndexByte(good, '.')
+		dot2 := strings.LastIndexByte(good, '.')
+		positions := []int{0, dot1 / 2, dot1, dot1 + 1, (dot1 + dot2) / 2, dot2 + 1, (dot2 + len(good)) / 2, len(good) - 1, len(good)}
+		for c := range 256 {
+			if compactAlphabet[c] == 0 {
+				continue
+			}
+			for _, i := range positions {
+				for _, tok := range []string{good[:i] + string([]byte{byte(c)}) + good[i:], good[:max(i-1, 0)] + string([]byte{byte(c)}) + good[i:]} {
+					_, err := v.Verify(tok)
+					if Reason(err) != ReasonMalformed || !strings.Contains(fmt.Sprint(err), "is neither base64url nor '.'") {
+						t.Fatalf("%s: byte %#x at %d: %v (reason %q), want it named as malformed", header, c, i, err, Reason(err))
+					}
+				}
+			}
+		}
 	}
 }

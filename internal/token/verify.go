@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jwtguard/jwtguard/internal/charset"
 	"github.com/jwtguard/jwtguard/internal/strictjson"
 )
 
@@ -63,6 +64,11 @@ type Verifier struct {
 	typ       string
 	leeway    time.Duration
 	now       func() time.Time
+	// commonHeaders are the header segments, as sent, that signers
+	// commonly write for this key and type and that checkHeader accepts
+	// without a problem: a token whose header segment is one of them skips
+	// decoding it (see commonHeader).
+	commonHeaders []string
 }
 
 // NewVerifier returns a Verifier for cfg. cfg must have been validated.
@@ -82,6 +88,7 @@ func NewVerifier(cfg Config) *Verifier {
 	if v.now == nil {
 		v.now = time.Now
 	}
+	v.commonHeaders = v.findCommonHeaders()
 	v.macs.New = func() any { return &macState{mac: hmac.New(newHash, key)} }
 	return v
 }
@@ -129,33 +136,53 @@ func (v *Verifier) Verify(tok string) (*Payload, error) {
 // what it keeps beside the payload, in one allocation). p must be zero.
 // Unless the error wraps ErrExpired, p is to be dropped when the error is
 // not nil.
+//
+// A token with a byte outside the compact serialization's alphabet is
+// refused as malformed, whatever else is wrong with it, and the refusal
+// names the byte: a signed token has exactly one accepted spelling.
 func (v *Verifier) VerifyInto(tok string, p *Payload) error {
-	// Base64 decoders skip CR and LF, so "<signature>\n" would verify as
-	// "<signature>". Refuse every byte outside the compact serialization's
-	// alphabet: a signed token then has exactly one accepted spelling.
-	first, second := -1, -1
-	for i := 0; i < len(tok); i++ {
-		switch compactClass[tok[i]] {
-		case b64Char:
-		case dotChar:
-			switch {
-			case first < 0:
-				first = i
-			case second < 0:
-				second = i
-			default:
-				return errSegments
-			}
-		default:
+	err := v.verify(tok, p)
+	if err != nil {
+		// The alphabet is read only once the token is refused: every byte
+		// outside it fails the token somewhere in verify (see there), so
+		// an accepted token need not be read for it once more, which was
+		// a twentieth of Verify's time (pprof of bench/verify).
+		if i := compactAlphabet.Index(tok); i >= 0 {
 			return fmt.Errorf("%w: %w: byte %d is neither base64url nor '.'", ErrInvalid, errBadByte, i)
 		}
 	}
+	return err
+}
+
+// verify is VerifyInto but for the name of a byte outside the alphabet.
+// Such a byte always fails the token: the strict base64url decoders of the
+// header, signature and payload refuse every byte outside their alphabet
+// but CR and LF, which they skip (so "<signature>\n" would verify as
+// "<signature>") and which are refused here first; the common headers are
+// compared as sent, and are made of the alphabet; and the segments are
+// split at the dots.
+func (v *Verifier) verify(tok string, p *Payload) error {
+	if strings.IndexByte(tok, '\n') >= 0 || strings.IndexByte(tok, '\r') >= 0 {
+		return errBadByte
+	}
+	first := strings.IndexByte(tok, '.')
+	if first < 0 {
+		return errSegments
+	}
+	second := strings.IndexByte(tok[first+1:], '.')
 	if second < 0 {
 		return errSegments
 	}
-	problem, err := v.checkHeader(tok[:first])
-	if err != nil {
-		return err
+	second += first + 1
+	if strings.IndexByte(tok[second+1:], '.') >= 0 {
+		return errSegments
+	}
+	var problem error
+	if !v.commonHeader(tok[:first]) {
+		var err error
+		if problem, err = v.checkHeader(tok[:first]); err != nil {
+			return err
+		}
 	}
 	if err := v.checkSignature(tok[:second], tok[second+1:]); err != nil {
 		return err
@@ -166,36 +193,26 @@ func (v *Verifier) VerifyInto(tok string, p *Payload) error {
 		return problem
 	}
 	segment := tok[first+1 : second]
-	raw, err := b64.DecodeString(segment)
+	// The claims' own buffer, which holds no pointers, so that the
+	// garbage collector never scans it; the string claims are views of it.
+	raw := make([]byte, b64.DecodedLen(len(segment)))
+	n, err := b64.Decode(raw, bytesOf(segment))
 	if err != nil {
 		return errPayloadBase64
 	}
-	p.Segment, p.own = segment, true
+	raw = raw[:n]
+	p.JSON, p.own = raw, true
 	if err := p.UnmarshalJSON(raw); err != nil {
 		return fmt.Errorf("%w: %w: could not JSON decode claim: %w", ErrInvalid, errMalformed, err)
 	}
 	return v.checkClaims(p)
 }
 
-// compactClass sorts the bytes of a compact serialization: base64url
-// characters, the dot, and every other byte (0), by table, as the loop
-// over each token's bytes is the first cost of every request.
-var compactClass = func() (t [256]uint8) {
-	for c := range 256 {
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '-', c == '_':
-			t[c] = b64Char
-		case c == '.':
-			t[c] = dotChar
-		}
-	}
-	return t
-}()
-
-const (
-	b64Char = 1 + iota
-	dotChar
-)
+// compactAlphabet is the bytes of a compact serialization: base64url
+// characters and the dot.
+var compactAlphabet = charset.Of(func(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.'
+})
 
 // The refusals whose text is fixed, made once: a flood of junk tokens
 // should cost no more than real traffic, and these are its usual answers.
@@ -308,6 +325,53 @@ func (v *Verifier) checkHeader(segment string) (problem, err error) {
 	return nil, nil
 }
 
+// commonHeader reports whether segment is one of v.commonHeaders.
+//
+// Nearly every token a service sees has one of two or three headers
+// ({"alg":"HS256","typ":"JWT"} from golang-jwt and Node's jsonwebtoken),
+// and decoding and walking it was a tenth of Verify's time (pprof of
+// bench/verify, BENCHMARKS.md). Comparing the segment as sent is exact:
+// base64url without padding, read strictly, spells each byte string one
+// way only, so a segment equal to a checked one decodes to the same
+// header, which is accepted as it was when it was checked.
+func (v *Verifier) commonHeader(segment string) bool {
+	for _, h := range v.commonHeaders {
+		if segment == h {
+			return true
+		}
+	}
+	return false
+}
+
+// findCommonHeaders builds v.commonHeaders: the headers golang-jwt, Node's
+// jsonwebtoken and jose write for v's alg and typ, in either order of
+// their members, kept only when checkHeader accepts them without a
+// problem, so that the shortcut can never accept what the full check
+// would refuse.
+func (v *Verifier) findCommonHeaders() []string {
+	types := []string{v.typ}
+	if v.typ == "" {
+		types = []string{"JWT", ""}
+	}
+	var found []string
+	for _, typ := range types {
+		texts := []string{`{"alg":"` + v.alg + `"}`}
+		if typ != "" {
+			texts = []string{
+				`{"alg":"` + v.alg + `","typ":"` + typ + `"}`,
+				`{"typ":"` + typ + `","alg":"` + v.alg + `"}`,
+			}
+		}
+		for _, text := range texts {
+			segment := b64.EncodeToString([]byte(text))
+			if problem, err := v.checkHeader(segment); problem == nil && err == nil {
+				found = append(found, segment)
+			}
+		}
+	}
+	return found
+}
+
 // algError is the refusal of a header whose alg value is not the key's,
 // worded as golang-jwt words it: a known algorithm is invalid here, any
 // other unavailable, a non-string unspecified.
@@ -358,17 +422,22 @@ func (v *Verifier) checkClaims(p *Payload) error {
 	// 0001-01-01T00:00:00Z is present and long past). A fraction of a
 	// second counts against the token, as golang-jwt's whole seconds do:
 	// exp rounded down, nbf and iat up.
+	// The leeway is applied to now, once each way, rather than to each
+	// claim: exp + leeway <= now is exp <= now - leeway.
 	switch {
 	case p.seen&seenExp == 0:
 		failed = append(failed, "exp claim is required")
-	case !now.Before(p.ExpiresAt.Truncate(time.Second).Add(v.leeway)):
+	case !now.Add(-v.leeway).Before(floorSecond(p.ExpiresAt.Time)):
 		expired = true
 	}
-	if p.seen&seenNbf != 0 && now.Before(ceilSecond(p.NotBefore.Time).Add(-v.leeway)) {
-		failed = append(failed, "token is not valid yet")
-	}
-	if p.seen&seenIat != 0 && now.Before(ceilSecond(p.IssuedAt.Time).Add(-v.leeway)) {
-		failed = append(failed, "token used before issued")
+	if p.seen&(seenNbf|seenIat) != 0 {
+		late := now.Add(v.leeway)
+		if p.seen&seenNbf != 0 && late.Before(ceilSecond(p.NotBefore.Time)) {
+			failed = append(failed, "token is not valid yet")
+		}
+		if p.seen&seenIat != 0 && late.Before(ceilSecond(p.IssuedAt.Time)) {
+			failed = append(failed, "token used before issued")
+		}
 	}
 	kind := errClaims
 	if v.issuer != "" {
@@ -409,12 +478,22 @@ const (
 	seenIat = 1 << 5
 )
 
+// floorSecond rounds t down to a whole second; the claims nearly always are
+// whole seconds, and are then returned as they are, which is cheaper than
+// Truncate.
+func floorSecond(t time.Time) time.Time {
+	if t.Nanosecond() == 0 {
+		return t
+	}
+	return t.Truncate(time.Second)
+}
+
 // ceilSecond rounds t up to a whole second.
 func ceilSecond(t time.Time) time.Time {
-	if r := t.Truncate(time.Second); !r.Equal(t) {
-		return r.Add(time.Second)
+	if t.Nanosecond() == 0 {
+		return t
 	}
-	return t
+	return t.Truncate(time.Second).Add(time.Second)
 }
 
 func contains(list []string, s string) bool {
