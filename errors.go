@@ -117,6 +117,20 @@ var refusals = [...]refusal{
 // refusalFor returns the index in refusals of how err is answered; an error
 // that wraps no sentinel is answered as ErrInternal.
 func refusalFor(err error) int {
+	// The usual refusal is made by refusalOf, its sentinel first: found by
+	// comparison, without errors.Is walking the error for each sentinel.
+	if w, ok := err.(*wrapped); ok {
+		for i := range refusals {
+			if w.errs[0] == refusals[i].sentinel {
+				return i
+			}
+		}
+	}
+	return walkedRefusalFor(err)
+}
+
+// walkedRefusalFor is refusalFor found by the errors err wraps.
+func walkedRefusalFor(err error) int {
 	for i := range refusals {
 		if errors.Is(err, refusals[i].sentinel) {
 			return i
@@ -196,9 +210,8 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	var (
 		ref       *refusal
 		challenge string
-		re        *refusalError
 	)
-	if errors.As(err, &re) {
+	if re, ok := asRefusal(err); ok {
 		ref, challenge = re.ref, re.challenge
 	} else {
 		i := refusalFor(err)
@@ -208,15 +221,43 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 			challenge = bareChallenges[i]
 		}
 	}
+	// As Header.Set would set them, with the keys in their canonical form
+	// and the values in one allocation rather than one each (and one more
+	// to canonicalise "WWW-Authenticate"); each value's capacity ends with
+	// it, so that an Add appends to a copy.
 	h := w.Header()
+	v := make([]string, 4)
+	v[0], v[1], v[2], v[3] = "application/json", "nosniff", "no-store", challenge
+	h["Content-Type"] = v[0:1:1]
+	h["X-Content-Type-Options"] = v[1:2:2]
+	h["Cache-Control"] = v[2:3:3]
 	if challenge != "" {
-		h.Set("WWW-Authenticate", challenge)
+		h["Www-Authenticate"] = v[3:4:4]
 	}
-	h.Set("Content-Type", "application/json")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Cache-Control", "no-store")
 	w.WriteHeader(ref.status)
 	w.Write(ref.body)
+}
+
+// asRefusal is errors.As(err, &re) for a *refusalError. The variable
+// errors.As fills escapes to the heap, so it is declared only once the
+// cheap answers are ruled out: err is a refusal, or is one refusalOf made,
+// which wraps none.
+func asRefusal(err error) (*refusalError, bool) {
+	switch e := err.(type) {
+	case *refusalError:
+		return e, true
+	case *wrapped:
+		return nil, false
+	}
+	var re *refusalError
+	ok := errors.As(err, &re)
+	return re, ok
+}
+
+// isStoreFailure reports whether err wraps a storeFailure.
+func isStoreFailure(err error) bool {
+	var sf *storeFailure
+	return errors.As(err, &sf)
 }
 
 // storeFailure marks an overload that is a failing Throttle, which the

@@ -113,11 +113,11 @@ func (a *Auth) authenticate(r *http.Request) (*verifiedToken, error) {
 		*p = token.Payload{}
 		payloads.Put(p)
 	}()
-	vt := new(verifiedToken)
 	verr := a.verifier.VerifyInto(tok, p)
 	if verr != nil && !errors.Is(verr, token.ErrExpired) {
 		return nil, refusalOf(ErrInvalidToken, verr)
 	}
+	vt := new(verifiedToken)
 	// An expired token's payload comes back with the error, and must pass
 	// the claim checks a fresh one would: a client is told to refresh only
 	// a token that is good but for its age.

@@ -1,7 +1,6 @@
 package jwtguard
 
 import (
-	"errors"
 	"log/slog"
 	"net/http"
 )
@@ -14,12 +13,11 @@ import (
 // marks a refusal of a Bearer-protected resource, answered with a
 // challenge.
 func (a *Auth) refusal(err error, bearer bool) *refusalError {
-	var re *refusalError
-	if errors.As(err, &re) {
+	if re, ok := asRefusal(err); ok {
 		return re
 	}
 	i := refusalFor(err)
-	re = &refusalError{err: err, ref: &refusals[i]}
+	re := &refusalError{err: err, ref: &refusals[i]}
 	if bearer {
 		re.challenge = a.challenges[i]
 	}
@@ -50,8 +48,7 @@ func (a *Auth) logRefusal(r *http.Request, re *refusalError) {
 		a.warn(r, &a.warnings.badSignatures, "jwtguard: a burst of tokens with bad signatures (a forgery attempt, or a service signing with another key?)")
 	}
 	level := re.ref.level
-	var sf *storeFailure
-	if errors.As(re.err, &sf) {
+	if re.ref.sentinel == ErrOverloaded && isStoreFailure(re.err) {
 		level = slog.LevelError // a failing Throttle: the operator must see it
 	}
 	if a.log.Enabled(r.Context(), level) {

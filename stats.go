@@ -29,8 +29,45 @@ var refusalReasons = [...]string{
 	"internal",               // ErrInternal
 }
 
+// tokenReasonIndex returns the index in refusalReasons of a token the
+// verifier refused with err.
+func tokenReasonIndex(err error) int {
+	switch token.Reason(err) {
+	case token.ReasonMalformed:
+		return 2
+	case token.ReasonSignature:
+		return 3
+	case token.ReasonIssuer:
+		return 5
+	case token.ReasonAudience:
+		return 6
+	}
+	return 7
+}
+
 // reasonIndex returns the index in refusalReasons of why err was refused.
 func reasonIndex(err error) int {
+	// The usual refusals, made by refusalOf: told by their sentinel and
+	// cause without errors.Is walking them for each reason.
+	if w, ok := err.(*wrapped); ok {
+		switch w.errs[0] {
+		case ErrNoToken:
+			return 0
+		case ErrTokenExpired:
+			return 4
+		case ErrInvalidToken:
+			switch w.errs[1] {
+			case bearer.ErrTooLong, bearer.ErrMalformed:
+				return 2
+			}
+			return tokenReasonIndex(w.errs[1])
+		}
+	}
+	return walkedReasonIndex(err)
+}
+
+// walkedReasonIndex is reasonIndex found by the errors err wraps.
+func walkedReasonIndex(err error) int {
 	switch {
 	case errors.Is(err, ErrNoToken):
 		return 0
@@ -48,17 +85,7 @@ func reasonIndex(err error) int {
 		if errors.Is(err, bearer.ErrTooLong) || errors.Is(err, bearer.ErrMalformed) {
 			return 2
 		}
-		switch token.Reason(err) {
-		case token.ReasonMalformed:
-			return 2
-		case token.ReasonSignature:
-			return 3
-		case token.ReasonIssuer:
-			return 5
-		case token.ReasonAudience:
-			return 6
-		}
-		return 7
+		return tokenReasonIndex(err)
 	case errors.Is(err, ErrForbidden):
 		return 8
 	case errors.Is(err, ErrInvalidCredentials):

@@ -16,6 +16,14 @@ const (
 // the claims are decoded, so a forged token is a signature refusal whatever
 // its claims say; a malformed header or signature encoding is malformed.
 func Reason(err error) string {
+	if r := fixedReason(err); r != "" {
+		return r
+	}
+	return wrappedReason(err)
+}
+
+// wrappedReason is Reason found by the kinds err wraps.
+func wrappedReason(err error) string {
 	switch {
 	case errors.Is(err, ErrExpired):
 		return ReasonExpired
