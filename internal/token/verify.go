@@ -2,13 +2,9 @@ package token
 
 import (
 	"bytes"
-	"crypto/hmac"
-	"crypto/sha256"
-	"crypto/sha512"
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"hash"
 	"strings"
 	"sync"
 	"time"
@@ -54,11 +50,15 @@ var knownAlgs = map[string]bool{
 // comparison; and only then the claims, with the strict decoder. golang-jwt
 // signs (Signer), and FuzzVerifyAgainstGolangJWT checks this path against
 // its parser.
+//
+// Nothing but the signatureCheck knows the algorithm (signature.go): the
+// alg comparison, the common headers and the claims are the same for any
+// key, so that asymmetric keys add a check of their own and pay for their
+// cryptography and the decoding, as HMAC does, and for nothing more.
 type Verifier struct {
 	alg       string
 	quotedAlg []byte // `"HS256"`: the alg value as a header without escapes spells it
-	macs      sync.Pool
-	macSize   int
+	signature signatureCheck
 	issuer    string
 	audience  string
 	typ       string
@@ -73,12 +73,10 @@ type Verifier struct {
 
 // NewVerifier returns a Verifier for cfg. cfg must have been validated.
 func NewVerifier(cfg Config) *Verifier {
-	key := bytes.Clone(cfg.Secret)
-	newHash := map[string]func() hash.Hash{"HS256": sha256.New, "HS384": sha512.New384, "HS512": sha512.New}[cfg.Alg]
 	v := &Verifier{
 		alg:       cfg.Alg,
 		quotedAlg: []byte(`"` + cfg.Alg + `"`),
-		macSize:   newHash().Size(),
+		signature: newHMACCheck(cfg.Alg, cfg.Secret),
 		issuer:    cfg.Issuer,
 		audience:  cfg.Audience,
 		typ:       cfg.Type,
@@ -89,17 +87,7 @@ func NewVerifier(cfg Config) *Verifier {
 		v.now = time.Now
 	}
 	v.commonHeaders = v.findCommonHeaders()
-	v.macs.New = func() any { return &macState{mac: hmac.New(newHash, key)} }
 	return v
-}
-
-// macState is what one signature check needs, pooled so that the check
-// allocates nothing: the HMAC of the key (hmac.New costs two hash states
-// and the padded key), and buffers for the signature and the sum, which
-// would escape through the hash.Hash interface if they were locals.
-type macState struct {
-	mac       hash.Hash
-	want, got [64]byte
 }
 
 // headerBufs pools the buffers headers are decoded into: the decoded bytes
@@ -185,7 +173,7 @@ func (v *Verifier) verify(tok string, p *Payload) error {
 			return err
 		}
 	}
-	if err := v.checkSignature(tok[:second], tok[second+1:]); err != nil {
+	if err := v.signature.check(tok[:second], tok[second+1:]); err != nil {
 		return err
 	}
 	// The header's other refusals (crit, cty, typ) wait for the signature,
@@ -406,25 +394,6 @@ func (v *Verifier) algError(value []byte) error {
 		return fmt.Errorf("%w: signing method %s is invalid", errSignature, s)
 	}
 	return fmt.Errorf("%w: token is unverifiable: signing method (alg) is unavailable", errSignature)
-}
-
-// checkSignature checks the base64url signature sig over the signing input,
-// with a pooled HMAC of the key and a constant-time comparison.
-func (v *Verifier) checkSignature(input, sig string) error {
-	if b64.DecodedLen(len(sig)) != v.macSize {
-		return errBadSignature
-	}
-	st := v.macs.Get().(*macState)
-	defer v.macs.Put(st)
-	if _, err := b64.Decode(st.want[:], bytesOf(sig)); err != nil {
-		return errSignatureBase64
-	}
-	st.mac.Reset()
-	st.mac.Write(bytesOf(input))
-	if !hmac.Equal(st.mac.Sum(st.got[:0]), st.want[:v.macSize]) {
-		return errBadSignature
-	}
-	return nil
 }
 
 // checkClaims checks the time claims (exp required; exp, nbf and iat with
