@@ -101,7 +101,7 @@ func (a *Auth) Authenticate(r *http.Request) (*Claims, error) {
 
 // authenticate extracts and verifies the request's token.
 func (a *Auth) authenticate(r *http.Request) (*verifiedToken, error) {
-	tok, err := a.extract(r)
+	tok, source, err := a.extract(r)
 	if err != nil {
 		return nil, err
 	}
@@ -115,6 +115,15 @@ func (a *Auth) authenticate(r *http.Request) (*verifiedToken, error) {
 	}()
 	verr := a.verifier.VerifyInto(tok, p)
 	if verr != nil && !errors.Is(verr, token.ErrExpired) {
+		if source == "header" {
+			// The header's token is read by the verifier's alphabet,
+			// which is a subset of b64token's, and by b64token's only
+			// now that it is refused: a header whose token is not a
+			// b64token is a malformed request, as bearer.Parse has it.
+			if _, err := bearer.Token(tok, 0); err != nil {
+				return nil, fmt.Errorf("%w: Authorization header: %w", ErrInvalidRequest, err)
+			}
+		}
 		return nil, refusalOf(ErrInvalidToken, verr)
 	}
 	vt := new(verifiedToken)
@@ -141,8 +150,10 @@ func (a *Auth) authenticate(r *http.Request) (*verifiedToken, error) {
 // collector scans in full.
 var payloads = sync.Pool{New: func() any { return new(token.Payload) }}
 
-// extract returns the one token the request carries.
-func (a *Auth) extract(r *http.Request) (string, error) {
+// extract returns the one token the request carries and its source
+// ("header", "cookie" or ""). The header's token's characters are for the
+// caller to check (bearer.Credentials).
+func (a *Auth) extract(r *http.Request) (string, string, error) {
 	var (
 		tok    string
 		source string
@@ -150,7 +161,7 @@ func (a *Auth) extract(r *http.Request) (string, error) {
 	switch hv := r.Header["Authorization"]; len(hv) {
 	case 0:
 	case 1:
-		t, err := bearer.Parse(hv[0], a.cfg.maxTokenSize)
+		t, err := bearer.Credentials(hv[0], a.cfg.maxTokenSize)
 		switch {
 		case err == nil:
 			tok, source = t, "header"
@@ -161,12 +172,12 @@ func (a *Auth) extract(r *http.Request) (string, error) {
 				a.warn(r, &a.warnings.noScheme, `jwtguard: an Authorization header carries a token without the Bearer scheme; clients must send "Authorization: Bearer <token>"`)
 			}
 		case errors.Is(err, bearer.ErrTooLong):
-			return "", fmt.Errorf("%w: Authorization header: %w", ErrInvalidToken, err)
+			return "", "", fmt.Errorf("%w: Authorization header: %w", ErrInvalidToken, err)
 		default:
-			return "", fmt.Errorf("%w: Authorization header: %w", ErrInvalidRequest, err)
+			return "", "", fmt.Errorf("%w: Authorization header: %w", ErrInvalidRequest, err)
 		}
 	default:
-		return "", fmt.Errorf("%w: %d Authorization headers", ErrInvalidRequest, len(hv))
+		return "", "", fmt.Errorf("%w: %d Authorization headers", ErrInvalidRequest, len(hv))
 	}
 	if tok == "" && a.cfg.cookie != "" {
 		// An empty cookie (as left by a logout) carries no token. Several
@@ -177,7 +188,7 @@ func (a *Auth) extract(r *http.Request) (string, error) {
 		// refused, not taken for no token (which VerifyOptional serves).
 		named := r.CookiesNamed(a.cfg.cookie)
 		if n := bearer.CookieCount(r.Header["Cookie"], a.cfg.cookie); n != len(named) {
-			return "", fmt.Errorf("%w: malformed cookie: %d named %q, of which net/http reads %d", ErrInvalidRequest, n, a.cfg.cookie, len(named))
+			return "", "", fmt.Errorf("%w: malformed cookie: %d named %q, of which net/http reads %d", ErrInvalidRequest, n, a.cfg.cookie, len(named))
 		}
 		var cookies []*http.Cookie
 		for _, ck := range named {
@@ -186,12 +197,12 @@ func (a *Auth) extract(r *http.Request) (string, error) {
 			}
 		}
 		if len(cookies) > 1 {
-			return "", fmt.Errorf("%w: %d cookies named %q", ErrInvalidRequest, len(cookies), a.cfg.cookie)
+			return "", "", fmt.Errorf("%w: %d cookies named %q", ErrInvalidRequest, len(cookies), a.cfg.cookie)
 		}
 		if len(cookies) == 1 {
 			t, err := bearer.Token(cookies[0].Value, a.cfg.maxTokenSize)
 			if err != nil {
-				return "", fmt.Errorf("%w: cookie: %w", ErrInvalidToken, err)
+				return "", "", fmt.Errorf("%w: cookie: %w", ErrInvalidToken, err)
 			}
 			tok, source = t, "cookie"
 		}
@@ -202,21 +213,21 @@ func (a *Auth) extract(r *http.Request) (string, error) {
 		t, found, err := bearer.QueryToken(r.URL.RawQuery, a.cfg.queryParam, a.cfg.maxTokenSize)
 		switch {
 		case errors.Is(err, bearer.ErrRepeated):
-			return "", fmt.Errorf("%w: several tokens in the query: %w", ErrInvalidRequest, err)
+			return "", "", fmt.Errorf("%w: several tokens in the query: %w", ErrInvalidRequest, err)
 		case errors.Is(err, bearer.ErrBadEscape):
-			return "", fmt.Errorf("%w: query: %w", ErrInvalidRequest, err)
+			return "", "", fmt.Errorf("%w: query: %w", ErrInvalidRequest, err)
 		case found && tok != "":
-			return "", fmt.Errorf("%w: token in the query and in the %s", ErrInvalidRequest, source)
+			return "", "", fmt.Errorf("%w: token in the query and in the %s", ErrInvalidRequest, source)
 		case err != nil:
-			return "", fmt.Errorf("%w: query parameter: %w", ErrInvalidToken, err)
+			return "", "", fmt.Errorf("%w: query parameter: %w", ErrInvalidToken, err)
 		case found:
 			tok = t
 		}
 	}
 	if tok == "" {
-		return "", ErrNoToken
+		return "", "", ErrNoToken
 	}
-	return tok, nil
+	return tok, source, nil
 }
 
 // verifiedToken is what a verified request keeps: the claims handlers see,

@@ -43,6 +43,21 @@ var (
 // characters are read; maxLen <= 0 means no bound. Parse does not allocate:
 // the token is a substring of value.
 func Parse(value string, maxLen int) (string, error) {
+	tok, err := Credentials(value, maxLen)
+	if err != nil {
+		return "", err
+	}
+	return Token(tok, maxLen)
+}
+
+// Credentials is Parse but for the check of the token's characters: it
+// returns what follows the scheme and its spaces, non-empty and no longer
+// than maxLen, and refuses what Parse refuses but a token of other
+// characters. It is for a caller that reads the token by a stricter
+// alphabet of its own at once (Verify's verifier, whose alphabet is a
+// subset of b64token's) and asks Token only when that one refuses it, so
+// that an accepted token is not read twice; Parse(v) is Token(Credentials(v)).
+func Credentials(value string, maxLen int) (string, error) {
 	const scheme = "bearer"
 	if value == "" {
 		return "", ErrOtherScheme
@@ -65,7 +80,14 @@ func Parse(value string, maxLen int) (string, error) {
 	for i < len(rest) && rest[i] == ' ' {
 		i++
 	}
-	return Token(rest[i:], maxLen)
+	tok := rest[i:]
+	switch {
+	case tok == "":
+		return "", ErrMalformed
+	case maxLen > 0 && len(tok) > maxLen:
+		return "", ErrTooLong
+	}
+	return tok, nil
 }
 
 // isSchemeChar reports whether c is an RFC 9110 tchar, of which an

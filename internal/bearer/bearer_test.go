@@ -182,6 +182,20 @@ func FuzzParse(f *testing.F) {
 		if len(value) > 6 && strings.EqualFold(value[:6], "bearer") && !isSchemeChar(value[6]) && errors.Is(err, ErrOtherScheme) {
 			t.Fatalf("Parse(%q) = ErrOtherScheme; a Bearer header must be accepted or malformed", value)
 		}
+		// Credentials is Parse but for the token's characters: the same
+		// answer when Parse accepts, and when Parse refuses, either the
+		// same refusal or a token that Token refuses.
+		cred, cerr := Credentials(value, maxLen)
+		switch {
+		case err == nil && (cerr != nil || cred != tok):
+			t.Fatalf("Credentials(%q) = %q, %v; Parse accepted %q", value, cred, cerr, tok)
+		case err != nil && cerr == nil:
+			if _, terr := Token(cred, maxLen); terr != err {
+				t.Fatalf("Credentials(%q) = %q, whose Token error %v is not Parse's %v", value, cred, terr, err)
+			}
+		case err != nil && cerr != err:
+			t.Fatalf("Credentials(%q) refused with %v; Parse with %v", value, cerr, err)
+		}
 		// The scheme is case-insensitive: flipping the case of the first six
 		// bytes changes nothing.
 		if len(value) >= 6 {
