@@ -62,8 +62,12 @@ func FuzzAll(f *testing.F) {
 		if got := set.All(s); got != (want < 0) {
 			t.Fatalf("All(%q) = %v; want %v", s, got, want < 0)
 		}
-		if got := set.AllBytes([]byte(s)); got != (want < 0) {
-			t.Fatalf("AllBytes(%q) = %v; want %v", s, got, want < 0)
+		span := want
+		if want < 0 {
+			span = len(s)
+		}
+		if got := set.Span([]byte(s)); got != span {
+			t.Fatalf("Span(%q) = %d; want %d", s, got, span)
 		}
 	})
 }

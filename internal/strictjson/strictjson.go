@@ -22,7 +22,6 @@
 package strictjson
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"strconv"
@@ -68,6 +67,9 @@ func (s *scanner) failf(format string, args ...any) bool {
 }
 
 func (s *scanner) ws() {
+	if s.i < len(s.b) && s.b[s.i] > ' ' {
+		return // the usual case, in text without white space
+	}
 	for s.i < len(s.b) {
 		switch s.b[s.i] {
 		case ' ', '\t', '\n', '\r':
@@ -102,10 +104,11 @@ func (s *scanner) str() (escaped, ok bool) {
 		return false, s.fail(errSyntax)
 	}
 	b := s.b
-	// Most strings are printable ASCII without escapes: find the closing
-	// quote, check the bytes before it by table, and be done.
-	if q := bytes.IndexByte(b[s.i:], '"'); q >= 0 && plainString.AllBytes(b[s.i:s.i+q]) {
-		s.i += q + 1
+	// Most strings are printable ASCII without escapes: skip those bytes by
+	// table, eight a round, and be done if the closing quote follows.
+	s.i += plainString.Span(b[s.i:])
+	if s.i < len(b) && b[s.i] == '"' {
+		s.i++
 		return false, true
 	}
 	for s.i < len(b) {
