@@ -192,6 +192,10 @@ type Pair struct {
 	A     Run     `json:"a"`
 	B     Run     `json:"b"`
 	Ratio float64 `json:"ratio"` // A req/s ÷ B req/s
+	// CPURatio is B's CPU per request ÷ A's, server and load generator
+	// together: what Ratio would be if the two processes had the cores to
+	// themselves. Neighbours that take CPU move it less than Ratio.
+	CPURatio float64 `json:"cpu_ratio"`
 }
 
 // Run is one run of load against one server.
@@ -211,12 +215,15 @@ type Run struct {
 // Medians over the pairs.
 type Medians struct {
 	Ratio        float64 `json:"ratio"`
+	CPURatio     float64 `json:"cpu_ratio"`
 	APerSec      float64 `json:"a_req_per_sec"`
 	BPerSec      float64 `json:"b_req_per_sec"`
 	ACPUPerReq   float64 `json:"a_server_cpu_ns_req"`
 	BCPUPerReq   float64 `json:"b_server_cpu_ns_req"`
 	AAllocsReq   float64 `json:"a_server_allocs_req"`
 	BAllocsReq   float64 `json:"b_server_allocs_req"`
+	ABytesReq    float64 `json:"a_server_bytes_req"`
+	BBytesReq    float64 `json:"b_server_bytes_req"`
 	AClientPerRq float64 `json:"a_client_cpu_ns_req"`
 	BClientPerRq float64 `json:"b_client_cpu_ns_req"`
 }
@@ -304,9 +311,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			}
 			res.Errors += r.Errors()
 		}
-		if p.B.PerSec > 0 {
-			p.Ratio = p.A.PerSec / p.B.PerSec
-		}
+		p.ratios()
 		res.Pairs = append(res.Pairs, p)
 		if !cfg.json {
 			printPair(stdout, i+1, &p)
@@ -322,7 +327,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	} else {
 		printSummary(stdout, cfg, res)
 		if profDir != "" {
-			fmt.Fprintf(stdout, "server CPU profiles: go tool pprof -top %s %s\n", filepath.Join(profDir, "A-*.pprof"), filepath.Join(profDir, "B-*.pprof"))
+			fmt.Fprintf(stdout, "server CPU profiles: go tool pprof -top %s (and B-*.pprof for B)\n", filepath.Join(profDir, "A-*.pprof"))
 		}
 	}
 	if code != 0 {
@@ -331,6 +336,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, verdict)
 	}
 	return code
+}
+
+// ratios sets p's ratios from its runs.
+func (p *Pair) ratios() {
+	if p.B.PerSec > 0 {
+		p.Ratio = p.A.PerSec / p.B.PerSec
+	}
+	if a := p.A.CPUPerReq + p.A.ClientPerReq; a > 0 {
+		p.CPURatio = (p.B.CPUPerReq + p.B.ClientPerReq) / a
+	}
 }
 
 // pairOrder is the order of pair i (from 0): A,B then B,A, and so on, so
@@ -446,12 +461,15 @@ func medians(pairs []Pair) Medians {
 	}
 	return Medians{
 		Ratio:        col(func(p *Pair) float64 { return p.Ratio }),
+		CPURatio:     col(func(p *Pair) float64 { return p.CPURatio }),
 		APerSec:      col(func(p *Pair) float64 { return p.A.PerSec }),
 		BPerSec:      col(func(p *Pair) float64 { return p.B.PerSec }),
 		ACPUPerReq:   col(func(p *Pair) float64 { return p.A.CPUPerReq }),
 		BCPUPerReq:   col(func(p *Pair) float64 { return p.B.CPUPerReq }),
 		AAllocsReq:   col(func(p *Pair) float64 { return p.A.AllocsPerReq }),
 		BAllocsReq:   col(func(p *Pair) float64 { return p.B.AllocsPerReq }),
+		ABytesReq:    col(func(p *Pair) float64 { return p.A.BytesPerReq }),
+		BBytesReq:    col(func(p *Pair) float64 { return p.B.BytesPerReq }),
 		AClientPerRq: col(func(p *Pair) float64 { return p.A.ClientPerReq }),
 		BClientPerRq: col(func(p *Pair) float64 { return p.B.ClientPerReq }),
 	}

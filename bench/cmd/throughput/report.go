@@ -32,7 +32,11 @@ func printPair(w io.Writer, n int, p *Pair) {
 		}
 		fmt.Fprintln(w)
 	}
-	fmt.Fprintf(w, "%-4d %-4s %10.3f\n", n, "A/B", p.Ratio)
+	fmt.Fprintf(w, "%-4d %-4s %10.3f", n, "A/B", p.Ratio)
+	if p.CPURatio > 0 {
+		fmt.Fprintf(w, "   (from CPU per request: %.3f)", p.CPURatio)
+	}
+	fmt.Fprintln(w)
 }
 
 func printSummary(w io.Writer, cfg config, res *Result) {
@@ -45,9 +49,10 @@ func printSummary(w io.Writer, cfg config, res *Result) {
 		len(res.Pairs), m.APerSec, m.BPerSec, m.Ratio, strings.Join(ratios, " "))
 	if m.ACPUPerReq > 0 {
 		d := m.ACPUPerReq - m.BCPUPerReq
-		fmt.Fprintf(w, "server CPU per request (medians): A %s µs, B %s µs; A − B %s µs, %.0f%% of A's; heap allocations per request A %.1f, B %.1f\n",
-			us(m.ACPUPerReq), us(m.BCPUPerReq), us(d), 100*d/m.ACPUPerReq, m.AAllocsReq, m.BAllocsReq)
+		fmt.Fprintf(w, "server CPU per request (medians): A %s µs, B %s µs; A − B %s µs, %.0f%% of A's; heap allocations per request A %.1f (%.0f B), B %.1f (%.0f B)\n",
+			us(m.ACPUPerReq), us(m.BCPUPerReq), us(d), 100*d/m.ACPUPerReq, m.AAllocsReq, m.ABytesReq, m.BAllocsReq, m.BBytesReq)
 		fmt.Fprintf(w, "load generator CPU per request (medians): A %s µs, B %s µs\n", us(m.AClientPerRq), us(m.BClientPerRq))
+		fmt.Fprintf(w, "A/B from CPU per request, server and load generator (median): %.3f\n", m.CPURatio)
 	}
 	fmt.Fprintf(w, "requests without 200 and the expected body: %d; took %v\n", res.Errors, res.Elapsed.Round(100*time.Millisecond))
 }

@@ -80,7 +80,7 @@ func pairs(ab ...float64) []Pair {
 	for i := 0; i+1 < len(ab); i += 2 {
 		p := Pair{Order: pairOrder(i / 2)}
 		p.A.PerSec, p.B.PerSec = ab[i], ab[i+1]
-		p.Ratio = p.A.PerSec / p.B.PerSec
+		p.ratios()
 		ps = append(ps, p)
 	}
 	return ps
@@ -95,6 +95,15 @@ func TestMediansAndJudge(t *testing.T) {
 	}
 	if code, v := judge(cfg, res); code != 0 || !strings.HasPrefix(v, "PASS") {
 		t.Errorf("judge = %d %q, want a pass", code, v)
+	}
+
+	// CPU per request: A 30+10 µs, B 26+10: 0.9.
+	p := Pair{}
+	p.A.PerSec, p.B.PerSec = 1, 1
+	p.A.CPUPerReq, p.A.ClientPerReq, p.B.CPUPerReq, p.B.ClientPerReq = 30e3, 10e3, 26e3, 10e3
+	p.ratios()
+	if p.Ratio != 1 || p.CPURatio != 0.9 {
+		t.Errorf("ratios %v, %v; want 1, 0.9", p.Ratio, p.CPURatio)
 	}
 
 	// Median ratio 0.8: fails, except in -smoke.
