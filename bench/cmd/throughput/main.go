@@ -270,7 +270,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return cantRun(err)
 	}
 	if err := preflight(ctx, h, a, b); err != nil {
-		return cantRun(fmt.Errorf("preflight: %w\n%s", err, ch.log.tail()))
+		return cantRun(fmt.Errorf("preflight: %w%s", err, ch.logTail()))
 	}
 
 	res := &Result{GoVersion: runtime.Version(), GOMAXPROCS: runtime.GOMAXPROCS(0), ServerGOMAXPROCS: h.GOMAXPROCS,
@@ -291,6 +291,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		if !cfg.json {
 			fmt.Fprintf(stdout, "warm-up (%v each, not counted): A %.0f req/s, B %.0f req/s\n", cfg.warmup, res.Warmup[0].PerSec, res.Warmup[1].PerSec)
+			for i, w := range res.Warmup {
+				if e := w.Errors(); e > 0 {
+					fmt.Fprintf(stdout, "  warm-up of %c: %d ERRORS (%s)\n", "AB"[i], e, w.FirstError)
+				}
+			}
 		}
 	}
 	if !cfg.json {
@@ -308,7 +313,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 				prof = filepath.Join(profDir, fmt.Sprintf("%c-%d.pprof", which, i+1))
 			}
 			if *r, err = measure(ctx, ch, t, cfg, prof); err != nil {
-				return cantRun(fmt.Errorf("pair %d, %c: %w\n%s", i+1, which, err, ch.log.tail()))
+				return cantRun(fmt.Errorf("pair %d, %c: %w%s", i+1, which, err, ch.logTail()))
 			}
 			res.Errors += r.Errors()
 		}

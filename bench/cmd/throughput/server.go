@@ -343,7 +343,7 @@ func startChild(ctx context.Context, deadline time.Duration) (*child, error) {
 	l, err := c.readLine(ctx, 30*time.Second)
 	if err != nil {
 		c.stop()
-		return nil, fmt.Errorf("server child: %w\n%s", err, c.log.tail())
+		return nil, fmt.Errorf("server child: %w%s", err, c.logTail())
 	}
 	if err := json.Unmarshal([]byte(l), &c.hello); err != nil {
 		c.stop()
@@ -356,6 +356,14 @@ func startChild(ctx context.Context, deadline time.Duration) (*child, error) {
 		}
 	}
 	return c, nil
+}
+
+// logTail returns the last lines the child logged, labelled, or "".
+func (c *child) logTail() string {
+	if t := c.log.tail(); t != "" {
+		return "\nserver child's log (last lines):\n" + t
+	}
+	return ""
 }
 
 // readLine waits up to wait for the child's next line on stdout.
