@@ -19,7 +19,7 @@ import (
 // sends one fixed request, reads the answer (status line, headers,
 // Content-Length body), checks it and sends the next, as wrk does without
 // pipelining. Most of what it costs a request is the kernel's: on the
-// machine of BENCHMARKS.md, 15–17 µs of CPU, where net/http's client
+// machine of BENCHMARKS.md, 12–17 µs of CPU, where net/http's client
 // takes 24–28 µs.
 
 // localhost is the only address this program listens on or sends to.

@@ -34,7 +34,7 @@
 // the cores whatever the process layout, and the client's cost per
 // request dilutes the ratio: a heavier client leaves less CPU to the
 // server, so Verify's share of each request looks smaller and A/B comes
-// closer to 1. On the machine of BENCHMARKS.md this client costs 15–17 µs
+// closer to 1. On the machine of BENCHMARKS.md this client costs 12–17 µs
 // of CPU a request (mostly the kernel's loopback TCP), wrk about the
 // same, net/http's client 24–28 µs. wrk is not in CI, cannot check every
 // answer's body without a Lua script and would be one more thing to
