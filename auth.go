@@ -48,6 +48,7 @@ type Auth struct {
 	verifier     *token.Verifier
 	signer       *token.Signer
 	challenges   *challenges // WWW-Authenticate values for the configured realm
+	fixed        fixedRefusalErrors
 	refusals     [len(refusalReasons)]atomic.Uint64
 	warnings     *warnings
 	guard        *guard.Guard // the login defences
@@ -95,6 +96,7 @@ func New(key Key, opts ...Option) (*Auth, error) {
 	a.guard = guard.New(gc)
 	a.maxLoginBody = cmp.Or(cfg.login.MaxBodySize, defaultMaxBodySize)
 	a.challenges = newChallenges(cfg.realm)
+	a.fixed = a.newFixedRefusals()
 	a.warnings = newWarnings()
 	return a, nil
 }

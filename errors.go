@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+
+	"github.com/jwtguard/jwtguard/internal/token"
 )
 
 // Every refusal jwtguard makes is reported to the ErrorHandler as an error
@@ -270,7 +272,28 @@ func (e *storeFailure) Unwrap() error { return e.error }
 // fmt.Errorf("%w: %w", sentinel, cause) would, in one small allocation and
 // with its text made only when it is read (logged): the refusals of a flood
 // of junk tokens should cost no more than real traffic.
-func refusalOf(sentinel, cause error) error { return &wrapped{[2]error{sentinel, cause}} }
+func refusalOf(sentinel, cause error) error {
+	for _, w := range fixedRefusals {
+		if w.errs[1] == cause && w.errs[0] == sentinel {
+			return w
+		}
+	}
+	return &wrapped{[2]error{sentinel, cause}}
+}
+
+// fixedRefusals are the token refusals that the verifier makes once
+// (token.FixedRefusals: a bad signature, a malformed token, an expired
+// one), wrapped once in the sentinels that Verify answers them with, so
+// that refusing one allocates nothing for the error.
+var fixedRefusals = func() []*wrapped {
+	var list []*wrapped
+	for _, cause := range token.FixedRefusals() {
+		for _, sentinel := range []error{ErrInvalidToken, ErrTokenExpired} {
+			list = append(list, &wrapped{[2]error{sentinel, cause}})
+		}
+	}
+	return list
+}()
 
 // wrapped holds its two errors in an array, so that Unwrap, which errors.Is
 // calls for every sentinel it tests, allocates nothing.

@@ -126,20 +126,21 @@ func (a *Auth) authenticate(r *http.Request) (*verifiedToken, error) {
 		}
 		return nil, refusalOf(ErrInvalidToken, verr)
 	}
-	vt := new(verifiedToken)
-	// An expired token's payload comes back with the error, and must pass
-	// the claim checks a fresh one would: a client is told to refresh only
-	// a token that is good but for its age.
-	err = a.claimsFromPayload(vt, p)
-	switch {
-	case err != nil && verr != nil:
-		// verr is text only: the refusal is not an expiry, for
-		// errors.Is and for Stats.
-		return nil, fmt.Errorf("%w: %w (and %v)", ErrInvalidToken, err, verr)
-	case err != nil:
-		return nil, fmt.Errorf("%w: %w", ErrInvalidToken, err)
-	case verr != nil:
+	if verr != nil {
+		// An expired token's payload comes back with the error, and must
+		// pass the claim checks a fresh one would: a client is told to
+		// refresh only a token that is good but for its age. Its claims
+		// are checked, not made, as nothing is kept of them.
+		if err := a.checkPayload(p); err != nil {
+			// verr is text only: the refusal is not an expiry, for
+			// errors.Is and for Stats.
+			return nil, fmt.Errorf("%w: %w (and %v)", ErrInvalidToken, err, verr)
+		}
 		return nil, refusalOf(ErrTokenExpired, verr)
+	}
+	vt := new(verifiedToken)
+	if err := a.claimsFromPayload(vt, p); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidToken, err)
 	}
 	return vt, nil
 }
@@ -258,8 +259,24 @@ func (vt *verifiedToken) String() string {
 	return fmt.Sprint(vt.Context) + ".WithValue(jwtguard claims)"
 }
 
+// checkPayload checks what claimsFromPayload checks, making no claims.
+func (a *Auth) checkPayload(p *token.Payload) error {
+	if p.Subject == "" && p.LegacyID == "" {
+		return errNoSubject
+	}
+	if a.cfg.rolesClaim != nil {
+		if _, err := rolesAt(p.JSON, a.cfg.rolesClaim); err != nil {
+			return fmt.Errorf("roles claim: %w", err)
+		}
+	}
+	return nil
+}
+
+var errNoSubject = errors.New("no subject: neither sub nor id names the user")
+
 // claimsFromPayload fills vt's claims from a verified payload, which is
-// reused once it returns: its lists are copied into vt's storage.
+// reused once it returns: its lists are copied into vt's storage. It makes
+// the checks of checkPayload.
 func (a *Auth) claimsFromPayload(vt *verifiedToken, p *token.Payload) error {
 	c := &vt.claims
 	*c = Claims{
@@ -277,7 +294,7 @@ func (a *Auth) claimsFromPayload(vt *verifiedToken, p *token.Payload) error {
 		c.Subject = string(p.LegacyID)
 	}
 	if c.Subject == "" {
-		return errors.New("no subject: neither sub nor id names the user")
+		return errNoSubject
 	}
 	if p.Scope != "" {
 		c.Scopes = strings.Fields(p.Scope)

@@ -56,3 +56,27 @@ func TestRefusalShortcuts(t *testing.T) {
 		}
 	}
 }
+
+// TestFixedRefusalErrors: the refusals an Auth makes once for the
+// verifier's fixed errors are those it would make each time.
+func TestFixedRefusalErrors(t *testing.T) {
+	key, err := HMACKey("HS256", []byte("fixed-refusal-errors-secret-012345"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := New(key, WithRealm("orders"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range fixedRefusals {
+		for _, bearer := range []bool{false, true} {
+			got, want := a.refusal(w, bearer), a.newRefusal(w, bearer)
+			if got.err != want.err || got.ref != want.ref || got.challenge != want.challenge {
+				t.Errorf("%v, bearer %v: %+v, want %+v", w, bearer, got, want)
+			}
+			if got != a.refusal(w, bearer) {
+				t.Errorf("%v, bearer %v: made again", w, bearer)
+			}
+		}
+	}
+}

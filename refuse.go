@@ -3,6 +3,7 @@ package jwtguard
 import (
 	"log/slog"
 	"net/http"
+	"slices"
 )
 
 // The Auth's refusals: how each is wrapped for the ErrorHandler, logged and
@@ -13,9 +14,38 @@ import (
 // marks a refusal of a Bearer-protected resource, answered with a
 // challenge.
 func (a *Auth) refusal(err error, bearer bool) *refusalError {
+	if w, ok := err.(*wrapped); ok {
+		if i := slices.Index(fixedRefusals, w); i >= 0 {
+			if bearer {
+				return a.fixed.bearer[i]
+			}
+			return a.fixed.plain[i]
+		}
+	}
 	if re, ok := asRefusal(err); ok {
 		return re
 	}
+	return a.newRefusal(err, bearer)
+}
+
+// fixedRefusalErrors are an Auth's refusals of the errors in
+// fixedRefusals, made once (they are never changed), so that refusing a
+// bad signature, a malformed or an expired token allocates no error.
+type fixedRefusalErrors struct {
+	plain, bearer []*refusalError
+}
+
+func (a *Auth) newFixedRefusals() fixedRefusalErrors {
+	var f fixedRefusalErrors
+	for _, w := range fixedRefusals {
+		f.plain = append(f.plain, a.newRefusal(w, false))
+		f.bearer = append(f.bearer, a.newRefusal(w, true))
+	}
+	return f
+}
+
+// newRefusal makes the refusal of err.
+func (a *Auth) newRefusal(err error, bearer bool) *refusalError {
 	i := refusalFor(err)
 	re := &refusalError{err: err, ref: &refusals[i]}
 	if bearer {

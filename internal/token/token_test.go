@@ -751,7 +751,7 @@ func TestEveryByteOutsideTheAlphabet(t *testing.T) {
 // TestFixedReasons: the refusals made once are classified directly as
 // walking their wrapping would classify them.
 func TestFixedReasons(t *testing.T) {
-	for _, err := range []error{errSegments, errHeaderBase64, errPayloadBase64, errSignatureBase64, errNoAlg, errBadSignature, errCrit, errCty, errExpiredOnly} {
+	for _, err := range FixedRefusals() {
 		if got, want := fixedReason(err), wrappedReason(err); got != want {
 			t.Errorf("%v: fixed reason %q, wrapped reason %q", err, got, want)
 		}
