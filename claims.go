@@ -1,6 +1,7 @@
 package jwtguard
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"time"
@@ -67,7 +68,9 @@ func (c *Claims) Decode(v any) error {
 	if c.json == nil {
 		return errors.New("jwtguard: claims built by hand have no token payload to decode")
 	}
-	return strictjson.Unmarshal(c.json, v)
+	// A copy: the string claims are views of c.json, and an UnmarshalJSON
+	// or UnmarshalText of v's may write to the bytes it is handed.
+	return strictjson.Unmarshal(bytes.Clone(c.json), v)
 }
 
 type claimsKey struct{}

@@ -70,10 +70,10 @@ func (a *Auth) verify(next http.Handler, optional bool) http.Handler {
 			a.refuseBearer(w, r, err)
 			return
 		}
-		// The claims' own allocation is the context that carries them:
-		// context.WithValue would be one more per request.
-		vt.Context = r.Context()
-		next.ServeHTTP(w, r.WithContext(vt))
+		// The context carries a pointer to the claims, and the claims
+		// nothing of the context: a handler that keeps the claims past
+		// the request does not keep the request's context alive.
+		next.ServeHTTP(w, r.WithContext(NewContext(r.Context(), &vt.claims)))
 	})
 }
 
@@ -234,29 +234,11 @@ func (a *Auth) extract(r *http.Request) (string, string, error) {
 // verifiedToken is what a verified request keeps: the claims handlers see,
 // with storage for short aud and roles lists, in one allocation; the
 // strings are views of the payload's JSON buffer, which Claims.Decode
-// reads. Verify hands it to the handler as the request's context: the
-// parent's with the claims added, as context.WithValue(parent,
-// claimsKey{}, &claims) would be, without a second allocation on every
-// request (BENCHMARKS.md); the context package finds the parent's
-// cancellation through Value, as it does through its own value contexts.
+// reads.
 type verifiedToken struct {
-	context.Context // the request's; nil until Verify sets it
-	claims          Claims
-	audience        [2]string
-	roles           [4]string
-}
-
-// Value returns the claims for claimsKey and asks the parent otherwise.
-func (vt *verifiedToken) Value(key any) any {
-	if _, ok := key.(claimsKey); ok {
-		return &vt.claims
-	}
-	return vt.Context.Value(key)
-}
-
-// String names the context as context.WithValue's would be named.
-func (vt *verifiedToken) String() string {
-	return fmt.Sprint(vt.Context) + ".WithValue(jwtguard claims)"
+	claims   Claims
+	audience [2]string
+	roles    [4]string
 }
 
 // checkPayload checks what claimsFromPayload checks, making no claims.
@@ -283,7 +265,7 @@ func (a *Auth) claimsFromPayload(vt *verifiedToken, p *token.Payload) error {
 		Subject:   p.Subject,
 		Username:  p.Username,
 		Issuer:    p.Issuer,
-		Audience:  appendTo(vt.audience[:0], p.Audience),
+		Audience:  copyList(vt.audience[:0], p.Audience),
 		TokenID:   p.ID,
 		IssuedAt:  p.IssuedAt.Time,
 		NotBefore: p.NotBefore.Time,
@@ -307,21 +289,19 @@ func (a *Auth) claimsFromPayload(vt *verifiedToken, p *token.Payload) error {
 		c.Roles = roles
 		return nil
 	}
-	roles := append(vt.roles[:0], p.Roles...)
-	if p.Role != "" && !slices.Contains(roles, p.Role) {
-		roles = append(roles, p.Role)
-	}
-	if len(roles) > 0 {
-		c.Roles = slices.Clip(roles)
+	c.Roles = copyList(vt.roles[:0], p.Roles)
+	if p.Role != "" && !slices.Contains(c.Roles, p.Role) {
+		c.Roles = append(c.Roles, p.Role)
 	}
 	return nil
 }
 
-// appendTo is append(dst, list...), nil for an empty list, and
-// capacity-clipped so that a caller's append to the result copies rather
-// than writing into the storage after it.
-func appendTo(dst, list []string) []string {
-	if len(list) == 0 {
+// copyList copies list into dst's storage: nil for nil, empty for an empty
+// list (the claims say "roles": [] as the payload did), and capacity-clipped
+// so that a caller's append to the result copies rather than writing into
+// the storage after it.
+func copyList(dst, list []string) []string {
+	if list == nil {
 		return nil
 	}
 	return slices.Clip(append(dst, list...))

@@ -78,7 +78,9 @@ func (a *Auth) logRefusal(r *http.Request, re *refusalError) {
 		a.warn(r, &a.warnings.badSignatures, "jwtguard: a burst of tokens with bad signatures (a forgery attempt, or a service signing with another key?)")
 	}
 	level := re.ref.level
-	if re.ref.sentinel == ErrOverloaded && isStoreFailure(re.err) {
+	// A *wrapped is a token's refusal (refusalOf), which never wraps a
+	// failing Throttle; errors.As is for the others.
+	if _, ours := re.err.(*wrapped); !ours && isStoreFailure(re.err) {
 		level = slog.LevelError // a failing Throttle: the operator must see it
 	}
 	if a.log.Enabled(r.Context(), level) {
