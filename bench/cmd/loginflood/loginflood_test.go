@@ -58,31 +58,6 @@ func TestSummarize(t *testing.T) {
 	}
 }
 
-func TestMedian(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		xs   []float64
-		want float64
-	}{
-		{"none", nil, 0},
-		{"one", []float64{0.5}, 0.5},
-		{"odd, unsorted", []float64{0.9, 0.1, 0.5}, 0.5},
-		{"even", []float64{4, 1, 2, 3}, 2.5},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			orig := append([]float64(nil), tc.xs...)
-			if got := median(tc.xs); got != tc.want {
-				t.Errorf("median(%v) = %v, want %v", tc.xs, got, tc.want)
-			}
-			for i := range orig {
-				if orig[i] != tc.xs[i] {
-					t.Fatalf("median reordered its argument")
-				}
-			}
-		})
-	}
-}
-
 func TestSourceAddr(t *testing.T) {
 	for i, want := range map[int]string{
 		0:   "127.0.0.2",
@@ -289,19 +264,6 @@ func TestStatusList(t *testing.T) {
 	}
 	if got := statusList(nil); got != "" {
 		t.Errorf("statusList(nil) = %q", got)
-	}
-}
-
-func TestTailBuffer(t *testing.T) {
-	b := &tailBuffer{max: 16}
-	for _, s := range []string{"one\n", "two\n", "three\n", "four\n", "five\n"} {
-		io.WriteString(b, s)
-	}
-	if got := b.tail(); got != "four\nfive" {
-		t.Errorf("tail = %q", got)
-	}
-	if lines, n := b.counts(); lines != 5 || n != 24 {
-		t.Errorf("counts = %d, %d", lines, n)
 	}
 }
 

@@ -43,6 +43,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/jwtguard/jwtguard/bench/internal/loadtest"
 )
 
 // The demo accounts of examples/server.
@@ -88,19 +90,12 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.BoolVar(&c.json, "json", false, "print the results as JSON instead of a table")
 	fs.BoolVar(&c.smoke, "smoke", false, "CI smoke test: 2 s phases, 20 flooders, 4 clients, 1 run (flags given explicitly win); fails only on correctness violations")
 	fs.BoolVar(&c.verbose, "v", false, "also print the flood's login answers second by second")
-	if err := fs.Parse(args); err != nil {
+	if err := loadtest.ParseFlags(fs, args); err != nil {
 		return c, err
 	}
-	if fs.NArg() > 0 {
-		return c, fmt.Errorf("unexpected arguments: %q", fs.Args())
-	}
 	if c.smoke {
-		set := map[string]bool{}
-		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-		for name, v := range map[string]string{"duration": "2s", "flooders": "20", "clients": "4", "runs": "1"} {
-			if !set[name] {
-				fs.Set(name, v)
-			}
+		if err := loadtest.SetUnset(fs, map[string]string{"duration": "2s", "flooders": "20", "clients": "4", "runs": "1"}); err != nil {
+			return c, err
 		}
 	}
 	switch {
@@ -252,7 +247,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if err != nil {
 			fmt.Fprintf(stderr, "loginflood: run %d: %v\n", r, err)
 			if srv != nil {
-				fmt.Fprintf(stderr, "server log (last lines):\n%s\n", srv.log.tail())
+				fmt.Fprintf(stderr, "server log (last lines):\n%s\n", srv.proc.Log.Tail())
 			}
 			return 2
 		}
@@ -261,7 +256,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			printRun(stdout, cfg, r, rr)
 		}
 		if srv != nil && srv.exited() {
-			fmt.Fprintf(stderr, "loginflood: the server exited: %v\n%s\n", srv.err, srv.log.tail())
+			fmt.Fprintf(stderr, "loginflood: the server exited: %v\n%s\n", srv.proc.Err(), srv.proc.Log.Tail())
 			return 2
 		}
 	}
@@ -278,7 +273,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	if srv != nil {
-		res.ServerLog.Lines, res.ServerLog.Bytes = srv.log.counts()
+		res.ServerLog.Lines, res.ServerLog.Bytes = srv.proc.Log.Counts()
 	}
 	res.Elapsed = time.Since(began)
 	if cfg.json {
@@ -439,10 +434,10 @@ func medians(runs []Run) Medians {
 		fp99 = append(fp99, float64(r.Flood.GET.P99))
 	}
 	return Medians{
-		Ratio:       median(ratio),
-		BaselineGET: median(bget),
-		FloodGET:    median(fget),
-		BaselineP99: time.Duration(median(bp99)),
-		FloodP99:    time.Duration(median(fp99)),
+		Ratio:       loadtest.Median(ratio),
+		BaselineGET: loadtest.Median(bget),
+		FloodGET:    loadtest.Median(fget),
+		BaselineP99: time.Duration(loadtest.Median(bp99)),
+		FloodP99:    time.Duration(loadtest.Median(fp99)),
 	}
 }

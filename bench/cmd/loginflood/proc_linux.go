@@ -5,21 +5,17 @@ import (
 	"bytes"
 	"fmt"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/jwtguard/jwtguard/bench/internal/loadtest"
 )
 
 // clockTicks is USER_HZ, the unit of /proc/<pid>/stat times: 100 on every
 // Linux architecture Go supports.
 const clockTicks = 100
-
-// setDeathSignal has the server killed if this process dies first.
-func setDeathSignal(cmd *exec.Cmd) {
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-}
 
 // procSample is what /proc says about a process at one moment.
 type procSample struct {
@@ -74,13 +70,7 @@ func readProc(pid int) (procSample, error) {
 }
 
 // selfCPU returns this process's user + system CPU time so far.
-func selfCPU() time.Duration {
-	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
+func selfCPU() time.Duration { return loadtest.ProcessCPU() }
 
 // raiseFileLimit raises the soft limit on open files to the hard limit.
 func raiseFileLimit() (uint64, error) {

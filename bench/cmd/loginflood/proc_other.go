@@ -4,11 +4,8 @@ package main
 
 import (
 	"errors"
-	"os/exec"
 	"time"
 )
-
-func setDeathSignal(*exec.Cmd) {}
 
 type procSample struct {
 	rssKiB  int64
@@ -19,6 +16,8 @@ type procSample struct {
 
 func readProc(int) (procSample, error) { return procSample{}, errors.New("no /proc here") }
 
+// selfCPU returns 0: the load generator's CPU is read on Linux only, like
+// the server's.
 func selfCPU() time.Duration { return 0 }
 
 func raiseFileLimit() (uint64, error) { return 0, errors.New("not raised on this system") }

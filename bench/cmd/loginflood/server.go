@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -11,8 +10,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
+
+	"github.com/jwtguard/jwtguard/bench/internal/loadtest"
 )
 
 // serverSecret is the fixed JWT_SECRET of the server this program starts.
@@ -57,12 +57,9 @@ func findRepo(ctx context.Context, dir string) (string, error) {
 
 // server is the example server, built and started by this program.
 type server struct {
-	cmd  *exec.Cmd
+	proc *loadtest.Process // its stderr in proc.Log
 	url  string
 	pid  int
-	log  *tailBuffer
-	done chan struct{} // closed when the process has exited
-	err  error         // its Wait error, once done
 }
 
 // buildServer builds the example server of the repository at repo into dir.
@@ -87,17 +84,15 @@ func startServer(ctx context.Context, bin string) (*server, error) {
 		}
 	}
 	cmd.Env = env
-	s := &server{cmd: cmd, log: &tailBuffer{max: 64 << 10}, done: make(chan struct{})}
-	cmd.Stderr = s.log
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err
 	}
-	setDeathSignal(cmd)
-	if err := cmd.Start(); err != nil {
+	proc, err := loadtest.Start(cmd, 64<<10)
+	if err != nil {
 		return nil, err
 	}
-	s.pid = cmd.Process.Pid
+	s := &server{proc: proc, pid: cmd.Process.Pid}
 	urls := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stdout)
@@ -111,10 +106,6 @@ func startServer(ctx context.Context, bin string) (*server, error) {
 		}
 		io.Copy(io.Discard, stdout)
 	}()
-	go func() {
-		s.err = cmd.Wait()
-		close(s.done)
-	}()
 	t := time.NewTimer(30 * time.Second)
 	defer t.Stop()
 	select {
@@ -126,8 +117,8 @@ func startServer(ctx context.Context, bin string) (*server, error) {
 		}
 		s.url = base
 		return s, nil
-	case <-s.done:
-		return nil, fmt.Errorf("server exited before listening: %v\n%s", s.err, s.log.tail())
+	case <-proc.Done():
+		return nil, fmt.Errorf("server exited before listening: %v\n%s", proc.Err(), proc.Log.Tail())
 	case <-t.C:
 		s.stop()
 		return nil, errors.New("server did not print its address within 30 s")
@@ -140,72 +131,8 @@ func startServer(ctx context.Context, bin string) (*server, error) {
 // stop interrupts the server, waits up to 5 s for it to shut down, then
 // kills it. It reports whether it had to kill it.
 func (s *server) stop() (killed bool) {
-	select {
-	case <-s.done:
-		return false
-	default:
-	}
-	s.cmd.Process.Signal(os.Interrupt)
-	t := time.NewTimer(5 * time.Second)
-	defer t.Stop()
-	select {
-	case <-s.done:
-		return false
-	case <-t.C:
-	}
-	s.cmd.Process.Kill()
-	<-s.done
-	return true
+	return s.proc.Stop(5*time.Second, func() { s.proc.Cmd.Process.Signal(os.Interrupt) })
 }
 
 // exited reports whether the server process has exited.
-func (s *server) exited() bool {
-	select {
-	case <-s.done:
-		return true
-	default:
-		return false
-	}
-}
-
-// tailBuffer keeps the last max bytes written to it and counts lines. Safe
-// for concurrent use.
-type tailBuffer struct {
-	max int
-
-	mu    sync.Mutex
-	buf   []byte
-	lines int64
-	bytes int64
-}
-
-func (b *tailBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.lines += int64(bytes.Count(p, []byte{'\n'}))
-	b.bytes += int64(len(p))
-	b.buf = append(b.buf, p...)
-	if over := len(b.buf) - b.max; over > 0 {
-		b.buf = append(b.buf[:0], b.buf[over:]...)
-	}
-	return len(p), nil
-}
-
-// tail returns the last few lines written.
-func (b *tailBuffer) tail() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	s := string(b.buf)
-	if i := strings.IndexByte(s, '\n'); len(b.buf) == b.max && i >= 0 {
-		s = s[i+1:] // drop a partial first line
-	}
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	return strings.Join(lines[max(0, len(lines)-10):], "\n")
-}
-
-// counts returns the lines and bytes written so far.
-func (b *tailBuffer) counts() (lines, n int64) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.lines, b.bytes
-}
+func (s *server) exited() bool { return s.proc.Exited() }

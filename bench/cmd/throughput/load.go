@@ -13,6 +13,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/jwtguard/jwtguard/bench/internal/loadtest"
 )
 
 // The load generator: a lean HTTP/1.1 client of its own. Each connection
@@ -208,7 +210,7 @@ func load(ctx context.Context, t target, conns int, d time.Duration, maxRequests
 		err                      error
 	}
 	tallies := make([]tally, conns)
-	cpu0 := processCPU()
+	cpu0 := loadtest.ProcessCPU()
 	start := time.Now()
 	timer := time.AfterFunc(d, func() { stop.Store(true) })
 	unwatch := context.AfterFunc(ctx, func() {
@@ -262,7 +264,7 @@ func load(ctx context.Context, t target, conns int, d time.Duration, maxRequests
 	}
 	wg.Wait()
 	res.Elapsed = time.Since(start)
-	res.ClientCPU = processCPU() - cpu0
+	res.ClientCPU = loadtest.ProcessCPU() - cpu0
 	timer.Stop()
 	unwatch()
 	for _, tl := range tallies {

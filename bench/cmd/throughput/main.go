@@ -67,10 +67,11 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/jwtguard/jwtguard/bench/internal/loadtest"
 )
 
 type config struct {
@@ -125,19 +126,12 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.cpuprofile, "cpuprofile", "", "`dir`ectory to write the server's CPU profile of each run to (A-1.pprof, B-1.pprof, …)")
 	fs.BoolVar(&c.json, "json", false, "print the results as JSON instead of a table")
 	fs.BoolVar(&c.smoke, "smoke", false, "CI smoke test: 2 pairs of 200 ms runs, 100 ms warm-up, 2 connections (flags given explicitly win); the ratio is not asserted")
-	if err := fs.Parse(args); err != nil {
+	if err := loadtest.ParseFlags(fs, args); err != nil {
 		return c, err
 	}
-	if fs.NArg() > 0 {
-		return c, fmt.Errorf("unexpected arguments: %q", fs.Args())
-	}
 	if c.smoke {
-		set := map[string]bool{}
-		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-		for name, v := range map[string]string{"runs": "2", "duration": "200ms", "warmup": "100ms", "conns": "2"} {
-			if !set[name] {
-				fs.Set(name, v)
-			}
+		if err := loadtest.SetUnset(fs, map[string]string{"runs": "2", "duration": "200ms", "warmup": "100ms", "conns": "2"}); err != nil {
+			return c, err
 		}
 	}
 	switch {
@@ -463,7 +457,7 @@ func medians(pairs []Pair) Medians {
 		for i := range pairs {
 			xs[i] = f(&pairs[i])
 		}
-		return median(xs)
+		return loadtest.Median(xs)
 	}
 	return Medians{
 		Ratio:        col(func(p *Pair) float64 { return p.Ratio }),
@@ -479,20 +473,6 @@ func medians(pairs []Pair) Medians {
 		AClientPerRq: col(func(p *Pair) float64 { return p.A.ClientPerReq }),
 		BClientPerRq: col(func(p *Pair) float64 { return p.B.ClientPerReq }),
 	}
-}
-
-// median returns the median of xs (the mean of the middle two for an even
-// count), or 0 for none. It does not reorder xs.
-func median(xs []float64) float64 {
-	if len(xs) == 0 {
-		return 0
-	}
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
 // judge returns the exit code and the verdict line.

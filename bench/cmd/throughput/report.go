@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -55,35 +53,4 @@ func printSummary(w io.Writer, cfg config, res *Result) {
 		fmt.Fprintf(w, "A/B from CPU per request, server and load generator (median): %.3f\n", m.CPURatio)
 	}
 	fmt.Fprintf(w, "requests without 200 and the expected body: %d; took %v\n", res.Errors, res.Elapsed.Round(100*time.Millisecond))
-}
-
-// tailBuffer keeps the last max bytes written to it. Safe for concurrent
-// use.
-type tailBuffer struct {
-	max int
-
-	mu  sync.Mutex
-	buf []byte
-}
-
-func (b *tailBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.buf = append(b.buf, p...)
-	if over := len(b.buf) - b.max; over > 0 {
-		b.buf = append(b.buf[:0], b.buf[over:]...)
-	}
-	return len(p), nil
-}
-
-// tail returns the last few lines written, or "" for none.
-func (b *tailBuffer) tail() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	s := b.buf
-	if i := bytes.IndexByte(s, '\n'); len(s) == b.max && i >= 0 {
-		s = s[i+1:] // drop a partial first line
-	}
-	lines := strings.Split(strings.TrimRight(string(s), "\n"), "\n")
-	return strings.Join(lines[max(0, len(lines)-10):], "\n")
 }

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/jwtguard/jwtguard"
+	"github.com/jwtguard/jwtguard/bench/internal/loadtest"
 )
 
 // The server side: the child process this program starts by running its
@@ -281,7 +282,7 @@ func sample() usage {
 		s[i].Name = n
 	}
 	metrics.Read(s)
-	u := usage{CPU: processCPU()}
+	u := usage{CPU: loadtest.ProcessCPU()}
 	for i, p := range []*uint64{&u.Allocs, &u.AllocBytes, &u.GCs} {
 		if s[i].Value.Kind() == metrics.KindUint64 {
 			*p = s[i].Value.Uint64()
@@ -296,12 +297,9 @@ func (u usage) minus(v usage) usage {
 
 // child is the server child, seen from the load generator.
 type child struct {
-	cmd   *exec.Cmd
+	proc  *loadtest.Process // its stderr in proc.Log
 	stdin io.WriteCloser
 	lines chan string // its stdout, line by line; closed at EOF
-	log   *tailBuffer // its stderr
-	done  chan struct{}
-	err   error // its Wait error, once done
 	hello hello
 }
 
@@ -314,8 +312,7 @@ func startChild(ctx context.Context, deadline time.Duration) (*child, error) {
 	}
 	cmd := exec.Command(exe)
 	cmd.Env = append(os.Environ(), childEnv+"="+deadline.String())
-	c := &child{cmd: cmd, log: &tailBuffer{max: 16 << 10}, lines: make(chan string, 1), done: make(chan struct{})}
-	cmd.Stderr = c.log
+	c := &child{lines: make(chan string, 1)}
 	if c.stdin, err = cmd.StdinPipe(); err != nil {
 		return nil, err
 	}
@@ -323,8 +320,7 @@ func startChild(ctx context.Context, deadline time.Duration) (*child, error) {
 	if err != nil {
 		return nil, err
 	}
-	setDeathSignal(cmd)
-	if err := cmd.Start(); err != nil {
+	if c.proc, err = loadtest.Start(cmd, 16<<10); err != nil {
 		return nil, err
 	}
 	go func() {
@@ -335,10 +331,6 @@ func startChild(ctx context.Context, deadline time.Duration) (*child, error) {
 			c.lines <- sc.Text()
 		}
 		io.Copy(io.Discard, stdout)
-	}()
-	go func() {
-		c.err = cmd.Wait()
-		close(c.done)
 	}()
 	l, err := c.readLine(ctx, 30*time.Second)
 	if err != nil {
@@ -360,7 +352,7 @@ func startChild(ctx context.Context, deadline time.Duration) (*child, error) {
 
 // logTail returns the last lines the child logged, labelled, or "".
 func (c *child) logTail() string {
-	if t := c.log.tail(); t != "" {
+	if t := c.proc.Log.Tail(); t != "" {
 		return "\nserver child's log (last lines):\n" + t
 	}
 	return ""
@@ -373,8 +365,8 @@ func (c *child) readLine(ctx context.Context, wait time.Duration) (string, error
 	select {
 	case l, ok := <-c.lines:
 		if !ok {
-			<-c.done
-			return "", fmt.Errorf("exited: %v", c.err)
+			<-c.proc.Done()
+			return "", fmt.Errorf("exited: %v", c.proc.Err())
 		}
 		return l, nil
 	case <-t.C:
@@ -425,15 +417,5 @@ func (c *child) end(ctx context.Context) (usage, error) {
 // stop closes the child's stdin, which makes it exit, waits up to 5 s,
 // then kills it. It reports whether it had to kill it.
 func (c *child) stop() (killed bool) {
-	c.stdin.Close()
-	t := time.NewTimer(5 * time.Second)
-	defer t.Stop()
-	select {
-	case <-c.done:
-		return false
-	case <-t.C:
-	}
-	c.cmd.Process.Kill()
-	<-c.done
-	return true
+	return c.proc.Stop(5*time.Second, func() { c.stdin.Close() })
 }

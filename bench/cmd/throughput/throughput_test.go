@@ -41,29 +41,6 @@ func TestSmoke(t *testing.T) {
 	}
 }
 
-func TestMedian(t *testing.T) {
-	for _, tc := range []struct {
-		xs   []float64
-		want float64
-	}{
-		{nil, 0},
-		{[]float64{0.5}, 0.5},
-		{[]float64{0.9, 0.1, 0.5}, 0.5},
-		{[]float64{4, 1, 2, 3}, 2.5},
-		{[]float64{0.84, 0.91, 0.86, 1.2, 0.7}, 0.86},
-	} {
-		orig := append([]float64(nil), tc.xs...)
-		if got := median(tc.xs); got != tc.want {
-			t.Errorf("median(%v) = %v, want %v", tc.xs, got, tc.want)
-		}
-		for i := range orig {
-			if orig[i] != tc.xs[i] {
-				t.Fatalf("median reordered its argument")
-			}
-		}
-	}
-}
-
 func TestPairOrder(t *testing.T) {
 	var got []string
 	for i := range 4 {

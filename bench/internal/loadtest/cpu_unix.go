@@ -1,14 +1,15 @@
 //go:build unix
 
-package main
+package loadtest
 
 import (
 	"syscall"
 	"time"
 )
 
-// processCPU returns this process's user + system CPU time so far.
-func processCPU() time.Duration {
+// ProcessCPU returns the user + system CPU time this process has used so
+// far (getrusage), or 0 where that cannot be read.
+func ProcessCPU() time.Duration {
 	var ru syscall.Rusage
 	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
 		return 0

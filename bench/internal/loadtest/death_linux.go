@@ -1,11 +1,11 @@
-package main
+package loadtest
 
 import (
 	"os/exec"
 	"syscall"
 )
 
-// setDeathSignal has the server child killed if this process dies first.
+// setDeathSignal has the child killed if this process dies first.
 func setDeathSignal(cmd *exec.Cmd) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 }

@@ -1,0 +1,5 @@
+//go:build !unix
+
+package loadtest
+
+const cpuMeasured = false
