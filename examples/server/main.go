@@ -81,6 +81,8 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 	proxies := fs.String("trusted-proxies", "", "comma-separated `addresses or prefixes` of reverse proxies whose Forwarded or X-Forwarded-For header names the client")
 	cpuShare := fs.Float64("password-cpu-share", 0.10, "`share` of the cores that bcrypt may use (0 turns the password budget off)")
 	loginWait := fs.Duration("login-wait", time.Second, "how long a login waits for password-hashing budget before 503 (0: refuse at once)")
+	var level slog.Level
+	fs.TextVar(&level, "log-level", slog.LevelInfo, "the least `level` logged: debug, info, warn or error (debug shows routine refusals: no token, an expired token)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -91,7 +93,7 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 		return fmt.Errorf("unexpected arguments: %q", fs.Args())
 	}
 
-	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	policy := loginPolicy(*proxies)
 	policy.Wait, policy.NoWait = *loginWait, *loginWait == 0
 	policy.CPUShare, policy.NoBudget = *cpuShare, *cpuShare == 0

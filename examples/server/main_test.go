@@ -349,19 +349,57 @@ func (b *lockedBuffer) String() string {
 // cleanly. It hashes at the default bcrypt cost, as the real server does.
 func TestRun(t *testing.T) {
 	t.Parallel()
+	base, stderr, stop := startRun(t, "-addr", "127.0.0.1:0")
+	tok := login(t, base, "admin", "password123")
+	r := do(t, "GET", base+"/api/user/profile", tok, "")
+	if r.status != http.StatusOK || !strings.Contains(string(r.body), `"username": "admin"`) {
+		t.Errorf("profile: status %d, body %s", r.status, r.body)
+	}
+	// A routine refusal is logged at Debug level, which is not shown by
+	// default.
+	do(t, "GET", base+"/api/user/profile", "", "")
+	stop()
+	log := stderr.String()
+	for _, want := range []string{"JWT_SECRET is not set", "shutting down"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("log lacks %q:\n%s", want, log)
+		}
+	}
+	if strings.Contains(log, "request refused") {
+		t.Errorf("a request without a token was logged at the default level:\n%s", log)
+	}
+}
+
+// TestRunLogLevel: -log-level debug shows the routine refusals; a level
+// that is not one is an error.
+func TestRunLogLevel(t *testing.T) {
+	t.Parallel()
+	base, stderr, stop := startRun(t, "-addr", "127.0.0.1:0", "-log-level", "debug")
+	do(t, "GET", base+"/api/user/profile", "", "")
+	stop()
+	if log := stderr.String(); !strings.Contains(log, "request refused") || !strings.Contains(log, "level=DEBUG") {
+		t.Errorf("-log-level debug: the refusal of a request without a token is not in the log:\n%s", log)
+	}
+	var out, errOut lockedBuffer
+	if err := run(t.Context(), []string{"-log-level", "loud"}, env(), &out, &errOut); err == nil {
+		t.Error("-log-level loud: no error")
+	}
+}
+
+// startRun runs the server with args until stop, which waits for it to
+// shut down cleanly; it returns the server's base URL and its log.
+func startRun(t *testing.T, args ...string) (base string, stderr *lockedBuffer, stop func()) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
 	stdoutR, stdoutW := io.Pipe()
-	var stderr lockedBuffer
+	stderr = &lockedBuffer{}
 	done := make(chan error, 1)
 	go func() {
-		err := run(ctx, []string{"-addr", "127.0.0.1:0"}, env(), stdoutW, &stderr)
+		err := run(ctx, args, env(), stdoutW, stderr)
 		stdoutW.Close()
 		done <- err
 	}()
-
 	// run prints the demo accounts, then "Listening on http://ADDR".
-	var base string
 	sc := bufio.NewScanner(stdoutR)
 	for sc.Scan() {
 		if url, ok := strings.CutPrefix(sc.Text(), "Listening on "); ok {
@@ -370,31 +408,23 @@ func TestRun(t *testing.T) {
 		}
 	}
 	if base == "" {
+		cancel()
 		t.Fatalf("run printed no address; it returned %v; log:\n%s", <-done, stderr.String())
 	}
 	go io.Copy(io.Discard, stdoutR)
-
-	tok := login(t, base, "admin", "password123")
-	r := do(t, "GET", base+"/api/user/profile", tok, "")
-	if r.status != http.StatusOK || !strings.Contains(string(r.body), `"username": "admin"`) {
-		t.Errorf("profile: status %d, body %s", r.status, r.body)
-	}
-
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("run after cancel: %v; want nil", err)
-		}
-	case <-time.After(shutdownTimeout + 5*time.Second):
-		t.Fatal("run did not return after cancel")
-	}
-	log := stderr.String()
-	for _, want := range []string{"JWT_SECRET is not set", "shutting down"} {
-		if !strings.Contains(log, want) {
-			t.Errorf("log lacks %q:\n%s", want, log)
+	stop = func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("run after cancel: %v; want nil", err)
+			}
+		case <-time.After(shutdownTimeout + 5*time.Second):
+			t.Fatal("run did not return after cancel")
 		}
 	}
+	t.Cleanup(cancel)
+	return base, stderr, stop
 }
 
 // The server throttles failed logins per client address: a guesser that
