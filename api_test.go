@@ -10,8 +10,10 @@ import (
 	"testing"
 )
 
-// TestAPISurface keeps the root package small and documented: at most 60
-// exported names as go/doc lists them (top-level names plus methods), each
+// TestAPISurface keeps the root package small and documented: at most 80
+// exported names as go/doc lists them (top-level names plus methods; the
+// foundation had 60, and the token lifecycle of issue 14 — sessions,
+// refresh, logout, registration, cookies — has the 20 more), each
 // with a doc comment that starts with its name, and an Example for the
 // calls a newcomer starts from.
 func TestAPISurface(t *testing.T) {
@@ -62,8 +64,8 @@ func TestAPISurface(t *testing.T) {
 			check(m.Name, m.Doc)
 		}
 	}
-	if names > 60 {
-		t.Errorf("%d exported names, want at most 60", names)
+	if names > 80 {
+		t.Errorf("%d exported names, want at most 80", names)
 	}
 
 	examples := map[string]bool{}

@@ -1,0 +1,129 @@
+package jwtguard
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// A Session is one refresh-token family: a login starts it, every refresh
+// continues it with a new refresh token, and the access tokens issued in
+// it name it in their sid claim, so that revoking the session (logout,
+// reuse detection, "log out everywhere") refuses them too. A [SessionStore]
+// keeps sessions; the refresh tokens themselves are never stored, only
+// their [TokenHash]es.
+type Session struct {
+	// ID names the session: random, at least 128 bits, and the sid claim
+	// of its access tokens.
+	ID string
+	// UserID is the [User].ID the session was started for.
+	UserID string
+	// CreatedAt is when the login started the session.
+	CreatedAt time.Time
+	// ExpiresAt is the session's absolute end, fixed at login and never
+	// moved by a refresh.
+	ExpiresAt time.Time
+	// IdleTimeout, when not zero, ends the session when no refresh comes
+	// for that long after the last one (or the login).
+	IdleTimeout time.Duration
+	// LastUsedAt is the time of the login or of the last refresh.
+	LastUsedAt time.Time
+	// KeyBinding is reserved for a proof-of-possession key the session is
+	// bound to (the thumbprint of a DPoP key); empty for bearer sessions.
+	// Stores keep it as given.
+	KeyBinding string
+	// RevokedAt is when the session was revoked; zero while it is not.
+	RevokedAt time.Time
+}
+
+// A TokenHash is the SHA-256 of a refresh token. Stores keep and compare
+// only these, so that a copy of the store does not hold a usable token.
+type TokenHash [32]byte
+
+// SessionStore keeps [Session]s and the hashes of their refresh tokens for
+// the refresh and logout handlers, and answers Verify's revocation check.
+// The conformance suite storetest.Sessions states every rule below as a
+// test; a store must pass it. Every method takes the time it acts at as an
+// argument, so that tests (and stores on a database, whose clock a test
+// cannot reach) agree on it; a store keeps times to the microsecond at
+// least. Implementations must be safe for concurrent use, across
+// processes when they share the data; each method must be atomic, and one
+// that fails changes nothing.
+type SessionStore interface {
+	// CreateSession stores s, whose first refresh token hashes to first.
+	// It fails if a session of s.ID, or a token of that hash, exists.
+	CreateSession(ctx context.Context, s Session, first TokenHash) error
+
+	// RotateSession spends the refresh token presented and makes next its
+	// session's current token, in one atomic step, and returns the session
+	// as it now is. Exactly one of any number of concurrent calls that
+	// present a session's current token rotates it. The others, and every
+	// later presentation of a spent token, are reuse: the session is
+	// revoked and the error is [ErrRefreshTokenReused], but for the grace
+	// window:
+	//
+	// For grace after the latest rotation (now − its time < grace; none
+	// when grace is 0), the token that rotation spent may be presented
+	// again, by a client that lost the answer and retries: it is rotated
+	// again, to next, and the token the rotation made, which that client
+	// never saw, is superseded. Retries do not extend the window, and no
+	// older token has one. A superseded token presented while its window
+	// lasts is refused with [ErrRefreshTokenSuperseded] and the session is
+	// kept; after the window, it is reuse. A reuse revokes the session at
+	// the call's now. So of concurrent refreshes inside the window,
+	// each gets an answer, exactly one of the tokens they got stays
+	// usable, and the others are refused at their next use without
+	// revoking the session.
+	//
+	// A token no session has, or of a session at or past its ExpiresAt or
+	// idle (now − LastUsedAt ≥ IdleTimeout), whatever the token's state,
+	// is [ErrRefreshTokenInvalid], and so is the current token of a
+	// revoked session; nothing changes. A spent token of a
+	// revoked session is still reuse (the session keeps its first
+	// RevokedAt), so that every replay is reported. A next that the store
+	// already holds is an error (it does not happen with random tokens).
+	RotateSession(ctx context.Context, presented, next TokenHash, now time.Time, grace time.Duration) (Session, error)
+
+	// LookupSession returns the session that the token of hash h belongs
+	// to (current, spent or superseded), revoked or not, for a logout that
+	// presents only a refresh token; [ErrRefreshTokenInvalid] when there is
+	// none (a store may forget the tokens of a session once it has
+	// expired).
+	LookupSession(ctx context.Context, h TokenHash) (Session, error)
+
+	// RevokeSession revokes the session id at now; a session already
+	// revoked keeps its first RevokedAt, and an unknown id is not an
+	// error (logout is idempotent).
+	RevokeSession(ctx context.Context, id string, now time.Time) error
+
+	// RevokeUserSessions revokes every session of userID at now (keeping
+	// the first RevokedAt of those already revoked); a user without
+	// sessions is not an error, and a later login starts a live one.
+	RevokeUserSessions(ctx context.Context, userID string, now time.Time) error
+
+	// DenyAccessToken refuses the access token jti until it expires at
+	// until, when a logout presents it.
+	DenyAccessToken(ctx context.Context, jti string, until time.Time) error
+
+	// Revoked reports whether an access token of session sid and id jti
+	// is refused at now: its session is revoked, at or past its ExpiresAt (the
+	// refresh handler never issues an access token that outlives its
+	// session), or unknown (a store that lost its sessions refuses their
+	// tokens rather than trusting them), or jti is denied until after
+	// now (now < until). An empty sid or jti is not checked.
+	Revoked(ctx context.Context, sid, jti string, now time.Time) (bool, error)
+}
+
+// The errors of [SessionStore.RotateSession] (and LookupSession), which the
+// refresh handler answers as RFC 6749's invalid_grant.
+var (
+	// ErrRefreshTokenInvalid: the token is unknown, or its session is
+	// revoked, expired or idle too long.
+	ErrRefreshTokenInvalid = errors.New("jwtguard: refresh token is invalid")
+	// ErrRefreshTokenReused: a spent token was presented again; its
+	// session has been revoked.
+	ErrRefreshTokenReused = errors.New("jwtguard: refresh token was reused; its session is revoked")
+	// ErrRefreshTokenSuperseded: inside the grace window, a token that a
+	// retried refresh replaced; the session is kept.
+	ErrRefreshTokenSuperseded = errors.New("jwtguard: refresh token was superseded by a retried refresh")
+)

@@ -1,0 +1,80 @@
+// Package storetest is the conformance suite of [jwtguard.SessionStore]:
+// every rule that the interface's doc comments state is a subtest that
+// fails against a store that breaks it. Every store, the in-memory one and
+// each database backend, runs it from a test of its own:
+//
+//	func TestMemorySessionStore(t *testing.T) {
+//		storetest.Sessions(t, func(t *testing.T) jwtguard.SessionStore {
+//			return jwtguard.NewMemorySessionStore()
+//		})
+//	}
+//
+// Run it under the race detector (go test -race): the concurrency subtests
+// rotate one token from many goroutines at once, in 128 rounds, but a store
+// whose check and update are not one atomic step can still be lucky in a
+// run; the race detector catches the unguarded accesses such a store
+// usually makes, and -count=N gives it N chances to be caught.
+//
+// # What the suite asks of newStore
+//
+// newStore is called once for each subtest and must return a store that
+// holds nothing the suite can see; a database backend can open a fresh
+// schema or table prefix and register its removal with t.Cleanup. The
+// subtests run one after another, never in parallel. Session IDs, user IDs,
+// token hashes and access-token IDs are all random (crypto/rand), so a
+// backend that shares one database among subtests does not collide with
+// itself, though it must still start each subtest from an empty store
+// for the results to mean anything.
+//
+// The contexts passed to the store are the subtests' [testing.T.Context]:
+// they are not cancelled while a call runs, and the suite does not test
+// how a store honours cancellation.
+//
+// # Time
+//
+// The suite never reads the clock and never sleeps: it passes every time
+// as an argument, all of them fixed instants in March 2031 (UTC) that are
+// whole seconds apart, except where it approaches an edge, which it does
+// to within a microsecond. A store must therefore keep and compare times
+// to the microsecond at least (PostgreSQL's resolution is enough); it may
+// change a time's location, as the suite compares instants with
+// [time.Time.Equal].
+//
+// # Where the doc comments leave a choice
+//
+// The suite settles these as follows, and tests both sides of each edge:
+//
+//   - A session is ended at its ExpiresAt: a refresh at ExpiresAt is
+//     refused, one a microsecond before it is not, and Revoked refuses its
+//     access tokens from ExpiresAt on.
+//   - A session is idle when IdleTimeout has passed since LastUsedAt: a
+//     refresh at LastUsedAt+IdleTimeout is refused. An IdleTimeout of 0
+//     means no idle timeout.
+//   - The grace window after a rotation at time r, for a call with grace
+//     g, contains the instants now with now−r < g: a retry at r+g is
+//     reuse, one a microsecond before it is not. A grace of 0 has no
+//     window, not even at the instant of the rotation.
+//   - Only the token that the session's latest rotation spent may be
+//     retried inside the window (the issue's "only the immediately
+//     previous token"); an older spent token is reuse however recent.
+//   - A token denied by DenyAccessToken until u is revoked at instants
+//     before u and not at u or after.
+//   - A session revoked at r is revoked at r (the suite asks at r and
+//     later, never earlier).
+//   - A failed CreateSession stores nothing; a refused RotateSession stores
+//     nothing under its next and, but for revoking the session on reuse,
+//     changes nothing (a rotation to a next the store holds included). The
+//     error for a next the store holds may be any non-nil error.
+//   - RevokeUserSessions of a user without sessions is not an error, keeps
+//     the first RevokedAt of a session revoked already, and leaves the
+//     user's later logins alone.
+//   - A spent token of a session past its ExpiresAt or idle is
+//     [jwtguard.ErrRefreshTokenInvalid] and does not revoke the session:
+//     that rule comes before reuse detection.
+//
+// The suite leaves untested what the doc comments do not settle: whether
+// a retry, or a later rotation, extends the window past r+g (for the
+// retried token or for the tokens it superseded); what a superseded
+// token of a revoked session is; and whether Revoked refuses the access
+// tokens of an idle session.
+package storetest
