@@ -33,6 +33,11 @@ type Claims struct {
 	Audience []string
 	// TokenID is the jti claim, unique per issued token.
 	TokenID string
+	// SessionID is the sid claim: the session (refresh-token family, see
+	// [Session]) the token was issued in; empty for a token issued
+	// without one. With [WithSessions], Verify refuses the token once its
+	// session is revoked.
+	SessionID string
 	// IssuedAt, NotBefore and ExpiresAt are iat, nbf and exp; zero when the
 	// claim is absent (exp never is).
 	IssuedAt, NotBefore, ExpiresAt time.Time

@@ -227,6 +227,7 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	// and the values in one allocation rather than one each (and one more
 	// to canonicalise "WWW-Authenticate"); each value's capacity ends with
 	// it, so that an Add appends to a copy.
+	setRetryAfter(w, ref.status)
 	h := w.Header()
 	v := make([]string, 4)
 	v[0], v[1], v[2], v[3] = "application/json", "nosniff", "no-store", challenge
@@ -238,6 +239,15 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	w.WriteHeader(ref.status)
 	w.Write(ref.body)
+}
+
+// setRetryAfter gives a 503 a Retry-After of one second when it has none
+// (the login handler sets its own, from the budget): a store that failed
+// (WithSessions) may be back at once.
+func setRetryAfter(w http.ResponseWriter, status int) {
+	if status == http.StatusServiceUnavailable && w.Header().Get("Retry-After") == "" {
+		w.Header().Set("Retry-After", "1")
+	}
 }
 
 // asRefusal is errors.As(err, &re) for a *refusalError. The variable
@@ -280,6 +290,13 @@ func refusalOf(sentinel, cause error) error {
 	}
 	return &wrapped{[2]error{sentinel, cause}}
 }
+
+// errRevoked is the cause of the refusal of a revoked token
+// (Auth.checkRevoked), made once with its sentinel.
+var (
+	errRevoked        = errors.New("the token's session is revoked, or the token was denied at a logout")
+	errRevokedRefusal = &wrapped{[2]error{ErrInvalidToken, errRevoked}}
+)
 
 // fixedRefusals are the token refusals that the verifier makes once
 // (token.FixedRefusals: a bad signature, a malformed token, an expired

@@ -142,7 +142,28 @@ func (a *Auth) authenticate(r *http.Request) (*verifiedToken, error) {
 	if err := a.claimsFromPayload(vt, p); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidToken, err)
 	}
+	if err := a.checkRevoked(r, &vt.claims); err != nil {
+		return nil, err
+	}
 	return vt, nil
+}
+
+// checkRevoked asks the session store of WithSessions, when there is one,
+// whether c's token has been revoked (its session, or its jti at a
+// logout). A store that fails is answered 503 (fail closed: a token is
+// never believed unchecked), and logged at Error level.
+func (a *Auth) checkRevoked(r *http.Request, c *Claims) error {
+	if a.cfg.sessions == nil || c.SessionID == "" && c.TokenID == "" {
+		return nil
+	}
+	revoked, err := a.cfg.sessions.Revoked(r.Context(), c.SessionID, c.TokenID, a.cfg.now())
+	switch {
+	case err != nil:
+		return fmt.Errorf("%w: session store: %w", ErrOverloaded, &storeFailure{err})
+	case revoked:
+		return errRevokedRefusal
+	}
+	return nil
 }
 
 // payloads pools the token.Payload a request's token is decoded into:
@@ -267,6 +288,7 @@ func (a *Auth) claimsFromPayload(vt *verifiedToken, p *token.Payload) error {
 		Issuer:    p.Issuer,
 		Audience:  copyList(vt.audience[:0], p.Audience),
 		TokenID:   p.ID,
+		SessionID: p.SessionID,
 		IssuedAt:  p.IssuedAt.Time,
 		NotBefore: p.NotBefore.Time,
 		ExpiresAt: p.ExpiresAt.Time,

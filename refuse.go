@@ -66,6 +66,7 @@ func (a *Auth) refuse(w http.ResponseWriter, r *http.Request, err error) {
 func (a *Auth) refuseBearer(w http.ResponseWriter, r *http.Request, err error) {
 	re := a.refusal(err, true)
 	a.logRefusal(r, re)
+	setRetryAfter(w, re.ref.status)
 	a.errorHandler(w, r, re)
 }
 

@@ -27,6 +27,7 @@ var refusalReasons = [...]string{
 	"unsupported_media_type", // errUnsupportedMediaType
 	"request_too_large",      // errRequestTooLarge
 	"internal",               // ErrInternal
+	"revoked",                // ErrInvalidToken: its session revoked or its jti denied (WithSessions)
 }
 
 // tokenReasonIndex returns the index in refusalReasons of a token the
@@ -59,6 +60,8 @@ func reasonIndex(err error) int {
 			switch w.errs[1] {
 			case bearer.ErrTooLong, bearer.ErrMalformed:
 				return 2
+			case errRevoked:
+				return 16
 			}
 			return tokenReasonIndex(w.errs[1])
 		}
@@ -82,8 +85,11 @@ func walkedReasonIndex(err error) int {
 	case errors.Is(err, ErrTokenExpired):
 		return 4
 	case errors.Is(err, ErrInvalidToken):
-		if errors.Is(err, bearer.ErrTooLong) || errors.Is(err, bearer.ErrMalformed) {
+		switch {
+		case errors.Is(err, bearer.ErrTooLong) || errors.Is(err, bearer.ErrMalformed):
 			return 2
+		case errors.Is(err, errRevoked):
+			return 16
 		}
 		return tokenReasonIndex(err)
 	case errors.Is(err, ErrForbidden):
@@ -107,17 +113,18 @@ type Stats struct {
 	// bad_signature, expired, wrong_issuer, wrong_audience, invalid_claims
 	// (any other claim or header check), insufficient_scope,
 	// invalid_credentials, throttled, overloaded, method_not_allowed,
-	// unsupported_media_type, request_too_large and internal. A rise in
-	// bad_signature is a forgery attempt or a service signing with another
-	// key; in throttled and overloaded, a password-guessing flood. The
-	// header and the claims are decoded and checked before the signature
-	// (golang-jwt's order), so a forged token whose claims are also
-	// malformed or fail a check counts under malformed_token or
-	// invalid_claims, not bad_signature; bad_signature, and its warning,
-	// count forgeries that are otherwise well formed. These keys are
-	// finer than the reason member of a refusal's body, which a client
-	// reads: token_invalid there is one of malformed_token, bad_signature,
-	// wrong_issuer, wrong_audience or invalid_claims here.
+	// unsupported_media_type, request_too_large, internal and revoked (a
+	// token of a revoked session, or one a logout denied: [WithSessions]).
+	// A rise in bad_signature is a forgery attempt or a service signing
+	// with another key; in throttled and overloaded, a password-guessing
+	// flood. The signature is checked before the claims are decoded, and
+	// before the header's other checks, so a forgery counts under
+	// bad_signature whatever its claims say; only a token whose layout or
+	// encoding cannot be read counts under malformed_token first. These
+	// keys are finer than the reason member of a refusal's body, which a
+	// client reads: token_invalid there is one of malformed_token,
+	// bad_signature, wrong_issuer, wrong_audience, invalid_claims or
+	// revoked here.
 	Refusals map[string]uint64 `json:"refusals"`
 
 	// What the login handlers of the Auth did with password comparisons.

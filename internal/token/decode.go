@@ -51,7 +51,7 @@ func (p *Payload) UnmarshalJSON(b []byte) error {
 }
 
 // claimNames are the claims the Payload holds, by length, for caseVariant.
-var claimNames = [...]string{"id", "iss", "sub", "aud", "exp", "nbf", "iat", "jti", "role", "roles", "scope", "username"}
+var claimNames = [...]string{"id", "iss", "sub", "aud", "exp", "nbf", "iat", "jti", "sid", "role", "roles", "scope", "username"}
 
 // caseVariant reports whether name is one of the claims the Payload holds
 // spelled in another letter case ("Sub", "EXP", "ſub"), as strings.EqualFold
@@ -102,6 +102,8 @@ func (p *Payload) set(name, val []byte) (uint16, error) {
 		bit, err = 1<<10, p.str(val, &p.Role)
 	case "id":
 		bit, err = 1<<11, p.LegacyID.UnmarshalJSON(val)
+	case "sid":
+		bit, err = 1<<12, p.str(val, &p.SessionID)
 	default:
 		return 0, nil
 	}

@@ -58,6 +58,9 @@ type Payload struct {
 	NotBefore Time     `json:"nbf,omitzero"`
 	IssuedAt  Time     `json:"iat,omitzero"`
 	ID        string   `json:"jti,omitempty"`
+	// SessionID is the sid claim: the session (refresh-token family) the
+	// token was issued in.
+	SessionID string `json:"sid,omitempty"`
 
 	Username string   `json:"username,omitempty"`
 	Roles    []string `json:"roles,omitempty"`
