@@ -156,7 +156,11 @@ func (a *Auth) checkRevoked(r *http.Request, c *Claims) error {
 	if a.cfg.sessions == nil || c.SessionID == "" && c.TokenID == "" {
 		return nil
 	}
-	revoked, err := a.cfg.sessions.Revoked(r.Context(), c.SessionID, c.TokenID, a.cfg.now())
+	// Asked as of now less the leeway, the window in which the verifier
+	// still takes a token past its exp: a jti denied until its token's exp
+	// stays denied for as long as the token is accepted, and a session's
+	// end is as lenient as a token's.
+	revoked, err := a.cfg.sessions.Revoked(r.Context(), c.SessionID, c.TokenID, a.cfg.now().Add(-a.cfg.leeway))
 	switch {
 	case err != nil:
 		return fmt.Errorf("%w: session store: %w", ErrOverloaded, &storeFailure{err})

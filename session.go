@@ -46,12 +46,15 @@ type TokenHash [32]byte
 // test; a store must pass it. Every method takes the time it acts at as an
 // argument, so that tests (and stores on a database, whose clock a test
 // cannot reach) agree on it; a store keeps times to the microsecond at
-// least. Implementations must be safe for concurrent use, across
+// least, and refuses the zero time (a RevokedAt of zero reads as "not
+// revoked"). Implementations must be safe for concurrent use, across
 // processes when they share the data; each method must be atomic, and one
 // that fails changes nothing.
 type SessionStore interface {
 	// CreateSession stores s, whose first refresh token hashes to first.
-	// It fails if a session of s.ID, or a token of that hash, exists.
+	// It fails if a session of s.ID, or a token of that hash, exists, and
+	// for a session without an ID or a user ID (its access tokens' empty
+	// sid would never be checked) or with a negative IdleTimeout.
 	CreateSession(ctx context.Context, s Session, first TokenHash) error
 
 	// RotateSession spends the refresh token presented and makes next its
@@ -62,15 +65,20 @@ type SessionStore interface {
 	// revoked and the error is [ErrRefreshTokenReused], but for the grace
 	// window:
 	//
-	// For grace after the latest rotation (now − its time < grace; none
-	// when grace is 0), the token that rotation spent may be presented
+	// For grace after the latest rotation (0 ≤ now − its time < grace;
+	// none when grace is 0), the token that rotation spent may be presented
 	// again, by a client that lost the answer and retries: it is rotated
 	// again, to next, and the token the rotation made, which that client
 	// never saw, is superseded. Retries do not extend the window, and no
 	// older token has one. A superseded token presented while its window
 	// lasts is refused with [ErrRefreshTokenSuperseded] and the session is
 	// kept; after the window, it is reuse. A reuse revokes the session at
-	// the call's now. So of concurrent refreshes inside the window,
+	// the call's now. The window's price: a store cannot tell the owner's
+	// retry from a thief's replay of the token the owner just spent, and
+	// the thief's replay inside the window supersedes the owner's token,
+	// who must then log in again while the thief holds the session until
+	// the owner's token is presented after the window (reuse). So the
+	// window is off by default and should be seconds. So of concurrent refreshes inside the window,
 	// each gets an answer, exactly one of the tokens they got stays
 	// usable, and the others are refused at their next use without
 	// revoking the session.

@@ -15,8 +15,8 @@ import (
 )
 
 // svStore is a session store with sessions s1 (live), s2 (revoked) and s3
-// (live, ended at vtNow: its tokens are refused), and the jti "denied"
-// denied until an hour after vtNow.
+// (ended a second more than the leeway before vtNow: its tokens are
+// refused), and the jti "denied" denied until an hour after vtNow.
 func svStore(t *testing.T) jwtguard.SessionStore {
 	t.Helper()
 	ctx := context.Background()
@@ -24,7 +24,7 @@ func svStore(t *testing.T) jwtguard.SessionStore {
 	for _, sess := range []jwtguard.Session{
 		{ID: "s1", UserID: "user-1", CreatedAt: vtNow.Add(-time.Hour), ExpiresAt: vtNow.Add(7 * 24 * time.Hour)},
 		{ID: "s2", UserID: "user-1", CreatedAt: vtNow.Add(-time.Hour), ExpiresAt: vtNow.Add(7 * 24 * time.Hour)},
-		{ID: "s3", UserID: "user-1", CreatedAt: vtNow.Add(-time.Hour), ExpiresAt: vtNow},
+		{ID: "s3", UserID: "user-1", CreatedAt: vtNow.Add(-time.Hour), ExpiresAt: vtNow.Add(-vtLeeway - time.Second)},
 	} {
 		if err := s.CreateSession(ctx, sess, sha256.Sum256([]byte(sess.ID))); err != nil {
 			t.Fatal(err)

@@ -14,7 +14,11 @@ import (
 // as Verify refuses the tokens of an unknown session, and their users log
 // in again), and replicas do not share them. A session and the hashes of
 // its spent tokens are dropped a day after the session has expired; the
-// denied access tokens, once they have. It is safe for concurrent use.
+// denied access tokens, once they have. It bounds what one client can
+// make it keep: a user's 101st session drops the oldest, and a session
+// remembers its 64 newest spent tokens (an older one presented again is
+// refused as invalid, no longer reported as reuse). It is safe for
+// concurrent use.
 func NewMemorySessionStore() SessionStore {
 	return &memorySessions{
 		sessions: map[string]*memorySession{},
@@ -62,12 +66,18 @@ const (
 )
 
 func (m *memorySessions) CreateSession(_ context.Context, s Session, first TokenHash) error {
-	if s.ID == "" || s.UserID == "" {
+	switch {
+	case s.ID == "" || s.UserID == "":
 		return errors.New("jwtguard: a session needs an ID and a user ID")
+	case s.CreatedAt.IsZero() || s.ExpiresAt.IsZero():
+		return errZeroTime
+	case s.IdleTimeout < 0:
+		return errors.New("jwtguard: a session's IdleTimeout must not be negative")
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.sweep(s.CreatedAt)
+	// No sweep here: a session's times are the caller's, and one far ahead
+	// would drop every live session.
 	if _, dup := m.sessions[s.ID]; dup {
 		return fmt.Errorf("jwtguard: session %q exists", s.ID)
 	}
@@ -78,21 +88,79 @@ func (m *memorySessions) CreateSession(_ context.Context, s Session, first Token
 		s.LastUsedAt = s.CreatedAt
 	}
 	ms := &memorySession{Session: s, current: first}
-	m.sessions[s.ID] = ms
-	m.addToken(ms, first)
 	if m.users[s.UserID] == nil {
 		m.users[s.UserID] = map[string]bool{}
 	}
+	if ids := m.users[s.UserID]; len(ids) >= maxSessionsPerUser {
+		m.dropOldest(ids)
+	}
+	m.sessions[s.ID] = ms
+	m.addToken(ms, first)
 	m.users[s.UserID][s.ID] = true
 	return nil
+}
+
+// The memory store's bounds, so that one client, or one account, cannot
+// make it grow without end: refresh costs no bcrypt.
+const (
+	// maxSessionsPerUser: a login past it drops the user's oldest session
+	// (whose tokens are then refused as unknown).
+	maxSessionsPerUser = 100
+	// maxSpentPerSession: past it, the oldest spent hashes of a session
+	// are forgotten, and presenting one of those is ErrRefreshTokenInvalid
+	// rather than reuse (refused either way; only the reuse report and the
+	// revocation it brings are lost for tokens that many rotations old).
+	maxSpentPerSession = 64
+)
+
+// errZeroTime refuses a zero time: a RevokedAt of zero reads as "not
+// revoked", so a revocation at the zero time would do nothing.
+var errZeroTime = errors.New("jwtguard: a session store needs a time, not the zero time")
+
+// dropOldest deletes the oldest session of ids, with its tokens.
+func (m *memorySessions) dropOldest(ids map[string]bool) {
+	var oldest *memorySession
+	for id := range ids {
+		if ms := m.sessions[id]; oldest == nil || ms.CreatedAt.Before(oldest.CreatedAt) {
+			oldest = ms
+		}
+	}
+	m.drop(oldest)
+}
+
+// drop deletes ms with its tokens.
+func (m *memorySessions) drop(ms *memorySession) {
+	for _, h := range ms.hashes {
+		delete(m.tokens, h)
+	}
+	delete(m.sessions, ms.ID)
+	if ids := m.users[ms.UserID]; ids != nil {
+		delete(ids, ms.ID)
+		if len(ids) == 0 {
+			delete(m.users, ms.UserID)
+		}
+	}
 }
 
 func (m *memorySessions) addToken(ms *memorySession, h TokenHash) {
 	m.tokens[h] = &memoryToken{session: ms}
 	ms.hashes = append(ms.hashes, h)
+	// Forget the oldest spent hashes past the bound; the newest ones (the
+	// previous token, superseded ones, the current token) stay.
+	for len(ms.hashes) > maxSpentPerSession+2 {
+		old := ms.hashes[0]
+		if tok := m.tokens[old]; tok == nil || tok.state != tokenSpent || old == ms.previous {
+			break // a superseded token this old: kept until the session goes
+		}
+		delete(m.tokens, old)
+		ms.hashes = ms.hashes[1:]
+	}
 }
 
 func (m *memorySessions) RotateSession(_ context.Context, presented, next TokenHash, now time.Time, grace time.Duration) (Session, error) {
+	if now.IsZero() {
+		return Session{}, errZeroTime
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.sweep(now)
@@ -102,7 +170,12 @@ func (m *memorySessions) RotateSession(_ context.Context, presented, next TokenH
 	}
 	ms := tok.session
 	live := ms.RevokedAt.IsZero()
-	inWindow := func(since time.Time) bool { return grace > 0 && !since.IsZero() && now.Sub(since) < grace }
+	// The window is [rotation, rotation+grace): a now before the rotation
+	// (clocks that disagree) is not in it.
+	inWindow := func(since time.Time) bool {
+		d := now.Sub(since)
+		return grace > 0 && !since.IsZero() && d >= 0 && d < grace
+	}
 	retry := false
 	switch {
 	case tok.state == tokenCurrent && !live:
@@ -160,6 +233,9 @@ func (m *memorySessions) LookupSession(_ context.Context, h TokenHash) (Session,
 }
 
 func (m *memorySessions) RevokeSession(_ context.Context, id string, now time.Time) error {
+	if now.IsZero() {
+		return errZeroTime
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if ms := m.sessions[id]; ms != nil && ms.RevokedAt.IsZero() {
@@ -169,6 +245,9 @@ func (m *memorySessions) RevokeSession(_ context.Context, id string, now time.Ti
 }
 
 func (m *memorySessions) RevokeUserSessions(_ context.Context, userID string, now time.Time) error {
+	if now.IsZero() {
+		return errZeroTime
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for id := range m.users[userID] {
@@ -192,6 +271,9 @@ func (m *memorySessions) DenyAccessToken(_ context.Context, jti string, until ti
 }
 
 func (m *memorySessions) Revoked(_ context.Context, sid, jti string, now time.Time) (bool, error) {
+	if now.IsZero() {
+		return false, errZeroTime
+	}
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	if jti != "" {
@@ -218,19 +300,9 @@ func (m *memorySessions) sweep(now time.Time) {
 		return
 	}
 	m.swept = now
-	for id, ms := range m.sessions {
-		if now.Before(ms.ExpiresAt.Add(sessionRetention)) {
-			continue
-		}
-		for _, h := range ms.hashes {
-			delete(m.tokens, h)
-		}
-		delete(m.sessions, id)
-		if ids := m.users[ms.UserID]; ids != nil {
-			delete(ids, id)
-			if len(ids) == 0 {
-				delete(m.users, ms.UserID)
-			}
+	for _, ms := range m.sessions {
+		if !now.Before(ms.ExpiresAt.Add(sessionRetention)) {
+			m.drop(ms)
 		}
 	}
 	for jti, until := range m.denied {

@@ -104,6 +104,13 @@ var mutants = map[string][]string{
 	"revoked-ignores-expiry":     {"Revoked/ExpiredSession"},
 	"revoked-expiry-exclusive":   {"Revoked/ExpiredSession"},
 	"key-binding":                {"Copies/KeyBinding", "Rotate/ReturnsSession"},
+	// Review (issue 14): a store that accepts a session with an empty ID
+	// issues access tokens with sid "", which Revoked never checks ("an
+	// empty sid is not checked"): revoking that session, reuse detection
+	// or logout everywhere leave its access tokens valid. The contract
+	// does not forbid it and no subtest fails it; the reference store
+	// below refuses an empty ID or user ID unless it is this mutant.
+	"create-empty-id": {"Create/EmptyID"},
 }
 
 // unbreakable are the subtests no mutant can fail: a Session holds only
@@ -241,6 +248,9 @@ func (m *mem) time(t time.Time) time.Time {
 func (m *mem) CreateSession(_ context.Context, s jwtguard.Session, first jwtguard.TokenHash) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if (s.ID == "" || s.UserID == "") && !m.is("create-empty-id") {
+		return errors.New("a session needs an ID and a user ID")
+	}
 	if _, ok := m.sessions[s.ID]; ok && !m.is("create-dup-id") {
 		return errors.New("session exists")
 	}

@@ -76,6 +76,7 @@ var suite = []group{
 		{"DuplicateID", "CreateSession fails if a session of s.ID exists", testCreateDuplicateID},
 		{"DuplicateHash", "CreateSession fails if a token of that hash exists", testCreateDuplicateHash},
 		{"DuplicateSpentHash", "CreateSession fails if a token of that hash exists, spent or superseded", testCreateDuplicateSpentHash},
+		{"EmptyID", "CreateSession fails for a session without an ID or a user ID (its access tokens' empty sid would never be checked)", testCreateEmptyID},
 	}},
 	{"Rotate", []test{
 		{"ReturnsSession", "RotateSession returns the session as it now is: LastUsedAt = now, the rest unchanged", testRotateReturnsSession},
@@ -387,6 +388,26 @@ func testCreateDuplicateHash(e *env) {
 	e.same("LookupSession(the token) after the duplicate", e.lookup("the token", h), s)
 	if !e.revoked(other.ID, "", at(time.Minute)) {
 		e.errorf("Revoked(session %s, \"\", t0+1m) = false: the refused CreateSession stored the session (or the store does not fail closed)", other.ID)
+	}
+}
+
+func testCreateEmptyID(e *env) {
+	for _, tc := range []struct {
+		name string
+		edit func(*jwtguard.Session)
+	}{
+		{"an empty ID", func(s *jwtguard.Session) { s.ID = "" }},
+		{"an empty user ID", func(s *jwtguard.Session) { s.UserID = "" }},
+	} {
+		s := e.session(e.user(), t0)
+		tc.edit(&s)
+		h := e.hash()
+		if err := e.s.CreateSession(e.ctx, s, h); err == nil {
+			e.errorf("CreateSession(a session with %s) = nil; want an error", tc.name)
+		}
+		if _, err := e.s.LookupSession(e.ctx, h); err == nil {
+			e.errorf("CreateSession(a session with %s) failed but stored its token", tc.name)
+		}
 	}
 }
 

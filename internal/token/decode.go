@@ -103,7 +103,13 @@ func (p *Payload) set(name, val []byte) (uint16, error) {
 	case "id":
 		bit, err = 1<<11, p.LegacyID.UnmarshalJSON(val)
 	case "sid":
+		// Refused when null or empty, as the time claims, aud and id refuse
+		// null: a token whose sid reads as absent would never be checked
+		// against its session.
 		bit, err = 1<<12, p.str(val, &p.SessionID)
+		if err == nil && p.SessionID == "" {
+			err = errors.New("an empty or null session ID")
+		}
 	default:
 		return 0, nil
 	}

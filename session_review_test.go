@@ -1,0 +1,293 @@
+package jwtguard_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jwtguard/jwtguard"
+)
+
+// Review of issue 14's session store and Verify's revocation check
+// (commits 00bbaa7, b953dd6): each test states a property an attacker
+// would break; the failing ones are findings.
+
+// TestReviewDeniedJTIAcceptedWithinLeeway: a logout denies the access
+// token's jti "until it expires" (DenyAccessToken's doc; the issue: "until
+// its exp"), but Verify accepts a token up to the leeway (10 s by default,
+// up to 5 min) after its exp, so from exp to exp+leeway the logged-out token
+// is accepted again. Tokens that Issue makes today carry a jti and no sid,
+// so the denial is all that refuses them.
+func TestReviewDeniedJTIAcceptedWithinLeeway(t *testing.T) {
+	ctx := context.Background()
+	exp := vtNow.Add(5 * time.Minute) // vtToken's exp
+	store := jwtguard.NewMemorySessionStore()
+	if err := store.DenyAccessToken(ctx, "logged-out", exp); err != nil {
+		t.Fatal(err)
+	}
+	for _, after := range []time.Duration{0, 5 * time.Second, vtLeeway - time.Second} {
+		now := exp.Add(after)
+		a := vtAuth(t, jwtguard.WithSessions(store), jwtguard.WithClock(func() time.Time { return now }))
+		p := &vtProbe{}
+		rec := vtServe(a.Verify(p), vtGet("/r", "Bearer "+vtToken(map[string]any{"jti": "logged-out"})))
+		if p.called {
+			t.Errorf("exp+%v: the token whose jti a logout denied until its exp is accepted (status %d): the leeway outlives the denial", after, rec.Code)
+		}
+	}
+}
+
+// TestReviewRevokeAtZeroTime: RevokedAt doubles as the "revoked" flag, so a
+// revocation at the zero time (a caller passing an unset time.Time, e.g. a
+// claim's IssuedAt that was absent) is silently a no-op: the session stays
+// live, its access tokens pass Revoked, its refresh token still rotates,
+// and a detected reuse leaves the family usable.
+func TestReviewRevokeAtZeroTime(t *testing.T) {
+	ctx := context.Background()
+	t0 := time.Date(2031, 3, 4, 5, 6, 7, 0, time.UTC)
+	newSession := func(t *testing.T, s jwtguard.SessionStore, id string) jwtguard.TokenHash {
+		first := sha256.Sum256([]byte(id + "/0"))
+		if err := s.CreateSession(ctx, jwtguard.Session{ID: id, UserID: "u-" + id, CreatedAt: t0, ExpiresAt: t0.Add(7 * 24 * time.Hour)}, first); err != nil {
+			t.Fatal(err)
+		}
+		return first
+	}
+	for _, tc := range []struct {
+		name   string
+		revoke func(s jwtguard.SessionStore, id string) error
+	}{
+		{"RevokeSession", func(s jwtguard.SessionStore, id string) error { return s.RevokeSession(ctx, id, time.Time{}) }},
+		{"RevokeUserSessions", func(s jwtguard.SessionStore, id string) error { return s.RevokeUserSessions(ctx, "u-"+id, time.Time{}) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := jwtguard.NewMemorySessionStore()
+			first := newSession(t, s, "z1")
+			err := tc.revoke(s, "z1")
+			if err == nil {
+				if r, _ := s.Revoked(ctx, "z1", "", t0.Add(time.Minute)); !r {
+					t.Errorf("%s at the zero time returned nil, yet Revoked(z1) = false: the session is live", tc.name)
+				}
+				if _, err := s.RotateSession(ctx, first, sha256.Sum256([]byte("z1/1")), t0.Add(time.Minute), 0); err == nil {
+					t.Errorf("%s at the zero time returned nil, yet the session's refresh token still rotates", tc.name)
+				}
+			}
+		})
+	}
+	t.Run("reuse", func(t *testing.T) {
+		s := jwtguard.NewMemorySessionStore()
+		first := newSession(t, s, "z2")
+		next := sha256.Sum256([]byte("z2/1"))
+		if _, err := s.RotateSession(ctx, first, next, t0.Add(time.Minute), 0); err != nil {
+			t.Fatal(err)
+		}
+		_, err := s.RotateSession(ctx, first, sha256.Sum256([]byte("z2/x")), time.Time{}, 0)
+		switch {
+		case err == nil:
+			t.Fatal("replay of the spent token at the zero time rotated")
+		case !errors.Is(err, jwtguard.ErrRefreshTokenReused):
+			return // the store refuses the zero time: nothing was done, which is a fix too
+		}
+		// ErrRefreshTokenReused says "its session is revoked".
+		if _, err := s.RotateSession(ctx, next, sha256.Sum256([]byte("z2/2")), t0.Add(2*time.Minute), 0); err == nil {
+			t.Error("after ErrRefreshTokenReused (\"its session is revoked\"), the family's newest token still rotates")
+		}
+		if r, _ := s.Revoked(ctx, "z2", "", t0.Add(2*time.Minute)); !r {
+			t.Error("after ErrRefreshTokenReused, Revoked(z2) = false")
+		}
+	})
+}
+
+// TestReviewGraceBeforeRotation: the window is now−r < grace with no lower
+// bound, so a retry whose now is before the rotation (a store shared by
+// replicas whose clocks disagree, a clock stepped back) is inside it however
+// far back: the spent token rotates again and supersedes the current one
+// instead of being reuse.
+func TestReviewGraceBeforeRotation(t *testing.T) {
+	ctx := context.Background()
+	t0 := time.Date(2031, 3, 4, 5, 6, 7, 0, time.UTC)
+	s := jwtguard.NewMemorySessionStore()
+	p := sha256.Sum256([]byte("p"))
+	if err := s.CreateSession(ctx, jwtguard.Session{ID: "g1", UserID: "u", CreatedAt: t0.Add(-2 * time.Hour), ExpiresAt: t0.Add(7 * 24 * time.Hour)}, p); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.RotateSession(ctx, p, sha256.Sum256([]byte("c1")), t0, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	_, err := s.RotateSession(ctx, p, sha256.Sum256([]byte("c2")), t0.Add(-time.Hour), 10*time.Second)
+	if !errors.Is(err, jwtguard.ErrRefreshTokenReused) {
+		t.Errorf("the spent token presented an hour before its rotation, grace 10s: %v; want ErrRefreshTokenReused (the window is [r, r+grace))", err)
+	}
+}
+
+// TestReviewGraceStolenPreviousLocksOutOwner: an attacker who has the
+// token the owner just spent (a proxy log, a shared device) presents it
+// inside the grace window: it gets a fresh pair and the owner's token is
+// superseded. The owner's next refresh inside the window is
+// ErrRefreshTokenSuperseded and the session is kept, so the attacker holds
+// the family and the owner must log in again. This is the grace window's
+// price, as the contract states it (a store cannot tell the owner's retry
+// from a thief's): the window is off by default, should be seconds, and the
+// DPoP issue binds retries to the client's key. The test pins the
+// documented behaviour so that a change to it is a decision.
+func TestReviewGraceStolenPreviousLocksOutOwner(t *testing.T) {
+	ctx := context.Background()
+	t0 := time.Date(2031, 3, 4, 5, 6, 7, 0, time.UTC)
+	const grace = 10 * time.Second
+	s := jwtguard.NewMemorySessionStore()
+	p := sha256.Sum256([]byte("p"))
+	if err := s.CreateSession(ctx, jwtguard.Session{ID: "g2", UserID: "u", CreatedAt: t0, ExpiresAt: t0.Add(7 * 24 * time.Hour)}, p); err != nil {
+		t.Fatal(err)
+	}
+	owner := sha256.Sum256([]byte("owner-c1"))
+	if _, err := s.RotateSession(ctx, p, owner, t0, grace); err != nil { // the owner refreshes
+		t.Fatal(err)
+	}
+	attacker := sha256.Sum256([]byte("attacker-c2"))
+	if _, err := s.RotateSession(ctx, p, attacker, t0.Add(time.Second), grace); err != nil { // replay of the stolen P
+		t.Fatalf("attacker's replay inside the window: %v", err)
+	}
+	if _, err := s.RotateSession(ctx, owner, sha256.Sum256([]byte("owner-c3")), t0.Add(2*time.Second), grace); !errors.Is(err, jwtguard.ErrRefreshTokenSuperseded) {
+		t.Errorf("the owner's superseded token inside the window: %v; want ErrRefreshTokenSuperseded (the documented price of the window)", err)
+	}
+	// After the window, the owner's token is reuse, and the family dies.
+	if _, err := s.RotateSession(ctx, owner, sha256.Sum256([]byte("owner-c4")), t0.Add(grace), grace); !errors.Is(err, jwtguard.ErrRefreshTokenReused) {
+		t.Errorf("the owner's superseded token after the window: %v; want ErrRefreshTokenReused", err)
+	}
+	if _, err := s.RotateSession(ctx, attacker, sha256.Sum256([]byte("attacker-c5")), t0.Add(grace+time.Second), grace); err == nil {
+		t.Error("after the reuse, the attacker's token still rotates")
+	}
+}
+
+// TestReviewNullOrEmptySIDSkipsCheck: "sid": null and "sid": "" are read as
+// no sid, so the token is never looked up: a token that names no family
+// (or that an issuer sharing the secret minted) is immune to every session
+// revocation, logout everywhere included; there is no way to make Verify
+// require a sid once sessions are in use.
+func TestReviewNullOrEmptySIDSkipsCheck(t *testing.T) {
+	store := &svCounting{SessionStore: jwtguard.NewMemorySessionStore()}
+	a := vtAuth(t, jwtguard.WithSessions(store))
+	base := strings.TrimSuffix(vtPayload(nil), "}")
+	for name, payload := range map[string]string{
+		"null":  base + `,"sid":null}`,
+		"empty": base + `,"sid":""}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			store.calls = 0
+			p := &vtProbe{}
+			vtServe(a.Verify(p), vtGet("/r", "Bearer "+vtCraft(vtHS256, payload, vtSecret)))
+			if p.called {
+				t.Errorf("a token with %s is accepted with WithSessions, %d store calls: no revocation can reach it", payload, store.calls)
+			}
+		})
+	}
+}
+
+type svCounting struct {
+	jwtguard.SessionStore
+	calls int
+}
+
+func (c *svCounting) Revoked(ctx context.Context, sid, jti string, now time.Time) (bool, error) {
+	c.calls++
+	return c.SessionStore.Revoked(ctx, sid, jti, now)
+}
+
+// TestReviewSIDOddForms (held): a sid that is not a string, duplicated,
+// or in another letter case is refused as a malformed token; an escaped
+// "sid" name is the sid and is checked.
+func TestReviewSIDOddForms(t *testing.T) {
+	store := svStore(t) // s1 live, s2 revoked
+	a := vtAuth(t, jwtguard.WithSessions(store))
+	base := strings.TrimSuffix(vtPayload(nil), "}")
+	for _, tc := range []struct{ name, tail string }{
+		{"number", `,"sid":2}`},
+		{"array", `,"sid":["s2"]}`},
+		{"object", `,"sid":{"id":"s2"}}`},
+		{"bool", `,"sid":true}`},
+		{"duplicate", `,"sid":"s2","sid":"s1"}`},
+		{"duplicate-null", `,"sid":null,"sid":"s2"}`},
+		{"duplicate-escaped", `,"sid":"s2","\u0073id":"s1"}`},
+		{"upper", `,"SID":"s2"}`},
+		{"mixed", `,"Sid":"s2"}`},
+		{"long-s", `,"ſid":"s2"}`},
+		{"both-cases", `,"sid":"s1","SID":"s2"}`},
+		{"escaped-name-revoked", `,"\u0073id":"s2"}`},
+		{"escaped-value-revoked", `,"sid":"\u00732"}`},
+		{"nul-suffix", `,"sid":"s1\u0000"}`},
+		{"space-suffix", `,"sid":"s1 "}`},
+		{"case-variant-value", `,"sid":"S1"}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := &vtProbe{}
+			rec := vtServe(a.Verify(p), vtGet("/r", "Bearer "+vtCraft(vtHS256, base+tc.tail, vtSecret)))
+			if p.called || rec.Code != http.StatusUnauthorized {
+				t.Errorf("%s: status %d, next called %v; want 401", tc.tail, rec.Code, p.called)
+			}
+		})
+	}
+}
+
+// svSecretFailing fails with an error text an operator would not publish.
+type svSecretFailing struct{ jwtguard.SessionStore }
+
+const svStoreSecret = `pq: password authentication failed for user "jwtguard_rw" host=db-primary.internal.example:5432`
+
+func (svSecretFailing) Revoked(context.Context, string, string, time.Time) (bool, error) {
+	return false, errors.New(svStoreSecret)
+}
+
+// TestReview503NoStoreText (held): a failing store's error text reaches
+// neither the body nor the headers of the 503, for Verify,
+// VerifyOptional and Authenticate+WriteError; the log does not carry the
+// token.
+func TestReview503NoStoreText(t *testing.T) {
+	var log bytes.Buffer
+	a := vtAuth(t, jwtguard.WithSessions(svSecretFailing{jwtguard.NewMemorySessionStore()}), vtLogged(&log))
+	tok := vtToken(map[string]any{"sid": "s1", "jti": "j-1"})
+	check := func(what string, code int, h http.Header, body string) {
+		t.Helper()
+		if code != http.StatusServiceUnavailable || h.Get("Retry-After") == "" {
+			t.Errorf("%s: status %d, Retry-After %q; want 503 with Retry-After", what, code, h.Get("Retry-After"))
+		}
+		all := body
+		for k, v := range h {
+			all += k + ": " + strings.Join(v, ",") + "\n"
+		}
+		for _, bit := range []string{"pq:", "password", "jwtguard_rw", "db-primary", "5432", "session store"} {
+			if strings.Contains(all, bit) {
+				t.Errorf("%s: the answer reveals %q:\n%s", what, bit, all)
+			}
+		}
+	}
+	for name, h := range map[string]http.Handler{"Verify": a.Verify(&vtProbe{}), "VerifyOptional": a.VerifyOptional(&vtProbe{})} {
+		rec := vtServe(h, vtGet("/r", "Bearer "+tok))
+		check(name, rec.Code, rec.Header(), rec.Body.String())
+	}
+	_, err := a.Authenticate(vtGet("/r", "Bearer "+tok))
+	rec := vtServe(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { jwtguard.WriteError(w, r, err) }), vtGet("/r"))
+	check("Authenticate+WriteError", rec.Code, rec.Header(), rec.Body.String())
+	if strings.Contains(log.String(), tok) || strings.Contains(log.String(), strings.Split(tok, ".")[2]) {
+		t.Error("the log carries the token")
+	}
+}
+
+// TestReviewNegativeIdleTimeout: the contract says IdleTimeout "when not
+// zero" ends the session, idle being now − LastUsedAt ≥ IdleTimeout, which a
+// negative timeout always is; the memory store takes a negative one for no
+// timeout at all (fail open), and the suite tests only 0.
+func TestReviewNegativeIdleTimeout(t *testing.T) {
+	ctx := context.Background()
+	t0 := time.Date(2031, 3, 4, 5, 6, 7, 0, time.UTC)
+	s := jwtguard.NewMemorySessionStore()
+	first := sha256.Sum256([]byte("idle"))
+	if err := s.CreateSession(ctx, jwtguard.Session{ID: "i1", UserID: "u", CreatedAt: t0, ExpiresAt: t0.Add(7 * 24 * time.Hour), IdleTimeout: -time.Minute}, first); err != nil {
+		return // refusing it is a fix too
+	}
+	if _, err := s.RotateSession(ctx, first, sha256.Sum256([]byte("idle/1")), t0.Add(6*24*time.Hour), 0); err == nil {
+		t.Error("a session with IdleTimeout -1m rotates after 6 idle days; the contract's rule makes it idle at once (or CreateSession should refuse it)")
+	}
+}
