@@ -134,6 +134,10 @@ func (c *config) validate() error {
 	case c.cookie != "" && c.cookie == c.queryParam:
 		// Harmless but almost certainly a mistake; say so early.
 		return errors.New("jwtguard: cookie and query parameter have the same name")
+	case c.sessionLifetime < time.Minute || c.sessionLifetime > maxLifetime:
+		return errors.New("jwtguard: session lifetime must be between a minute and 100 years")
+	case c.sessionIdle < 0 || c.sessionIdle > c.sessionLifetime:
+		return errors.New("jwtguard: session idle timeout must be between 0 (none) and the session lifetime")
 	}
 	return nil
 }
@@ -177,6 +181,10 @@ type TokenResponse struct {
 	AccessToken string `json:"access_token"`
 	TokenType   string `json:"token_type"` // always "Bearer"
 	ExpiresIn   int64  `json:"expires_in"` // seconds
+	// RefreshToken is set by the login handler when the Auth has a
+	// session store (WithSessions): an opaque token of 256 random bits,
+	// of which the store keeps only the hash.
+	RefreshToken string `json:"refresh_token,omitempty"`
 }
 
 // Issue signs an access token for u: sub is u.ID, with username, roles, iat,
@@ -186,6 +194,12 @@ type TokenResponse struct {
 // check u.Disabled: the caller has decided u may have a token. It is safe
 // for concurrent use; ctx goes to the [WithClaims] function.
 func (a *Auth) Issue(ctx context.Context, u User) (TokenResponse, error) {
+	return a.issue(ctx, u, Session{})
+}
+
+// issue is Issue in session s, when s.ID is set: the token carries the
+// session's ID as its sid claim and expires no later than the session.
+func (a *Auth) issue(ctx context.Context, u User, s Session) (TokenResponse, error) {
 	if a == nil || a.signer == nil {
 		return TokenResponse{}, fmt.Errorf("%w: Issue called on an Auth not made by New or FromEnv", ErrInternal)
 	}
@@ -193,12 +207,17 @@ func (a *Auth) Issue(ctx context.Context, u User) (TokenResponse, error) {
 		return TokenResponse{}, fmt.Errorf("%w: cannot issue a token for a user without an ID", ErrInternal)
 	}
 	now := a.cfg.now().Truncate(time.Second)
+	exp := now.Add(a.cfg.lifetime)
+	if s.ID != "" && s.ExpiresAt.Before(exp) {
+		exp = s.ExpiresAt.Truncate(time.Second)
+	}
 	p := token.Payload{
 		Issuer:    a.cfg.issuer,
 		Subject:   u.ID,
-		ExpiresAt: token.Time{Time: now.Add(a.cfg.lifetime)},
+		ExpiresAt: token.Time{Time: exp},
 		IssuedAt:  token.Time{Time: now},
 		ID:        newTokenID(),
+		SessionID: s.ID,
 		Username:  u.Username,
 		Roles:     u.Roles,
 	}
@@ -215,14 +234,14 @@ func (a *Auth) Issue(ctx context.Context, u User) (TokenResponse, error) {
 		}
 		p.Extra = extra
 	}
-	s, err := a.signer.Sign(&p)
+	signed, err := a.signer.Sign(&p)
 	if err != nil {
 		return TokenResponse{}, fmt.Errorf("%w: signing: %w", ErrInternal, err)
 	}
 	return TokenResponse{
-		AccessToken: s,
+		AccessToken: signed,
 		TokenType:   "Bearer",
-		ExpiresIn:   int64(a.cfg.lifetime / time.Second),
+		ExpiresIn:   int64(exp.Sub(now) / time.Second),
 	}, nil
 }
 

@@ -114,8 +114,11 @@ func (h *loginHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		a.refuse(w, r, err)
 		return
 	}
-	tr, err := a.Issue(r.Context(), u)
+	tr, err := a.issueLogin(r.Context(), u)
 	if err != nil {
+		if errors.Is(err, ErrOverloaded) {
+			w.Header().Set("Retry-After", "1")
+		}
 		a.refuse(w, r, err)
 		return
 	}

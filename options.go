@@ -10,8 +10,9 @@ import (
 
 // Defaults. Each option's doc comment names the default it overrides.
 const (
-	defaultTokenLifetime = 15 * time.Minute
-	defaultLeeway        = 10 * time.Second
+	defaultSessionLifetime = 7 * 24 * time.Hour
+	defaultTokenLifetime   = 15 * time.Minute
+	defaultLeeway          = 10 * time.Second
 	// Tokens issued by jwtguard are a few hundred bytes.
 	defaultMaxTokenSize = 4096
 	defaultRealm        = "api"
@@ -35,7 +36,11 @@ type config struct {
 	tokenType    string
 	login        LoginPolicy
 	sessions     SessionStore
-	optionErr    error // the first option that could not be applied
+	// sessionLifetime and sessionIdle are a new session's absolute
+	// lifetime and idle timeout (WithSessions).
+	sessionLifetime time.Duration
+	sessionIdle     time.Duration
+	optionErr       error // the first option that could not be applied
 }
 
 func defaultConfig() config {
@@ -45,6 +50,8 @@ func defaultConfig() config {
 		now:          time.Now,
 		realm:        defaultRealm,
 		maxTokenSize: defaultMaxTokenSize,
+		// A week, as the default for JWT_REFRESH_EXPIRES_IN.
+		sessionLifetime: defaultSessionLifetime,
 	}
 }
 
@@ -183,9 +190,11 @@ func WithLoginPolicy(p LoginPolicy) Option {
 // failure is logged at Error level. The check adds one store call to every
 // request that carries a sid or a jti ([NewMemorySessionStore]'s takes
 // 30–50 ns: BenchmarkMemorySessionStoreRevoked; BenchmarkVerifySessions
-// runs Verify with and without it). The login and refresh handlers will
-// keep their sessions there too. Default: none, and Verify stays
-// stateless.
+// runs Verify with and without it). The login handler then starts a
+// session at every login ([WithSessionLifetime]), returns its refresh
+// token beside the access token, and puts the session's ID in the access
+// token's sid claim. Default: none: Verify stays stateless, and logins
+// return an access token only.
 func WithSessions(s SessionStore) Option {
 	return func(c *config) {
 		if s == nil && c.optionErr == nil {
@@ -193,4 +202,13 @@ func WithSessions(s SessionStore) Option {
 		}
 		c.sessions = s
 	}
+}
+
+// WithSessionLifetime sets how long a session, and so its refresh tokens,
+// lasts from the login that starts it (fixed then, never extended by a
+// refresh), and its idle timeout: how long it survives without a refresh
+// (0: no idle timeout). The access tokens issued in a session expire no
+// later than it. Default: 7 days, no idle timeout.
+func WithSessionLifetime(lifetime, idle time.Duration) Option {
+	return func(c *config) { c.sessionLifetime, c.sessionIdle = lifetime, idle }
 }

@@ -2,7 +2,11 @@ package jwtguard
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -135,3 +139,45 @@ var (
 	// retried refresh replaced; the session is kept.
 	ErrRefreshTokenSuperseded = errors.New("jwtguard: refresh token was superseded by a retried refresh")
 )
+
+// issueLogin issues u's tokens at a login: an access token alone, or, with
+// a session store, a new session, its first refresh token and an access
+// token in it. A store that fails is ErrOverloaded (503), logged at Error.
+func (a *Auth) issueLogin(ctx context.Context, u User) (TokenResponse, error) {
+	if a.cfg.sessions == nil {
+		return a.Issue(ctx, u)
+	}
+	now := a.cfg.now()
+	s := Session{
+		ID:          newTokenID(),
+		UserID:      u.ID,
+		CreatedAt:   now,
+		ExpiresAt:   now.Add(a.cfg.sessionLifetime),
+		IdleTimeout: a.cfg.sessionIdle,
+		LastUsedAt:  now,
+	}
+	refresh := newRefreshToken()
+	if err := a.cfg.sessions.CreateSession(ctx, s, HashRefreshToken(refresh)); err != nil {
+		return TokenResponse{}, fmt.Errorf("%w: session store: %w", ErrOverloaded, &storeFailure{err})
+	}
+	tr, err := a.issue(ctx, u, s)
+	if err != nil {
+		return TokenResponse{}, err
+	}
+	tr.RefreshToken = refresh
+	return tr, nil
+}
+
+// newRefreshToken returns 256 random bits, base64url: a refresh token.
+func newRefreshToken() string {
+	var b [32]byte
+	rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+): it crashes the program instead
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// HashRefreshToken returns the [TokenHash] a [SessionStore] keeps of the
+// refresh token tok: its SHA-256. (A fast hash suffices: the token has 256
+// random bits, so no guess is cheaper than another.)
+func HashRefreshToken(tok string) TokenHash {
+	return sha256.Sum256([]byte(tok))
+}
