@@ -15,6 +15,8 @@ const (
 	envExpiresIn = "JWT_EXPIRES_IN"
 	envIssuer    = "JWT_ISSUER"
 	envAudience  = "JWT_AUDIENCE"
+	// envRefreshExpiresIn is a session's lifetime (WithSessionLifetime).
+	envRefreshExpiresIn = "JWT_REFRESH_EXPIRES_IN"
 )
 
 // FromEnv is [New] configured from the environment, as in the Node tutorials
@@ -33,7 +35,11 @@ const (
 //     is 365.25 days), or a Go duration ("1h30m"); at least a second, at
 //     most 100 years; a misspelled unit gets a suggestion ("2 hourz": did
 //     you mean "2 hours"?);
-//   - JWT_ISSUER and JWT_AUDIENCE: see WithIssuer and WithAudience.
+//   - JWT_ISSUER and JWT_AUDIENCE: see WithIssuer and WithAudience;
+//   - JWT_REFRESH_EXPIRES_IN: the lifetime of a session and so of its
+//     refresh tokens, fixed at login, in the forms of JWT_EXPIRES_IN, at
+//     least a minute; default 7 days; used with [WithSessions] (see
+//     [WithSessionLifetime], which overrides it).
 //
 // opts are applied after the environment, so they override it. An error
 // from the environment names the variable at fault and never includes the
@@ -62,6 +68,16 @@ func FromLookupEnv(lookup func(key string) (string, bool), opts ...Option) (*Aut
 			return nil, fmt.Errorf("jwtguard: %s: %w", envExpiresIn, err)
 		}
 		envOpts = append(envOpts, WithTokenLifetime(d))
+	}
+	if v, ok := lookup(envRefreshExpiresIn); ok {
+		d, err := parseLifetime(v)
+		if err == nil && d < time.Minute {
+			err = errors.New("a session lasts at least a minute")
+		}
+		if err != nil {
+			return nil, fmt.Errorf("jwtguard: %s: %w", envRefreshExpiresIn, err)
+		}
+		envOpts = append(envOpts, func(c *config) { c.sessionLifetime = d })
 	}
 	if v := getenv(envIssuer); v != "" {
 		envOpts = append(envOpts, WithIssuer(v))

@@ -146,3 +146,39 @@ func TestLoginSessionStoreFails(t *testing.T) {
 		t.Errorf("the store's failure is not logged at Error level:\n%s", log.String())
 	}
 }
+
+// TestFromEnvRefreshExpiresIn: JWT_REFRESH_EXPIRES_IN sets a session's
+// lifetime in JWT_EXPIRES_IN's forms; under a minute, or unreadable, it is
+// an error that names the variable; WithSessionLifetime overrides it.
+func TestFromEnvRefreshExpiresIn(t *testing.T) {
+	ctx := context.Background()
+	login := func(t *testing.T, v string, opts ...jwtguard.Option) (jwtguard.Session, error) {
+		env := map[string]string{"JWT_SECRET": strings.Repeat("v", 40), "JWT_REFRESH_EXPIRES_IN": v}
+		store := jwtguard.NewMemorySessionStore()
+		a, err := jwtguard.FromLookupEnv(func(k string) (string, bool) { s, ok := env[k]; return s, ok },
+			append([]jwtguard.Option{jwtguard.WithSessions(store), vtLogged(new(bytes.Buffer)), ltBudget(0, 0)}, opts...)...)
+		if err != nil {
+			return jwtguard.Session{}, err
+		}
+		tr := slDecode(t, ltLogin(a.LoginHandler(ltStore(t)), `{"username":"alice","password":"password123"}`).Body.Bytes())
+		return store.LookupSession(ctx, jwtguard.HashRefreshToken(tr.RefreshToken))
+	}
+	for v, want := range map[string]time.Duration{"30 days": 30 * 24 * time.Hour, "3600": time.Hour, "1h30m": 90 * time.Minute} {
+		s, err := login(t, v)
+		if err != nil {
+			t.Fatalf("%q: %v", v, err)
+		}
+		if got := s.ExpiresAt.Sub(s.CreatedAt); got != want {
+			t.Errorf("%q: session of %v, want %v", v, got, want)
+		}
+	}
+	for _, v := range []string{"30s", "", "2 hourz"} {
+		if _, err := login(t, v); err == nil || !strings.Contains(err.Error(), "JWT_REFRESH_EXPIRES_IN") {
+			t.Errorf("%q: %v; want an error naming JWT_REFRESH_EXPIRES_IN", v, err)
+		}
+	}
+	s, err := login(t, "30 days", jwtguard.WithSessionLifetime(time.Hour, 0))
+	if err != nil || s.ExpiresAt.Sub(s.CreatedAt) != time.Hour {
+		t.Errorf("WithSessionLifetime after the environment: %v, %v; want an hour", s.ExpiresAt.Sub(s.CreatedAt), err)
+	}
+}
