@@ -191,8 +191,10 @@ type TokenResponse struct {
 // exp (now plus the token lifetime), a random jti, iss and aud when
 // configured, and the claims of [WithClaims]. Nothing secret goes into the
 // token; u.PasswordHash is ignored. u.ID must not be empty. [Auth.Issue] does not
-// check u.Disabled: the caller has decided u may have a token. It is safe
-// for concurrent use; ctx goes to the [WithClaims] function.
+// check u.Disabled: the caller has decided u may have a token. It starts
+// no session and the token has no sid (with [WithSessions], the login
+// handler starts one). It is safe for concurrent use; ctx goes to the
+// [WithClaims] function.
 func (a *Auth) Issue(ctx context.Context, u User) (TokenResponse, error) {
 	return a.issue(ctx, u, Session{})
 }
