@@ -51,9 +51,14 @@
 //     refresh at LastUsedAt+IdleTimeout is refused. An IdleTimeout of 0
 //     means no idle timeout.
 //   - The grace window after a rotation at time r, for a call with grace
-//     g, contains the instants now with now−r < g: a retry at r+g is
-//     reuse, one a microsecond before it is not. A grace of 0 has no
-//     window, not even at the instant of the rotation.
+//     g, contains the instants now with 0 ≤ now−r < g: a retry at r+g is
+//     reuse, one a microsecond before it is not, and so is one at a time
+//     before r (clocks that disagree). A grace of 0 has no window, not
+//     even at the instant of the rotation.
+//   - A store refuses the zero time, in CreateSession's CreatedAt and
+//     ExpiresAt and as the now of RotateSession, RevokeSession and
+//     RevokeUserSessions (a RevokedAt of zero reads as not revoked), and a
+//     session with a negative IdleTimeout, an empty ID or an empty user ID.
 //   - Only the token that the session's latest rotation spent may be
 //     retried inside the window (the issue's "only the immediately
 //     previous token"); an older spent token is reuse however recent.
@@ -72,9 +77,8 @@
 //     [jwtguard.ErrRefreshTokenInvalid] and does not revoke the session:
 //     that rule comes before reuse detection.
 //
-// The suite leaves untested what the doc comments do not settle: whether
-// a retry, or a later rotation, extends the window past r+g (for the
-// retried token or for the tokens it superseded); what a superseded
-// token of a revoked session is; and whether Revoked refuses the access
-// tokens of an idle session.
+// The suite leaves untested what the doc comments do not settle: what a
+// superseded token of a revoked session is, and whether Revoked refuses
+// the access tokens of an idle session; and it does not run revocations
+// concurrently with rotations.
 package storetest

@@ -110,7 +110,10 @@ var mutants = map[string][]string{
 	// or logout everywhere leave its access tokens valid. The contract
 	// does not forbid it and no subtest fails it; the reference store
 	// below refuses an empty ID or user ID unless it is this mutant.
-	"create-empty-id": {"Create/EmptyID"},
+	"create-empty-id":      {"Create/EmptyID"},
+	"create-negative-idle": {"Create/NegativeIdle"},
+	"zero-time":            {"Create/ZeroTime"},
+	"grace-no-lower-bound": {"Grace/BeforeRotation"},
 }
 
 // unbreakable are the subtests no mutant can fail: a Session holds only
@@ -234,7 +237,10 @@ func newMem(bug string) *mem {
 	}
 }
 
-var errHeld = errors.New("next token already held")
+var (
+	errHeld = errors.New("next token already held")
+	errZero = errors.New("the zero time")
+)
 
 func (m *mem) is(bug string) bool { return m.bug == bug }
 
@@ -250,6 +256,12 @@ func (m *mem) CreateSession(_ context.Context, s jwtguard.Session, first jwtguar
 	defer m.mu.Unlock()
 	if (s.ID == "" || s.UserID == "") && !m.is("create-empty-id") {
 		return errors.New("a session needs an ID and a user ID")
+	}
+	if s.IdleTimeout < 0 && !m.is("create-negative-idle") {
+		return errors.New("a negative idle timeout")
+	}
+	if (s.CreatedAt.IsZero() || s.ExpiresAt.IsZero()) && !m.is("zero-time") {
+		return errZero
 	}
 	if _, ok := m.sessions[s.ID]; ok && !m.is("create-dup-id") {
 		return errors.New("session exists")
@@ -299,6 +311,9 @@ func (m *mem) revoke(e *entry, now time.Time) {
 }
 
 func (m *mem) RotateSession(_ context.Context, presented, next jwtguard.TokenHash, now time.Time, grace time.Duration) (jwtguard.Session, error) {
+	if now.IsZero() && !m.is("zero-time") {
+		return jwtguard.Session{}, errZero
+	}
 	now = m.time(now)
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -413,7 +428,11 @@ func (m *mem) retry(e *entry, tk *token, presented jwtguard.TokenHash, now time.
 	case m.is("grace-unit"): // grace taken for a number of milliseconds
 		return presented == e.previous && now.Sub(e.rotated) < grace*time.Millisecond
 	}
-	return presented == e.previous && now.Sub(e.rotated) < grace
+	if m.is("grace-no-lower-bound") {
+		return presented == e.previous && now.Sub(e.rotated) < grace
+	}
+	d := now.Sub(e.rotated)
+	return presented == e.previous && d >= 0 && d < grace
 }
 
 // advance makes next the current token of e at now.
@@ -452,6 +471,9 @@ func (m *mem) LookupSession(_ context.Context, h jwtguard.TokenHash) (jwtguard.S
 }
 
 func (m *mem) RevokeSession(_ context.Context, id string, now time.Time) error {
+	if now.IsZero() && !m.is("zero-time") {
+		return errZero
+	}
 	now = m.time(now)
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -474,6 +496,9 @@ func (m *mem) RevokeSession(_ context.Context, id string, now time.Time) error {
 }
 
 func (m *mem) RevokeUserSessions(_ context.Context, userID string, now time.Time) error {
+	if now.IsZero() && !m.is("zero-time") {
+		return errZero
+	}
 	now = m.time(now)
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -77,6 +77,8 @@ var suite = []group{
 		{"DuplicateHash", "CreateSession fails if a token of that hash exists", testCreateDuplicateHash},
 		{"DuplicateSpentHash", "CreateSession fails if a token of that hash exists, spent or superseded", testCreateDuplicateSpentHash},
 		{"EmptyID", "CreateSession fails for a session without an ID or a user ID (its access tokens' empty sid would never be checked)", testCreateEmptyID},
+		{"NegativeIdle", "CreateSession fails for a session with a negative IdleTimeout", testCreateNegativeIdle},
+		{"ZeroTime", "a store refuses the zero time (a RevokedAt of zero reads as not revoked): CreateSession without CreatedAt or ExpiresAt, RotateSession, RevokeSession and RevokeUserSessions at it fail and change nothing", testCreateZeroTime},
 	}},
 	{"Rotate", []test{
 		{"ReturnsSession", "RotateSession returns the session as it now is: LastUsedAt = now, the rest unchanged", testRotateReturnsSession},
@@ -108,6 +110,7 @@ var suite = []group{
 		{"PreviousEdgeAt", "the window ends at rotation+grace: the spent token presented then is reuse", testGracePreviousEdgeAt},
 		{"PreviousAfterWindow", "the spent token presented after the window is reuse", testGracePreviousAfterWindow},
 		{"OlderToken", "only the token the latest rotation spent may be retried: an older spent token inside the window is reuse", testGraceOlderToken},
+		{"BeforeRotation", "the window is [rotation, rotation+grace): the spent token presented at a time before its rotation (clocks that disagree) is reuse", testGraceBeforeRotation},
 	}},
 	{"Concurrent", []test{
 		{"NoGrace", "of concurrent rotations of the current token with grace 0, exactly one rotates; the others are ErrRefreshTokenReused and the session is revoked", testConcurrentNoGrace},
@@ -411,6 +414,46 @@ func testCreateEmptyID(e *env) {
 	}
 }
 
+func testCreateNegativeIdle(e *env) {
+	s := e.session(e.user(), t0)
+	s.IdleTimeout = -time.Second
+	h := e.hash()
+	if err := e.s.CreateSession(e.ctx, s, h); err == nil {
+		e.errorf("CreateSession(a session with IdleTimeout -1s) = nil; want an error")
+	}
+	if _, err := e.s.LookupSession(e.ctx, h); err == nil {
+		e.errorf("CreateSession(a session with IdleTimeout -1s) failed but stored its token")
+	}
+}
+
+func testCreateZeroTime(e *env) {
+	for _, tc := range []struct {
+		name string
+		edit func(*jwtguard.Session)
+	}{
+		{"no CreatedAt", func(s *jwtguard.Session) { s.CreatedAt, s.LastUsedAt = time.Time{}, time.Time{} }},
+		{"no ExpiresAt", func(s *jwtguard.Session) { s.ExpiresAt = time.Time{} }},
+	} {
+		s := e.session(e.user(), t0)
+		tc.edit(&s)
+		if err := e.s.CreateSession(e.ctx, s, e.hash()); err == nil {
+			e.errorf("CreateSession(a session with %s) = nil; want an error", tc.name)
+		}
+	}
+	s, a := e.login(t0)
+	if _, err := e.s.RotateSession(e.ctx, a, e.hash(), time.Time{}, grace); err == nil {
+		e.errorf("RotateSession at the zero time = nil; want an error")
+	}
+	if err := e.s.RevokeSession(e.ctx, s.ID, time.Time{}); err == nil {
+		e.errorf("RevokeSession at the zero time = nil; want an error")
+	}
+	if err := e.s.RevokeUserSessions(e.ctx, s.UserID, time.Time{}); err == nil {
+		e.errorf("RevokeUserSessions at the zero time = nil; want an error")
+	}
+	e.same("the session after the calls at the zero time", e.lookup("the first token", a), s)
+	e.rotate("the first token, after the calls at the zero time", a, r1, 0)
+}
+
 func testCreateDuplicateSpentHash(e *env) {
 	s, a := e.login(t0)
 	dup := func(name string, h jwtguard.TokenHash) {
@@ -696,6 +739,14 @@ func testGraceOlderToken(e *env) {
 	e.refuse("the first token, inside the window of both rotations", a, now, grace, jwtguard.ErrRefreshTokenReused)
 	e.wantRevoked("the newest token", c, s.ID, now)
 	e.refuse("the newest token, after the reuse", c, now.Add(time.Second), grace, jwtguard.ErrRefreshTokenInvalid)
+}
+
+func testGraceBeforeRotation(e *env) {
+	s, a := e.login(t0)
+	b, _ := e.rotate("the first token", a, r1, grace)
+	now := r1.Add(-time.Second)
+	e.refuse("the spent token, a second before its rotation", a, now, grace, jwtguard.ErrRefreshTokenReused)
+	e.wantRevoked("the newest token", b, s.ID, now)
 }
 
 // ---- Concurrent ----
