@@ -79,6 +79,7 @@
 //
 // The suite leaves untested what the doc comments do not settle: what a
 // superseded token of a revoked session is, and whether Revoked refuses
-// the access tokens of an idle session; and it does not run revocations
-// concurrently with rotations.
+// the access tokens of an idle session. It does not yet test that a retry
+// does not extend the window (the contract says so), and does not run
+// revocations concurrently with rotations.
 package storetest
