@@ -139,7 +139,7 @@ func BenchmarkVerifySessions(b *testing.B) {
 	store := jwtguard.NewMemorySessionStore()
 	for i := range 10_000 {
 		id := "session-" + strconv.Itoa(i)
-		if err := store.CreateSession(ctx, jwtguard.Session{ID: id, UserID: "u", CreatedAt: vtNow, ExpiresAt: vtNow.Add(7 * 24 * time.Hour)}, sha256.Sum256([]byte(id))); err != nil {
+		if err := store.CreateSession(ctx, jwtguard.Session{ID: id, UserID: "user-" + strconv.Itoa(i), CreatedAt: vtNow, ExpiresAt: vtNow.Add(7 * 24 * time.Hour)}, sha256.Sum256([]byte(id))); err != nil {
 			b.Fatal(err)
 		}
 	}
