@@ -21,7 +21,7 @@ func reviewHash(parts ...uint64) TokenHash {
 	return sha256.Sum256(b)
 }
 
-// TestReviewSpentHashesUnbounded: every rotation appends the new hash to
+// TestReviewSpentHashesUnbounded (a finding, fixed; as the review found it): every rotation appends the new hash to
 // the session and to the token map, and nothing is dropped until a day
 // after the session's ExpiresAt (7 days by default). A client holding one
 // refresh token can refresh in a loop (the refresh endpoint does no
@@ -50,7 +50,7 @@ func TestReviewSpentHashesUnbounded(t *testing.T) {
 	}
 }
 
-// TestReviewSessionsPerUserUnbounded: a user may hold any number of live
+// TestReviewSessionsPerUserUnbounded (a finding, fixed; as the review found it): a user may hold any number of live
 // sessions, each kept for ExpiresAt + 1 day; one account with a known
 // password (the attacker's own) logs in again and again.
 func TestReviewSessionsPerUserUnbounded(t *testing.T) {
@@ -70,7 +70,7 @@ func TestReviewSessionsPerUserUnbounded(t *testing.T) {
 	}
 }
 
-// TestReviewSweepTrustsCreatedAt: CreateSession sweeps at s.CreatedAt, a
+// TestReviewSweepTrustsCreatedAt (a finding, fixed; as the review found it): CreateSession sweeps at s.CreatedAt, a
 // field of the session rather than a clock reading; one session with a
 // CreatedAt a month ahead (a clock step, an imported session) drops every
 // live session now (all their access tokens refused, every user logged

@@ -2,7 +2,7 @@ package token
 
 import "testing"
 
-// TestReviewSIDNull: sid decides whether Verify asks the session store at
+// TestReviewSIDNull (a finding, fixed; as the review found it): sid decides whether Verify asks the session store at
 // all, yet "sid": null decodes as an absent sid (as for the other string
 // claims), where the time claims, aud and id refuse null. A decision
 // claim should refuse null (and "") rather than read as "no session".
