@@ -138,6 +138,10 @@ func (c *config) validate() error {
 		return errors.New("jwtguard: session lifetime must be between a minute and 100 years")
 	case c.sessionIdle < 0 || c.sessionIdle > c.sessionLifetime:
 		return errors.New("jwtguard: session idle timeout must be between 0 (none) and the session lifetime")
+	case c.refreshGrace < 0 || c.refreshGrace > maxRefreshGrace:
+		return errors.New("jwtguard: refresh grace window must be between 0 (none) and a minute")
+	case c.refreshGrace != 0 && c.sessions == nil:
+		return errors.New("jwtguard: WithRefreshGrace without WithSessions")
 	}
 	return nil
 }

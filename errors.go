@@ -48,9 +48,15 @@ var (
 	// Retry-After.
 	ErrTooManyRequests = errors.New("jwtguard: too many failed logins")
 	// ErrOverloaded: no password-hashing budget or comparison slot became
-	// free within the login wait, or too many logins wait already. 503 with
+	// free within the login wait, or too many logins wait already; or a
+	// store the request needs (a Throttle, a SessionStore) failed. 503 with
 	// Retry-After.
-	ErrOverloaded = errors.New("jwtguard: login capacity exhausted")
+	ErrOverloaded = errors.New("jwtguard: temporarily unavailable")
+	// ErrInvalidGrant: a refresh presented a refresh token that is
+	// unknown, spent, superseded, or of a session that is revoked, expired
+	// or idle too long, or of a user who is gone or disabled. 400
+	// invalid_grant (RFC 6749 §5.2).
+	ErrInvalidGrant = errors.New("jwtguard: invalid grant")
 	// ErrInternal: a dependency failed (the UserStore returned an error
 	// other than ErrUserNotFound, a token could not be signed). 500.
 	ErrInternal = errors.New("jwtguard: internal error")
@@ -62,6 +68,7 @@ var (
 	errMethodNotAllowed     = fmt.Errorf("%w: method not allowed", ErrInvalidRequest)
 	errUnsupportedMediaType = fmt.Errorf("%w: unsupported media type", ErrInvalidRequest)
 	errRequestTooLarge      = fmt.Errorf("%w: request body too large", ErrInvalidRequest)
+	errUnsupportedGrantType = fmt.Errorf("%w: unsupported grant type", ErrInvalidRequest)
 )
 
 // ErrorHandler writes the response for a refused request. err wraps one of
@@ -100,8 +107,9 @@ func newRefusal(sentinel error, status int, code, reason, message string, level 
 var refusals = [...]refusal{
 	newRefusal(ErrNoToken, http.StatusUnauthorized, "unauthorized", "no_token", "authentication required", slog.LevelDebug),
 	newRefusal(errMethodNotAllowed, http.StatusMethodNotAllowed, "method_not_allowed", "method_not_allowed", "use POST", slog.LevelDebug),
-	newRefusal(errUnsupportedMediaType, http.StatusUnsupportedMediaType, "unsupported_media_type", "unsupported_media_type", "send application/json", slog.LevelDebug),
+	newRefusal(errUnsupportedMediaType, http.StatusUnsupportedMediaType, "unsupported_media_type", "unsupported_media_type", "the Content-Type is not supported", slog.LevelDebug),
 	newRefusal(errRequestTooLarge, http.StatusRequestEntityTooLarge, "request_too_large", "request_too_large", "the request body is too large", slog.LevelInfo),
+	newRefusal(errUnsupportedGrantType, http.StatusBadRequest, "unsupported_grant_type", "unsupported_grant_type", "the grant type is not supported", slog.LevelInfo),
 	newRefusal(ErrInvalidRequest, http.StatusBadRequest, "invalid_request", "malformed_request", "the request is malformed", slog.LevelInfo),
 	// Expired tokens are routine (a client refreshes after one): Debug.
 	newRefusal(ErrTokenExpired, http.StatusUnauthorized, "invalid_token", "token_expired", "the access token expired", slog.LevelDebug),
@@ -112,6 +120,7 @@ var refusals = [...]refusal{
 	// Debug; the password checker warns about the flood itself, at most
 	// every 10 s.
 	newRefusal(ErrTooManyRequests, http.StatusTooManyRequests, "too_many_requests", "too_many_requests", "too many failed logins; try again later", slog.LevelInfo),
+	newRefusal(ErrInvalidGrant, http.StatusBadRequest, "invalid_grant", "invalid_grant", "the refresh token is invalid, expired or revoked", slog.LevelInfo),
 	newRefusal(ErrOverloaded, http.StatusServiceUnavailable, "temporarily_unavailable", "overloaded", "try again later", slog.LevelDebug),
 	newRefusal(ErrInternal, http.StatusInternalServerError, "server_error", "server_error", "internal server error", slog.LevelError),
 }

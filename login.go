@@ -8,9 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"mime"
 	"net/http"
-	"strings"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -286,14 +284,11 @@ func bodyError(err error) error {
 }
 
 func checkJSONContentType(ct string) error {
-	mt, params, err := mime.ParseMediaType(ct)
-	if err != nil || mt != "application/json" {
-		return fmt.Errorf("%w: Content-Type %q", errUnsupportedMediaType, ct)
+	mt, err := mediaType(ct)
+	if err == nil && mt != "application/json" {
+		err = fmt.Errorf("%w: Content-Type %q", errUnsupportedMediaType, ct)
 	}
-	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
-		return fmt.Errorf("%w: charset %q", errUnsupportedMediaType, cs)
-	}
-	return nil
+	return err
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -40,7 +40,8 @@ type config struct {
 	// lifetime and idle timeout (WithSessions).
 	sessionLifetime time.Duration
 	sessionIdle     time.Duration
-	optionErr       error // the first option that could not be applied
+	refreshGrace    time.Duration // WithRefreshGrace
+	optionErr       error         // the first option that could not be applied
 }
 
 func defaultConfig() config {

@@ -23,7 +23,7 @@ type slTokens struct {
 	RefreshToken string `json:"refresh_token"`
 }
 
-func slDecode(t *testing.T, body []byte) slTokens {
+func slDecode(t testing.TB, body []byte) slTokens {
 	t.Helper()
 	var tr slTokens
 	if err := json.Unmarshal(body, &tr); err != nil {

@@ -28,6 +28,9 @@ var refusalReasons = [...]string{
 	"request_too_large",      // errRequestTooLarge
 	"internal",               // ErrInternal
 	"revoked",                // ErrInvalidToken: its session revoked or its jti denied (WithSessions)
+	"invalid_grant",          // ErrInvalidGrant, but for a reuse
+	"refresh_reused",         // ErrInvalidGrant: a spent refresh token, its session now revoked
+	"unsupported_grant_type", // errUnsupportedGrantType
 }
 
 // tokenReasonIndex returns the index in refusalReasons of a token the
@@ -80,6 +83,8 @@ func walkedReasonIndex(err error) int {
 		return 13
 	case errors.Is(err, errRequestTooLarge):
 		return 14
+	case errors.Is(err, errUnsupportedGrantType):
+		return 19
 	case errors.Is(err, ErrInvalidRequest):
 		return 1
 	case errors.Is(err, ErrTokenExpired):
@@ -100,6 +105,11 @@ func walkedReasonIndex(err error) int {
 		return 10
 	case errors.Is(err, ErrOverloaded):
 		return 11
+	case errors.Is(err, ErrInvalidGrant):
+		if errors.Is(err, ErrRefreshTokenReused) {
+			return 18
+		}
+		return 17
 	}
 	return 15
 }
@@ -113,8 +123,11 @@ type Stats struct {
 	// bad_signature, expired, wrong_issuer, wrong_audience, invalid_claims
 	// (any other claim or header check), insufficient_scope,
 	// invalid_credentials, throttled, overloaded, method_not_allowed,
-	// unsupported_media_type, request_too_large, internal and revoked (a
-	// token of a revoked session, or one a logout denied: [WithSessions]).
+	// unsupported_media_type, request_too_large, internal, revoked (a
+	// token of a revoked session, or one a logout denied: [WithSessions]),
+	// and the refresh handler's invalid_grant, refresh_reused (a spent
+	// refresh token presented again: its session was revoked) and
+	// unsupported_grant_type.
 	// A rise in bad_signature is a forgery attempt or a service signing
 	// with another key; in throttled and overloaded, a password-guessing
 	// flood. The signature is checked before the claims are decoded, and

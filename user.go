@@ -61,17 +61,31 @@ type UserStore interface {
 	LookupUser(ctx context.Context, username string) (User, error)
 }
 
-// NewMemoryStore returns a [UserStore] that holds users in memory, for
+// UserByIDStore is a [UserStore] that also looks users up by their ID, as
+// the refresh handler must: a refresh re-reads the user its session was
+// started for, so that a refreshed token carries the user's roles as they
+// are now, and a user who is gone or disabled cannot refresh.
+// LookupUserByID answers a missing user as LookupUser does
+// ([ErrUserNotFound] or sql.ErrNoRows).
+type UserByIDStore interface {
+	UserStore
+	LookupUserByID(ctx context.Context, id string) (User, error)
+}
+
+// NewMemoryStore returns a [UserByIDStore] that holds users in memory, for
 // examples, tests and small services with a fixed set of accounts.
-// Usernames match exactly (case sensitive); the store keeps copies of the
-// users and hands out copies. It fails if two users share a username or a
-// user lacks an ID, a username or a usable bcrypt hash (see
-// [User].PasswordHash). It is safe for concurrent use.
-func NewMemoryStore(users ...User) (UserStore, error) {
-	s := memoryStore{}
+// Usernames and IDs match exactly (case sensitive); the store keeps copies
+// of the users and hands out copies. It fails if two users share a
+// username or an ID, or a user lacks an ID, a username or a usable bcrypt
+// hash (see [User].PasswordHash). It is safe for concurrent use.
+func NewMemoryStore(users ...User) (UserByIDStore, error) {
+	s := &memoryStore{byName: map[string]*User{}, byID: map[string]*User{}}
 	for _, u := range users {
-		if _, dup := s[u.Username]; dup {
+		if _, dup := s.byName[u.Username]; dup {
 			return nil, fmt.Errorf("jwtguard: username %q appears twice", u.Username)
+		}
+		if _, dup := s.byID[u.ID]; dup {
+			return nil, fmt.Errorf("jwtguard: user ID %q appears twice", u.ID)
 		}
 		if u.ID == "" || u.Username == "" {
 			return nil, errors.New("jwtguard: a user needs an ID and a username")
@@ -81,20 +95,31 @@ func NewMemoryStore(users ...User) (UserStore, error) {
 		}
 		u.PasswordHash = slices.Clone(u.PasswordHash)
 		u.Roles = slices.Clone(u.Roles)
-		s[u.Username] = u
+		s.byName[u.Username], s.byID[u.ID] = &u, &u
 	}
 	return s, nil
 }
 
 // memoryStore is NewMemoryStore's store: never written after it is made,
 // so it needs no lock.
-type memoryStore map[string]User
+type memoryStore struct {
+	byName, byID map[string]*User
+}
 
-func (s memoryStore) LookupUser(ctx context.Context, username string) (User, error) {
-	u, ok := s[username]
+func (s *memoryStore) LookupUser(ctx context.Context, username string) (User, error) {
+	return s.lookup(s.byName, username)
+}
+
+func (s *memoryStore) LookupUserByID(ctx context.Context, id string) (User, error) {
+	return s.lookup(s.byID, id)
+}
+
+func (s *memoryStore) lookup(m map[string]*User, key string) (User, error) {
+	p, ok := m[key]
 	if !ok {
 		return User{}, ErrUserNotFound
 	}
+	u := *p
 	u.PasswordHash = slices.Clone(u.PasswordHash)
 	u.Roles = slices.Clone(u.Roles)
 	return u, nil
