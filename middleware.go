@@ -163,7 +163,7 @@ func (a *Auth) checkRevoked(r *http.Request, c *Claims) error {
 	revoked, err := a.cfg.sessions.Revoked(r.Context(), c.SessionID, c.TokenID, a.cfg.now().Add(-a.cfg.leeway))
 	switch {
 	case err != nil:
-		return fmt.Errorf("%w: session store: %w", ErrOverloaded, &storeFailure{err})
+		return storeError(err)
 	case revoked:
 		return errRevokedRefusal
 	}

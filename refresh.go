@@ -169,7 +169,7 @@ func (h *refreshHandler) refresh(ctx context.Context, r *http.Request, tok strin
 // returns the refusal of its refresh.
 func (h *refreshHandler) endSession(ctx context.Context, r *http.Request, s Session, why string) error {
 	if err := h.auth.cfg.sessions.RevokeSession(ctx, s.ID, h.auth.cfg.now()); err != nil {
-		return fmt.Errorf("%w: session store: %w", ErrOverloaded, &storeFailure{err})
+		return storeError(err)
 	}
 	return fmt.Errorf("%w: %w: %s; session %s revoked", ErrInvalidGrant, ErrRefreshTokenInvalid, why, s.ID)
 }
@@ -180,7 +180,7 @@ func grantError(err error) error {
 	case errors.Is(err, ErrRefreshTokenInvalid), errors.Is(err, ErrRefreshTokenReused), errors.Is(err, ErrRefreshTokenSuperseded):
 		return fmt.Errorf("%w: %w", ErrInvalidGrant, err)
 	}
-	return fmt.Errorf("%w: session store: %w", ErrOverloaded, &storeFailure{err})
+	return storeError(err)
 }
 
 // isRefreshToken reports whether tok has the shape of the refresh tokens

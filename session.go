@@ -158,7 +158,7 @@ func (a *Auth) issueLogin(ctx context.Context, u User) (TokenResponse, error) {
 	}
 	refresh := newRefreshToken()
 	if err := a.cfg.sessions.CreateSession(ctx, s, HashRefreshToken(refresh)); err != nil {
-		return TokenResponse{}, fmt.Errorf("%w: session store: %w", ErrOverloaded, &storeFailure{err})
+		return TokenResponse{}, storeError(err)
 	}
 	tr, err := a.issue(ctx, u, s)
 	if err != nil {
@@ -180,4 +180,10 @@ func newRefreshToken() string {
 // random bits, so no guess is cheaper than another.)
 func HashRefreshToken(tok string) TokenHash {
 	return sha256.Sum256([]byte(tok))
+}
+
+// storeError is the refusal of a request whose session store failed: 503,
+// logged at Error level.
+func storeError(err error) error {
+	return fmt.Errorf("%w: session store: %w", ErrOverloaded, &storeFailure{err})
 }

@@ -1,0 +1,235 @@
+package jwtguard
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/jwtguard/jwtguard/internal/bearer"
+	"github.com/jwtguard/jwtguard/internal/token"
+)
+
+// LogoutHandler returns a handler for POST requests that end a session. The
+// request carries the access token (as [Auth.Verify] reads it: the
+// Authorization header, or the cookie of [WithCookie]), or the session's
+// refresh token in the body (JSON {"refresh_token": "…"} or the form
+// refresh_token=…, decoded as the refresh handler decodes them), or both.
+// It revokes the session of each (so that its refresh tokens and every
+// access token issued in it are refused from then on), denies the access
+// token's jti until its exp (for a token issued outside a session, by
+// [Auth.Issue]), and answers 204 No Content.
+//
+// Logout is idempotent: a token of a session already revoked, an access
+// token already denied, and a refresh token the store does not know
+// (RFC 7009 §2.2: an invalid token is no error) are all answered 204. An
+// access token past its exp is taken too, when it is otherwise valid (its
+// signature still names its session), so that a client whose access token
+// has expired can log out with it. It refuses, through the [ErrorHandler]:
+//
+//   - a method other than POST: [ErrInvalidRequest], 405 with Allow: POST;
+//   - no access token and no refresh token: [ErrNoToken], 401;
+//   - an access token that Verify would refuse for another reason than its
+//     age or its revocation, or a malformed Authorization header:
+//     [ErrInvalidToken] or ErrInvalidRequest, 401 or 400, as Verify answers;
+//   - a body that the refresh handler would refuse as malformed (a body
+//     is optional: none, with no Content-Type, is fine): 400, 413 or 415;
+//   - a session store that fails: [ErrOverloaded], 503 with Retry-After,
+//     logged at Error level.
+//
+// It panics if the [Auth] has no session store ([WithSessions]).
+func (a *Auth) LogoutHandler() http.Handler {
+	a.mustBeNew("LogoutHandler")
+	if a.cfg.sessions == nil {
+		panic("jwtguard: LogoutHandler needs an Auth with a session store (WithSessions)")
+	}
+	return &logoutHandler{auth: a}
+}
+
+// LogoutEverywhereHandler returns a handler for POST requests that end
+// every session of the caller's user: the request must carry an access
+// token that [Auth.Verify] accepts (a client whose token has expired
+// refreshes first), and every session of its subject is revoked, as is
+// the token's jti; 204 No Content. It refuses as Verify refuses, and a
+// session store that fails as the logout handler does. Use it for "sign
+// out of all devices"; after a password change or a suspected compromise,
+// call the SessionStore's RevokeUserSessions yourself.
+//
+// It panics if the [Auth] has no session store ([WithSessions]).
+func (a *Auth) LogoutEverywhereHandler() http.Handler {
+	a.mustBeNew("LogoutEverywhereHandler")
+	if a.cfg.sessions == nil {
+		panic("jwtguard: LogoutEverywhereHandler needs an Auth with a session store (WithSessions)")
+	}
+	return &logoutHandler{auth: a, everywhere: true}
+}
+
+type logoutHandler struct {
+	auth       *Auth
+	everywhere bool
+}
+
+func (h *logoutHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	a := h.auth
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		a.refuse(w, r, fmt.Errorf("%w: %s", errMethodNotAllowed, r.Method))
+		return
+	}
+	var (
+		err    error
+		bearer bool // a refusal of the request's access token, with a challenge
+	)
+	if h.everywhere {
+		bearer, err = h.logoutEverywhere(r)
+	} else {
+		bearer, err = h.logout(w, r)
+	}
+	switch {
+	case err == nil:
+		w.Header().Set("Cache-Control", "no-store")
+		w.WriteHeader(http.StatusNoContent)
+	case bearer:
+		a.refuseBearer(w, r, err)
+	default:
+		if errors.Is(err, ErrOverloaded) {
+			w.Header().Set("Retry-After", "1")
+		}
+		a.refuse(w, r, err)
+	}
+}
+
+// logout revokes the sessions of the request's access token and refresh
+// token.
+func (h *logoutHandler) logout(w http.ResponseWriter, r *http.Request) (bearer bool, err error) {
+	a, ctx := h.auth, r.Context()
+	p, err := a.logoutToken(r)
+	if err != nil {
+		return true, err
+	}
+	refresh, err := logoutBody(w, r, a.maxLoginBody)
+	if err != nil {
+		return false, err
+	}
+	if p == nil && refresh == "" {
+		return true, refusalOf(ErrNoToken, errNoLogoutToken)
+	}
+	now := a.cfg.now()
+	if p != nil {
+		if err := h.endToken(ctx, r, p, now); err != nil {
+			return false, err
+		}
+	}
+	if refresh != "" && isRefreshToken(refresh) {
+		s, err := a.cfg.sessions.LookupSession(ctx, HashRefreshToken(refresh))
+		switch {
+		case errors.Is(err, ErrRefreshTokenInvalid):
+			// Unknown, or forgotten: nothing to end (RFC 7009 §2.2).
+		case err != nil:
+			return false, storeError(err)
+		default:
+			if err := a.cfg.sessions.RevokeSession(ctx, s.ID, now); err != nil {
+				return false, storeError(err)
+			}
+			a.log.LogAttrs(ctx, slog.LevelInfo, "jwtguard: logout",
+				slog.String("user_id", s.UserID), slog.String("session_id", s.ID), slog.String("remote_addr", r.RemoteAddr))
+		}
+	}
+	return false, nil
+}
+
+var errNoLogoutToken = errors.New("a logout with neither an access token nor a refresh token")
+
+// endToken revokes the session of the access token p and denies its jti
+// until its exp.
+func (h *logoutHandler) endToken(ctx context.Context, r *http.Request, p *token.Payload, now time.Time) error {
+	a := h.auth
+	if p.SessionID != "" {
+		if err := a.cfg.sessions.RevokeSession(ctx, p.SessionID, now); err != nil {
+			return storeError(err)
+		}
+	}
+	if p.ID != "" && !p.ExpiresAt.Before(now.Add(-a.cfg.leeway)) {
+		// Denied until its exp: Verify asks the store as of now less the
+		// leeway, so the denial lasts as long as Verify would take the
+		// token. (One past that is refused as expired anyway.)
+		if err := a.cfg.sessions.DenyAccessToken(ctx, p.ID, p.ExpiresAt.Time); err != nil {
+			return storeError(err)
+		}
+	}
+	a.log.LogAttrs(ctx, slog.LevelInfo, "jwtguard: logout",
+		slog.String("user_id", p.Subject), slog.String("session_id", p.SessionID), slog.String("remote_addr", r.RemoteAddr))
+	return nil
+}
+
+// logoutEverywhere revokes every session of the request's verified access
+// token's subject.
+func (h *logoutHandler) logoutEverywhere(r *http.Request) (bearer bool, err error) {
+	a, ctx := h.auth, r.Context()
+	vt, err := a.authenticate(r)
+	if err != nil {
+		return true, err // a 503 (the store failed) carries no challenge either
+	}
+	c := &vt.claims
+	if err := a.cfg.sessions.RevokeUserSessions(ctx, c.Subject, a.cfg.now()); err != nil {
+		return false, storeError(err)
+	}
+	if c.TokenID != "" {
+		if err := a.cfg.sessions.DenyAccessToken(ctx, c.TokenID, c.ExpiresAt); err != nil {
+			return false, storeError(err)
+		}
+	}
+	a.log.LogAttrs(ctx, slog.LevelInfo, "jwtguard: logout everywhere",
+		slog.String("user_id", c.Subject), slog.String("remote_addr", r.RemoteAddr))
+	return false, nil
+}
+
+// logoutToken returns the payload of the request's access token, nil when
+// it has none, verified as Verify verifies it but for its age (a token
+// past its exp that passes every other check is taken: its signature
+// still names its session) and its revocation (a second logout is no
+// error).
+func (a *Auth) logoutToken(r *http.Request) (*token.Payload, error) {
+	tok, source, err := a.extract(r)
+	switch {
+	case errors.Is(err, ErrNoToken):
+		return nil, nil
+	case err != nil:
+		return nil, err
+	}
+	p, verr := a.verifier.Verify(tok)
+	switch {
+	case verr != nil && !errors.Is(verr, token.ErrExpired):
+		if source == "header" {
+			if _, err := bearer.Token(tok, 0); err != nil {
+				return nil, fmt.Errorf("%w: Authorization header: %w", ErrInvalidRequest, err)
+			}
+		}
+		return nil, refusalOf(ErrInvalidToken, verr)
+	case p.Subject == "" && p.LegacyID == "":
+		return nil, fmt.Errorf("%w: %w", ErrInvalidToken, errNoSubject)
+	}
+	if p.Subject == "" {
+		p.Subject = string(p.LegacyID)
+	}
+	return p, nil
+}
+
+// logoutBody returns the refresh token of a logout's body, "" for none. A
+// request without a Content-Type must have an empty body.
+func logoutBody(w http.ResponseWriter, r *http.Request, limit int64) (string, error) {
+	if r.Header.Get("Content-Type") == "" {
+		n, err := io.Copy(io.Discard, http.MaxBytesReader(w, r.Body, limit))
+		switch {
+		case err != nil:
+			return "", bodyError(err)
+		case n > 0:
+			return "", fmt.Errorf("%w: a body without a Content-Type", errUnsupportedMediaType)
+		}
+		return "", nil
+	}
+	return decodeRefresh(w, r, limit, false)
+}
