@@ -1,7 +1,11 @@
 // Package jwtguard secures net/http services with JSON Web Tokens: a [Auth.Verify]
 // middleware that turns a Bearer token into claims in the request context,
 // [Auth.Authorize] middleware for role and scope checks, and a [Auth.LoginHandler] that
-// checks a password against a [UserStore] and issues signed tokens.
+// checks a password against a [UserStore] and issues signed tokens. With
+// a [SessionStore] ([WithSessions]), logins also issue refresh tokens,
+// which [Auth.RefreshHandler] rotates with reuse detection, and
+// [Auth.LogoutHandler] ends sessions, whose access tokens Verify then
+// refuses.
 //
 // The safe choice is the default: tokens are pinned to the algorithm of the
 // [Key] they are checked with, must carry exp, are bounded in size and strictly
@@ -185,7 +189,7 @@ type TokenResponse struct {
 	AccessToken string `json:"access_token"`
 	TokenType   string `json:"token_type"` // always "Bearer"
 	ExpiresIn   int64  `json:"expires_in"` // seconds
-	// RefreshToken is set by the login handler when the Auth has a
+	// RefreshToken is set by the login and refresh handlers when the Auth has a
 	// session store (WithSessions): an opaque token of 256 random bits,
 	// of which the store keeps only the hash.
 	RefreshToken string `json:"refresh_token,omitempty"`

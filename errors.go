@@ -20,11 +20,12 @@ var (
 	ErrNoToken = errors.New("jwtguard: no bearer token")
 	// ErrInvalidRequest: the request is malformed: a Bearer header without
 	// exactly one well-formed token, several Authorization headers, a token
-	// sent by more than one method, or a login body that is not the expected
-	// JSON object (400 invalid_request); or a login request sent with a
-	// method other than POST (405 with Allow: POST), a Content-Type other
-	// than application/json (415), or a body over LoginPolicy.MaxBodySize
-	// (413).
+	// sent by more than one method, or a login, refresh or logout body that
+	// is not of the expected shape (400 invalid_request; a refresh's
+	// grant_type other than refresh_token: 400 unsupported_grant_type); or
+	// a login, refresh or logout request sent with a method other than POST
+	// (405 with Allow: POST), a Content-Type the handler does not read
+	// (415), or a body over LoginPolicy.MaxBodySize (413).
 	ErrInvalidRequest = errors.New("jwtguard: invalid request")
 	// ErrInvalidToken: the token is malformed, too long, badly signed,
 	// signed with another algorithm, or its claims fail a check. 401

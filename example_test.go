@@ -362,3 +362,66 @@ func ExampleAuth_Stats() {
 	// logins compared: 2 budget on: true
 	// refused: no token 1 credentials 1 expired 0
 }
+
+// With a session store, a login answers a refresh token too. A refresh
+// trades it for a new pair; presenting the spent token again is reuse,
+// which revokes the session, so the pair the refresh issued stops working
+// too.
+func ExampleAuth_RefreshHandler() {
+	auth, _ := jwtguard.New(exampleKey,
+		jwtguard.WithSessions(jwtguard.NewMemorySessionStore()),
+		jwtguard.WithLogger(slog.New(slog.DiscardHandler)))
+	hash, _ := jwtguard.HashPassword("password123")
+	users, _ := jwtguard.NewMemoryStore(jwtguard.User{ID: "1", Username: "admin", PasswordHash: hash})
+	post := func(h http.Handler, body string) (int, jwtguard.TokenResponse) {
+		req := httptest.NewRequest("POST", "/", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		var tr jwtguard.TokenResponse
+		json.Unmarshal(rec.Body.Bytes(), &tr)
+		return rec.Code, tr
+	}
+	refresh := auth.RefreshHandler(users)
+
+	_, first := post(auth.LoginHandler(users), `{"username":"admin","password":"password123"}`)
+	code, second := post(refresh, `{"refresh_token":"`+first.RefreshToken+`"}`)
+	fmt.Println("refresh:", code, second.RefreshToken != first.RefreshToken)
+	code, _ = post(refresh, `{"refresh_token":"`+first.RefreshToken+`"}`)
+	fmt.Println("the spent token again:", code)
+	code, _ = post(refresh, `{"refresh_token":"`+second.RefreshToken+`"}`)
+	fmt.Println("the newest token after that:", code)
+	// Output:
+	// refresh: 200 true
+	// the spent token again: 400
+	// the newest token after that: 400
+}
+
+// A logout with the access token ends its session: the session's refresh
+// token and access tokens are refused from then on.
+func ExampleAuth_LogoutHandler() {
+	auth, _ := jwtguard.New(exampleKey,
+		jwtguard.WithSessions(jwtguard.NewMemorySessionStore()),
+		jwtguard.WithLogger(slog.New(slog.DiscardHandler)))
+	hash, _ := jwtguard.HashPassword("password123")
+	users, _ := jwtguard.NewMemoryStore(jwtguard.User{ID: "1", Username: "admin", PasswordHash: hash})
+	req := httptest.NewRequest("POST", "/api/auth/login", strings.NewReader(`{"username":"admin","password":"password123"}`))
+	req.Header.Set("Content-Type", "application/json")
+	rec := httptest.NewRecorder()
+	auth.LoginHandler(users).ServeHTTP(rec, req)
+	var tr jwtguard.TokenResponse
+	json.Unmarshal(rec.Body.Bytes(), &tr)
+
+	profile := auth.Verify(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	for _, h := range []http.Handler{profile, auth.LogoutHandler(), profile} {
+		req := httptest.NewRequest("POST", "/", nil)
+		req.Header.Set("Authorization", "Bearer "+tr.AccessToken)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		fmt.Println(rec.Code)
+	}
+	// Output:
+	// 200
+	// 204
+	// 401
+}

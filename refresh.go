@@ -147,7 +147,7 @@ func (h *refreshHandler) refresh(ctx context.Context, r *http.Request, tok strin
 		return TokenResponse{}, h.endSession(ctx, r, s, "the user is disabled")
 	}
 	next := newRefreshToken()
-	s, err = sessions.RotateSession(ctx, presented, HashRefreshToken(next), a.cfg.now(), a.cfg.refreshGrace)
+	rotated, err := sessions.RotateSession(ctx, presented, HashRefreshToken(next), a.cfg.now(), a.cfg.refreshGrace)
 	if err != nil {
 		if errors.Is(err, ErrRefreshTokenReused) {
 			a.log.LogAttrs(ctx, slog.LevelWarn, "jwtguard: a spent refresh token was presented again; its session is revoked (a stolen token, or a client that kept an old one)",
@@ -155,13 +155,13 @@ func (h *refreshHandler) refresh(ctx context.Context, r *http.Request, tok strin
 		}
 		return TokenResponse{}, grantError(err)
 	}
-	tr, err := a.issue(ctx, u, s)
+	tr, err := a.issue(ctx, u, rotated)
 	if err != nil {
 		return TokenResponse{}, err
 	}
 	tr.RefreshToken = next
 	a.log.LogAttrs(ctx, slog.LevelInfo, "jwtguard: refresh",
-		slog.String("user_id", u.ID), slog.String("session_id", s.ID), slog.String("remote_addr", r.RemoteAddr))
+		slog.String("user_id", u.ID), slog.String("session_id", rotated.ID), slog.String("remote_addr", r.RemoteAddr))
 	return tr, nil
 }
 

@@ -204,8 +204,14 @@ func TestRefresh(t *testing.T) {
 		t.Errorf("refresh_reused %d, invalid_grant %d; want 1 and 1", st["refresh_reused"], st["invalid_grant"])
 	}
 	logged := log.String()
-	if !strings.Contains(logged, `"level":"WARN","msg":"jwtguard: a spent refresh token was presented again`) || !strings.Contains(logged, `"session_id":"`+sid.(string)+`"`) {
-		t.Errorf("no Warn naming the session in the log:\n%s", logged)
+	warned := false
+	for line := range strings.Lines(logged) {
+		if strings.Contains(line, `"level":"WARN","msg":"jwtguard: a spent refresh token was presented again`) {
+			warned = strings.Contains(line, `"session_id":"`+sid.(string)+`"`) && strings.Contains(line, `"user_id":"u-alice"`)
+		}
+	}
+	if !warned {
+		t.Errorf("no Warn naming the session and the user in the log:\n%s", logged)
 	}
 	for _, tok := range []string{first.RefreshToken, second.RefreshToken, third.RefreshToken, first.AccessToken, third.AccessToken} {
 		if strings.Contains(logged, tok) {

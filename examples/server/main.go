@@ -12,11 +12,19 @@
 //
 // Routes:
 //
-//	GET  /healthz            open, "ok"
-//	POST /api/auth/login     {"username","password"} → {"access_token",…}
-//	GET  /api/user/profile   any signed-in user: the token's claims
-//	GET  /api/secure-data    any signed-in user
-//	GET  /api/admin-data     role admin
+//	GET  /healthz                     open, "ok"
+//	POST /api/auth/login              {"username","password"} → {"access_token","refresh_token",…}
+//	POST /api/auth/refresh            {"refresh_token"} → a new pair; the old refresh token is spent
+//	POST /api/auth/logout             the access token, or {"refresh_token"}: ends the session (204)
+//	POST /api/auth/logout-everywhere  the access token: ends every session of its user (204)
+//	GET  /api/user/profile            any signed-in user: the token's claims
+//	GET  /api/secure-data             any signed-in user
+//	GET  /api/admin-data              role admin
+//
+// Sessions (refresh tokens and logouts) are kept in memory: a restart
+// ends them all. A spent refresh token presented again revokes its
+// session (reuse detection); -refresh-grace allows a client that lost a
+// refresh's answer to retry for a few seconds.
 //
 // Demo accounts: admin / password123 (role admin) and alice / password123
 // (role user). Failed logins are throttled per account and per client
@@ -81,6 +89,7 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 	proxies := fs.String("trusted-proxies", "", "comma-separated `addresses or prefixes` of reverse proxies whose Forwarded or X-Forwarded-For header names the client")
 	cpuShare := fs.Float64("password-cpu-share", 0.10, "`share` of the cores that bcrypt may use (0 turns the password budget off)")
 	loginWait := fs.Duration("login-wait", time.Second, "how long a login waits for password-hashing budget before 503 (0: refuse at once)")
+	grace := fs.Duration("refresh-grace", 0, "how long after a refresh its spent refresh token may be presented again by a client that lost the answer (0: never; at most 1m)")
 	var level slog.Level
 	fs.TextVar(&level, "log-level", slog.LevelInfo, "the least `level` logged: debug, info, warn or error (debug shows routine refusals: no token, an expired token)")
 	if err := fs.Parse(args); err != nil {
@@ -97,7 +106,8 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 	policy := loginPolicy(*proxies)
 	policy.Wait, policy.NoWait = *loginWait, *loginWait == 0
 	policy.CPUShare, policy.NoBudget = *cpuShare, *cpuShare == 0
-	auth, err := newAuth(lookupEnv, logger, jwtguard.WithLoginPolicy(policy))
+	sessions := jwtguard.WithSessions(jwtguard.NewMemorySessionStore())
+	auth, err := newAuth(lookupEnv, logger, jwtguard.WithLoginPolicy(policy), sessions, jwtguard.WithRefreshGrace(*grace))
 	if err != nil {
 		return err
 	}
@@ -194,7 +204,7 @@ func newAuth(lookupEnv func(string) (string, bool), logger *slog.Logger, opts ..
 
 // demoStore returns the demo accounts, their passwords hashed with hash
 // (jwtguard.HashPassword; tests pass a cheaper one).
-func demoStore(hash func(password string) ([]byte, error)) (jwtguard.UserStore, error) {
+func demoStore(hash func(password string) ([]byte, error)) (jwtguard.UserByIDStore, error) {
 	users := []jwtguard.User{
 		{ID: "1", Username: "admin", Roles: []string{"admin"}},
 		{ID: "2", Username: "alice", Roles: []string{"user"}},
@@ -209,17 +219,20 @@ func demoStore(hash func(password string) ([]byte, error)) (jwtguard.UserStore, 
 	return jwtguard.NewMemoryStore(users...)
 }
 
-// newHandler returns the server's routes. Failures to encode a response
-// are logged to logger.
-func newHandler(auth *jwtguard.Auth, users jwtguard.UserStore, logger *slog.Logger) http.Handler {
+// newHandler returns the server's routes. auth must have a session store.
+// Failures to encode a response are logged to logger.
+func newHandler(auth *jwtguard.Auth, users jwtguard.UserByIDStore, logger *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		io.WriteString(w, "ok\n")
 	})
-	// No method in the pattern: the login handler answers other methods
-	// itself, with 405, Allow: POST and a JSON body.
+	// No method in the patterns: the auth handlers answer other methods
+	// themselves, with 405, Allow: POST and a JSON body.
 	mux.Handle("/api/auth/login", auth.LoginHandler(users))
+	mux.Handle("/api/auth/refresh", auth.RefreshHandler(users))
+	mux.Handle("/api/auth/logout", auth.LogoutHandler())
+	mux.Handle("/api/auth/logout-everywhere", auth.LogoutEverywhereHandler())
 	mux.Handle("GET /api/user/profile", auth.Verify(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, r, logger, userOf(r))
 	})))
@@ -241,6 +254,7 @@ type user struct {
 	Issuer    string    `json:"issuer,omitempty"`
 	Audience  []string  `json:"audience,omitempty"`
 	TokenID   string    `json:"token_id,omitempty"`
+	SessionID string    `json:"session_id,omitempty"`
 	IssuedAt  time.Time `json:"issued_at,omitzero"`
 	ExpiresAt time.Time `json:"expires_at"`
 }
@@ -265,6 +279,7 @@ func userOf(r *http.Request) *user {
 		Issuer:    c.Issuer,
 		Audience:  c.Audience,
 		TokenID:   c.TokenID,
+		SessionID: c.SessionID,
 		IssuedAt:  c.IssuedAt.UTC(),
 		ExpiresAt: c.ExpiresAt.UTC(),
 	}

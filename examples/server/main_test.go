@@ -56,7 +56,7 @@ func newTestServer(t *testing.T) (*httptest.Server, *clock) {
 	// which under -race on a loaded machine could hold these logins.
 	policy := loginPolicy("")
 	policy.DummyHashCost, policy.NoBudget = 4, true
-	opts := []jwtguard.Option{jwtguard.WithLoginPolicy(policy), jwtguard.WithClock(clk.Now)}
+	opts := []jwtguard.Option{jwtguard.WithLoginPolicy(policy), jwtguard.WithClock(clk.Now), jwtguard.WithSessions(jwtguard.NewMemorySessionStore())}
 	auth, err := newAuth(env("JWT_SECRET", testSecret), logger, opts...)
 	if err != nil {
 		t.Fatal(err)
@@ -503,5 +503,83 @@ func TestWriteJSONEncodeFailure(t *testing.T) {
 	writeJSON(rec, req, logger, &user{Subject: "1", Roles: []string{}})
 	if rec.Code != http.StatusOK || !json.Valid(rec.Body.Bytes()) || rec.Header().Get("Content-Type") != "application/json" {
 		t.Errorf("good response: status %d, body %q", rec.Code, rec.Body)
+	}
+}
+
+// loginPair logs username in and returns the whole answer.
+func loginPair(t *testing.T, base, username string) jwtguard.TokenResponse {
+	t.Helper()
+	r := do(t, "POST", base+"/api/auth/login", "", `{"username":"`+username+`","password":"password123"}`)
+	var tr jwtguard.TokenResponse
+	if r.status != http.StatusOK || json.Unmarshal(r.body, &tr) != nil || tr.RefreshToken == "" {
+		t.Fatalf("login %s: %d %s; want tokens with a refresh token", username, r.status, r.body)
+	}
+	return tr
+}
+
+// refresh posts refreshToken to the refresh route.
+func refresh(t *testing.T, base, refreshToken string) (jwtguard.TokenResponse, response) {
+	t.Helper()
+	r := do(t, "POST", base+"/api/auth/refresh", "", `{"refresh_token":"`+refreshToken+`"}`)
+	var tr jwtguard.TokenResponse
+	if r.status == http.StatusOK {
+		if err := json.Unmarshal(r.body, &tr); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return tr, r
+}
+
+// TestSessionLifecycle is the README's walk-through: log in, refresh,
+// present the spent refresh token again (reuse: the session is revoked,
+// so the newest tokens stop working too), log in again and log out.
+func TestSessionLifecycle(t *testing.T) {
+	srv, clk := newTestServer(t)
+	first := loginPair(t, srv.URL, "alice")
+	clk.Advance(time.Minute)
+	second, r := refresh(t, srv.URL, first.RefreshToken)
+	if r.status != http.StatusOK || second.RefreshToken == first.RefreshToken {
+		t.Fatalf("refresh: %d %s", r.status, r.body)
+	}
+	if p := do(t, "GET", srv.URL+"/api/user/profile", second.AccessToken, ""); p.status != http.StatusOK || !strings.Contains(string(p.body), `"session_id"`) {
+		t.Fatalf("profile with the refreshed token: %d %s", p.status, p.body)
+	}
+	if _, r := refresh(t, srv.URL, first.RefreshToken); r.status != http.StatusBadRequest || errorCode(t, r) != "invalid_grant" {
+		t.Errorf("the spent refresh token: %d %s; want 400 invalid_grant", r.status, r.body)
+	}
+	if _, r := refresh(t, srv.URL, second.RefreshToken); r.status != http.StatusBadRequest {
+		t.Errorf("the newest refresh token after a reuse: %d %s; want 400", r.status, r.body)
+	}
+	if p := do(t, "GET", srv.URL+"/api/user/profile", second.AccessToken, ""); p.status != http.StatusUnauthorized {
+		t.Errorf("the newest access token after a reuse: %d; want 401", p.status)
+	}
+
+	tr := loginPair(t, srv.URL, "alice")
+	if r := do(t, "POST", srv.URL+"/api/auth/logout", tr.AccessToken, ""); r.status != http.StatusNoContent {
+		t.Fatalf("logout: %d %s", r.status, r.body)
+	}
+	if p := do(t, "GET", srv.URL+"/api/user/profile", tr.AccessToken, ""); p.status != http.StatusUnauthorized {
+		t.Errorf("the access token after logout: %d; want 401", p.status)
+	}
+	if _, r := refresh(t, srv.URL, tr.RefreshToken); r.status != http.StatusBadRequest {
+		t.Errorf("the refresh token after logout: %d; want 400", r.status)
+	}
+
+	phone, laptop := loginPair(t, srv.URL, "alice"), loginPair(t, srv.URL, "alice")
+	if r := do(t, "POST", srv.URL+"/api/auth/logout-everywhere", phone.AccessToken, ""); r.status != http.StatusNoContent {
+		t.Fatalf("logout everywhere: %d %s", r.status, r.body)
+	}
+	if _, r := refresh(t, srv.URL, laptop.RefreshToken); r.status != http.StatusBadRequest {
+		t.Errorf("another device's refresh token after logout everywhere: %d; want 400", r.status)
+	}
+}
+
+// TestRunRefreshGrace: -refresh-grace reaches the Auth, and one over a
+// minute stops the server with an error.
+func TestRunRefreshGrace(t *testing.T) {
+	var stderr lockedBuffer
+	err := run(context.Background(), []string{"-addr", "127.0.0.1:0", "-refresh-grace", "2m"}, env("JWT_SECRET", testSecret), io.Discard, &stderr)
+	if err == nil || !strings.Contains(err.Error(), "grace") {
+		t.Errorf("run -refresh-grace 2m: %v; want an error about the grace window", err)
 	}
 }
