@@ -208,20 +208,43 @@ func (a *Auth) Issue(ctx context.Context, u User) (TokenResponse, error) {
 }
 
 // issue is Issue in session s, when s.ID is set: the token carries the
-// session's ID as its sid claim and expires no later than the session.
+// session's ID as its sid claim and expires no later than the session
+// (its end, and its idle deadline from now).
 func (a *Auth) issue(ctx context.Context, u User, s Session) (TokenResponse, error) {
+	d, err := a.draft(ctx, u, s)
+	if err != nil {
+		return TokenResponse{}, err
+	}
+	return a.sign(d)
+}
+
+// A draft is an access token made and not yet signed: the refresh handler
+// makes it (calling the WithClaims function, which may fail) before it
+// spends the refresh token, so that a failure leaves the client its token.
+type draft struct {
+	p        token.Payload
+	lifetime time.Duration
+}
+
+func (a *Auth) draft(ctx context.Context, u User, s Session) (*draft, error) {
 	if a == nil || a.signer == nil {
-		return TokenResponse{}, fmt.Errorf("%w: Issue called on an Auth not made by New or FromEnv", ErrInternal)
+		return nil, fmt.Errorf("%w: Issue called on an Auth not made by New or FromEnv", ErrInternal)
 	}
 	if u.ID == "" {
-		return TokenResponse{}, fmt.Errorf("%w: cannot issue a token for a user without an ID", ErrInternal)
+		return nil, fmt.Errorf("%w: cannot issue a token for a user without an ID", ErrInternal)
 	}
 	now := a.cfg.now().Truncate(time.Second)
 	exp := now.Add(a.cfg.lifetime)
-	if s.ID != "" && s.ExpiresAt.Before(exp) {
-		exp = s.ExpiresAt.Truncate(time.Second)
+	if s.ID != "" {
+		if end := s.ExpiresAt.Truncate(time.Second); end.Before(exp) {
+			exp = end
+		}
+		if idle := now.Add(s.IdleTimeout); s.IdleTimeout > 0 && idle.Before(exp) {
+			exp = idle
+		}
 	}
-	p := token.Payload{
+	d := &draft{lifetime: exp.Sub(now)}
+	d.p = token.Payload{
 		Issuer:    a.cfg.issuer,
 		Subject:   u.ID,
 		ExpiresAt: token.Time{Time: exp},
@@ -232,26 +255,31 @@ func (a *Auth) issue(ctx context.Context, u User, s Session) (TokenResponse, err
 		Roles:     u.Roles,
 	}
 	if a.cfg.audience != "" {
-		p.Audience = token.Audience{a.cfg.audience}
+		d.p.Audience = token.Audience{a.cfg.audience}
 	}
 	if a.cfg.claims != nil {
 		extra, err := a.cfg.claims(ctx, u)
 		if err != nil {
-			return TokenResponse{}, fmt.Errorf("%w: WithClaims for user ID %q: %w", ErrInternal, u.ID, err)
+			return nil, fmt.Errorf("%w: WithClaims for user ID %q: %w", ErrInternal, u.ID, err)
 		}
 		if err := a.checkExtraClaims(extra, u); err != nil {
-			return TokenResponse{}, fmt.Errorf("%w: WithClaims for user ID %q: %w", ErrInternal, u.ID, err)
+			return nil, fmt.Errorf("%w: WithClaims for user ID %q: %w", ErrInternal, u.ID, err)
 		}
-		p.Extra = extra
+		d.p.Extra = extra
 	}
-	signed, err := a.signer.Sign(&p)
+	return d, nil
+}
+
+// sign signs d.
+func (a *Auth) sign(d *draft) (TokenResponse, error) {
+	signed, err := a.signer.Sign(&d.p)
 	if err != nil {
 		return TokenResponse{}, fmt.Errorf("%w: signing: %w", ErrInternal, err)
 	}
 	return TokenResponse{
 		AccessToken: signed,
 		TokenType:   "Bearer",
-		ExpiresIn:   int64(exp.Sub(now) / time.Second),
+		ExpiresIn:   int64(d.lifetime / time.Second),
 	}, nil
 }
 

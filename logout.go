@@ -114,8 +114,13 @@ func (h *logoutHandler) logout(w http.ResponseWriter, r *http.Request) (bearer b
 	if err != nil {
 		return false, err
 	}
-	if p == nil && refresh == "" {
+	switch {
+	case p == nil && refresh == "":
 		return true, refusalOf(ErrNoToken, errNoLogoutToken)
+	case p != nil && p.SessionID == "" && p.ID == "":
+		// Valid (minted elsewhere with the key, say), and nothing to
+		// revoke or deny it by: a 204 would say it was logged out.
+		return false, fmt.Errorf("%w: an access token with neither sid nor jti cannot be logged out", ErrInvalidRequest)
 	}
 	now := a.cfg.now()
 	if p != nil {
@@ -143,6 +148,14 @@ func (h *logoutHandler) logout(w http.ResponseWriter, r *http.Request) (bearer b
 
 var errNoLogoutToken = errors.New("a logout with neither an access token nor a refresh token")
 
+// denyUntil is how long a logout denies an access token that expires at
+// exp: until the last instant Verify would take it, exp plus the leeway,
+// so that a store may forget the denial at that time by its own clock.
+// (Verify asks the store as of now less the leeway, which keeps a denial
+// for twice the leeway past exp; a store must not forget it before
+// until.)
+func (a *Auth) denyUntil(exp time.Time) time.Time { return exp.Add(a.cfg.leeway) }
+
 // endToken revokes the session of the access token p and denies its jti
 // until its exp.
 func (h *logoutHandler) endToken(ctx context.Context, r *http.Request, p *token.Payload, now time.Time) error {
@@ -153,10 +166,7 @@ func (h *logoutHandler) endToken(ctx context.Context, r *http.Request, p *token.
 		}
 	}
 	if p.ID != "" && !p.ExpiresAt.Before(now.Add(-a.cfg.leeway)) {
-		// Denied until its exp: Verify asks the store as of now less the
-		// leeway, so the denial lasts as long as Verify would take the
-		// token. (One past that is refused as expired anyway.)
-		if err := a.cfg.sessions.DenyAccessToken(ctx, p.ID, p.ExpiresAt.Time); err != nil {
+		if err := a.cfg.sessions.DenyAccessToken(ctx, p.ID, a.denyUntil(p.ExpiresAt.Time)); err != nil {
 			return storeError(err)
 		}
 	}
@@ -178,7 +188,7 @@ func (h *logoutHandler) logoutEverywhere(r *http.Request) (bearer bool, err erro
 		return false, storeError(err)
 	}
 	if c.TokenID != "" {
-		if err := a.cfg.sessions.DenyAccessToken(ctx, c.TokenID, c.ExpiresAt); err != nil {
+		if err := a.cfg.sessions.DenyAccessToken(ctx, c.TokenID, a.denyUntil(c.ExpiresAt)); err != nil {
 			return false, storeError(err)
 		}
 	}
@@ -219,17 +229,16 @@ func (a *Auth) logoutToken(r *http.Request) (*token.Payload, error) {
 }
 
 // logoutBody returns the refresh token of a logout's body, "" for none. A
-// request without a Content-Type must have an empty body.
+// body is optional: an empty one, whatever its Content-Type says (many
+// clients send application/json with no body), carries no token; one that
+// is not empty must be of a type the refresh handler reads.
 func logoutBody(w http.ResponseWriter, r *http.Request, limit int64) (string, error) {
-	if r.Header.Get("Content-Type") == "" {
-		n, err := io.Copy(io.Discard, http.MaxBytesReader(w, r.Body, limit))
-		switch {
-		case err != nil:
-			return "", bodyError(err)
-		case n > 0:
-			return "", fmt.Errorf("%w: a body without a Content-Type", errUnsupportedMediaType)
-		}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	switch {
+	case err != nil:
+		return "", bodyError(err)
+	case len(body) == 0:
 		return "", nil
 	}
-	return decodeRefresh(w, r, limit, false)
+	return refreshBody(r.Header.Get("Content-Type"), body, false)
 }

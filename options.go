@@ -209,7 +209,9 @@ func WithSessions(s SessionStore) Option {
 // lasts from the login that starts it (fixed then, never extended by a
 // refresh), and its idle timeout: how long it survives without a refresh
 // (0: no idle timeout). The access tokens issued in a session expire no
-// later than it. Default: 7 days, no idle timeout.
+// later than it: at its end, and at most the idle timeout after they are
+// issued (so an idle timeout shorter than WithTokenLifetime shortens the
+// access tokens). Default: 7 days, no idle timeout.
 func WithSessionLifetime(lifetime, idle time.Duration) Option {
 	return func(c *config) { c.sessionLifetime, c.sessionIdle = lifetime, idle }
 }

@@ -146,6 +146,13 @@ func (h *refreshHandler) refresh(ctx context.Context, r *http.Request, tok strin
 	case u.Disabled:
 		return TokenResponse{}, h.endSession(ctx, r, s, "the user is disabled")
 	}
+	// The access token is made before the refresh token is spent (its
+	// session's ID and end do not change), so that a WithClaims function
+	// that fails leaves the client its token to retry with.
+	d, err := a.draft(ctx, u, s)
+	if err != nil {
+		return TokenResponse{}, err
+	}
 	next := newRefreshToken()
 	rotated, err := sessions.RotateSession(ctx, presented, HashRefreshToken(next), a.cfg.now(), a.cfg.refreshGrace)
 	if err != nil {
@@ -155,7 +162,7 @@ func (h *refreshHandler) refresh(ctx context.Context, r *http.Request, tok strin
 		}
 		return TokenResponse{}, grantError(err)
 	}
-	tr, err := a.issue(ctx, u, rotated)
+	tr, err := a.sign(d)
 	if err != nil {
 		return TokenResponse{}, err
 	}
@@ -207,16 +214,32 @@ func isRefreshToken(tok string) bool {
 // grant_type (in a form it is ignored, as other parameters are). It returns
 // "" when a logout's body carries no token.
 func decodeRefresh(w http.ResponseWriter, r *http.Request, limit int64, grant bool) (string, error) {
-	mt, err := mediaType(r.Header.Get("Content-Type"))
-	if err != nil {
+	ct := r.Header.Get("Content-Type")
+	if _, err := refreshMediaType(ct); err != nil {
 		return "", err
-	}
-	if mt != "application/json" && mt != "application/x-www-form-urlencoded" {
-		return "", fmt.Errorf("%w: Content-Type %q", errUnsupportedMediaType, mt)
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
 		return "", bodyError(err)
+	}
+	return refreshBody(ct, body, grant)
+}
+
+// refreshMediaType returns the media type of a refresh or logout body's
+// Content-Type, refusing one the handlers do not read.
+func refreshMediaType(ct string) (string, error) {
+	mt, err := mediaType(ct)
+	if err == nil && mt != "application/json" && mt != "application/x-www-form-urlencoded" {
+		err = fmt.Errorf("%w: Content-Type %q", errUnsupportedMediaType, mt)
+	}
+	return mt, err
+}
+
+// refreshBody is decodeRefresh of a body already read.
+func refreshBody(ct string, body []byte, grant bool) (string, error) {
+	mt, err := refreshMediaType(ct)
+	if err != nil {
+		return "", err
 	}
 	var tok, grantType string
 	if mt == "application/json" {

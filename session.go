@@ -82,10 +82,14 @@ type SessionStore interface {
 	// the thief's replay inside the window supersedes the owner's token,
 	// who must then log in again while the thief holds the session until
 	// the owner's token is presented after the window (reuse). So the
-	// window is off by default and should be seconds. So of concurrent refreshes inside the window,
-	// each gets an answer, exactly one of the tokens they got stays
-	// usable, and the others are refused at their next use without
-	// revoking the session.
+	// window is off by default and should be seconds. So of concurrent
+	// refreshes inside the window, each gets an answer and exactly one of
+	// the tokens they got stays usable; the others are refused at their
+	// next use, without revoking the session while the window lasts and
+	// as reuse after it. Two clients that refresh one token at once (two
+	// tabs of a browser) should therefore share the answer rather than
+	// each keep their own: the loser's next refresh, minutes later, ends
+	// the session.
 	//
 	// A token no session has, or of a session at or past its ExpiresAt or
 	// idle (now − LastUsedAt ≥ IdleTimeout), whatever the token's state,
@@ -113,12 +117,16 @@ type SessionStore interface {
 	// sessions is not an error, and a later login starts a live one.
 	RevokeUserSessions(ctx context.Context, userID string, now time.Time) error
 
-	// DenyAccessToken refuses the access token jti until it expires at
-	// until, when a logout presents it.
+	// DenyAccessToken refuses the access token jti until until, when a
+	// logout presents it: the last instant Verify would take the token
+	// (its exp plus the leeway), after which a store may forget the
+	// denial by its own clock, never before.
 	DenyAccessToken(ctx context.Context, jti string, until time.Time) error
 
 	// Revoked reports whether an access token of session sid and id jti
-	// is refused at now: its session is revoked, at or past its ExpiresAt (the
+	// is refused at now: its session is revoked (whatever now: Verify asks
+	// as of now less its leeway, which may be before the RevokedAt of a
+	// revocation just made), at or past its ExpiresAt (the
 	// refresh handler never issues an access token that outlives its
 	// session), or unknown (a store that lost its sessions refuses their
 	// tokens rather than trusting them), or jti is denied until after

@@ -88,8 +88,8 @@ func TestLoginStartsSession(t *testing.T) {
 
 // TestLoginSessionLifetime: WithSessionLifetime sets the session's end and
 // idle timeout; an access token never outlives its session (its exp and
-// expires_in are cut to the session's end); lifetimes out of range are
-// refused by New.
+// expires_in are cut to the session's end, and to its idle deadline);
+// lifetimes out of range are refused by New.
 func TestLoginSessionLifetime(t *testing.T) {
 	ctx := context.Background()
 	now := time.Now().Truncate(time.Second)
@@ -104,6 +104,12 @@ func TestLoginSessionLifetime(t *testing.T) {
 	if !s.ExpiresAt.Equal(now.Add(10*time.Minute)) || s.IdleTimeout != 5*time.Minute {
 		t.Errorf("session ends %v, idle %v; want now+10m, 5m", s.ExpiresAt, s.IdleTimeout)
 	}
+	if exp := int64(ltPayload(t, tr.AccessToken)["exp"].(float64)); exp != now.Add(5*time.Minute).Unix() || tr.ExpiresIn != 300 {
+		t.Errorf("access token exp %d, expires_in %d; want the session's idle deadline (%d) and 300", exp, tr.ExpiresIn, now.Add(5*time.Minute).Unix())
+	}
+	a = ltAuth(t, jwtguard.WithSessions(store), jwtguard.WithClock(func() time.Time { return now }),
+		jwtguard.WithTokenLifetime(time.Hour), jwtguard.WithSessionLifetime(10*time.Minute, 0))
+	tr = slDecode(t, ltLogin(a.LoginHandler(ltStore(t)), `{"username":"alice","password":"password123"}`).Body.Bytes())
 	if exp := int64(ltPayload(t, tr.AccessToken)["exp"].(float64)); exp != now.Add(10*time.Minute).Unix() || tr.ExpiresIn != 600 {
 		t.Errorf("access token exp %d, expires_in %d; want the session's end (%d) and 600", exp, tr.ExpiresIn, now.Add(10*time.Minute).Unix())
 	}

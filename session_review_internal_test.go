@@ -132,3 +132,43 @@ func TestReviewMemoryStoreRace(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestReviewGraceRetryUnboundsHashes (a finding of the lifecycle review,
+// fixed): the bound on a session's hashes stopped at the first superseded
+// one, so one retry in a grace window made every later rotation's hash
+// stay, and retries in a window each added one.
+func TestReviewGraceRetryUnboundsHashes(t *testing.T) {
+	ctx := context.Background()
+	t0 := time.Date(2031, 3, 4, 5, 6, 7, 0, time.UTC)
+	const grace = 10 * time.Second
+	s := NewMemorySessionStore().(*memorySessions)
+	first := reviewHash(0)
+	if err := s.CreateSession(ctx, Session{ID: "loop", UserID: "u", CreatedAt: t0, ExpiresAt: t0.Add(7 * 24 * time.Hour)}, first); err != nil {
+		t.Fatal(err)
+	}
+	now := t0.Add(time.Second)
+	if _, err := s.RotateSession(ctx, first, reviewHash(1), now, grace); err != nil {
+		t.Fatal(err)
+	}
+	// Retries of the first token in its window, each superseding the last.
+	for i := 2; i < 2000; i++ {
+		if _, err := s.RotateSession(ctx, first, reviewHash(uint64(i)), now, grace); err != nil {
+			t.Fatalf("retry %d: %v", i, err)
+		}
+	}
+	cur := reviewHash(1999)
+	for i := 2000; i < 4000; i++ {
+		now = now.Add(time.Second)
+		next := reviewHash(uint64(i))
+		if _, err := s.RotateSession(ctx, cur, next, now, grace); err != nil {
+			t.Fatalf("rotation %d: %v", i, err)
+		}
+		cur = next
+	}
+	if n := len(s.tokens); n > maxSpentPerSession+2 {
+		t.Errorf("%d hashes kept for one session, want at most %d", n, maxSpentPerSession+2)
+	}
+	if _, err := s.RotateSession(ctx, cur, reviewHash(5000), now.Add(time.Second), grace); err != nil {
+		t.Errorf("the current token after the trimming: %v", err)
+	}
+}

@@ -5,8 +5,10 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -194,4 +196,93 @@ func TestReview503NoStoreText(t *testing.T) {
 	if strings.Contains(log.String(), tok) || strings.Contains(log.String(), strings.Split(tok, ".")[2]) {
 		t.Error("the log carries the token")
 	}
+}
+
+// TestReviewDenialSweptInsideLeeway (a finding of the lifecycle review,
+// fixed): a logout denied the token's jti until its exp, and Verify asks
+// the store as of now less the leeway; but the memory store's sweep drops
+// a denial once the real now reaches its end, so for the leeway after
+// exp a logged-out token without a session was accepted again. Logout now
+// denies until exp plus the leeway.
+func TestReviewDenialSweptInsideLeeway(t *testing.T) {
+	ctx := context.Background()
+	e := rtSetup(t)
+	u, _ := e.users.LookupUserByID(ctx, "u-alice")
+	tr, err := e.auth.Issue(ctx, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := e.signIn(t)
+	loLoggedOut(t, "logout", loPost(e.auth.LogoutHandler(), tr.AccessToken, "", ""))
+	e.clock.Add(15*time.Minute + 2*time.Second)
+	e.mustRefresh(t, other.RefreshToken) // sweeps
+	if _, ok := ltVerify(e.auth, tr.AccessToken); ok {
+		t.Error("the logged-out token is accepted inside the leeway after a sweep")
+	}
+}
+
+// TestReviewRefreshClaimsFailureSpendsToken (a finding of the lifecycle
+// review, fixed): a WithClaims function that failed after the rotation
+// left the client a 500 and a spent token, whose retry was then reuse and
+// revoked the session. The claims are now made before the token is spent.
+func TestReviewRefreshClaimsFailureSpendsToken(t *testing.T) {
+	var fail atomic.Bool
+	e := rtSetup(t, jwtguard.WithClaims(func(context.Context, jwtguard.User) (map[string]any, error) {
+		if fail.Load() {
+			return nil, errors.New("tenant database down")
+		}
+		return map[string]any{"tenant": "t1"}, nil
+	}))
+	tr := e.signIn(t)
+	fail.Store(true)
+	rtRefused(t, "claims fail", e.rtRefresh(tr.RefreshToken), http.StatusInternalServerError, "server_error")
+	fail.Store(false)
+	e.mustRefresh(t, tr.RefreshToken)
+	if st := e.auth.Stats().Refusals; st["refresh_reused"] != 0 {
+		t.Errorf("refresh_reused %d, want 0", st["refresh_reused"])
+	}
+}
+
+// TestReviewLogoutWithoutSidOrJTI (a finding of the lifecycle review,
+// fixed): a valid token with neither sid nor jti (one minted elsewhere
+// with the same key) was answered 204 by logout, which could do nothing
+// to it. It is refused now, before anything is revoked.
+func TestReviewLogoutWithoutSidOrJTI(t *testing.T) {
+	e := rtSetup(t)
+	now := e.clock.Now()
+	tok := vtCraft(vtHS256, fmt.Sprintf(`{"sub":"u-alice","iat":%d,"exp":%d}`, now.Unix(), now.Add(10*time.Minute).Unix()), ltSecret)
+	tr := e.signIn(t)
+	rtRefused(t, "a token that cannot be logged out", loPost(e.auth.LogoutHandler(), tok, "application/json", rtJSON(tr.RefreshToken)), http.StatusBadRequest, "invalid_request")
+	e.mustRefresh(t, tr.RefreshToken) // nothing was revoked
+}
+
+// TestReviewIdleSessionAccessToken (a finding of the lifecycle review,
+// fixed): an access token's exp was cut to its session's end but not to
+// its idle deadline, so with a short idle timeout it outlived the session.
+func TestReviewIdleSessionAccessToken(t *testing.T) {
+	e := rtSetup(t, jwtguard.WithSessionLifetime(24*time.Hour, 5*time.Minute))
+	tr := e.signIn(t)
+	if tr.ExpiresIn != 300 {
+		t.Errorf("expires_in %d, want the idle timeout's 300", tr.ExpiresIn)
+	}
+	e.clock.Add(3 * time.Minute)
+	tr = e.mustRefresh(t, tr.RefreshToken)
+	if exp := int64(ltPayload(t, tr.AccessToken)["exp"].(float64)); exp != e.clock.Now().Add(5*time.Minute).Unix() {
+		t.Errorf("refreshed exp %d, want the new idle deadline %d", exp, e.clock.Now().Add(5*time.Minute).Unix())
+	}
+	e.clock.Add(6 * time.Minute)
+	rtRefused(t, "idle", e.rtRefresh(tr.RefreshToken), http.StatusBadRequest, "invalid_grant")
+	if _, ok := ltVerify(e.auth, tr.AccessToken); ok {
+		t.Error("the access token outlives its idle session")
+	}
+}
+
+// TestReviewLogoutEmptyJSONBody: a logout that says application/json and
+// sends no body (as many HTTP clients do by default) is a logout with the
+// access token alone.
+func TestReviewLogoutEmptyJSONBody(t *testing.T) {
+	e := rtSetup(t)
+	tr := e.signIn(t)
+	loLoggedOut(t, "empty JSON body", loPost(e.auth.LogoutHandler(), tr.AccessToken, "application/json", ""))
+	rtRefused(t, "refresh after logout", e.rtRefresh(tr.RefreshToken), http.StatusBadRequest, "invalid_grant")
 }

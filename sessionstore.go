@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 )
@@ -16,8 +17,8 @@ import (
 // its spent tokens are dropped a day after the session has expired; the
 // denied access tokens, once they have. It bounds what one client can
 // make it keep: a user's 101st session drops the oldest, and a session
-// remembers its 64 newest spent tokens (an older one presented again is
-// refused as invalid, no longer reported as reuse). It is safe for
+// remembers its 64 newest spent or superseded tokens (an older one
+// presented again is refused as invalid, no longer reported as reuse). It is safe for
 // concurrent use.
 func NewMemorySessionStore() SessionStore {
 	return &memorySessions{
@@ -145,15 +146,17 @@ func (m *memorySessions) drop(ms *memorySession) {
 func (m *memorySessions) addToken(ms *memorySession, h TokenHash) {
 	m.tokens[h] = &memoryToken{session: ms}
 	ms.hashes = append(ms.hashes, h)
-	// Forget the oldest spent hashes past the bound; the newest ones (the
-	// previous token, superseded ones, the current token) stay.
+	// Forget the oldest hashes past the bound, spent or superseded, but
+	// never the current token or the one the last rotation spent (whose
+	// grace window may be open): a token forgotten is refused as invalid
+	// rather than reported as reuse.
 	for len(ms.hashes) > maxSpentPerSession+2 {
-		old := ms.hashes[0]
-		if tok := m.tokens[old]; tok == nil || tok.state != tokenSpent || old == ms.previous {
-			break // a superseded token this old: kept until the session goes
+		i := 0
+		for ms.hashes[i] == ms.current || ms.hashes[i] == ms.previous {
+			i++
 		}
-		delete(m.tokens, old)
-		ms.hashes = ms.hashes[1:]
+		delete(m.tokens, ms.hashes[i])
+		ms.hashes = slices.Delete(ms.hashes, i, i+1)
 	}
 }
 

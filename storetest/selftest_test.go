@@ -101,6 +101,7 @@ var mutants = map[string][]string{
 	"fail-open":                  {"Revoked/UnknownSID"},
 	"revoked-zero-time":          {"Revoked/LiveSession", "Revoked/EmptyJTI", "Reuse/OnlyItsSession"},
 	"revoked-ignores-session":    {"Revoked/RevokedSession", "Revoke/Refuses"},
+	"revoked-as-of-now":          {"Revoked/BeforeRevokedAt"},
 	"revoked-ignores-expiry":     {"Revoked/ExpiredSession"},
 	"revoked-expiry-exclusive":   {"Revoked/ExpiredSession"},
 	"key-binding":                {"Copies/KeyBinding", "Rotate/ReturnsSession"},
@@ -549,6 +550,11 @@ func (m *mem) Revoked(_ context.Context, sid, jti string, now time.Time) (bool, 
 		case m.is("revoke-user-forever") && !m.users[e.s.UserID].IsZero():
 			return true, nil
 		case m.is("revoked-zero-time"):
+			if !e.s.RevokedAt.After(now) {
+				return true, nil
+			}
+		case m.is("revoked-as-of-now") && !e.s.RevokedAt.IsZero():
+			// revoked_at <= $now, as a database store might ask it
 			if !e.s.RevokedAt.After(now) {
 				return true, nil
 			}

@@ -157,6 +157,7 @@ var suite = []group{
 		{"UnknownSID", "an unknown sid is revoked (fail closed)", testRevokedUnknownSID},
 		{"LiveSession", "a live session's sid with an undenied jti is not revoked", testRevokedLiveSession},
 		{"RevokedSession", "a revoked session's sid is revoked, whatever the jti", testRevokedRevokedSession},
+		{"BeforeRevokedAt", "a revoked session's sid is revoked at any now, one before its RevokedAt too: Verify asks as of now less its leeway", testRevokedBeforeRevokedAt},
 		{"ExpiredSession", "the sid of a session at or past its ExpiresAt is revoked, whatever the jti", testRevokedExpiredSession},
 	}},
 	{"Copies", []test{
@@ -1189,6 +1190,15 @@ func testRevokedRevokedSession(e *env) {
 	}
 	e.wantRevokedAt(s.ID, "", at(time.Minute), true, "the session was revoked at "+when(at(time.Minute)))
 	e.wantRevokedAt(s.ID, "jti-"+rand.Text(), at(time.Hour), true, "the session was revoked at "+when(at(time.Minute)))
+}
+
+func testRevokedBeforeRevokedAt(e *env) {
+	s, _ := e.login(t0)
+	if err := e.s.RevokeSession(e.ctx, s.ID, at(time.Hour)); err != nil {
+		e.fatalf("RevokeSession = %v", err)
+	}
+	e.wantRevokedAt(s.ID, "", at(time.Hour-10*time.Second), true, "the session was revoked at "+when(at(time.Hour))+", which a Revoked asked as of a time before it does not undo")
+	e.wantRevokedAt(s.ID, "", at(time.Minute), true, "the session was revoked at "+when(at(time.Hour)))
 }
 
 func testRevokedExpiredSession(e *env) {
