@@ -64,8 +64,10 @@ func TestAPISurface(t *testing.T) {
 			check(m.Name, m.Doc)
 		}
 	}
-	if names > 80 {
-		t.Errorf("%d exported names, want at most 80", names)
+	// The cap is a brake on the surface, raised by decision: 80 for the
+	// core, 90 with registration and password changes (issue 14).
+	if names > 90 {
+		t.Errorf("%d exported names, want at most 90", names)
 	}
 
 	examples := map[string]bool{}

@@ -57,6 +57,7 @@ type Auth struct {
 	warnings     *warnings
 	guard        *guard.Guard // the login defences
 	maxLoginBody int64
+	register     registerConfig
 }
 
 // New returns an [Auth] that signs and verifies tokens with key, and only with
@@ -98,6 +99,9 @@ func New(key Key, opts ...Option) (*Auth, error) {
 		return nil, err
 	}
 	a.guard = guard.New(gc)
+	if a.register, err = a.cfg.register.resolve(); err != nil {
+		return nil, err
+	}
 	a.maxLoginBody = cmp.Or(cfg.login.MaxBodySize, defaultMaxBodySize)
 	a.challenges = newChallenges(cfg.realm)
 	a.fixed = a.newFixedRefusals()

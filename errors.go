@@ -45,11 +45,13 @@ var (
 	// 401 invalid_credentials.
 	ErrInvalidCredentials = errors.New("jwtguard: invalid credentials")
 	// ErrTooManyRequests: too many failed logins for the account or the
-	// client address (LoginPolicy.Account and Address). 429 with
+	// client address (LoginPolicy.Account and Address), or too many
+	// registrations from the address (RegisterPolicy.Address). 429 with
 	// Retry-After.
 	ErrTooManyRequests = errors.New("jwtguard: too many failed logins")
-	// ErrOverloaded: no password-hashing budget or comparison slot became
-	// free within the login wait, or too many logins wait already; or a
+	// ErrOverloaded: no password-hashing budget or bcrypt slot became
+	// free within the login wait for a login or a registration, or too
+	// many wait already; or a
 	// store the request needs (a Throttle, a SessionStore) failed. 503 with
 	// Retry-After.
 	ErrOverloaded = errors.New("jwtguard: temporarily unavailable")
@@ -101,8 +103,11 @@ func newRefusal(sentinel error, status int, code, reason, message string, level 
 	return refusal{sentinel, status, code, reason, message, level, []byte(body)}
 }
 
-// refusals maps each sentinel to its response. Messages are fixed text: they
-// say what kind of refusal it is and nothing about the token or the user.
+// refusals maps each sentinel to its response; an error that wraps
+// another sentinel (errUnsupportedGrantType wraps ErrInvalidRequest) comes
+// before it, so that walking the table finds the finer one first.
+// Messages are fixed text: they say what kind of refusal it is and
+// nothing about the token or the user.
 // The codes of the Bearer refusals (400, 401 and 403 from Verify and
 // Require) are RFC 6750's and go into the challenge too.
 var refusals = [...]refusal{
@@ -110,6 +115,7 @@ var refusals = [...]refusal{
 	newRefusal(errMethodNotAllowed, http.StatusMethodNotAllowed, "method_not_allowed", "method_not_allowed", "use POST", slog.LevelDebug),
 	newRefusal(errUnsupportedMediaType, http.StatusUnsupportedMediaType, "unsupported_media_type", "unsupported_media_type", "the Content-Type is not supported", slog.LevelDebug),
 	newRefusal(errRequestTooLarge, http.StatusRequestEntityTooLarge, "request_too_large", "request_too_large", "the request body is too large", slog.LevelInfo),
+	newRefusal(errUsernameRejected, http.StatusBadRequest, "invalid_username", "invalid_username", "usernames are 3 to 64 letters, digits and . _ - @ +, beginning and ending with a letter or a digit", slog.LevelInfo),
 	newRefusal(errUnsupportedGrantType, http.StatusBadRequest, "unsupported_grant_type", "unsupported_grant_type", "the grant type is not supported", slog.LevelInfo),
 	newRefusal(ErrInvalidRequest, http.StatusBadRequest, "invalid_request", "malformed_request", "the request is malformed", slog.LevelInfo),
 	// Expired tokens are routine (a client refreshes after one): Debug.
@@ -120,7 +126,14 @@ var refusals = [...]refusal{
 	// A flood makes these by the thousand: logged per request at Info and
 	// Debug; the password checker warns about the flood itself, at most
 	// every 10 s.
+	newRefusal(errTooManyRegistrations, http.StatusTooManyRequests, "too_many_requests", "too_many_registrations", "too many registrations; try again later", slog.LevelInfo),
 	newRefusal(ErrTooManyRequests, http.StatusTooManyRequests, "too_many_requests", "too_many_requests", "too many failed logins; try again later", slog.LevelInfo),
+	newRefusal(errPasswordTooShort, http.StatusBadRequest, "invalid_password", "password_too_short", "the password is too short", slog.LevelInfo),
+	newRefusal(errPasswordTooLong, http.StatusBadRequest, "invalid_password", "password_too_long", "the password is longer than 72 bytes", slog.LevelInfo),
+	newRefusal(errPasswordCommon, http.StatusBadRequest, "invalid_password", "password_too_common", "the password is one of the commonest passwords", slog.LevelInfo),
+	newRefusal(errPasswordUsername, http.StatusBadRequest, "invalid_password", "password_is_username", "the password is the username", slog.LevelInfo),
+	newRefusal(ErrPasswordRejected, http.StatusBadRequest, "invalid_password", "password_rejected", "the password has a character that is not allowed", slog.LevelInfo),
+	newRefusal(ErrUserExists, http.StatusConflict, "username_taken", "username_taken", "the username is taken", slog.LevelInfo),
 	newRefusal(ErrInvalidGrant, http.StatusBadRequest, "invalid_grant", "invalid_grant", "the refresh token is invalid, expired or revoked", slog.LevelInfo),
 	newRefusal(ErrOverloaded, http.StatusServiceUnavailable, "temporarily_unavailable", "overloaded", "try again later", slog.LevelDebug),
 	newRefusal(ErrInternal, http.StatusInternalServerError, "server_error", "server_error", "internal server error", slog.LevelError),

@@ -425,3 +425,28 @@ func ExampleAuth_LogoutHandler() {
 	// 204
 	// 401
 }
+
+// RegisterHandler adds accounts to a UserWriter under the password policy
+// of RegisterPolicy; the new user then logs in.
+func ExampleAuth_RegisterHandler() {
+	auth, _ := jwtguard.New(exampleKey, jwtguard.WithLogger(slog.New(slog.DiscardHandler)))
+	users, _ := jwtguard.NewMemoryStore()
+	register := auth.RegisterHandler(users)
+	for _, body := range []string{
+		`{"username":"carol","password":"correct horse battery staple"}`,
+		`{"username":"Carol","password":"another long passphrase"}`,
+		`{"username":"dave","password":"password123"}`,
+	} {
+		req := httptest.NewRequest("POST", "/api/auth/register", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		register.ServeHTTP(rec, req)
+		var resp map[string]any
+		json.Unmarshal(rec.Body.Bytes(), &resp)
+		fmt.Println(rec.Code, resp["username"], resp["reason"])
+	}
+	// Output:
+	// 201 carol <nil>
+	// 409 <nil> username_taken
+	// 400 <nil> password_too_short
+}

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/jwtguard/jwtguard/internal/guard"
+	"github.com/jwtguard/jwtguard/internal/passwords"
 	"github.com/jwtguard/jwtguard/internal/strictjson"
 )
 
@@ -29,7 +30,9 @@ import (
 //     (malformed JSON, another member, a member twice or in another letter
 //     case, trailing data), or an empty username or password:
 //     ErrInvalidRequest, 400;
-//   - an unknown user, a wrong password, a password over 72 bytes, a
+//   - an unknown user, a wrong password (compared once normalised to
+//     Unicode NFKC, as HashPassword and RegisterHandler hash it), a
+//     password over 72 bytes, a
 //     disabled account, or a user whose stored hash is not a usable bcrypt
 //     hash (logged at Error level): ErrInvalidCredentials, 401, all with
 //     the same body; unknown users and unusable hashes are compared against
@@ -167,6 +170,8 @@ func loginError(err error) error {
 // stored hash failed. It marks at as a guess when a password comparison ran
 // and the login is refused: only then does it keep its throttle tokens.
 func (h *loginHandler) check(ctx context.Context, req loginRequest, at *guard.Attempt) (_ User, err error) {
+	// Compared in NFKC, as HashPassword and the register handler hash it.
+	req.Password = passwords.Normalize(req.Password)
 	if len(req.Password) > maxPasswordLength {
 		// Refused without a comparison, so without a guess: the throttle
 		// gives its tokens back (no password over 72 bytes can be right).

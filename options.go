@@ -35,6 +35,7 @@ type config struct {
 	claims       func(context.Context, User) (map[string]any, error)
 	tokenType    string
 	login        LoginPolicy
+	register     RegisterPolicy
 	sessions     SessionStore
 	// sessionLifetime and sessionIdle are a new session's absolute
 	// lifetime and idle timeout (WithSessions).

@@ -31,6 +31,9 @@ var refusalReasons = [...]string{
 	"invalid_grant",          // ErrInvalidGrant, but for a reuse
 	"refresh_reused",         // ErrInvalidGrant: a spent refresh token, its session now revoked
 	"unsupported_grant_type", // errUnsupportedGrantType
+	"username_rejected",      // errUsernameRejected
+	"password_rejected",      // ErrPasswordRejected
+	"username_taken",         // ErrUserExists
 }
 
 // tokenReasonIndex returns the index in refusalReasons of a token the
@@ -85,6 +88,8 @@ func walkedReasonIndex(err error) int {
 		return 14
 	case errors.Is(err, errUnsupportedGrantType):
 		return 19
+	case errors.Is(err, errUsernameRejected):
+		return 20
 	case errors.Is(err, ErrInvalidRequest):
 		return 1
 	case errors.Is(err, ErrTokenExpired):
@@ -105,6 +110,10 @@ func walkedReasonIndex(err error) int {
 		return 10
 	case errors.Is(err, ErrOverloaded):
 		return 11
+	case errors.Is(err, ErrPasswordRejected):
+		return 21
+	case errors.Is(err, ErrUserExists):
+		return 22
 	case errors.Is(err, ErrInvalidGrant):
 		if errors.Is(err, ErrRefreshTokenReused) {
 			return 18
@@ -127,7 +136,9 @@ type Stats struct {
 	// token of a revoked session, or one a logout denied: [WithSessions]),
 	// and the refresh handler's invalid_grant, refresh_reused (a spent
 	// refresh token presented again: its session was revoked) and
-	// unsupported_grant_type.
+	// unsupported_grant_type, and the register handler's username_rejected,
+	// password_rejected and username_taken (a 429 of the register handler
+	// counts as throttled).
 	// A rise in bad_signature is a forgery attempt or a service signing
 	// with another key; in throttled and overloaded, a password-guessing
 	// flood. The signature is checked before the claims are decoded, and
@@ -140,7 +151,9 @@ type Stats struct {
 	// revoked here.
 	Refusals map[string]uint64 `json:"refusals"`
 
-	// What the login handlers of the Auth did with password comparisons.
+	// What the login handlers of the Auth did with password comparisons
+	// (and the register handler and SetPassword with their hashing, which
+	// share the budget: counted as logins here).
 	LoginsAdmitted  uint64 `json:"logins_admitted"`  // logins whose password comparison started
 	LoginsHeld      uint64 `json:"logins_held"`      // logins that waited for budget or a slot, admitted or not
 	LoginsRefused   uint64 `json:"logins_refused"`   // logins answered 503: no budget or slot within the wait, or too many waiting

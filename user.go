@@ -5,10 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/jwtguard/jwtguard/internal/fold"
 	"github.com/jwtguard/jwtguard/internal/guard"
+	"github.com/jwtguard/jwtguard/internal/passwords"
 )
 
 const (
@@ -72,42 +75,56 @@ type UserByIDStore interface {
 	LookupUserByID(ctx context.Context, id string) (User, error)
 }
 
-// NewMemoryStore returns a [UserByIDStore] that holds users in memory, for
-// examples, tests and small services with a fixed set of accounts.
-// Usernames and IDs match exactly (case sensitive); the store keeps copies
-// of the users and hands out copies. It fails if two users share a
-// username or an ID, or a user lacks an ID, a username or a usable bcrypt
-// hash (see [User].PasswordHash). It is safe for concurrent use.
-func NewMemoryStore(users ...User) (UserByIDStore, error) {
+// NewMemoryStore returns a [UserWriter] that holds users in memory, for
+// examples, tests and small services: the users given, and those that
+// RegisterHandler adds while the process runs (they are lost when it
+// ends). Usernames match without regard to letter case, as
+// strings.EqualFold compares them (the account throttle's fold); IDs
+// match exactly. The store keeps copies of the users and hands out
+// copies. It fails if two users share a username (so compared) or an ID,
+// or a user lacks an ID, a username or a usable bcrypt hash (see
+// [User].PasswordHash). It is safe for concurrent use.
+func NewMemoryStore(users ...User) (UserWriter, error) {
 	s := &memoryStore{byName: map[string]*User{}, byID: map[string]*User{}}
 	for _, u := range users {
-		if _, dup := s.byName[u.Username]; dup {
-			return nil, fmt.Errorf("jwtguard: username %q appears twice", u.Username)
+		if err := s.add(u); err != nil {
+			return nil, err
 		}
-		if _, dup := s.byID[u.ID]; dup {
-			return nil, fmt.Errorf("jwtguard: user ID %q appears twice", u.ID)
-		}
-		if u.ID == "" || u.Username == "" {
-			return nil, errors.New("jwtguard: a user needs an ID and a username")
-		}
-		if _, err := guard.CheckBcryptHash(u.PasswordHash); err != nil {
-			return nil, fmt.Errorf("jwtguard: user %q: password hash: %w", u.Username, err)
-		}
-		u.PasswordHash = slices.Clone(u.PasswordHash)
-		u.Roles = slices.Clone(u.Roles)
-		s.byName[u.Username], s.byID[u.ID] = &u, &u
 	}
 	return s, nil
 }
 
-// memoryStore is NewMemoryStore's store: never written after it is made,
-// so it needs no lock.
+// memoryStore is NewMemoryStore's store. Its users are never changed in
+// place: a new password replaces the user's record.
 type memoryStore struct {
-	byName, byID map[string]*User
+	mu     sync.RWMutex
+	byName map[string]*User // by fold.Key of the username
+	byID   map[string]*User
+}
+
+// add checks u and adds a copy of it; s.mu must be held for writing, or s
+// not yet shared.
+func (s *memoryStore) add(u User) error {
+	if u.ID == "" || u.Username == "" {
+		return errors.New("jwtguard: a user needs an ID and a username")
+	}
+	if _, dup := s.byName[fold.Key(u.Username)]; dup {
+		return fmt.Errorf("%w: username %q appears twice (letter case aside)", ErrUserExists, u.Username)
+	}
+	if _, dup := s.byID[u.ID]; dup {
+		return fmt.Errorf("%w: user ID %q appears twice", ErrUserExists, u.ID)
+	}
+	if _, err := guard.CheckBcryptHash(u.PasswordHash); err != nil {
+		return fmt.Errorf("jwtguard: user %q: password hash: %w", u.Username, err)
+	}
+	u.PasswordHash = slices.Clone(u.PasswordHash)
+	u.Roles = slices.Clone(u.Roles)
+	s.byName[fold.Key(u.Username)], s.byID[u.ID] = &u, &u
+	return nil
 }
 
 func (s *memoryStore) LookupUser(ctx context.Context, username string) (User, error) {
-	return s.lookup(s.byName, username)
+	return s.lookup(s.byName, fold.Key(username))
 }
 
 func (s *memoryStore) LookupUserByID(ctx context.Context, id string) (User, error) {
@@ -115,7 +132,9 @@ func (s *memoryStore) LookupUserByID(ctx context.Context, id string) (User, erro
 }
 
 func (s *memoryStore) lookup(m map[string]*User, key string) (User, error) {
+	s.mu.RLock()
 	p, ok := m[key]
+	s.mu.RUnlock()
 	if !ok {
 		return User{}, ErrUserNotFound
 	}
@@ -125,13 +144,40 @@ func (s *memoryStore) lookup(m map[string]*User, key string) (User, error) {
 	return u, nil
 }
 
+func (s *memoryStore) CreateUser(ctx context.Context, u User) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.add(u)
+}
+
+func (s *memoryStore) SetPasswordHash(ctx context.Context, id string, hash []byte) error {
+	if _, err := guard.CheckBcryptHash(hash); err != nil {
+		return fmt.Errorf("jwtguard: password hash: %w", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, ok := s.byID[id]
+	if !ok {
+		return ErrUserNotFound
+	}
+	u := *p
+	u.PasswordHash = slices.Clone(hash)
+	s.byName[fold.Key(u.Username)], s.byID[id] = &u, &u
+	return nil
+}
+
 // HashPassword returns a bcrypt hash of password at cost 10: the OWASP
 // minimum for bcrypt, Go's bcrypt.DefaultCost and the bcryptjs examples'.
-// It refuses an empty password, and one longer than the 72 bytes bcrypt
-// reads rather than hash a truncation of it. (For another cost, call
-// golang.org/x/crypto/bcrypt's GenerateFromPassword and refuse long
-// passwords yourself; the login handler refuses them.)
+// The password is normalised to Unicode NFKC first, as the login handler
+// normalises the passwords it compares (NIST SP 800-63B-4), so that both
+// agree however the characters were composed. It refuses an empty
+// password, and one longer than the 72 bytes bcrypt reads (once
+// normalised) rather than hash a truncation of it. It applies no other
+// policy: [Auth.SetPassword] and the register handler do. (For another
+// cost, call golang.org/x/crypto/bcrypt's GenerateFromPassword with the
+// normalised password and refuse long ones yourself.)
 func HashPassword(password string) ([]byte, error) {
+	password = passwords.Normalize(password)
 	switch {
 	case password == "":
 		return nil, errors.New("jwtguard: empty password")

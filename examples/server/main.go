@@ -13,6 +13,7 @@
 // Routes:
 //
 //	GET  /healthz                     open, "ok"
+//	POST /api/auth/register           {"username","password"} → 201 {"id","username"}
 //	POST /api/auth/login              {"username","password"} → {"access_token","refresh_token",…}
 //	POST /api/auth/refresh            {"refresh_token"} → a new pair; the old refresh token is spent
 //	POST /api/auth/logout             the access token, or {"refresh_token"}: ends the session (204)
@@ -21,8 +22,8 @@
 //	GET  /api/secure-data             any signed-in user
 //	GET  /api/admin-data              role admin
 //
-// Sessions (refresh tokens and logouts) are kept in memory: a restart
-// ends them all. A spent refresh token presented again revokes its
+// Accounts registered and sessions (refresh tokens and logouts) are kept
+// in memory: a restart forgets them. A spent refresh token presented again revokes its
 // session (reuse detection); -refresh-grace allows a client that lost a
 // refresh's answer to retry for a few seconds.
 //
@@ -204,7 +205,7 @@ func newAuth(lookupEnv func(string) (string, bool), logger *slog.Logger, opts ..
 
 // demoStore returns the demo accounts, their passwords hashed with hash
 // (jwtguard.HashPassword; tests pass a cheaper one).
-func demoStore(hash func(password string) ([]byte, error)) (jwtguard.UserByIDStore, error) {
+func demoStore(hash func(password string) ([]byte, error)) (jwtguard.UserWriter, error) {
 	users := []jwtguard.User{
 		{ID: "1", Username: "admin", Roles: []string{"admin"}},
 		{ID: "2", Username: "alice", Roles: []string{"user"}},
@@ -221,7 +222,7 @@ func demoStore(hash func(password string) ([]byte, error)) (jwtguard.UserByIDSto
 
 // newHandler returns the server's routes. auth must have a session store.
 // Failures to encode a response are logged to logger.
-func newHandler(auth *jwtguard.Auth, users jwtguard.UserByIDStore, logger *slog.Logger) http.Handler {
+func newHandler(auth *jwtguard.Auth, users jwtguard.UserWriter, logger *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -229,6 +230,7 @@ func newHandler(auth *jwtguard.Auth, users jwtguard.UserByIDStore, logger *slog.
 	})
 	// No method in the patterns: the auth handlers answer other methods
 	// themselves, with 405, Allow: POST and a JSON body.
+	mux.Handle("/api/auth/register", auth.RegisterHandler(users))
 	mux.Handle("/api/auth/login", auth.LoginHandler(users))
 	mux.Handle("/api/auth/refresh", auth.RefreshHandler(users))
 	mux.Handle("/api/auth/logout", auth.LogoutHandler())

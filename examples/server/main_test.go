@@ -56,7 +56,8 @@ func newTestServer(t *testing.T) (*httptest.Server, *clock) {
 	// which under -race on a loaded machine could hold these logins.
 	policy := loginPolicy("")
 	policy.DummyHashCost, policy.NoBudget = 4, true
-	opts := []jwtguard.Option{jwtguard.WithLoginPolicy(policy), jwtguard.WithClock(clk.Now), jwtguard.WithSessions(jwtguard.NewMemorySessionStore())}
+	opts := []jwtguard.Option{jwtguard.WithLoginPolicy(policy), jwtguard.WithClock(clk.Now), jwtguard.WithSessions(jwtguard.NewMemorySessionStore()),
+		jwtguard.WithRegisterPolicy(jwtguard.RegisterPolicy{BcryptCost: 4})}
 	auth, err := newAuth(env("JWT_SECRET", testSecret), logger, opts...)
 	if err != nil {
 		t.Fatal(err)
@@ -581,5 +582,27 @@ func TestRunRefreshGrace(t *testing.T) {
 	err := run(context.Background(), []string{"-addr", "127.0.0.1:0", "-refresh-grace", "2m"}, env("JWT_SECRET", testSecret), io.Discard, &stderr)
 	if err == nil || !strings.Contains(err.Error(), "grace") {
 		t.Errorf("run -refresh-grace 2m: %v; want an error about the grace window", err)
+	}
+}
+
+// TestRegisterThenLogin: a new account registers (201), logs in and reads
+// its profile with the default role; a taken name is 409, a weak password
+// 400.
+func TestRegisterThenLogin(t *testing.T) {
+	srv, _ := newTestServer(t)
+	r := do(t, "POST", srv.URL+"/api/auth/register", "", `{"username":"Carol","password":"correct horse battery staple"}`)
+	if r.status != http.StatusCreated {
+		t.Fatalf("register: %d %s", r.status, r.body)
+	}
+	tok := login(t, srv.URL, "carol", "correct horse battery staple")
+	p := do(t, "GET", srv.URL+"/api/user/profile", tok, "")
+	if p.status != http.StatusOK || !strings.Contains(string(p.body), `"user"`) {
+		t.Errorf("profile: %d %s", p.status, p.body)
+	}
+	if r := do(t, "POST", srv.URL+"/api/auth/register", "", `{"username":"alice","password":"correct horse battery staple"}`); r.status != http.StatusConflict {
+		t.Errorf("a taken name: %d %s", r.status, r.body)
+	}
+	if r := do(t, "POST", srv.URL+"/api/auth/register", "", `{"username":"dave","password":"password123"}`); r.status != http.StatusBadRequest || errorCode(t, r) != "invalid_password" {
+		t.Errorf("a short password: %d %s", r.status, r.body)
 	}
 }

@@ -250,6 +250,27 @@ func (at *Attempt) take(ctx context.Context, limit Limit, key, name string) erro
 	return nil
 }
 
+// BeginRegistration starts a registration from r's client address: it
+// takes a token from the address's registration bucket of limit (keys in
+// a namespace of their own), refusing with a *ThrottledError. The caller
+// marks the attempt with Guess once the registration reached the user
+// store (created, or found the name taken), so that End keeps the token,
+// and must call End once, deferred.
+func (g *Guard) BeginRegistration(ctx context.Context, r *http.Request, limit Limit) (*Attempt, error) {
+	at := &Attempt{g: g}
+	ip, known := ClientAddr(r, g.trusted, g.forwarded)
+	at.addr, at.known = AddressKey(ip), known
+	return at, at.take(ctx, limit, "r"+at.addr, "registrations per client address")
+}
+
+// Hash hashes password with bcrypt at cost within the password budget and
+// the bound on work at once that comparisons share, so that a flood of
+// registrations cannot take the CPU either. Its error is ErrOverloaded, or
+// ctx's, as for Compare, or bcrypt's.
+func (g *Guard) Hash(ctx context.Context, password string, cost int) ([]byte, error) {
+	return g.passwords.hash(ctx, password, cost)
+}
+
 // Compare compares password with hash (a dummy hash when !found), within
 // the password budget and the bound on comparisons at once, and reports
 // whether it ran a comparison. Its error is nil on a match,

@@ -124,6 +124,25 @@ func (pc *passwordChecker) check(ctx context.Context, hash []byte, found bool, p
 	return true, err
 }
 
+// hash hashes password at cost once the budget and a slot allow it.
+func (pc *passwordChecker) hash(ctx context.Context, password string, cost int) ([]byte, error) {
+	if err := pc.admit(ctx, false, time.Now().Add(pc.wait)); err != nil {
+		if errors.Is(err, ErrOverloaded) {
+			pc.refused.Add(1)
+			pc.warn(ctx)
+		}
+		return nil, err
+	}
+	defer func() { <-pc.slots }()
+	pc.admitted.Add(1)
+	start := time.Now()
+	h, err := bcrypt.GenerateFromPassword([]byte(password), cost)
+	if err == nil && pc.budget != nil {
+		pc.budget.observe(time.Since(start), cost)
+	}
+	return h, err
+}
+
 // ErrUnusableHash: the store's hash for a found user is not a bcrypt hash
 // that can be compared with.
 var ErrUnusableHash = errors.New("the stored password hash is not a usable bcrypt hash")
