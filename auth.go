@@ -58,6 +58,7 @@ type Auth struct {
 	guard        *guard.Guard // the login defences
 	maxLoginBody int64
 	register     registerConfig
+	cookies      *cookies // cookie mode, nil when off
 }
 
 // New returns an [Auth] that signs and verifies tokens with key, and only with
@@ -91,6 +92,17 @@ func New(key Key, opts ...Option) (*Auth, error) {
 		Leeway:   cfg.leeway,
 		Now:      cfg.now,
 		Type:     cfg.tokenType,
+	}
+	if cfg.cookieMode != nil {
+		ck, err := newCookies(cfg.cookieMode, cfg.cookie)
+		if err != nil {
+			return nil, err
+		}
+		a.cookies = ck
+		a.cfg.cookie = ck.access
+		if cfg.cookieMode.Development {
+			a.log.Warn("jwtguard: cookie mode in DEVELOPMENT: cookies without Secure and without the __Host-/__Secure- prefixes, for plain http on localhost; never serve this over a network", slog.String("access_cookie", ck.access), slog.String("refresh_cookie", ck.refresh))
+		}
 	}
 	a.verifier = token.NewVerifier(tc)
 	a.signer = token.NewSigner(tc)
@@ -150,6 +162,8 @@ func (c *config) validate() error {
 		return errors.New("jwtguard: refresh grace window must be between 0 (none) and a minute")
 	case c.refreshGrace != 0 && c.sessions == nil:
 		return errors.New("jwtguard: WithRefreshGrace without WithSessions")
+	case len(c.trustedOrigins) > 0 && c.cookieMode == nil:
+		return fmt.Errorf("jwtguard: %s is set, but cookie mode (WithCookieMode), which checks origins, is off", envTrustedOrigins)
 	}
 	return nil
 }

@@ -17,6 +17,8 @@ const (
 	envAudience  = "JWT_AUDIENCE"
 	// envRefreshExpiresIn is a session's lifetime (WithSessionLifetime).
 	envRefreshExpiresIn = "JWT_REFRESH_EXPIRES_IN"
+	// envTrustedOrigins are cookie mode's trusted origins, comma-separated.
+	envTrustedOrigins = "JWT_TRUSTED_ORIGINS"
 )
 
 // FromEnv is [New] configured from the environment, as in the Node tutorials
@@ -39,7 +41,10 @@ const (
 //   - JWT_REFRESH_EXPIRES_IN: the lifetime of a session and so of its
 //     refresh tokens, fixed at login, in the forms of JWT_EXPIRES_IN, at
 //     least a minute; default 7 days; used with [WithSessions] (see
-//     [WithSessionLifetime], which overrides it).
+//     [WithSessionLifetime], which overrides it);
+//   - JWT_TRUSTED_ORIGINS: origins, comma-separated, whose cross-origin
+//     requests pass cookie mode's CSRF check (see [CookieMode]); set
+//     without [WithCookieMode], it is an error.
 //
 // opts are applied after the environment, so they override it. An error
 // from the environment names the variable at fault and never includes the
@@ -84,6 +89,15 @@ func FromLookupEnv(lookup func(key string) (string, bool), opts ...Option) (*Aut
 	}
 	if v := getenv(envAudience); v != "" {
 		envOpts = append(envOpts, WithAudience(v))
+	}
+	if v := getenv(envTrustedOrigins); v != "" {
+		var origins []string
+		for o := range strings.SplitSeq(v, ",") {
+			if o = strings.TrimSpace(o); o != "" {
+				origins = append(origins, o)
+			}
+		}
+		envOpts = append(envOpts, func(c *config) { c.trustedOrigins = origins })
 	}
 	// The key was made above, so an error from New is about an option; it
 	// is returned as it is rather than blamed on JWT_SECRET.

@@ -121,6 +121,7 @@ var refusals = [...]refusal{
 	// Expired tokens are routine (a client refreshes after one): Debug.
 	newRefusal(ErrTokenExpired, http.StatusUnauthorized, "invalid_token", "token_expired", "the access token expired", slog.LevelDebug),
 	newRefusal(ErrInvalidToken, http.StatusUnauthorized, "invalid_token", "token_invalid", "the access token is invalid", slog.LevelInfo),
+	newRefusal(errCrossOrigin, http.StatusForbidden, "cross_origin", "cross_origin", "cross-origin request refused", slog.LevelInfo),
 	newRefusal(ErrForbidden, http.StatusForbidden, "insufficient_scope", "insufficient_scope", "the access token does not grant access to this resource", slog.LevelInfo),
 	newRefusal(ErrInvalidCredentials, http.StatusUnauthorized, "invalid_credentials", "invalid_credentials", "invalid username or password", slog.LevelInfo),
 	// A flood makes these by the thousand: logged per request at Info and
@@ -180,7 +181,8 @@ func newChallenges(realm string) *challenges {
 		switch {
 		case ref.sentinel == ErrNoToken:
 			c[i] = base
-		case ref.status == http.StatusBadRequest || ref.status == http.StatusUnauthorized && ref.code == "invalid_token" || ref.status == http.StatusForbidden:
+		case ref.status == http.StatusBadRequest || ref.status == http.StatusUnauthorized && ref.code == "invalid_token" || ref.code == "insufficient_scope":
+			// RFC 6750's codes only: a CSRF refusal is not the token's.
 			sep := ", "
 			if realm == "" {
 				sep = " "

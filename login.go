@@ -9,9 +9,11 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/jwtguard/jwtguard/internal/form"
 	"github.com/jwtguard/jwtguard/internal/guard"
 	"github.com/jwtguard/jwtguard/internal/passwords"
 	"github.com/jwtguard/jwtguard/internal/strictjson"
@@ -82,6 +84,7 @@ type loginHandler struct {
 type loginRequest struct {
 	Username string
 	Password string
+	Return   string // an HTML form's return path, not yet checked
 }
 
 // loginResponse is a TokenResponse with the tutorials' "token" member when
@@ -98,9 +101,19 @@ func (h *loginHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		a.refuse(w, r, fmt.Errorf("%w: %s", errMethodNotAllowed, r.Method))
 		return
 	}
-	req, err := decodeLogin(w, r, a.maxLoginBody)
+	// In cookie mode an HTML form may log in: answered with redirects.
+	form := a.cookies != nil && isFormRequest(r)
+	var req loginRequest
+	err := a.checkOrigin(r) // login CSRF: a cross-site form logging the browser into another account
+	if err == nil {
+		if form {
+			req, err = decodeLoginForm(w, r, a.maxLoginBody)
+		} else {
+			req, err = decodeLogin(w, r, a.maxLoginBody)
+		}
+	}
 	if err != nil {
-		a.refuse(w, r, err)
+		h.refuse(w, r, form, req.Return, err)
 		return
 	}
 	u, at, err := h.login(r.Context(), r, req)
@@ -112,7 +125,7 @@ func (h *loginHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case errors.Is(err, ErrOverloaded):
 			w.Header().Set("Retry-After", a.guard.RetryAfter())
 		}
-		a.refuse(w, r, err)
+		h.refuse(w, r, form, req.Return, err)
 		return
 	}
 	tr, err := a.issueLogin(r.Context(), u)
@@ -120,16 +133,36 @@ func (h *loginHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if errors.Is(err, ErrOverloaded) {
 			w.Header().Set("Retry-After", "1")
 		}
-		a.refuse(w, r, err)
+		h.refuse(w, r, form, req.Return, err)
 		return
 	}
 	at.Succeeded(r.Context())
 	a.log.LogAttrs(r.Context(), slog.LevelInfo, "jwtguard: login", slog.String("user_id", u.ID), slog.String("remote_addr", r.RemoteAddr))
+	if a.cookies != nil {
+		a.setTokenCookies(w, tr, a.cfg.now().Add(a.cfg.sessionLifetime))
+	}
+	if form {
+		formRedirect(w, r, safeReturnPath(req.Return))
+		return
+	}
 	resp := loginResponse{TokenResponse: tr}
 	if a.cfg.login.TokenField {
 		resp.Token = tr.AccessToken
 	}
 	writeJSON(w, http.StatusOK, resp)
+}
+
+// refuse answers a refused login: an HTML form's with a redirect to the
+// login page naming the refusal's reason, when cookie mode has one.
+func (h *loginHandler) refuse(w http.ResponseWriter, r *http.Request, form bool, ret string, err error) {
+	a := h.auth
+	if !form || a.cookies.loginPage == "" || errors.Is(err, errCrossOrigin) {
+		a.refuse(w, r, err)
+		return
+	}
+	re := a.refusal(err, false)
+	a.logRefusal(r, re)
+	formRedirect(w, r, a.cookies.loginPage+"?error="+re.ref.reason+"&return="+url.QueryEscape(safeReturnPath(ret)))
 }
 
 // login runs req through the defences and returns the user whose
@@ -264,20 +297,54 @@ func decodeLogin(w http.ResponseWriter, r *http.Request, limit int64) (loginRequ
 	); err != nil {
 		return loginRequest{}, bodyError(err)
 	}
+	return req, checkLoginFields(req)
+}
+
+// isFormRequest reports whether r's body is an HTML form's
+// (application/x-www-form-urlencoded).
+func isFormRequest(r *http.Request) bool {
+	mt, err := mediaType(r.Header.Get("Content-Type"))
+	return err == nil && mt == "application/x-www-form-urlencoded"
+}
+
+// decodeLoginForm reads an HTML form's login body, read whole up to limit,
+// with form.Decode (body fields only, never the query; a field given twice,
+// a ';', a malformed escape or a control character refused): username,
+// password and an optional return path. It checks the username as
+// decodeLogin does.
+func decodeLoginForm(w http.ResponseWriter, r *http.Request, limit int64) (loginRequest, error) {
+	var req loginRequest
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		return req, bodyError(err)
+	}
+	if err := form.Decode(body,
+		form.Field{Name: "username", Dst: &req.Username},
+		form.Field{Name: "password", Dst: &req.Password},
+		form.Field{Name: "return", Dst: &req.Return},
+	); err != nil {
+		return loginRequest{Return: req.Return}, fmt.Errorf("%w: login form: %w", ErrInvalidRequest, err)
+	}
+	return req, checkLoginFields(req)
+}
+
+// checkLoginFields refuses a login without a username or a password, or
+// whose username is too long or has a control character.
+func checkLoginFields(req loginRequest) error {
 	if req.Username == "" || req.Password == "" {
-		return req, fmt.Errorf("%w: login body lacks a username or a password", ErrInvalidRequest)
+		return fmt.Errorf("%w: login body lacks a username or a password", ErrInvalidRequest)
 	}
 	if len(req.Username) > maxUsernameLength {
-		return req, fmt.Errorf("%w: username longer than %d bytes", ErrInvalidRequest, maxUsernameLength)
+		return fmt.Errorf("%w: username longer than %d bytes", ErrInvalidRequest, maxUsernameLength)
 	}
 	for i := 0; i < len(req.Username); i++ {
 		if c := req.Username[i]; c < 0x20 || c == 0x7f {
 			// A NUL or a line break in a username is no one's name, and
 			// some stores fail on it (PostgreSQL refuses NUL).
-			return req, fmt.Errorf("%w: username has a control character at byte %d", ErrInvalidRequest, i)
+			return fmt.Errorf("%w: username has a control character at byte %d", ErrInvalidRequest, i)
 		}
 	}
-	return req, nil
+	return nil
 }
 
 func bodyError(err error) error {

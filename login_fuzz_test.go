@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -79,6 +80,51 @@ func FuzzDecodeLogin(f *testing.F) {
 		}
 		if strings.Count(string(body), ":") > 2 && !strings.Contains(req.Username+req.Password, ":") {
 			t.Fatalf("accepted %q, which has more than two members", body)
+		}
+	})
+}
+
+// FuzzDecodeLoginForm feeds arbitrary bodies to the HTML form's login
+// decoder: it never panics, refuses with ErrInvalidRequest, and what it
+// accepts url.ParseQuery reads the same way: no error, each field once,
+// the same values.
+func FuzzDecodeLoginForm(f *testing.F) {
+	for _, seed := range []string{
+		"username=alice&password=password123",
+		"username=alice&password=p%C3%A4ss&return=%2Fdashboard",
+		"username=alice&username=mallory&password=x",
+		"username=alice;password=x",
+		"Username=alice&password=x",
+		"username=al%00ice&password=x",
+		"username=&password=x",
+		"username=a+b&password=%zz",
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		r := httptest.NewRequest("POST", "/login?username=query", strings.NewReader(body))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req, err := decodeLoginForm(httptest.NewRecorder(), r, 4096)
+		if err != nil {
+			if !errors.Is(err, ErrInvalidRequest) {
+				t.Fatalf("%q: %v, not an ErrInvalidRequest", body, err)
+			}
+			return
+		}
+		q, qerr := url.ParseQuery(body)
+		if qerr != nil {
+			t.Fatalf("%q accepted, ParseQuery refuses it: %v", body, qerr)
+		}
+		for name, vs := range q {
+			if len(vs) != 1 {
+				t.Fatalf("%q accepted, ParseQuery finds %q %d times", body, name, len(vs))
+			}
+		}
+		if q.Get("username") != req.Username || q.Get("password") != req.Password || q.Get("return") != req.Return {
+			t.Fatalf("%q: decoded %+v, ParseQuery %v", body, req, q)
+		}
+		if req.Username == "query" && !strings.Contains(body, "query") {
+			t.Fatalf("%q: the username came from the query", body)
 		}
 	})
 }

@@ -1,6 +1,7 @@
 package jwtguard
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -83,12 +84,23 @@ func (h *logoutHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		err    error
 		bearer bool // a refusal of the request's access token, with a challenge
 	)
-	if h.everywhere {
+	form := a.cookies != nil && isFormRequest(r) // a page's logout button
+	switch err = a.checkOrigin(r); {
+	case err != nil:
+	case h.everywhere:
 		bearer, err = h.logoutEverywhere(r)
-	} else {
+	default:
 		bearer, err = h.logout(w, r)
 	}
+	if a.cookies != nil && !errors.Is(err, ErrOverloaded) && !errors.Is(err, errCrossOrigin) {
+		// Logged out, or holding cookies that cannot log out (a token
+		// the server no longer takes): either way the browser drops
+		// them. After a 503 it keeps them to retry with.
+		a.clearTokenCookies(w)
+	}
 	switch {
+	case err == nil && form:
+		formRedirect(w, r, cmp.Or(a.cookies.loginPage, "/"))
 	case err == nil:
 		w.Header().Set("Cache-Control", "no-store")
 		w.WriteHeader(http.StatusNoContent)
@@ -111,6 +123,9 @@ func (h *logoutHandler) logout(w http.ResponseWriter, r *http.Request) (bearer b
 		return true, err
 	}
 	refresh, err := logoutBody(w, r, a.maxLoginBody)
+	if err == nil && refresh == "" && a.cookies != nil {
+		refresh, err = a.refreshFromCookie(r)
+	}
 	if err != nil {
 		return false, err
 	}

@@ -67,6 +67,12 @@ func (a *Auth) verify(next http.Handler, optional bool) http.Handler {
 				next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), claimsKey{}, (*Claims)(nil))))
 				return
 			}
+			if a.cookies != nil && a.cookies.loginPage != "" {
+				if re := a.refusal(err, true); a.redirectToLogin(w, r, re) {
+					a.logRefusal(r, re)
+					return
+				}
+			}
 			a.refuseBearer(w, r, err)
 			return
 		}
@@ -104,6 +110,13 @@ func (a *Auth) authenticate(r *http.Request) (*verifiedToken, error) {
 	tok, source, err := a.extract(r)
 	if err != nil {
 		return nil, err
+	}
+	if source == "cookie" {
+		// A browser sends cookies on cross-site requests too: an unsafe
+		// one must pass the CSRF check before its token is believed.
+		if err := a.checkOrigin(r); err != nil {
+			return nil, err
+		}
 	}
 	// The payload is decoded into a pooled Payload and copied out into the
 	// claims: what a request keeps is its verifiedToken and the payload's
@@ -206,27 +219,12 @@ func (a *Auth) extract(r *http.Request) (string, string, error) {
 		return "", "", fmt.Errorf("%w: %d Authorization headers", ErrInvalidRequest, len(hv))
 	}
 	if tok == "" && a.cfg.cookie != "" {
-		// An empty cookie (as left by a logout) carries no token. Several
-		// cookies of the name (one tossed in by a sibling subdomain, say)
-		// are refused rather than one picked. net/http drops a cookie
-		// whose value it cannot read (a '\', a '"', a non-ASCII byte)
-		// and every cookie past its count limit: one of ours dropped so is
-		// refused, not taken for no token (which VerifyOptional serves).
-		named := r.CookiesNamed(a.cfg.cookie)
-		if n := bearer.CookieCount(r.Header["Cookie"], a.cfg.cookie); n != len(named) {
-			return "", "", fmt.Errorf("%w: malformed cookie: %d named %q, of which net/http reads %d", ErrInvalidRequest, n, a.cfg.cookie, len(named))
+		v, err := a.cookieValue(r, a.cfg.cookie)
+		if err != nil {
+			return "", "", err
 		}
-		var cookies []*http.Cookie
-		for _, ck := range named {
-			if ck.Value != "" {
-				cookies = append(cookies, ck)
-			}
-		}
-		if len(cookies) > 1 {
-			return "", "", fmt.Errorf("%w: %d cookies named %q", ErrInvalidRequest, len(cookies), a.cfg.cookie)
-		}
-		if len(cookies) == 1 {
-			t, err := bearer.Token(cookies[0].Value, a.cfg.maxTokenSize)
+		if v != "" {
+			t, err := bearer.Token(v, a.cfg.maxTokenSize)
 			if err != nil {
 				return "", "", fmt.Errorf("%w: cookie: %w", ErrInvalidToken, err)
 			}
@@ -254,6 +252,31 @@ func (a *Auth) extract(r *http.Request) (string, string, error) {
 		return "", "", ErrNoToken
 	}
 	return tok, source, nil
+}
+
+// cookieValue returns the value of the one non-empty cookie named name,
+// "" for none. An empty cookie (as left by a logout) carries nothing.
+// Several cookies of the name (one tossed in by a sibling subdomain, say)
+// are refused rather than one picked. net/http drops a cookie whose value
+// it cannot read (a '\', a '"', a non-ASCII byte) and every cookie past
+// its count limit: one of ours dropped so is refused, not taken for none
+// (which VerifyOptional serves).
+func (a *Auth) cookieValue(r *http.Request, name string) (string, error) {
+	named := r.CookiesNamed(name)
+	if n := bearer.CookieCount(r.Header["Cookie"], name); n != len(named) {
+		return "", fmt.Errorf("%w: malformed cookie: %d named %q, of which net/http reads %d", ErrInvalidRequest, n, name, len(named))
+	}
+	value := ""
+	for _, ck := range named {
+		if ck.Value == "" {
+			continue
+		}
+		if value != "" {
+			return "", fmt.Errorf("%w: several cookies named %q", ErrInvalidRequest, name)
+		}
+		value = ck.Value
+	}
+	return value, nil
 }
 
 // verifiedToken is what a verified request keeps: the claims handlers see,

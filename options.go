@@ -42,6 +42,8 @@ type config struct {
 	sessionLifetime time.Duration
 	sessionIdle     time.Duration
 	refreshGrace    time.Duration // WithRefreshGrace
+	cookieMode      *CookieMode   // WithCookieMode
+	trustedOrigins  []string      // JWT_TRUSTED_ORIGINS, for cookie mode
 	optionErr       error         // the first option that could not be applied
 }
 

@@ -102,17 +102,26 @@ func (h *refreshHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		a.refuse(w, r, fmt.Errorf("%w: %s", errMethodNotAllowed, r.Method))
 		return
 	}
-	tok, err := decodeRefresh(w, r, a.maxLoginBody, true)
+	tok, fromCookie, err := h.token(w, r)
 	if err != nil {
 		a.refuse(w, r, err)
 		return
 	}
-	tr, err := h.refresh(r.Context(), r, tok)
+	tr, s, err := h.refresh(r.Context(), r, tok)
 	if err != nil {
 		if errors.Is(err, ErrOverloaded) {
 			w.Header().Set("Retry-After", "1")
 		}
 		a.refuse(w, r, err)
+		return
+	}
+	if a.cookies != nil {
+		a.setTokenCookies(w, tr, s.ExpiresAt)
+	}
+	if fromCookie {
+		// The client keeps its tokens in cookies: a script on its page
+		// that made this refresh reads no token out of the answer.
+		writeJSON(w, http.StatusOK, cookieResponse{TokenType: tr.TokenType, ExpiresIn: tr.ExpiresIn})
 		return
 	}
 	resp := loginResponse{TokenResponse: tr}
@@ -122,36 +131,71 @@ func (h *refreshHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, resp)
 }
 
-// refresh rotates the refresh token tok and issues the new pair.
-func (h *refreshHandler) refresh(ctx context.Context, r *http.Request, tok string) (TokenResponse, error) {
+// cookieResponse is the answer of a refresh whose token came from its
+// cookie: the new tokens are in cookies only.
+type cookieResponse struct {
+	TokenType string `json:"token_type"`
+	ExpiresIn int64  `json:"expires_in"`
+}
+
+// token returns the request's refresh token: the body's, or, in cookie
+// mode when the body is empty, the refresh cookie's (fromCookie). In
+// cookie mode the request must pass the CSRF check first.
+func (h *refreshHandler) token(w http.ResponseWriter, r *http.Request) (tok string, fromCookie bool, err error) {
+	a := h.auth
+	if a.cookies == nil {
+		tok, err = decodeRefresh(w, r, a.maxLoginBody, true)
+		return tok, false, err
+	}
+	if err := a.checkOrigin(r); err != nil {
+		return "", false, err
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, a.maxLoginBody))
+	switch {
+	case err != nil:
+		return "", false, bodyError(err)
+	case len(body) > 0:
+		tok, err = refreshBody(r.Header.Get("Content-Type"), body, true)
+		return tok, false, err
+	}
+	tok, err = a.refreshFromCookie(r)
+	if err == nil && tok == "" {
+		err = fmt.Errorf("%w: no refresh token in the body or the cookie", ErrInvalidRequest)
+	}
+	return tok, true, err
+}
+
+// refresh rotates the refresh token tok and issues the new pair in the
+// session it returns.
+func (h *refreshHandler) refresh(ctx context.Context, r *http.Request, tok string) (TokenResponse, Session, error) {
 	a, sessions := h.auth, h.auth.cfg.sessions
 	if !isRefreshToken(tok) {
-		return TokenResponse{}, fmt.Errorf("%w: %w: not of the refresh tokens' shape", ErrInvalidGrant, ErrRefreshTokenInvalid)
+		return TokenResponse{}, Session{}, fmt.Errorf("%w: %w: not of the refresh tokens' shape", ErrInvalidGrant, ErrRefreshTokenInvalid)
 	}
 	presented := HashRefreshToken(tok)
 	// The user is read before the token is spent, so that a user store
 	// that fails leaves the client its token to retry with.
 	s, err := sessions.LookupSession(ctx, presented)
 	if err != nil {
-		return TokenResponse{}, grantError(err)
+		return TokenResponse{}, Session{}, grantError(err)
 	}
 	u, err := h.users.LookupUserByID(ctx, s.UserID)
 	switch {
 	case errors.Is(err, ErrUserNotFound), errors.Is(err, sql.ErrNoRows):
-		return TokenResponse{}, h.endSession(ctx, r, s, "the user no longer exists")
+		return TokenResponse{}, Session{}, h.endSession(ctx, r, s, "the user no longer exists")
 	case err != nil && ctx.Err() != nil:
-		return TokenResponse{}, fmt.Errorf("%w: request cancelled during the user lookup: %w", ErrOverloaded, err)
+		return TokenResponse{}, Session{}, fmt.Errorf("%w: request cancelled during the user lookup: %w", ErrOverloaded, err)
 	case err != nil:
-		return TokenResponse{}, fmt.Errorf("%w: user store: %w", ErrInternal, err)
+		return TokenResponse{}, Session{}, fmt.Errorf("%w: user store: %w", ErrInternal, err)
 	case u.Disabled:
-		return TokenResponse{}, h.endSession(ctx, r, s, "the user is disabled")
+		return TokenResponse{}, Session{}, h.endSession(ctx, r, s, "the user is disabled")
 	}
 	// The access token is made before the refresh token is spent (its
 	// session's ID and end do not change), so that a WithClaims function
 	// that fails leaves the client its token to retry with.
 	d, err := a.draft(ctx, u, s)
 	if err != nil {
-		return TokenResponse{}, err
+		return TokenResponse{}, Session{}, err
 	}
 	next := newRefreshToken()
 	rotated, err := sessions.RotateSession(ctx, presented, HashRefreshToken(next), a.cfg.now(), a.cfg.refreshGrace)
@@ -160,16 +204,16 @@ func (h *refreshHandler) refresh(ctx context.Context, r *http.Request, tok strin
 			a.log.LogAttrs(ctx, slog.LevelWarn, "jwtguard: a spent refresh token was presented again; its session is revoked (a stolen token, or a client that kept an old one)",
 				slog.String("session_id", s.ID), slog.String("user_id", u.ID), slog.String("remote_addr", r.RemoteAddr))
 		}
-		return TokenResponse{}, grantError(err)
+		return TokenResponse{}, Session{}, grantError(err)
 	}
 	tr, err := a.sign(d)
 	if err != nil {
-		return TokenResponse{}, err
+		return TokenResponse{}, Session{}, err
 	}
 	tr.RefreshToken = next
 	a.log.LogAttrs(ctx, slog.LevelInfo, "jwtguard: refresh",
 		slog.String("user_id", u.ID), slog.String("session_id", rotated.ID), slog.String("remote_addr", r.RemoteAddr))
-	return tr, nil
+	return tr, rotated, nil
 }
 
 // endSession revokes s, whose user can no longer sign in (why), and

@@ -203,7 +203,11 @@ func (h *registerHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		a.refuse(w, r, fmt.Errorf("%w: %s", errMethodNotAllowed, r.Method))
 		return
 	}
-	req, err := decodeLogin(w, r, a.maxLoginBody)
+	err := a.checkOrigin(r) // cookie mode: a cross-site sign-up is refused too
+	var req loginRequest
+	if err == nil {
+		req, err = decodeLogin(w, r, a.maxLoginBody)
+	}
 	if err == nil {
 		err = checkUsername(req.Username)
 	}

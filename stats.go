@@ -34,6 +34,7 @@ var refusalReasons = [...]string{
 	"username_rejected",      // errUsernameRejected
 	"password_rejected",      // ErrPasswordRejected
 	"username_taken",         // ErrUserExists
+	"cross_origin",           // errCrossOrigin: refused by the CSRF check (cookie mode)
 }
 
 // tokenReasonIndex returns the index in refusalReasons of a token the
@@ -102,6 +103,8 @@ func walkedReasonIndex(err error) int {
 			return 16
 		}
 		return tokenReasonIndex(err)
+	case errors.Is(err, errCrossOrigin):
+		return 23
 	case errors.Is(err, ErrForbidden):
 		return 8
 	case errors.Is(err, ErrInvalidCredentials):
