@@ -3,6 +3,7 @@
 //
 //	go run ./examples/server             # listens on 127.0.0.1:8080
 //	go run ./examples/server -addr :9000
+//	go run ./examples/server -tls-cert cert.pem -tls-key key.pem
 //
 // It starts with no configuration. It reads JWT_SECRET, JWT_EXPIRES_IN,
 // JWT_ISSUER and JWT_AUDIENCE as jwtguard.FromEnv does; when JWT_SECRET is
@@ -21,6 +22,18 @@
 //	GET  /api/user/profile            any signed-in user: the token's claims
 //	GET  /api/secure-data             any signed-in user
 //	GET  /api/admin-data              role admin
+//	POST /api/secure-data             any signed-in user (an unsafe route: CSRF-checked for cookies)
+//	GET  /login                       the login page (an HTML form)
+//	GET  /                            a protected page: the login page first, then back here
+//
+// Browsers get cookies (jwtguard's cookie mode): the login and refresh
+// routes set the tokens in HttpOnly cookies, which Verify reads, and the
+// CSRF check guards every unsafe request a cookie authenticates. Over
+// TLS (-tls-cert and -tls-key) the cookies are Secure with the __Host- and
+// __Secure- prefixes; on plain http the server uses the development
+// cookie mode (no prefix, not Secure), which only a loopback address
+// should see, and says so at start. Cross-origin front ends are listed in
+// JWT_TRUSTED_ORIGINS.
 //
 // Accounts registered and sessions (refresh tokens and logouts) are kept
 // in memory: a restart forgets them. A spent refresh token presented again revokes its
@@ -36,6 +49,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -45,6 +59,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/signal"
 	"strings"
@@ -90,6 +105,8 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 	proxies := fs.String("trusted-proxies", "", "comma-separated `addresses or prefixes` of reverse proxies whose Forwarded or X-Forwarded-For header names the client")
 	cpuShare := fs.Float64("password-cpu-share", 0.10, "`share` of the cores that bcrypt may use (0 turns the password budget off)")
 	loginWait := fs.Duration("login-wait", time.Second, "how long a login waits for password-hashing budget before 503 (0: refuse at once)")
+	tlsCert := fs.String("tls-cert", "", "PEM `file` of the TLS certificate (with -tls-key): serve https, with Secure cookies")
+	tlsKey := fs.String("tls-key", "", "PEM `file` of the TLS private key (with -tls-cert)")
 	grace := fs.Duration("refresh-grace", 0, "how long after a refresh its spent refresh token may be presented again by a client that lost the answer (0: never; at most 1m)")
 	var level slog.Level
 	fs.TextVar(&level, "log-level", slog.LevelInfo, "the least `level` logged: debug, info, warn or error (debug shows routine refusals: no token, an expired token)")
@@ -102,13 +119,18 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments: %q", fs.Args())
 	}
+	if (*tlsCert == "") != (*tlsKey == "") {
+		return errors.New("-tls-cert and -tls-key go together")
+	}
+	useTLS := *tlsCert != ""
 
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	policy := loginPolicy(*proxies)
 	policy.Wait, policy.NoWait = *loginWait, *loginWait == 0
 	policy.CPUShare, policy.NoBudget = *cpuShare, *cpuShare == 0
 	sessions := jwtguard.WithSessions(jwtguard.NewMemorySessionStore())
-	auth, err := newAuth(lookupEnv, logger, jwtguard.WithLoginPolicy(policy), sessions, jwtguard.WithRefreshGrace(*grace))
+	cookies := jwtguard.WithCookieMode(cookieMode(!useTLS))
+	auth, err := newAuth(lookupEnv, logger, jwtguard.WithLoginPolicy(policy), sessions, jwtguard.WithRefreshGrace(*grace), cookies)
 	if err != nil {
 		return err
 	}
@@ -120,9 +142,42 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 	if err != nil {
 		return err
 	}
+	scheme := "http"
+	if useTLS {
+		scheme = "https"
+	}
 	fmt.Fprintf(stdout, "Demo accounts:\n  admin / password123  (role admin)\n  alice / password123  (role user)\n")
-	fmt.Fprintf(stdout, "Listening on http://%s\n", ln.Addr())
-	return serve(ctx, ln, newServer(newHandler(auth, store, logger), logger), logger)
+	fmt.Fprintf(stdout, "Listening on %s://%s\n", scheme, ln.Addr())
+	if useTLS {
+		fmt.Fprintf(stdout, "Pages: %s://%s/ (cookies: Secure, __Host- and __Secure- prefixes)\n", scheme, ln.Addr())
+	} else {
+		fmt.Fprintf(stdout, "Pages: %s://%s/ (cookies in DEVELOPMENT mode: not Secure, for plain http on this machine only; serve with -tls-cert and -tls-key elsewhere)\n", scheme, ln.Addr())
+		if ap, err := netip.ParseAddrPort(ln.Addr().String()); err != nil || !ap.Addr().IsLoopback() {
+			logger.Warn("plain http on an address that is not loopback: the development cookies can be read by anyone on the network; serve with -tls-cert and -tls-key", slog.String("addr", ln.Addr().String()))
+		}
+	}
+	srv := newServer(newHandler(auth, store, logger), logger)
+	if useTLS {
+		return serveTLS(ctx, ln, srv, *tlsCert, *tlsKey, logger)
+	}
+	return serve(ctx, ln, srv, logger)
+}
+
+// cookieMode is the server's cookie mode: the login page at /login, and
+// the development mode when it serves plain http.
+func cookieMode(plainHTTP bool) jwtguard.CookieMode {
+	return jwtguard.CookieMode{LoginPage: "/login", Development: plainHTTP}
+}
+
+// serveTLS is serve over TLS with the certificate and key files given.
+func serveTLS(ctx context.Context, ln net.Listener, srv *http.Server, certFile, keyFile string, logger *slog.Logger) error {
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("-tls-cert, -tls-key: %w", err)
+	}
+	srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	return serve(ctx, tls.NewListener(ln, srv.TLSConfig), srv, logger)
 }
 
 // serve serves srv on ln until ctx is done, then shuts it down, waiting up
@@ -244,6 +299,11 @@ func newHandler(auth *jwtguard.Auth, users jwtguard.UserWriter, logger *slog.Log
 	mux.Handle("GET /api/admin-data", auth.Verify(auth.Authorize("admin")(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, r, logger, message{"Admin-only route", userOf(r)})
 	}))))
+	mux.Handle("POST /api/secure-data", auth.Verify(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, r, logger, message{"Saved", userOf(r)})
+	})))
+	mux.Handle("GET /login", loginPageHandler(logger))
+	mux.Handle("GET /{$}", auth.Verify(homePageHandler(logger)))
 	return mux
 }
 
