@@ -59,6 +59,15 @@ import (
 // the CPU from the rest of the service. [Stats] counts what they did. It
 // panics if users is nil.
 //
+// In cookie mode ([WithCookieMode]) a login must pass the CSRF check
+// (ErrForbidden, 403 cross_origin), sets the token cookies, and also takes
+// an HTML form (application/x-www-form-urlencoded: username, password and
+// an optional return path, body fields only, each at most once), answered
+// with a 303 to the return path when it is a path of this site ("/"
+// otherwise), and when refused with a 303 to CookieMode.LoginPage with
+// ?error=<reason> (a 403 for the CSRF check; the JSON refusal without a
+// LoginPage).
+//
 // The handler sets Retry-After (429, 503) and Allow (405) before it calls
 // the [ErrorHandler], so a handler of one's own keeps them. Register it for
 // the bare path ("/api/auth/login"), not "POST /api/auth/login", if a

@@ -41,6 +41,12 @@ import (
 //   - a session store that fails: [ErrOverloaded], 503 with Retry-After,
 //     logged at Error level.
 //
+// In cookie mode ([WithCookieMode]) a logout must pass the CSRF check
+// (403 cross_origin), takes the refresh cookie when the body carries no
+// refresh token, clears both cookies (unless the answer is a 503, after
+// which the client retries with them), and answers an HTML form's logout
+// with a 303 to CookieMode.LoginPage ("/" without one).
+//
 // It panics if the [Auth] has no session store ([WithSessions]).
 func (a *Auth) LogoutHandler() http.Handler {
 	a.mustBeNew("LogoutHandler")

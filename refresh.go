@@ -76,6 +76,12 @@ func WithRefreshGrace(grace time.Duration) Option {
 // access tokens are refused too, the refusal is counted as refresh_reused
 // in [Stats], and the operator is told at Warn level.
 //
+// In cookie mode ([WithCookieMode]) a refresh must pass the CSRF check
+// (403 cross_origin); a request with an empty body takes the refresh
+// cookie's token and is answered with new cookies and a body without
+// tokens ({"token_type", "expires_in"}); one whose body carries the token
+// gets the tokens in the body and the cookies.
+//
 // It panics if the [Auth] has no session store ([WithSessions]) or users
 // is nil. Register it for the bare path ("/api/auth/refresh"), as for the
 // login handler.
