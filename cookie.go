@@ -180,6 +180,12 @@ func (a *Auth) refreshFromCookie(r *http.Request) (string, error) {
 	return a.cookieValue(r, a.cookies.refresh)
 }
 
+// ReturnPath returns p if it is a path of this site that a redirect may
+// go to, and "/" otherwise, for a login page of one's own that sends the
+// browser back where it came from (the login handler checks a form's
+// return path with it too). See safeReturnPath.
+func ReturnPath(p string) string { return safeReturnPath(p) }
+
 // safeReturnPath returns p if it is a path of this site that a redirect
 // may go to, and "/" otherwise: it must begin with one '/', and hold no
 // backslash, no control character (browsers drop tab, CR and LF from

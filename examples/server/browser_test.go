@@ -62,15 +62,15 @@ func newBrowser(t *testing.T) context.Context {
 // newTLSServer serves the real handler over TLS, in the production
 // cookie mode (Secure, __Host- and __Secure- prefixes), with cost-4 demo
 // hashes.
-func newTLSServer(t *testing.T) (*httptest.Server, *jwtguard.Auth) {
+func newTLSServer(t *testing.T, opts ...jwtguard.Option) (*httptest.Server, *jwtguard.Auth) {
 	t.Helper()
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	policy := loginPolicy("")
 	policy.DummyHashCost, policy.NoBudget = 4, true
-	auth, err := newAuth(env("JWT_SECRET", testSecret), logger,
+	auth, err := newAuth(env("JWT_SECRET", testSecret), logger, append([]jwtguard.Option{
 		jwtguard.WithLoginPolicy(policy),
 		jwtguard.WithSessions(jwtguard.NewMemorySessionStore()),
-		jwtguard.WithCookieMode(cookieMode(false)))
+		jwtguard.WithCookieMode(cookieMode(false))}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -221,5 +221,36 @@ func TestBrowserCSRF(t *testing.T) {
 	waitForPage(t, ctx, target)
 	if body, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("body"))); err != nil || !strings.Contains(body, `"message": "Saved"`) {
 		t.Errorf("a same-origin form POST: %q, %v", body, err)
+	}
+}
+
+// TestBrowserRefreshesAnExpiredToken: a browser whose access token has
+// expired (on the server's clock, moved past it) is sent to the login
+// page, whose script trades the refresh cookie for new tokens and sends
+// it back to the page, signed in, without a password.
+func TestBrowserRefreshesAnExpiredToken(t *testing.T) {
+	ctx := newBrowser(t)
+	clk := newClock()
+	srv, auth := newTLSServer(t, jwtguard.WithClock(clk.Now))
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(srv.URL+"/"),
+		chromedp.WaitVisible(chromedp.CSS("#login-form")),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := signIn(ctx, "password123", chromedp.WaitVisible(chromedp.CSS("#signed-in"))); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(20 * time.Minute) // the access token (15 minutes) has expired; the session (7 days) has not
+	if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/")); err != nil {
+		t.Fatal(err)
+	}
+	waitForPage(t, ctx, srv.URL+"/")
+	if _, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#who"))); err != nil {
+		t.Fatalf("not back on the protected page: %v", err)
+	}
+	if st := auth.Stats().Refusals; st["expired"] != 1 {
+		t.Errorf("expired refusals %d, want 1 (the page navigation with the old token)", st["expired"])
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"cmp"
+	"crypto/rand"
 	"html/template"
 	"log/slog"
 	"net/http"
@@ -31,6 +32,11 @@ var loginPage = template.Must(template.New("login").Parse(`<!doctype html>
 </form>
 <p>Demo accounts: alice / password123 and admin / password123.</p>
 </main>
+{{if not .Error}}<script nonce="{{.Nonce}}">
+// A session may outlive its access token: the refresh cookie (sent only
+// to /api/auth/) gets a new one, and the browser goes back, signed in.
+fetch("/api/auth/refresh", {method: "POST", credentials: "same-origin"}).then(r => { if (r.ok) location.replace({{.Return}}) })
+</script>{{end}}
 </body>
 </html>
 `))
@@ -59,8 +65,9 @@ var signInErrors = map[string]string{
 }
 
 // servePage writes a page: not cached, not framed (clickjacking), no
-// script or foreign content (CSP), no referrer beyond this site.
-func servePage(w http.ResponseWriter, r *http.Request, logger *slog.Logger, t *template.Template, data any) {
+// script but its own (nonce) and no foreign content (CSP), no referrer
+// beyond this site.
+func servePage(w http.ResponseWriter, r *http.Request, logger *slog.Logger, t *template.Template, nonce string, data any) {
 	var b bytes.Buffer
 	if err := t.Execute(&b, data); err != nil {
 		logger.LogAttrs(r.Context(), slog.LevelError, "server: rendering a page failed", slog.String("path", r.URL.Path), slog.String("error", err.Error()))
@@ -70,14 +77,16 @@ func servePage(w http.ResponseWriter, r *http.Request, logger *slog.Logger, t *t
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
-	h.Set("Content-Security-Policy", "default-src 'none'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'nonce-"+nonce+"'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "same-origin")
 	w.Write(b.Bytes())
 }
 
-// loginPageHandler serves the login form. The return path is echoed into
-// the form as it came; the login route checks it before redirecting.
+// loginPageHandler serves the login form, with the return path checked
+// (jwtguard.ReturnPath: a path of this site, "/" otherwise), and a script
+// that first tries the refresh cookie: a browser sent here because its
+// access token expired goes back signed in, without a password.
 func loginPageHandler(logger *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
@@ -88,7 +97,8 @@ func loginPageHandler(logger *slog.Logger) http.Handler {
 				msg = "Sign-in failed."
 			}
 		}
-		servePage(w, r, logger, loginPage, struct{ Error, Return string }{msg, q.Get("return")})
+		nonce := rand.Text()
+		servePage(w, r, logger, loginPage, nonce, struct{ Error, Return, Nonce string }{msg, jwtguard.ReturnPath(q.Get("return")), nonce})
 	})
 }
 
@@ -97,7 +107,7 @@ func loginPageHandler(logger *slog.Logger) http.Handler {
 func homePageHandler(logger *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, _ := jwtguard.FromContext(r.Context())
-		servePage(w, r, logger, homePage, struct {
+		servePage(w, r, logger, homePage, rand.Text(), struct {
 			Username string
 			Roles    []string
 		}{cmp.Or(c.Username, c.Subject), c.Roles})
