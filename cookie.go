@@ -1,6 +1,8 @@
 package jwtguard
 
 import (
+	"crypto/subtle"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
@@ -20,9 +22,14 @@ import (
 //
 // The cookies: the access token in __Host-access_token (Path=/), the
 // refresh token in __Secure-refresh_token (Path=AuthPath, so that only the
-// refresh and logout routes receive it), both HttpOnly, Secure and
+// refresh and logout routes receive it), and beside it
+// __Host-refresh_check (Path=/), a digest of the refresh token that only
+// this host can set: another subdomain of the site can plant a __Secure-
+// cookie (with Domain=<the parent>), never a __Host- one, so a refresh
+// cookie without its check is refused. All HttpOnly, Secure and
 // SameSite=Lax (Strict with Strict), each expiring with its token. A
-// logout clears both. A refresh whose token came from its cookie answers
+// logout that ends its sessions clears them all; a refused one leaves
+// them, to retry with. A refresh whose token came from its cookie answers
 // with cookies and no tokens in its body, so that a script on the page
 // cannot read a refresh token out of a refresh it makes; a login's body
 // carries the tokens as without cookie mode (an HTML form's login is
@@ -62,6 +69,12 @@ type CookieMode struct {
 const (
 	accessCookie  = "__Host-access_token"
 	refreshCookie = "__Secure-refresh_token"
+	// checkCookie holds a digest of the refresh token, host-only: another
+	// subdomain of the site can set a __Secure- cookie with
+	// Domain=<the parent>, and so plant its own refresh token in a
+	// browser that has none (a login CSRF past the __Host- access
+	// cookie), but it cannot set a __Host- cookie to match.
+	checkCookie = "__Host-refresh_check"
 )
 
 // WithCookieMode turns on cookie mode (see [CookieMode]). A [WithCookie]
@@ -76,12 +89,12 @@ func WithCookieMode(m CookieMode) Option {
 
 // cookies is an Auth's resolved cookie mode.
 type cookies struct {
-	access, refresh string
-	authPath        string
-	sameSite        http.SameSite
-	secure          bool
-	loginPage       string
-	csrf            *http.CrossOriginProtection
+	access, refresh, check string
+	authPath               string
+	sameSite               http.SameSite
+	secure                 bool
+	loginPage              string
+	csrf                   *http.CrossOriginProtection
 }
 
 // newCookies resolves m; cookieName is WithCookie's, which must agree.
@@ -89,6 +102,7 @@ func newCookies(m *CookieMode, cookieName string) (*cookies, error) {
 	ck := &cookies{
 		access:    accessCookie,
 		refresh:   refreshCookie,
+		check:     checkCookie,
 		authPath:  m.AuthPath,
 		sameSite:  http.SameSiteLaxMode,
 		secure:    !m.Development,
@@ -96,7 +110,7 @@ func newCookies(m *CookieMode, cookieName string) (*cookies, error) {
 		csrf:      http.NewCrossOriginProtection(),
 	}
 	if m.Development {
-		ck.access, ck.refresh = "access_token", "refresh_token"
+		ck.access, ck.refresh, ck.check = "access_token", "refresh_token", "refresh_check"
 	}
 	if m.Strict {
 		ck.sameSite = http.SameSiteStrictMode
@@ -157,7 +171,18 @@ func (a *Auth) setTokenCookies(w http.ResponseWriter, tr TokenResponse, sessionE
 			Name: ck.refresh, Value: tr.RefreshToken, Path: ck.authPath, MaxAge: max(age, 1),
 			HttpOnly: true, Secure: ck.secure, SameSite: ck.sameSite,
 		})
+		http.SetCookie(w, &http.Cookie{
+			Name: ck.check, Value: refreshCheck(tr.RefreshToken), Path: "/", MaxAge: max(age, 1),
+			HttpOnly: true, Secure: ck.secure, SameSite: ck.sameSite,
+		})
 	}
+}
+
+// refreshCheck is the check cookie's value for a refresh token: 128 bits
+// of its SHA-256, which tells nothing the store's hash does not.
+func refreshCheck(tok string) string {
+	h := HashRefreshToken(tok)
+	return base64.RawURLEncoding.EncodeToString(h[:16])
 }
 
 // clearTokenCookies clears both cookies, with the attributes they were
@@ -168,6 +193,7 @@ func (a *Auth) clearTokenCookies(w http.ResponseWriter) {
 	for _, c := range []*http.Cookie{
 		{Name: ck.access, Path: "/"},
 		{Name: ck.refresh, Path: ck.authPath},
+		{Name: ck.check, Path: "/"},
 	} {
 		c.MaxAge, c.HttpOnly, c.Secure, c.SameSite = -1, true, ck.secure, ck.sameSite
 		http.SetCookie(w, c)
@@ -175,10 +201,26 @@ func (a *Auth) clearTokenCookies(w http.ResponseWriter) {
 }
 
 // refreshFromCookie returns the refresh cookie's token, "" for none; two
-// non-empty cookies of the name, or one net/http cannot read, are refused.
+// non-empty cookies of the name, or one net/http cannot read, are
+// refused, and so is one without the host-only check cookie that a login
+// or refresh of this host set beside it (one set from another subdomain).
 func (a *Auth) refreshFromCookie(r *http.Request) (string, error) {
-	return a.cookieValue(r, a.cookies.refresh)
+	tok, err := a.cookieValue(r, a.cookies.refresh)
+	if err != nil || tok == "" {
+		return tok, err
+	}
+	check, err := a.cookieValue(r, a.cookies.check)
+	if err != nil {
+		return "", err
+	}
+	if subtle.ConstantTimeCompare([]byte(check), []byte(refreshCheck(tok))) != 1 {
+		return "", fmt.Errorf("%w: the refresh cookie has no matching %s cookie (set by another subdomain?)", errCookieNotOurs, a.cookies.check)
+	}
+	return tok, nil
 }
+
+// errCookieNotOurs refuses a refresh cookie this host did not set.
+var errCookieNotOurs = fmt.Errorf("%w: refresh cookie not set by this host", ErrInvalidRequest)
 
 // ReturnPath returns p if it is a path of this site that a redirect may
 // go to, and "/" otherwise, for a login page of one's own that sends the

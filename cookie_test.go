@@ -212,12 +212,12 @@ func TestCookieModeRefresh(t *testing.T) {
 func TestCookieModeLogout(t *testing.T) {
 	e := ckSetup(t, jwtguard.CookieMode{LoginPage: "/login"})
 	cs := e.ckLogin(t)
-	rec := ckServe(e.logout, ckRequest("POST", "/api/auth/logout", "same-origin", map[string]*http.Cookie{"r": cs["__Secure-refresh_token"]}, "", ""))
+	rec := ckServe(e.logout, ckRequest("POST", "/api/auth/logout", "same-origin", map[string]*http.Cookie{"r": cs["__Secure-refresh_token"], "c": cs["__Host-refresh_check"]}, "", ""))
 	if rec.Code != http.StatusNoContent {
 		t.Fatalf("logout with the refresh cookie: %d %s", rec.Code, rec.Body)
 	}
 	cleared := ckCookies(rec)
-	for name, path := range map[string]string{"__Host-access_token": "/", "__Secure-refresh_token": "/api/auth/"} {
+	for name, path := range map[string]string{"__Host-access_token": "/", "__Secure-refresh_token": "/api/auth/", "__Host-refresh_check": "/"} {
 		if c := cleared[name]; c == nil || c.MaxAge >= 0 || c.Value != "" || c.Path != path || !c.Secure || !c.HttpOnly {
 			t.Errorf("%s not cleared with its attributes: %+v", name, c)
 		}
@@ -382,5 +382,61 @@ func TestCookieModeConfig(t *testing.T) {
 		if rec := ckServe(h, r); rec.Code != want {
 			t.Errorf("origin %s: %d, want %d", origin, rec.Code, want)
 		}
+	}
+}
+
+// TestReviewPlantedRefreshCookie (a finding of the cookie-mode review,
+// fixed): another subdomain can set a __Secure- cookie with Domain=<the
+// parent>, and so plant its own refresh token in a browser that has none;
+// a refresh from it signed the browser into the attacker's account. A
+// refresh cookie now needs the host-only __Host-refresh_check cookie that
+// this host set beside it.
+func TestReviewPlantedRefreshCookie(t *testing.T) {
+	e := ckSetup(t, jwtguard.CookieMode{})
+	attacker := ckCookies(ckServe(e.login, ckRequest("POST", "/api/auth/login", "same-origin", nil, ltAdmin, "application/json")))
+	rec := ckServe(e.refresh, ckRequest("POST", "/api/auth/refresh", "same-origin", map[string]*http.Cookie{"r": attacker["__Secure-refresh_token"]}, "", ""))
+	rtRefused(t, "a planted refresh cookie", rec, http.StatusBadRequest, "invalid_request")
+	if len(rec.Result().Cookies()) != 0 {
+		t.Errorf("a planted refresh cookie set cookies: %v", rec.Result().Cookies())
+	}
+	// With the victim's own check cookie beside it: still refused.
+	victim := e.ckLogin(t)
+	rec = ckServe(e.refresh, ckRequest("POST", "/api/auth/refresh", "same-origin", map[string]*http.Cookie{"r": attacker["__Secure-refresh_token"], "c": victim["__Host-refresh_check"]}, "", ""))
+	rtRefused(t, "a planted refresh cookie beside the victim's check", rec, http.StatusBadRequest, "invalid_request")
+	rec = ckServe(e.refresh, ckRequest("POST", "/api/auth/refresh", "same-origin", victim, "", ""))
+	if rec.Code != http.StatusOK || ckCookies(rec)["__Host-refresh_check"] == nil {
+		t.Errorf("the browser's own cookies: %d, cookies %v", rec.Code, rec.Result().Cookies())
+	}
+}
+
+// TestReviewLogoutClearsOnlyWhatEnded (a finding of the cookie-mode
+// review, fixed): a logout cleared the browser's cookies even when it was
+// refused before ending anything (a malformed body, a second refresh
+// cookie tossed in from a sibling subdomain), so the browser forgot a
+// session that lived on. Now the cookies are cleared only once the
+// sessions have ended, and a refresh cookie that cannot be read does not
+// stop the access token's session from ending.
+func TestReviewLogoutClearsOnlyWhatEnded(t *testing.T) {
+	e := ckSetup(t, jwtguard.CookieMode{})
+	cs := e.ckLogin(t)
+	rec := ckServe(e.logout, ckRequest("POST", "/api/auth/logout", "same-origin", cs, "x=1;y=2", "application/x-www-form-urlencoded"))
+	rtRefused(t, "a malformed body", rec, http.StatusBadRequest, "invalid_request")
+	if len(rec.Result().Cookies()) != 0 {
+		t.Errorf("a refused logout cleared cookies: %v", rec.Result().Cookies())
+	}
+	r := ckRequest("POST", "/api/auth/logout", "same-origin", cs, "", "")
+	r.Header.Add("Cookie", "__Secure-refresh_token=tossedtossedtossedtossedtossedtossedtossed1")
+	if rec := ckServe(e.logout, r); rec.Code != http.StatusNoContent {
+		t.Fatalf("a logout with a tossed second refresh cookie: %d %s", rec.Code, rec.Body)
+	}
+	rtRefused(t, "the session's refresh token after that logout", rtPost(e.refresh, "application/json", rtJSON(cs["__Secure-refresh_token"].Value)), http.StatusBadRequest, "invalid_grant")
+
+	// Log out everywhere with an expired access cookie: refused, and the
+	// refresh cookie kept, so that the page can refresh and retry.
+	cs = e.ckLogin(t)
+	e.clock.Add(20 * time.Minute)
+	rec = ckServe(e.auth.LogoutEverywhereHandler(), ckRequest("POST", "/api/auth/logout-everywhere", "same-origin", map[string]*http.Cookie{"r": cs["__Secure-refresh_token"], "c": cs["__Host-refresh_check"]}, "", ""))
+	if rec.Code != http.StatusUnauthorized || len(rec.Result().Cookies()) != 0 {
+		t.Errorf("log out everywhere without an access cookie: %d, cookies %v; want 401 and the cookies kept", rec.Code, rec.Result().Cookies())
 	}
 }

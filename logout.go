@@ -98,10 +98,10 @@ func (h *logoutHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		bearer, err = h.logout(w, r)
 	}
-	if a.cookies != nil && !errors.Is(err, ErrOverloaded) && !errors.Is(err, errCrossOrigin) {
-		// Logged out, or holding cookies that cannot log out (a token
-		// the server no longer takes): either way the browser drops
-		// them. After a 503 it keeps them to retry with.
+	if a.cookies != nil && err == nil {
+		// Only once the sessions have ended: a refused logout leaves the
+		// browser its cookies to retry with (or to refresh with first),
+		// rather than forgetting a session that lives on.
 		a.clearTokenCookies(w)
 	}
 	switch {
@@ -129,13 +129,20 @@ func (h *logoutHandler) logout(w http.ResponseWriter, r *http.Request) (bearer b
 		return true, err
 	}
 	refresh, err := logoutBody(w, r, a.maxLoginBody)
-	if err == nil && refresh == "" && a.cookies != nil {
-		refresh, err = a.refreshFromCookie(r)
-	}
 	if err != nil {
 		return false, err
 	}
+	var cookieErr error
+	if refresh == "" && a.cookies != nil {
+		// A refresh cookie that cannot be read (two of the name, or one
+		// set from another subdomain) does not stop the access token's
+		// session from ending: it is refused only when it is all the
+		// logout has.
+		refresh, cookieErr = a.refreshFromCookie(r)
+	}
 	switch {
+	case p == nil && cookieErr != nil:
+		return false, cookieErr
 	case p == nil && refresh == "":
 		return true, refusalOf(ErrNoToken, errNoLogoutToken)
 	case p != nil && p.SessionID == "" && p.ID == "":
@@ -148,6 +155,10 @@ func (h *logoutHandler) logout(w http.ResponseWriter, r *http.Request) (bearer b
 		if err := h.endToken(ctx, r, p, now); err != nil {
 			return false, err
 		}
+	}
+	if cookieErr != nil {
+		a.log.LogAttrs(ctx, slog.LevelWarn, "jwtguard: logout: the refresh cookie was refused, the access token's session ended",
+			slog.String("reason", cookieErr.Error()), slog.String("remote_addr", r.RemoteAddr))
 	}
 	if refresh != "" && isRefreshToken(refresh) {
 		s, err := a.cfg.sessions.LookupSession(ctx, HashRefreshToken(refresh))

@@ -256,8 +256,10 @@ func (a *Auth) extract(r *http.Request) (string, string, error) {
 
 // cookieValue returns the value of the one non-empty cookie named name,
 // "" for none. An empty cookie (as left by a logout) carries nothing.
-// Several cookies of the name (one tossed in by a sibling subdomain, say)
-// are refused rather than one picked. net/http drops a cookie whose value
+// Several cookies of the name (one tossed in by a sibling subdomain beside
+// ours, say) are refused rather than one picked; a sibling's cookie alone,
+// in a browser that has none of ours, is the __Host- prefix's to stop
+// (the access cookie) or the check cookie's (the refresh cookie). net/http drops a cookie whose value
 // it cannot read (a '\', a '"', a non-ASCII byte) and every cookie past
 // its count limit: one of ours dropped so is refused, not taken for none
 // (which VerifyOptional serves).

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/storage"
 	"github.com/chromedp/chromedp"
 	"golang.org/x/crypto/bcrypt"
 
@@ -115,6 +117,20 @@ func waitForPage(t *testing.T, ctx context.Context, url string) {
 	}
 }
 
+// browserCookies returns the cookies the browser keeps, by name.
+func browserCookies(t *testing.T, ctx context.Context) map[string]*network.Cookie {
+	t.Helper()
+	res, err := chromedp.Call(ctx, storage.GetCookies, storage.GetCookiesParams{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := map[string]*network.Cookie{}
+	for _, c := range res.Cookies {
+		m[c.Name] = c
+	}
+	return m
+}
+
 func location(t *testing.T, ctx context.Context) string {
 	t.Helper()
 	loc, err := chromedp.Run(ctx, chromedp.Location())
@@ -148,6 +164,9 @@ func TestBrowserSignInAndOut(t *testing.T) {
 	if loc := location(t, ctx); who != "alice" || loc != srv.URL+"/" {
 		t.Fatalf("after signing in: %q at %q, want alice at %s/", who, loc, srv.URL)
 	}
+	if got := browserCookies(t, ctx); len(got) != 3 || !got["__Host-access_token"].Secure || !got["__Host-access_token"].HTTPOnly || got["__Secure-refresh_token"].Path != "/api/auth/" {
+		t.Fatalf("the browser keeps the cookies %v, want the three of cookie mode", got)
+	}
 	err = chromedp.Do(ctx,
 		chromedp.Click(chromedp.CSS("#sign-out")),
 		chromedp.WaitVisible(chromedp.CSS("#login-form")),
@@ -159,6 +178,9 @@ func TestBrowserSignInAndOut(t *testing.T) {
 	}
 	if loc, want := location(t, ctx), srv.URL+"/login?return=%2F"; loc != want {
 		t.Errorf("after signing out, the protected page sent the browser to %q, want %q", loc, want)
+	}
+	if got := browserCookies(t, ctx); len(got) != 0 {
+		t.Errorf("after signing out the browser still keeps %v", got)
 	}
 	if err := signIn(ctx, "wrong password", chromedp.WaitVisible(chromedp.CSS("#error"))); err != nil {
 		t.Fatal(err)

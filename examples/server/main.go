@@ -129,7 +129,11 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 	policy.Wait, policy.NoWait = *loginWait, *loginWait == 0
 	policy.CPUShare, policy.NoBudget = *cpuShare, *cpuShare == 0
 	sessions := jwtguard.WithSessions(jwtguard.NewMemorySessionStore())
-	cookies := jwtguard.WithCookieMode(cookieMode(!useTLS))
+	// Development cookies only when nothing in front may be TLS: behind a
+	// trusted proxy (which terminates TLS, as nginx does) the browser sees
+	// https, and the cookies are Secure.
+	devCookies := !useTLS && *proxies == ""
+	cookies := jwtguard.WithCookieMode(cookieMode(devCookies))
 	auth, err := newAuth(lookupEnv, logger, jwtguard.WithLoginPolicy(policy), sessions, jwtguard.WithRefreshGrace(*grace), cookies)
 	if err != nil {
 		return err
@@ -148,8 +152,8 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 	}
 	fmt.Fprintf(stdout, "Demo accounts:\n  admin / password123  (role admin)\n  alice / password123  (role user)\n")
 	fmt.Fprintf(stdout, "Listening on %s://%s\n", scheme, ln.Addr())
-	if useTLS {
-		fmt.Fprintf(stdout, "Pages: %s://%s/ (cookies: Secure, __Host- and __Secure- prefixes)\n", scheme, ln.Addr())
+	if !devCookies {
+		fmt.Fprintf(stdout, "Pages: %s://%s/ (cookies: Secure, __Host- and __Secure- prefixes; behind a proxy, the browser must see https)\n", scheme, ln.Addr())
 	} else {
 		fmt.Fprintf(stdout, "Pages: %s://%s/ (cookies in DEVELOPMENT mode: not Secure, for plain http on this machine only; serve with -tls-cert and -tls-key elsewhere)\n", scheme, ln.Addr())
 		if ap, err := netip.ParseAddrPort(ln.Addr().String()); err != nil || !ap.Addr().IsLoopback() {

@@ -585,6 +585,60 @@ func TestRunRefreshGrace(t *testing.T) {
 	}
 }
 
+// TestRunCookieModes: plain http on loopback serves development cookies
+// and says so; behind a trusted proxy (TLS terminated in front) the
+// cookies are Secure, with their prefixes.
+func TestRunCookieModes(t *testing.T) {
+	for _, tc := range []struct {
+		args   []string
+		secure bool
+	}{
+		{[]string{"-addr", "127.0.0.1:0"}, false},
+		{[]string{"-addr", "127.0.0.1:0", "-trusted-proxies", "127.0.0.1"}, true},
+	} {
+		base, _, stop := startRun(t, tc.args...)
+		resp, err := http.Post(base+"/api/auth/login", "application/json", strings.NewReader(`{"username":"admin","password":"password123"}`))
+		stop()
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		cookies := resp.Cookies()
+		if len(cookies) != 3 {
+			t.Fatalf("%v: cookies %v, want 3", tc.args, cookies)
+		}
+		for _, c := range cookies {
+			if c.Secure != tc.secure || strings.HasPrefix(c.Name, "__") != tc.secure {
+				t.Errorf("%v: cookie %s Secure=%v, want Secure and a prefix: %v", tc.args, c.Name, c.Secure, tc.secure)
+			}
+		}
+	}
+}
+
+// TestPagesCSP: the pages forbid framing, foreign content and every
+// script but the login page's own, whose nonce the policy names.
+func TestPagesCSP(t *testing.T) {
+	srv, _ := newTestServer(t)
+	r := do(t, "GET", srv.URL+"/login?return=/x", "", "")
+	csp := r.header.Get("Content-Security-Policy")
+	for _, want := range []string{"default-src 'none'", "frame-ancestors 'none'", "form-action 'self'", "connect-src 'self'", "script-src 'nonce-"} {
+		if !strings.Contains(csp, want) {
+			t.Errorf("CSP %q lacks %q", csp, want)
+		}
+	}
+	nonce := strings.TrimSuffix(strings.SplitN(strings.SplitN(csp, "'nonce-", 2)[1], "'", 2)[0], "'")
+	if !strings.Contains(string(r.body), `<script nonce="`+nonce+`">`) || strings.Count(string(r.body), "<script") != 1 {
+		t.Errorf("the page's script does not carry the policy's nonce %q:\n%s", nonce, r.body)
+	}
+	if r.header.Get("Cache-Control") != "no-store" || r.header.Get("X-Content-Type-Options") != "nosniff" {
+		t.Errorf("headers %v", r.header)
+	}
+	// The return path is checked before the page uses it.
+	if r := do(t, "GET", srv.URL+"/login?return=//evil.example", "", ""); strings.Contains(string(r.body), "evil.example") {
+		t.Errorf("the login page carries a foreign return path:\n%s", r.body)
+	}
+}
+
 // TestRegisterThenLogin: a new account registers (201), logs in and reads
 // its profile with the default role; a taken name is 409, a weak password
 // 400.
