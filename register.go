@@ -40,8 +40,9 @@ type UserWriter interface {
 var ErrUserExists = errors.New("jwtguard: username taken")
 
 // ErrPasswordRejected: a new password does not meet the password policy
-// ([RegisterPolicy]): too short, too long, one of the commonest passwords,
-// the username, or holding a control character. 400 invalid_password,
+// ([RegisterPolicy]): too short, too long, one of the commonest passwords
+// or made like them (repeated, sequential, decorated), the username, or
+// holding a control character. 400 invalid_password,
 // with a reason that says which.
 var ErrPasswordRejected = errors.New("jwtguard: password rejected by the policy")
 
@@ -61,7 +62,9 @@ var (
 // comment states. It follows NIST SP 800-63B-4 §3.1.1.2 for passwords.
 type RegisterPolicy struct {
 	// MinPasswordLength is the fewest characters a new password may have,
-	// counted in Unicode code points once it is normalised (NFKC).
+	// counted in Unicode code points both as sent and once normalised
+	// (NFKC), so that neither a character that NFKC expands into many
+	// (U+FDFA is 18) nor one that it composes can pass it alone.
 	// 800-63B-4 asks for 15 when the password is the only factor, and
 	// allows 8 when it is one of several. Zero: 15; at least 8.
 	MinPasswordLength int
@@ -158,12 +161,19 @@ func (p *RegisterPolicy) resolve() (registerConfig, error) {
 //     digit: ErrInvalidRequest, 400 invalid_username. Its letter case is
 //     kept, but two usernames that differ only in case are one: the
 //     second is taken (the account throttle folds usernames so too);
-//   - a password that breaks the policy (normalised to NFKC first, as
-//     the login handler normalises it): fewer than MinPasswordLength
-//     characters, more than 72 bytes (bcrypt reads no more), one of the
+//   - a password that breaks the policy: fewer than MinPasswordLength
+//     characters, as sent or once normalised to NFKC (as the login
+//     handler normalises it); more than 72 bytes once normalised (bcrypt
+//     reads no more); in NFKC and without regard to case, one of the
 //     commonest passwords of a published breach corpus (15,769 of at
-//     least 8 characters, compared without regard to case), the username
-//     itself, or a control character: [ErrPasswordRejected], 400
+//     least 8 characters) or made like them (800-63B-4's "repetitive or
+//     sequential characters"): one short unit repeated
+//     ("passwordpassword", "aaaaaaaaaaaaaaa"), a run of the alphabet, the
+//     digits or a keyboard row, forwards or backwards ("123456789012345",
+//     "qwertyuiopasdfgh"), or a listed password or such a pattern with
+//     only digits, punctuation or spaces added before or after it
+//     ("password1234567"), all answered password_too_common; the
+//     username itself; or a control character: [ErrPasswordRejected], 400
 //     invalid_password, with a reason naming the rule;
 //   - more registrations from the client address than RegisterPolicy's
 //     Address limit allows: [ErrTooManyRequests], 429 with Retry-After;
@@ -287,14 +297,14 @@ func checkUsername(name string) error {
 	return nil
 }
 
-// checkNewPassword normalises password and checks it against the policy;
-// it returns the normalised password.
+// checkNewPassword checks password, as sent, against the policy (its
+// length as sent and once normalised, the rest once normalised); it
+// returns the normalised password, the one to hash.
 func (a *Auth) checkNewPassword(password, username string) (string, error) {
-	password = passwords.Normalize(password)
 	err := passwords.Check(password, username, a.register.minPassword)
 	switch {
 	case err == nil:
-		return password, nil
+		return passwords.Normalize(password), nil
 	case errors.Is(err, passwords.ErrTooShort):
 		return "", fmt.Errorf("%w: %w", errPasswordTooShort, err)
 	case errors.Is(err, passwords.ErrTooLong):
