@@ -180,8 +180,14 @@ const (
 // would let every guess through).
 const maxLimitSpan = 100 * 365 * 24 * time.Hour
 
-// resolve resolves a Limit: Burst 0 when off.
+// resolve resolves a login Limit: Burst 0 when off.
 func (l Limit) resolve(zeroIsOff bool) (guard.Limit, error) {
+	return l.resolveWith(zeroIsOff, defaultLimitBurst, defaultLimitEvery)
+}
+
+// resolveWith resolves a Limit whose zero Burst is burst and zero Every is
+// every, each field on its own: Burst 0 when off.
+func (l Limit) resolveWith(zeroIsOff bool, burst int, every time.Duration) (guard.Limit, error) {
 	switch {
 	case l.Burst < 0 || l.Every < 0:
 		return guard.Limit{}, errors.New("a negative burst or interval")
@@ -191,10 +197,10 @@ func (l Limit) resolve(zeroIsOff bool) (guard.Limit, error) {
 		return guard.Limit{}, nil
 	}
 	if l.Burst == 0 {
-		l.Burst = defaultLimitBurst
+		l.Burst = burst
 	}
 	if l.Every == 0 {
-		l.Every = defaultLimitEvery
+		l.Every = every
 	}
 	if l.Every > maxLimitSpan || l.Burst > 1 && l.Every > maxLimitSpan/time.Duration(l.Burst-1) {
 		return guard.Limit{}, errors.New("(burst - 1) × interval over 100 years")

@@ -76,8 +76,9 @@ type RegisterPolicy struct {
 	// reaches the user store counts, created or refused as taken: a
 	// taken name is answered 409, which tells that the name exists, and
 	// this limit is what bounds how fast a client can learn which names
-	// do. Zero: a burst of 5, then one more every 10 minutes; Off turns
-	// it off.
+	// do. Zero: a burst of 5, then one more every 10 minutes; each field
+	// on its own (a Burst alone keeps the 10 minutes, an Every alone the
+	// burst of 5), not the login limits' defaults; Off turns it off.
 	Address Limit
 	// BcryptCost is the cost of the hashes of new passwords, computed
 	// within the login's password budget (LoginPolicy.CPUShare). Zero: 10;
@@ -125,12 +126,8 @@ func (p *RegisterPolicy) resolve() (registerConfig, error) {
 	if rc.roles == nil {
 		rc.roles = []string{"user"}
 	}
-	addr := p.Address
-	if addr == (Limit{}) {
-		addr = Limit{Burst: defaultRegisterBurst, Every: defaultRegisterEvery}
-	}
 	var err error
-	if rc.address, err = addr.resolve(false); err != nil {
+	if rc.address, err = p.Address.resolveWith(false, defaultRegisterBurst, defaultRegisterEvery); err != nil {
 		return fail("Address: %v", err)
 	}
 	switch {

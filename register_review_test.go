@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jwtguard/jwtguard"
 )
@@ -37,6 +38,35 @@ func TestReviewRegisterRefusesCommonPatterns(t *testing.T) {
 	for i, p := range []string{"correct horse battery staple", "Tr0ub4dor&3 is not a passphrase"} {
 		if rec := rgPost(e.register, "192.0.2.1:1", rgBody("fine"+strings.Repeat("x", i+1), p)); rec.Code != http.StatusCreated {
 			t.Errorf("%q: %d %s, want 201", p, rec.Code, rec.Body)
+		}
+	}
+}
+
+// TestReviewRegisterLimitDefaultsPerField: RegisterPolicy.Address with only
+// Burst set keeps the registration's 10 minutes (it took the login's 30
+// seconds), and with only Every set the registration's burst of 5 (not the
+// login's 10). A finding of the registration review, fixed.
+func TestReviewRegisterLimitDefaultsPerField(t *testing.T) {
+	e := rgSetup(t, jwtguard.RegisterPolicy{Address: jwtguard.Limit{Burst: 2}})
+	for i := range 2 {
+		if rec := rgPost(e.register, "192.0.2.1:1", rgBody("burst"+strings.Repeat("x", i+1), rgPassword)); rec.Code != http.StatusCreated {
+			t.Fatalf("registration %d: %d %s", i+1, rec.Code, rec.Body)
+		}
+	}
+	rec := rgPost(e.register, "192.0.2.1:1", rgBody("burstzzz", rgPassword))
+	rtRefused(t, "the third with Burst 2", rec, http.StatusTooManyRequests, "too_many_requests")
+	if ra := rec.Header().Get("Retry-After"); ra != "600" {
+		t.Errorf("Retry-After %q with only Burst set, want 600 (the registration's 10 minutes)", ra)
+	}
+
+	e = rgSetup(t, jwtguard.RegisterPolicy{Address: jwtguard.Limit{Every: time.Hour}})
+	for i := range 6 {
+		rec := rgPost(e.register, "192.0.2.1:1", rgBody("every"+strings.Repeat("x", i+1), rgPassword))
+		if want := map[bool]int{true: 201, false: 429}[i < 5]; rec.Code != want {
+			t.Errorf("registration %d with only Every set: %d, want %d (a burst of 5)", i+1, rec.Code, want)
+		}
+		if i == 5 && rec.Header().Get("Retry-After") != "3600" {
+			t.Errorf("Retry-After %q, want 3600", rec.Header().Get("Retry-After"))
 		}
 	}
 }
