@@ -116,8 +116,11 @@ type LoginPolicy struct {
 	// DummyHashCost is the bcrypt cost of the dummy hash that unknown users
 	// (and users whose stored hash cannot be used) are compared against,
 	// so that they take as long as known users, until a real hash has been
-	// seen; from then on the highest cost seen. Set it to the cost of the
-	// store's hashes. It does not change HashPassword. Zero: 10; 4 to 31.
+	// seen (compared by a login, or made by RegisterHandler or
+	// SetPassword); from then on the highest cost seen. Set it to the cost
+	// of the store's hashes. It is also the cost RegisterHandler and
+	// SetPassword hash at, unless RegisterPolicy.BcryptCost says
+	// otherwise. It does not change HashPassword. Zero: 10; 4 to 31.
 	DummyHashCost int
 	// TokenField makes a successful login also carry the access token as
 	// "token", the member the tutorials' clients read, beside the RFC 6749

@@ -81,8 +81,15 @@ type RegisterPolicy struct {
 	// burst of 5), not the login limits' defaults; Off turns it off.
 	Address Limit
 	// BcryptCost is the cost of the hashes of new passwords, computed
-	// within the login's password budget (LoginPolicy.CPUShare). Zero: 10;
-	// 4 to 31.
+	// within the login's password budget (LoginPolicy.CPUShare). Zero:
+	// LoginPolicy.DummyHashCost (whose own zero is 10), so that a failed
+	// login for a registered user takes as long as one for an unknown
+	// username, which is compared against a dummy hash of that cost; 4
+	// to 31. A cost set here above the dummy's raises the dummy's to it
+	// once the first hash is made (the login compares unknown usernames
+	// at the highest cost it has seen), so that it does not tell them
+	// apart either; one below it makes registered users' failed logins
+	// quicker than unknown names' until the store holds only such hashes.
 	BcryptCost int
 }
 
@@ -114,14 +121,16 @@ type registerConfig struct {
 	cost        int
 }
 
-func (p *RegisterPolicy) resolve() (registerConfig, error) {
+// resolve resolves the policy; dummyCost is the login's resolved
+// DummyHashCost, BcryptCost's default.
+func (p *RegisterPolicy) resolve(dummyCost int) (registerConfig, error) {
 	fail := func(format string, args ...any) (registerConfig, error) {
 		return registerConfig{}, fmt.Errorf("jwtguard: register policy: "+format, args...)
 	}
 	rc := registerConfig{
 		minPassword: cmp.Or(p.MinPasswordLength, defaultMinPasswordLength),
 		roles:       p.Roles,
-		cost:        cmp.Or(p.BcryptCost, defaultBcryptCost),
+		cost:        cmp.Or(p.BcryptCost, dummyCost),
 	}
 	if rc.roles == nil {
 		rc.roles = []string{"user"}

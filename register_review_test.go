@@ -1,10 +1,13 @@
 package jwtguard_test
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/jwtguard/jwtguard"
 )
@@ -68,5 +71,75 @@ func TestReviewRegisterLimitDefaultsPerField(t *testing.T) {
 		if i == 5 && rec.Header().Get("Retry-After") != "3600" {
 			t.Errorf("Retry-After %q, want 3600", rec.Header().Get("Retry-After"))
 		}
+	}
+}
+
+// rvRegisterAuth is an Auth with the given options (after ltAuth's, whose
+// dummy cost is 4), the register policy as given (BcryptCost not forced to
+// 4, unlike rgSetup), real bcrypt comparisons and a memory user store.
+func rvRegisterAuth(t *testing.T, policy jwtguard.RegisterPolicy, opts ...jwtguard.Option) *rgEnv {
+	t.Helper()
+	users, err := jwtguard.NewMemoryStore()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := ltAuth(t, append(opts, jwtguard.WithRegisterPolicy(policy))...)
+	jwtguard.SetPasswordCompare(a, bcrypt.CompareHashAndPassword)
+	return &rgEnv{auth: a, users: users, register: a.RegisterHandler(users), login: a.LoginHandler(users)}
+}
+
+// rvCost is the bcrypt cost of the stored hash of the user named name.
+func rvCost(t *testing.T, users jwtguard.UserStore, name string) int {
+	t.Helper()
+	u, err := users.LookupUser(context.Background(), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cost, err := bcrypt.Cost(u.PasswordHash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cost
+}
+
+// TestReviewRegisterCostFollowsDummyCost: with BcryptCost zero, new
+// passwords are hashed at LoginPolicy.DummyHashCost, the cost unknown
+// usernames are compared at, so that a failed login for a registered user
+// takes as long as one for an unknown name (it hashed at 10 whatever the
+// dummy cost). A finding of the registration review, fixed.
+func TestReviewRegisterCostFollowsDummyCost(t *testing.T) {
+	e := rvRegisterAuth(t, jwtguard.RegisterPolicy{}, ltDummyCost(5))
+	if rec := rgPost(e.register, "192.0.2.1:1", rgBody("olga", rgPassword)); rec.Code != http.StatusCreated {
+		t.Fatalf("register: %d %s", rec.Code, rec.Body)
+	}
+	if cost := rvCost(t, e.users, "olga"); cost != 5 {
+		t.Errorf("registered at cost %d, want the dummy cost 5", cost)
+	}
+	u, _ := e.users.LookupUser(context.Background(), "olga")
+	if err := e.auth.SetPassword(context.Background(), e.users, u.ID, rgPassword+" again"); err != nil {
+		t.Fatal(err)
+	}
+	if cost := rvCost(t, e.users, "olga"); cost != 5 {
+		t.Errorf("SetPassword hashed at cost %d, want the dummy cost 5", cost)
+	}
+}
+
+// TestReviewRegisterCostRaisesDummy: a registration that hashes above the
+// dummy cost raises the cost unknown usernames are compared at to its own,
+// before any login has seen such a hash (the guard recorded only the costs
+// that logins compared). A finding of the registration review, fixed.
+func TestReviewRegisterCostRaisesDummy(t *testing.T) {
+	e := rvRegisterAuth(t, jwtguard.RegisterPolicy{BcryptCost: 6}, ltDummyCost(4))
+	if rec := rgPost(e.register, "192.0.2.1:1", rgBody("pavel", rgPassword)); rec.Code != http.StatusCreated {
+		t.Fatalf("register: %d %s", rec.Code, rec.Body)
+	}
+	if jwtguard.HasDummyHash(e.auth, 6) {
+		t.Fatal("a dummy hash of cost 6 exists before any login")
+	}
+	if rec := ltLogin(e.login, rgBody("nobody-at-all", rgPassword)); rec.Code != http.StatusUnauthorized {
+		t.Fatalf("an unknown user: %d", rec.Code)
+	}
+	if !jwtguard.HasDummyHash(e.auth, 6) {
+		t.Error("an unknown user was not compared at the registered cost 6")
 	}
 }

@@ -265,8 +265,10 @@ func (g *Guard) BeginRegistration(ctx context.Context, r *http.Request, limit Li
 
 // Hash hashes password with bcrypt at cost within the password budget and
 // the bound on work at once that comparisons share, so that a flood of
-// registrations cannot take the CPU either. Its error is ErrOverloaded, or
-// ctx's, as for Compare, or bcrypt's.
+// registrations cannot take the CPU either. The cost counts as a real
+// hash's from then on: unknown users are compared against a dummy hash of
+// at least that cost, as they are once a login has seen a hash of it. Its
+// error is ErrOverloaded, or ctx's, as for Compare, or bcrypt's.
 func (g *Guard) Hash(ctx context.Context, password string, cost int) ([]byte, error) {
 	return g.passwords.hash(ctx, password, cost)
 }

@@ -124,7 +124,9 @@ func (pc *passwordChecker) check(ctx context.Context, hash []byte, found bool, p
 	return true, err
 }
 
-// hash hashes password at cost once the budget and a slot allow it.
+// hash hashes password at cost once the budget and a slot allow it, and
+// records cost as the cost of a real hash (seeCost), so that unknown users
+// are compared at least as slowly as the users it makes.
 func (pc *passwordChecker) hash(ctx context.Context, password string, cost int) ([]byte, error) {
 	if err := pc.admit(ctx, false, time.Now().Add(pc.wait)); err != nil {
 		if errors.Is(err, ErrOverloaded) {
@@ -137,10 +139,16 @@ func (pc *passwordChecker) hash(ctx context.Context, password string, cost int) 
 	pc.admitted.Add(1)
 	start := time.Now()
 	h, err := bcrypt.GenerateFromPassword([]byte(password), cost)
-	if err == nil && pc.budget != nil {
+	if err != nil {
+		return nil, err
+	}
+	// A hash made here is a stored user's: unknown users are compared at
+	// its cost from now on, as if a login had seen it.
+	pc.seeCost(cost)
+	if pc.budget != nil {
 		pc.budget.observe(time.Since(start), cost)
 	}
-	return h, err
+	return h, nil
 }
 
 // ErrUnusableHash: the store's hash for a found user is not a bcrypt hash
