@@ -189,7 +189,8 @@ func (p *RegisterPolicy) resolve(dummyCost int) (registerConfig, error) {
 //     tried, so keep it on;
 //   - no password-hashing budget within the login wait, or a failing
 //     Throttle: [ErrOverloaded], 503 with Retry-After; a UserWriter error
-//     other than ErrUserExists: [ErrInternal], 500.
+//     other than ErrUserExists: [ErrInternal], 500, logged at Error level,
+//     [ErrUserStoreFull] of a full [NewMemoryStore] (100,000 users) too.
 //
 // A 409 takes as long as a 201: both hash the password first. It panics
 // if users is nil.

@@ -2,7 +2,9 @@ package jwtguard_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -141,5 +143,49 @@ func TestReviewRegisterCostRaisesDummy(t *testing.T) {
 	}
 	if !jwtguard.HasDummyHash(e.auth, 6) {
 		t.Error("an unknown user was not compared at the registered cost 6")
+	}
+}
+
+// TestReviewMemoryStoreBounded: the memory user store holds at most its
+// limit (100,000 by default): past it, CreateUser fails with
+// ErrUserStoreFull and a registration is answered 500 without storing the
+// user; a taken name is still 409; users already in it still log in. A
+// finding of the registration review (public registration grew it without
+// bound), fixed.
+func TestReviewMemoryStoreBounded(t *testing.T) {
+	if jwtguard.MaxMemoryUsers != 100_000 {
+		t.Errorf("the memory store holds %d users, want 100,000 as documented", jwtguard.MaxMemoryUsers)
+	}
+	e := rgSetup(t, jwtguard.RegisterPolicy{Address: jwtguard.Limit{Off: true}})
+	jwtguard.SetMemoryStoreLimit(e.users, 3) // alice and two more
+	for _, name := range []string{"quinn", "rosa"} {
+		if rec := rgPost(e.register, "192.0.2.1:1", rgBody(name, rgPassword)); rec.Code != http.StatusCreated {
+			t.Fatalf("%s: %d %s", name, rec.Code, rec.Body)
+		}
+	}
+	rec := rgPost(e.register, "192.0.2.1:1", rgBody("sven", rgPassword))
+	rtRefused(t, "a registration past the limit", rec, http.StatusInternalServerError, "server_error")
+	if _, err := e.users.LookupUser(context.Background(), "sven"); !errors.Is(err, jwtguard.ErrUserNotFound) {
+		t.Errorf("sven was stored past the limit: %v", err)
+	}
+	err := e.users.CreateUser(context.Background(), jwtguard.User{ID: "u-sven", Username: "sven", PasswordHash: ltHash(t, rgPassword)})
+	if !errors.Is(err, jwtguard.ErrUserStoreFull) {
+		t.Errorf("CreateUser past the limit: %v, want ErrUserStoreFull", err)
+	}
+	rtRefused(t, "a taken name in a full store", rgPost(e.register, "192.0.2.1:1", rgBody("rosa", rgPassword)), http.StatusConflict, "username_taken")
+	if rec := ltLogin(e.login, rgBody("quinn", rgPassword)); rec.Code != http.StatusOK {
+		t.Errorf("a stored user's login in a full store: %d", rec.Code)
+	}
+	if err := e.auth.SetPassword(context.Background(), e.users, "u-alice", rgPassword+" anew"); err != nil {
+		t.Errorf("a password change in a full store: %v", err)
+	}
+
+	h := ltHash(t, rgPassword)
+	many := make([]jwtguard.User, jwtguard.MaxMemoryUsers+1)
+	for i := range many {
+		many[i] = jwtguard.User{ID: strconv.Itoa(i), Username: "user" + strconv.Itoa(i), PasswordHash: h}
+	}
+	if _, err := jwtguard.NewMemoryStore(many...); !errors.Is(err, jwtguard.ErrUserStoreFull) {
+		t.Errorf("NewMemoryStore of %d users: %v, want ErrUserStoreFull", len(many), err)
 	}
 }

@@ -78,14 +78,18 @@ type UserByIDStore interface {
 // NewMemoryStore returns a [UserWriter] that holds users in memory, for
 // examples, tests and small services: the users given, and those that
 // RegisterHandler adds while the process runs (they are lost when it
-// ends). Usernames match without regard to letter case, as
+// ends). It holds at most 100,000 users, so that public registration
+// cannot make it grow without bound: past that, CreateUser fails with
+// [ErrUserStoreFull], which RegisterHandler answers 500 server_error and
+// logs at Error level (no retry frees room: the operator must move the
+// users to a database), and NewMemoryStore fails if given more. Usernames match without regard to letter case, as
 // strings.EqualFold compares them (the account throttle's fold); IDs
 // match exactly. The store keeps copies of the users and hands out
 // copies. It fails if two users share a username (so compared) or an ID,
 // or a user lacks an ID, a username or a usable bcrypt hash (see
 // [User].PasswordHash). It is safe for concurrent use.
 func NewMemoryStore(users ...User) (UserWriter, error) {
-	s := &memoryStore{byName: map[string]*User{}, byID: map[string]*User{}}
+	s := &memoryStore{byName: map[string]*User{}, byID: map[string]*User{}, limit: maxMemoryUsers}
 	for _, u := range users {
 		if err := s.add(u); err != nil {
 			return nil, err
@@ -94,12 +98,21 @@ func NewMemoryStore(users ...User) (UserWriter, error) {
 	return s, nil
 }
 
+// ErrUserStoreFull: the memory store ([NewMemoryStore]) holds as many
+// users as it may. RegisterHandler answers it 500 server_error, logged at
+// Error level.
+var ErrUserStoreFull = errors.New("jwtguard: the memory user store is full")
+
+// maxMemoryUsers is the most users NewMemoryStore's store holds.
+const maxMemoryUsers = 100_000
+
 // memoryStore is NewMemoryStore's store. Its users are never changed in
 // place: a new password replaces the user's record.
 type memoryStore struct {
 	mu     sync.RWMutex
 	byName map[string]*User // by fold.Key of the username
 	byID   map[string]*User
+	limit  int // the most users it holds
 }
 
 // add checks u and adds a copy of it; s.mu must be held for writing, or s
@@ -116,6 +129,9 @@ func (s *memoryStore) add(u User) error {
 	}
 	if _, err := guard.CheckBcryptHash(u.PasswordHash); err != nil {
 		return fmt.Errorf("jwtguard: user %q: password hash: %w", u.Username, err)
+	}
+	if len(s.byID) >= s.limit {
+		return fmt.Errorf("%w: %d users", ErrUserStoreFull, len(s.byID))
 	}
 	u.PasswordHash = slices.Clone(u.PasswordHash)
 	u.Roles = slices.Clone(u.Roles)
