@@ -33,8 +33,13 @@ import (
 //     case, trailing data), or an empty username or password:
 //     ErrInvalidRequest, 400;
 //   - an unknown user, a wrong password (compared once normalised to
-//     Unicode NFKC, as HashPassword and RegisterHandler hash it), a
-//     password over 72 bytes, a
+//     Unicode NFKC, as HashPassword and RegisterHandler hash it, and, when
+//     the password as sent is not its own NFKC form, compared as sent
+//     too, in the same bcrypt slot, so that hashes made elsewhere of a
+//     password typed with a no-break space, a ligature, a superscript or
+//     full-width letters still match; an unknown user's dummy hash is
+//     then compared twice as well), a password over 72 bytes in both
+//     forms, a
 //     disabled account, or a user whose stored hash is not a usable bcrypt
 //     hash (logged at Error level): ErrInvalidCredentials, 401, all with
 //     the same body; unknown users and unusable hashes are compared against
@@ -203,9 +208,8 @@ func loginError(err error) error {
 // stored hash failed. It marks at as a guess when a password comparison ran
 // and the login is refused: only then does it keep its throttle tokens.
 func (h *loginHandler) check(ctx context.Context, req loginRequest, at *guard.Attempt) (_ User, err error) {
-	// Compared in NFKC, as HashPassword and the register handler hash it.
-	req.Password = passwords.Normalize(req.Password)
-	if len(req.Password) > maxPasswordLength {
+	password, alt := loginCandidates(req.Password)
+	if password == "" {
 		// Refused without a comparison, so without a guess: the throttle
 		// gives its tokens back (no password over 72 bytes can be right).
 		return User{}, fmt.Errorf("%w: password longer than %d bytes", ErrInvalidCredentials, maxPasswordLength)
@@ -236,7 +240,7 @@ func (h *loginHandler) check(ctx context.Context, req loginRequest, at *guard.At
 	if err := at.TakeUser(ctx, id); err != nil {
 		return User{}, loginError(err)
 	}
-	compared, err := at.Compare(ctx, u.PasswordHash, found, req.Password)
+	compared, err := at.Compare(ctx, u.PasswordHash, found, password, alt)
 	if compared {
 		// A comparison that ends in a refusal was a guess (whatever the
 		// client did after); a successful login costs nothing.
@@ -271,6 +275,24 @@ func (h *loginHandler) check(ctx context.Context, req loginRequest, at *guard.At
 		return User{}, fmt.Errorf("%w: user ID %q is disabled", ErrInvalidCredentials, u.ID)
 	}
 	return u, nil
+}
+
+// loginCandidates returns the forms of a login's password to compare: its
+// NFKC form, as HashPassword and the register handler hash it, and, when
+// the password as sent is not its own NFKC form, the password as sent
+// (alt), for hashes made elsewhere of the password as typed (bcryptjs,
+// PHP's password_hash). A form over the 72 bytes that bcrypt reads is
+// left out (no such password can be right, and bcrypt would truncate it);
+// password is "" when both are.
+func loginCandidates(sent string) (password, alt string) {
+	normalised := passwords.Normalize(sent)
+	if normalised != sent && len(sent) <= maxPasswordLength {
+		alt = sent
+	}
+	if len(normalised) > maxPasswordLength {
+		return alt, ""
+	}
+	return normalised, alt
 }
 
 // decodeLogin checks the content type and decodes the body, read whole up

@@ -3,9 +3,11 @@ package jwtguard_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -188,4 +190,74 @@ func TestReviewMemoryStoreBounded(t *testing.T) {
 	if _, err := jwtguard.NewMemoryStore(many...); !errors.Is(err, jwtguard.ErrUserStoreFull) {
 		t.Errorf("NewMemoryStore of %d users: %v, want ErrUserStoreFull", len(many), err)
 	}
+}
+
+// TestReviewLoginComparesPasswordAsSent: hashes made elsewhere (bcryptjs,
+// PHP) of passwords that are not their own NFKC form log in with the
+// password as typed: a comparison in NFKC that fails is followed by one of
+// the password as sent, in the same slot; an unknown user's dummy is
+// compared twice too, so that both take as long; a password already in
+// NFKC is compared once. A finding of the registration review (the login
+// compared only the NFKC form, locking such users out), fixed.
+func TestReviewLoginComparesPasswordAsSent(t *testing.T) {
+	sent := []string{
+		"mot\u00a0de\u00a0passe", // no-break spaces
+		"\ufb01rewall-2024",      // the fi ligature
+		"e=mc\u00b2-forever",     // a superscript
+		"\uff30\uff41\uff53\uff53\uff57\uff4f\uff52\uff44-2024", // full-width letters
+		"\u216b o'clock, high noon",                             // a Roman numeral
+		strings.Repeat("\ufdfa", 4),                             // 12 bytes, 132 in NFKC: only as sent
+	}
+	var users []jwtguard.User
+	for i, p := range sent {
+		h, err := bcrypt.GenerateFromPassword([]byte(p), 4) // as bcryptjs would: no normalising
+		if err != nil {
+			t.Fatal(err)
+		}
+		users = append(users, jwtguard.User{ID: "u" + strconv.Itoa(i), Username: "user" + strconv.Itoa(i), PasswordHash: h})
+	}
+	nfkc, err := jwtguard.HashPassword("\ufb01le and more")
+	if err != nil {
+		t.Fatal(err)
+	}
+	users = append(users, jwtguard.User{ID: "u-nfkc", Username: "nfkc", PasswordHash: nfkc})
+	store, err := jwtguard.NewMemoryStore(users...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := ltAuth(t, ltAccount(0, 0))
+	var compared atomic.Int64
+	jwtguard.SetPasswordCompare(a, func(hash, password []byte) error {
+		compared.Add(1)
+		return bcrypt.CompareHashAndPassword(hash, password)
+	})
+	login := a.LoginHandler(store)
+	try := func(what, username, password string, status int, comparisons int64) {
+		t.Helper()
+		compared.Store(0)
+		if rec := ltLogin(login, rgBody(username, password)); rec.Code != status {
+			t.Errorf("%s: %d %s, want %d", what, rec.Code, rec.Body, status)
+		}
+		if n := compared.Load(); n != comparisons {
+			t.Errorf("%s: %d comparisons, want %d", what, n, comparisons)
+		}
+	}
+	for i, p := range sent {
+		want := int64(2)
+		if i == len(sent)-1 {
+			want = 1 // its NFKC form is over 72 bytes: compared as sent alone
+		}
+		try(fmt.Sprintf("%q as sent", p), "user"+strconv.Itoa(i), p, http.StatusOK, want)
+		try(fmt.Sprintf("%q, wrong", p), "user"+strconv.Itoa(i), p+"x", http.StatusUnauthorized, want)
+		try(fmt.Sprintf("%q for an unknown user", p), "nobody"+strconv.Itoa(i), p, http.StatusUnauthorized, want)
+	}
+	try("an NFKC hash, the password not in NFKC", "nfkc", "\ufb01le and more", http.StatusOK, 1)
+	try("an NFKC hash, the NFKC form", "nfkc", "file and more", http.StatusOK, 1)
+	try("an NFKC hash, a wrong password not in NFKC", "nfkc", "\ufb01le and less", http.StatusUnauthorized, 2)
+	try("an ASCII password, wrong", "user0", "mot de passe", http.StatusUnauthorized, 1)
+	try("an ASCII password, unknown user", "nobody", "mot de passe", http.StatusUnauthorized, 1)
+	// 25 full-width letters: 75 bytes as sent, 25 in NFKC; only the NFKC
+	// form can be a bcrypt password.
+	try("over 72 bytes as sent only", "user0", strings.Repeat("\uff41", 25), http.StatusUnauthorized, 1)
+	try("over 72 bytes in both forms", "user0", strings.Repeat("\ufdfa", 25), http.StatusUnauthorized, 0)
 }

@@ -44,7 +44,13 @@ type User struct {
 	// the prefix, a two-digit cost from 4 to 31, '$', then 53 characters of
 	// bcrypt's base64 alphabet (22 of salt, 31 of hash). The login handler
 	// answers a user whose hash is anything else as a wrong password, after
-	// a comparison against a dummy hash, and logs it at Error level.
+	// a comparison against a dummy hash, and logs it at Error level. The
+	// login compares the password in Unicode NFKC, as HashPassword and
+	// RegisterHandler hash it, and, when the password as sent is not its
+	// own NFKC form, as sent too, so that a hash made elsewhere of the
+	// password as typed ("mot\u00a0de\u00a0passe" with no-break spaces,
+	// "\ufb01rewall" with a ligature, "e=mc\u00b2", full-width letters)
+	// still matches; either form matching logs the user in.
 	PasswordHash []byte
 	// Roles go into the token's roles claim.
 	Roles []string
@@ -186,7 +192,11 @@ func (s *memoryStore) SetPasswordHash(ctx context.Context, id string, hash []byt
 // minimum for bcrypt, Go's bcrypt.DefaultCost and the bcryptjs examples'.
 // The password is normalised to Unicode NFKC first, as the login handler
 // normalises the passwords it compares (NIST SP 800-63B-4), so that both
-// agree however the characters were composed. It refuses an empty
+// agree however the characters were composed. (The login handler also
+// compares a password as sent when it is not its own NFKC form, for hashes
+// made elsewhere without normalising: a hash from HashPassword matches
+// both "\ufb01le" and "file", one from bcryptjs of "\ufb01le" only the
+// former.) It refuses an empty
 // password, and one longer than the 72 bytes bcrypt reads (once
 // normalised) rather than hash a truncation of it. It applies no other
 // policy: [Auth.SetPassword] and the register handler do. (For another

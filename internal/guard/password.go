@@ -82,6 +82,11 @@ func newPasswordChecker(c *Config) *passwordChecker {
 
 // check compares password with hash (with a dummy hash when !found), once
 // the budget and a slot allow it, and reports whether it ran a comparison.
+// When alt is not empty and password does not match, alt is compared too,
+// within the same admission (a second candidate for the same secret: the
+// password as sent when password is its NFKC form); an unknown user's
+// dummy is then compared twice, so that a login takes as long whether or
+// not its user exists, and the budget observes both comparisons.
 // Its error is nil on a match,
 // bcrypt.ErrMismatchedHashAndPassword on a mismatch, ErrOverloaded when
 // neither freed up within the wait, and ctx's error when the request went
@@ -90,7 +95,7 @@ func newPasswordChecker(c *Config) *passwordChecker {
 // whole bcrypt hash (CheckBcryptHash) is compared against the dummy, like
 // an unknown user, and reported with an error wrapping ErrUnusableHash
 // after the comparison.
-func (pc *passwordChecker) check(ctx context.Context, hash []byte, found bool, password string, returning bool) (compared bool, err error) {
+func (pc *passwordChecker) check(ctx context.Context, hash []byte, found bool, password, alt string, returning bool) (compared bool, err error) {
 	var unusable error
 	cost := 0
 	if found {
@@ -112,16 +117,25 @@ func (pc *passwordChecker) check(ctx context.Context, hash []byte, found bool, p
 		cost = pc.dummyCost()
 		hash = pc.dummy(cost)
 	}
-	start := time.Now()
-	err = pc.compare(hash, []byte(password))
-	if pc.budget != nil && (err == nil || errors.Is(err, bcrypt.ErrMismatchedHashAndPassword)) {
-		// Only comparisons that ran bcrypt say what one costs.
-		pc.budget.observe(time.Since(start), cost)
+	err = pc.compareOnce(hash, password, cost)
+	if alt != "" && errors.Is(err, bcrypt.ErrMismatchedHashAndPassword) {
+		err = pc.compareOnce(hash, alt, cost)
 	}
 	if unusable != nil {
 		return true, fmt.Errorf("%w: %w", ErrUnusableHash, unusable)
 	}
 	return true, err
+}
+
+// compareOnce runs one bcrypt comparison and feeds its time to the budget.
+func (pc *passwordChecker) compareOnce(hash []byte, password string, cost int) error {
+	start := time.Now()
+	err := pc.compare(hash, []byte(password))
+	if pc.budget != nil && (err == nil || errors.Is(err, bcrypt.ErrMismatchedHashAndPassword)) {
+		// Only comparisons that ran bcrypt say what one costs.
+		pc.budget.observe(time.Since(start), cost)
+	}
+	return err
 }
 
 // hash hashes password at cost once the budget and a slot allow it, and
