@@ -330,7 +330,10 @@ func (a *Auth) checkNewPassword(password, username string) (string, error) {
 // (ErrOverloaded when there is none within the login wait), stores the
 // hash, and, with a session store ([WithSessions]), revokes every session
 // of the user, so that whoever held one must log in with the new
-// password. An unknown user is an error wrapping [ErrUserNotFound]. It
+// password; a login that read the old hash before the change and would
+// start its session after it is refused too (the store's mark, see
+// [SessionStore].RevokeUserSessions). Without a session store, access
+// tokens already issued stay valid until they expire. An unknown user is an error wrapping [ErrUserNotFound]. It
 // does not check the old password: that is the caller's decision (a
 // password-change form asks for it; an administrator's reset does not).
 func (a *Auth) SetPassword(ctx context.Context, users UserWriter, userID, password string) error {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -260,4 +261,77 @@ func TestReviewLoginComparesPasswordAsSent(t *testing.T) {
 	// form can be a bcrypt password.
 	try("over 72 bytes as sent only", "user0", strings.Repeat("\uff41", 25), http.StatusUnauthorized, 1)
 	try("over 72 bytes in both forms", "user0", strings.Repeat("\ufdfa", 25), http.StatusUnauthorized, 0)
+}
+
+// TestReviewSetPasswordRacesLogin: a login that compared the old password
+// while SetPassword ran yields no working session. The login reads alice
+// (her old hash), blocks inside the comparison, SetPassword stores the new
+// hash and revokes her sessions (none exist yet), and the comparison is
+// released: the session store refuses the session, created at the time
+// the login read her, and the login is answered 401 invalid_credentials
+// (not 503). With the clock frozen (the read, the revocation and the
+// session at one instant) and with it moving between each. A finding of the registration
+// review (the login kept a working session with the old password), fixed.
+func TestReviewSetPasswordRacesLogin(t *testing.T) {
+	for _, moving := range []bool{false, true} {
+		t.Run(map[bool]string{false: "frozen clock", true: "moving clock"}[moving], func(t *testing.T) {
+			clock := &rtClock{now: time.Date(2031, time.March, 4, 5, 6, 7, 0, time.UTC)}
+			e := rgSetup(t, jwtguard.RegisterPolicy{}, jwtguard.WithSessions(jwtguard.NewMemorySessionStore()), jwtguard.WithClock(clock.Now),
+				ltPolicy(func(p *jwtguard.LoginPolicy) { p.Concurrency = 4 })) // SetPassword hashes while the login holds a slot
+			refresh := e.auth.RefreshHandler(e.users)
+			entered, release := make(chan struct{}), make(chan struct{})
+			var first atomic.Bool
+			jwtguard.SetPasswordCompare(e.auth, func(hash, password []byte) error {
+				if first.CompareAndSwap(false, true) {
+					close(entered)
+					<-release
+				}
+				return bcrypt.CompareHashAndPassword(hash, password)
+			})
+
+			done := make(chan *httptest.ResponseRecorder)
+			go func() { done <- ltLogin(e.login, ltAlice) }() // the old password
+			<-entered
+			if moving {
+				clock.Add(time.Second)
+			}
+			if err := e.auth.SetPassword(context.Background(), e.users, "u-alice", rgPassword); err != nil {
+				t.Fatal(err)
+			}
+			if moving {
+				// The login issues after the revocation's instant: only the
+				// time it read alice, not the time it issues, is covered.
+				clock.Add(time.Second)
+			}
+			close(release)
+			rec := <-done
+
+			if rec.Code == http.StatusOK {
+				// Acceptable only if nothing it got works.
+				tr := slDecode(t, rec.Body.Bytes())
+				if _, ok := ltVerify(e.auth, tr.AccessToken); ok {
+					t.Error("the racing login's access token is accepted after the password change")
+				}
+				if rec := rtPost(refresh, "application/json", rtJSON(tr.RefreshToken)); rec.Code == http.StatusOK {
+					t.Error("the racing login's refresh token works after the password change")
+				}
+			} else {
+				rtRefused(t, "the login that raced the password change", rec, http.StatusUnauthorized, "invalid_credentials")
+			}
+
+			clock.Add(time.Second)
+			rtRefused(t, "the old password after the change", ltLogin(e.login, ltAlice), http.StatusUnauthorized, "invalid_credentials")
+			rec = ltLogin(e.login, rgBody("alice", rgPassword))
+			if rec.Code != http.StatusOK {
+				t.Fatalf("the new password: %d %s", rec.Code, rec.Body)
+			}
+			tr := slDecode(t, rec.Body.Bytes())
+			if _, ok := ltVerify(e.auth, tr.AccessToken); !ok {
+				t.Error("a login after the change: its access token is refused")
+			}
+			if rec := rtPost(refresh, "application/json", rtJSON(tr.RefreshToken)); rec.Code != http.StatusOK {
+				t.Errorf("a login after the change: refresh %d %s", rec.Code, rec.Body)
+			}
+		})
+	}
 }

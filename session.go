@@ -34,7 +34,8 @@ type Session struct {
 	// IdleTimeout, when not zero, ends the session when no refresh comes
 	// for that long after the last one (or the login).
 	IdleTimeout time.Duration
-	// LastUsedAt is the time of the login or of the last refresh.
+	// LastUsedAt is the time of the login (its CreatedAt) or of the last
+	// refresh.
 	LastUsedAt time.Time
 	// KeyBinding is reserved for a proof-of-possession key the session is
 	// bound to (the thumbprint of a DPoP key); empty for bearer sessions.
@@ -171,24 +172,32 @@ var (
 // it 401 invalid_credentials, as a wrong password; logging in again works.
 var ErrSessionRevoked = errors.New("jwtguard: the user's sessions were revoked after the login read the user")
 
-// issueLogin issues u's tokens at a login: an access token alone, or, with
-// a session store, a new session, its first refresh token and an access
-// token in it. A store that fails is ErrOverloaded (503), logged at Error.
-func (a *Auth) issueLogin(ctx context.Context, u User) (TokenResponse, error) {
+// issueLogin issues u's tokens at a login that read u at readAt: an access
+// token alone, or, with a session store, a new session created at readAt,
+// its first refresh token and an access token in it. A store that refuses
+// the session because the user's sessions were revoked at or after readAt
+// (ErrSessionRevoked: the password may have changed since it was read) is
+// ErrInvalidCredentials (401); one that fails otherwise is ErrOverloaded
+// (503), logged at Error.
+func (a *Auth) issueLogin(ctx context.Context, u User, readAt time.Time) (TokenResponse, error) {
 	if a.cfg.sessions == nil {
 		return a.Issue(ctx, u)
 	}
-	now := a.cfg.now()
+	// The session starts when the login read the user: its lifetime and
+	// idle timeout run from then.
 	s := Session{
 		ID:          newTokenID(),
 		UserID:      u.ID,
-		CreatedAt:   now,
-		ExpiresAt:   now.Add(a.cfg.sessionLifetime),
+		CreatedAt:   readAt,
+		ExpiresAt:   readAt.Add(a.cfg.sessionLifetime),
 		IdleTimeout: a.cfg.sessionIdle,
-		LastUsedAt:  now,
+		LastUsedAt:  readAt,
 	}
 	refresh := newRefreshToken()
-	if err := a.cfg.sessions.CreateSession(ctx, s, HashRefreshToken(refresh)); err != nil {
+	switch err := a.cfg.sessions.CreateSession(ctx, s, HashRefreshToken(refresh)); {
+	case errors.Is(err, ErrSessionRevoked):
+		return TokenResponse{}, fmt.Errorf("%w: user ID %q: the user's sessions were revoked after the login read the user (a password change?): %w", ErrInvalidCredentials, u.ID, err)
+	case err != nil:
 		return TokenResponse{}, storeError(err)
 	}
 	tr, err := a.issue(ctx, u, s)
