@@ -111,7 +111,7 @@ func New(key Key, opts ...Option) (*Auth, error) {
 		return nil, err
 	}
 	a.guard = guard.New(gc)
-	if a.register, err = a.cfg.register.resolve(); err != nil {
+	if a.register, err = a.cfg.register.resolve(gc.DummyCost); err != nil {
 		return nil, err
 	}
 	a.maxLoginBody = cmp.Or(cfg.login.MaxBodySize, defaultMaxBodySize)

@@ -19,3 +19,15 @@ var ParseLifetime = parseLifetime
 func EditLoginPolicy(edit func(*LoginPolicy)) Option {
 	return func(c *config) { edit(&c.login) }
 }
+
+// SetMemoryStoreLimit sets the most users a store of NewMemoryStore holds
+// (100,000 otherwise), so that tests can fill one.
+func SetMemoryStoreLimit(users UserWriter, n int) {
+	s := users.(*memoryStore)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.limit = n
+}
+
+// MaxMemoryUsers is the most users NewMemoryStore's store holds.
+const MaxMemoryUsers = maxMemoryUsers

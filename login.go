@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -33,12 +34,24 @@ import (
 //     case, trailing data), or an empty username or password:
 //     ErrInvalidRequest, 400;
 //   - an unknown user, a wrong password (compared once normalised to
-//     Unicode NFKC, as HashPassword and RegisterHandler hash it), a
-//     password over 72 bytes, a
+//     Unicode NFKC, as HashPassword and RegisterHandler hash it, and, when
+//     the password as sent is not its own NFKC form, compared as sent
+//     too, in the same bcrypt slot, so that hashes made elsewhere of a
+//     password typed with a no-break space, a ligature, a superscript or
+//     full-width letters still match; an unknown user's dummy hash is
+//     then compared twice as well), a password over 72 bytes in both
+//     forms, a
 //     disabled account, or a user whose stored hash is not a usable bcrypt
 //     hash (logged at Error level): ErrInvalidCredentials, 401, all with
 //     the same body; unknown users and unusable hashes are compared against
 //     a dummy hash so that they take as long as known ones;
+//   - with a session store, a login whose user's sessions were revoked
+//     (a password change, a log out everywhere) at or after the instant
+//     it read the user, before it compared the password: the store
+//     refuses its session ([ErrSessionRevoked], Session.CreatedAt being
+//     that instant) and the login is answered ErrInvalidCredentials, 401,
+//     since the password it checked may be the old one; the client logs
+//     in again;
 //   - too many failed logins for the account or the client address
 //     (LoginPolicy.Account, on by default, and Address): ErrTooManyRequests,
 //     429 with Retry-After, before any password is compared;
@@ -125,7 +138,7 @@ func (h *loginHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.refuse(w, r, form, req.Return, err)
 		return
 	}
-	u, at, err := h.login(r.Context(), r, req)
+	u, readAt, at, err := h.login(r.Context(), r, req)
 	if err != nil {
 		var te *guard.ThrottledError
 		switch {
@@ -137,7 +150,7 @@ func (h *loginHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.refuse(w, r, form, req.Return, err)
 		return
 	}
-	tr, err := a.issueLogin(r.Context(), u)
+	tr, err := a.issueLogin(r.Context(), u, readAt)
 	if err != nil {
 		if errors.Is(err, ErrOverloaded) {
 			w.Header().Set("Retry-After", "1")
@@ -175,19 +188,20 @@ func (h *loginHandler) refuse(w http.ResponseWriter, r *http.Request, form bool,
 }
 
 // login runs req through the defences and returns the user whose
-// credentials it holds, and the attempt, which remembers a successful
-// login's address. Only a login whose password was compared and refused
+// credentials it holds, the time it read the user (before the store
+// lookup: the session's CreatedAt), and the attempt, which remembers a
+// successful login's address. Only a login whose password was compared and refused
 // keeps its throttle tokens; the deferred End gives every other login's
 // back, a panic's too (it goes on to net/http, which logs it and drops the
 // connection).
-func (h *loginHandler) login(ctx context.Context, r *http.Request, req loginRequest) (User, *guard.Attempt, error) {
+func (h *loginHandler) login(ctx context.Context, r *http.Request, req loginRequest) (User, time.Time, *guard.Attempt, error) {
 	at, err := h.auth.guard.Begin(ctx, r, req.Username)
 	defer at.End(ctx)
 	if err != nil {
-		return User{}, at, loginError(err)
+		return User{}, time.Time{}, at, loginError(err)
 	}
-	u, err := h.check(ctx, req, at)
-	return u, at, err
+	u, readAt, err := h.check(ctx, req, at)
+	return u, readAt, at, err
 }
 
 // loginError maps an error of the defences to the refusal it is.
@@ -210,15 +224,20 @@ func loginError(err error) error {
 // password, disabled account), ErrOverloaded when no password-hashing
 // budget or slot freed up in time, and ErrInternal when the store or the
 // stored hash failed. It marks at as a guess when a password comparison ran
-// and the login is refused: only then does it keep its throttle tokens.
-func (h *loginHandler) check(ctx context.Context, req loginRequest, at *guard.Attempt) (_ User, err error) {
-	// Compared in NFKC, as HashPassword and the register handler hash it.
-	req.Password = passwords.Normalize(req.Password)
-	if len(req.Password) > maxPasswordLength {
+// and the login is refused: only then does it keep its throttle tokens. It
+// returns too the time, taken before the store lookup, at which it read
+// the user: a session store refuses a session started then if the user's
+// sessions were revoked since (a password change that the hash it read
+// may predate).
+func (h *loginHandler) check(ctx context.Context, req loginRequest, at *guard.Attempt) (_ User, readAt time.Time, err error) {
+	password, alt := loginCandidates(req.Password)
+	if password == "" {
 		// Refused without a comparison, so without a guess: the throttle
 		// gives its tokens back (no password over 72 bytes can be right).
-		return User{}, fmt.Errorf("%w: password longer than %d bytes", ErrInvalidCredentials, maxPasswordLength)
+		return User{}, readAt, fmt.Errorf("%w: password longer than %d bytes", ErrInvalidCredentials, maxPasswordLength)
 	}
+	// Taken before the lookup: whatever the store returns was read after.
+	readAt = h.auth.cfg.now()
 	u, err := h.users.LookupUser(ctx, req.Username)
 	found := err == nil
 	switch {
@@ -230,9 +249,9 @@ func (h *loginHandler) check(ctx context.Context, req loginRequest, at *guard.At
 		// for it (a driver reports the cancellation in its own words):
 		// not a server error, and answered like a client that went away
 		// while waiting for budget; it reads no answer.
-		return User{}, fmt.Errorf("%w: request cancelled during the user lookup: %w", ErrOverloaded, err)
+		return User{}, readAt, fmt.Errorf("%w: request cancelled during the user lookup: %w", ErrOverloaded, err)
 	default:
-		return User{}, fmt.Errorf("%w: user store: %w", ErrInternal, err)
+		return User{}, readAt, fmt.Errorf("%w: user store: %w", ErrInternal, err)
 	}
 	// The store may match spellings that the username's fold keeps apart:
 	// guesses for one user share its ID's bucket too. An unknown user takes
@@ -243,9 +262,9 @@ func (h *loginHandler) check(ctx context.Context, req loginRequest, at *guard.At
 		id = u.ID
 	}
 	if err := at.TakeUser(ctx, id); err != nil {
-		return User{}, loginError(err)
+		return User{}, readAt, loginError(err)
 	}
-	compared, err := at.Compare(ctx, u.PasswordHash, found, req.Password)
+	compared, err := at.Compare(ctx, u.PasswordHash, found, password, alt)
 	if compared {
 		// A comparison that ends in a refusal was a guess (whatever the
 		// client did after); a successful login costs nothing.
@@ -257,29 +276,47 @@ func (h *loginHandler) check(ctx context.Context, req loginRequest, at *guard.At
 	}
 	switch {
 	case errors.Is(err, guard.ErrOverloaded):
-		return User{}, fmt.Errorf("%w: %w", ErrOverloaded, err)
+		return User{}, readAt, fmt.Errorf("%w: %w", ErrOverloaded, err)
 	case errors.Is(err, guard.ErrUnusableHash):
 		// Answered as a wrong password (it was compared against the dummy
 		// hash, taking as long), so that accounts without a usable hash
 		// (single sign-on only, say) do not stand out; the operator is told.
 		h.auth.log.LogAttrs(ctx, slog.LevelError, "jwtguard: the user store returned a password hash that is not a usable bcrypt hash",
 			slog.String("user_id", u.ID), slog.String("reason", err.Error()))
-		return User{}, fmt.Errorf("%w: user ID %q has no usable password hash", ErrInvalidCredentials, u.ID)
+		return User{}, readAt, fmt.Errorf("%w: user ID %q has no usable password hash", ErrInvalidCredentials, u.ID)
 	case err != nil && ctx.Err() != nil && !errors.Is(err, bcrypt.ErrMismatchedHashAndPassword):
 		// The client went away while waiting, before any comparison; it
 		// reads no answer. (A comparison that ran counts as a guess,
 		// whatever the client did after.)
-		return User{}, fmt.Errorf("%w: request cancelled while waiting for budget or a slot: %w", ErrOverloaded, err)
+		return User{}, readAt, fmt.Errorf("%w: request cancelled while waiting for budget or a slot: %w", ErrOverloaded, err)
 	case err != nil && !errors.Is(err, bcrypt.ErrMismatchedHashAndPassword):
-		return User{}, fmt.Errorf("%w: password check for user ID %q: %w", ErrInternal, u.ID, err)
+		return User{}, readAt, fmt.Errorf("%w: password check for user ID %q: %w", ErrInternal, u.ID, err)
 	case !found:
-		return User{}, fmt.Errorf("%w: unknown user", ErrInvalidCredentials)
+		return User{}, readAt, fmt.Errorf("%w: unknown user", ErrInvalidCredentials)
 	case err != nil:
-		return User{}, fmt.Errorf("%w: wrong password for user ID %q", ErrInvalidCredentials, u.ID)
+		return User{}, readAt, fmt.Errorf("%w: wrong password for user ID %q", ErrInvalidCredentials, u.ID)
 	case u.Disabled:
-		return User{}, fmt.Errorf("%w: user ID %q is disabled", ErrInvalidCredentials, u.ID)
+		return User{}, readAt, fmt.Errorf("%w: user ID %q is disabled", ErrInvalidCredentials, u.ID)
 	}
-	return u, nil
+	return u, readAt, nil
+}
+
+// loginCandidates returns the forms of a login's password to compare: its
+// NFKC form, as HashPassword and the register handler hash it, and, when
+// the password as sent is not its own NFKC form, the password as sent
+// (alt), for hashes made elsewhere of the password as typed (bcryptjs,
+// PHP's password_hash). A form over the 72 bytes that bcrypt reads is
+// left out (no such password can be right, and bcrypt would truncate it);
+// password is "" when both are.
+func loginCandidates(sent string) (password, alt string) {
+	normalised := passwords.Normalize(sent)
+	if normalised != sent && len(sent) <= maxPasswordLength {
+		alt = sent
+	}
+	if len(normalised) > maxPasswordLength {
+		return alt, ""
+	}
+	return normalised, alt
 }
 
 // decodeLogin checks the content type and decodes the body, read whole up

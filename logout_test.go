@@ -244,6 +244,7 @@ func TestLogoutEverywhere(t *testing.T) {
 	}
 	rtRefused(t, "again, with the revoked token", loPost(everywhere, phone.AccessToken, "", ""), 401, "invalid_token")
 	rtRefused(t, "no token", loPost(everywhere, "", "", ""), 401, "unauthorized")
+	e.clock.Add(time.Second) // a login at the instant of the revocation is refused with it
 	fresh := e.signIn(t)
 	e.clock.Add(time.Hour)
 	rtRefused(t, "an expired token", loPost(everywhere, fresh.AccessToken, "", ""), 401, "invalid_token")

@@ -116,8 +116,11 @@ type LoginPolicy struct {
 	// DummyHashCost is the bcrypt cost of the dummy hash that unknown users
 	// (and users whose stored hash cannot be used) are compared against,
 	// so that they take as long as known users, until a real hash has been
-	// seen; from then on the highest cost seen. Set it to the cost of the
-	// store's hashes. It does not change HashPassword. Zero: 10; 4 to 31.
+	// seen (compared by a login, or made by RegisterHandler or
+	// SetPassword); from then on the highest cost seen. Set it to the cost
+	// of the store's hashes. It is also the cost RegisterHandler and
+	// SetPassword hash at, unless RegisterPolicy.BcryptCost says
+	// otherwise. It does not change HashPassword. Zero: 10; 4 to 31.
 	DummyHashCost int
 	// TokenField makes a successful login also carry the access token as
 	// "token", the member the tutorials' clients read, beside the RFC 6749
@@ -180,8 +183,14 @@ const (
 // would let every guess through).
 const maxLimitSpan = 100 * 365 * 24 * time.Hour
 
-// resolve resolves a Limit: Burst 0 when off.
+// resolve resolves a login Limit: Burst 0 when off.
 func (l Limit) resolve(zeroIsOff bool) (guard.Limit, error) {
+	return l.resolveWith(zeroIsOff, defaultLimitBurst, defaultLimitEvery)
+}
+
+// resolveWith resolves a Limit whose zero Burst is burst and zero Every is
+// every, each field on its own: Burst 0 when off.
+func (l Limit) resolveWith(zeroIsOff bool, burst int, every time.Duration) (guard.Limit, error) {
 	switch {
 	case l.Burst < 0 || l.Every < 0:
 		return guard.Limit{}, errors.New("a negative burst or interval")
@@ -191,10 +200,10 @@ func (l Limit) resolve(zeroIsOff bool) (guard.Limit, error) {
 		return guard.Limit{}, nil
 	}
 	if l.Burst == 0 {
-		l.Burst = defaultLimitBurst
+		l.Burst = burst
 	}
 	if l.Every == 0 {
-		l.Every = defaultLimitEvery
+		l.Every = every
 	}
 	if l.Every > maxLimitSpan || l.Burst > 1 && l.Every > maxLimitSpan/time.Duration(l.Burst-1) {
 		return guard.Limit{}, errors.New("(burst - 1) × interval over 100 years")

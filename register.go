@@ -40,8 +40,9 @@ type UserWriter interface {
 var ErrUserExists = errors.New("jwtguard: username taken")
 
 // ErrPasswordRejected: a new password does not meet the password policy
-// ([RegisterPolicy]): too short, too long, one of the commonest passwords,
-// the username, or holding a control character. 400 invalid_password,
+// ([RegisterPolicy]): too short, too long, one of the commonest passwords
+// or made like them (repeated, sequential, decorated), the username, or
+// holding a control character. 400 invalid_password,
 // with a reason that says which.
 var ErrPasswordRejected = errors.New("jwtguard: password rejected by the policy")
 
@@ -61,7 +62,9 @@ var (
 // comment states. It follows NIST SP 800-63B-4 §3.1.1.2 for passwords.
 type RegisterPolicy struct {
 	// MinPasswordLength is the fewest characters a new password may have,
-	// counted in Unicode code points once it is normalised (NFKC).
+	// counted in Unicode code points both as sent and once normalised
+	// (NFKC), so that neither a character that NFKC expands into many
+	// (U+FDFA is 18) nor one that it composes can pass it alone.
 	// 800-63B-4 asks for 15 when the password is the only factor, and
 	// allows 8 when it is one of several. Zero: 15; at least 8.
 	MinPasswordLength int
@@ -73,12 +76,20 @@ type RegisterPolicy struct {
 	// reaches the user store counts, created or refused as taken: a
 	// taken name is answered 409, which tells that the name exists, and
 	// this limit is what bounds how fast a client can learn which names
-	// do. Zero: a burst of 5, then one more every 10 minutes; Off turns
-	// it off.
+	// do. Zero: a burst of 5, then one more every 10 minutes; each field
+	// on its own (a Burst alone keeps the 10 minutes, an Every alone the
+	// burst of 5), not the login limits' defaults; Off turns it off.
 	Address Limit
 	// BcryptCost is the cost of the hashes of new passwords, computed
-	// within the login's password budget (LoginPolicy.CPUShare). Zero: 10;
-	// 4 to 31.
+	// within the login's password budget (LoginPolicy.CPUShare). Zero:
+	// LoginPolicy.DummyHashCost (whose own zero is 10), so that a failed
+	// login for a registered user takes as long as one for an unknown
+	// username, which is compared against a dummy hash of that cost; 4
+	// to 31. A cost set here above the dummy's raises the dummy's to it
+	// once the first hash is made (the login compares unknown usernames
+	// at the highest cost it has seen), so that it does not tell them
+	// apart either; one below it makes registered users' failed logins
+	// quicker than unknown names' until the store holds only such hashes.
 	BcryptCost int
 }
 
@@ -110,24 +121,22 @@ type registerConfig struct {
 	cost        int
 }
 
-func (p *RegisterPolicy) resolve() (registerConfig, error) {
+// resolve resolves the policy; dummyCost is the login's resolved
+// DummyHashCost, BcryptCost's default.
+func (p *RegisterPolicy) resolve(dummyCost int) (registerConfig, error) {
 	fail := func(format string, args ...any) (registerConfig, error) {
 		return registerConfig{}, fmt.Errorf("jwtguard: register policy: "+format, args...)
 	}
 	rc := registerConfig{
 		minPassword: cmp.Or(p.MinPasswordLength, defaultMinPasswordLength),
 		roles:       p.Roles,
-		cost:        cmp.Or(p.BcryptCost, defaultBcryptCost),
+		cost:        cmp.Or(p.BcryptCost, dummyCost),
 	}
 	if rc.roles == nil {
 		rc.roles = []string{"user"}
 	}
-	addr := p.Address
-	if addr == (Limit{}) {
-		addr = Limit{Burst: defaultRegisterBurst, Every: defaultRegisterEvery}
-	}
 	var err error
-	if rc.address, err = addr.resolve(false); err != nil {
+	if rc.address, err = p.Address.resolveWith(false, defaultRegisterBurst, defaultRegisterEvery); err != nil {
 		return fail("Address: %v", err)
 	}
 	switch {
@@ -158,12 +167,19 @@ func (p *RegisterPolicy) resolve() (registerConfig, error) {
 //     digit: ErrInvalidRequest, 400 invalid_username. Its letter case is
 //     kept, but two usernames that differ only in case are one: the
 //     second is taken (the account throttle folds usernames so too);
-//   - a password that breaks the policy (normalised to NFKC first, as
-//     the login handler normalises it): fewer than MinPasswordLength
-//     characters, more than 72 bytes (bcrypt reads no more), one of the
+//   - a password that breaks the policy: fewer than MinPasswordLength
+//     characters, as sent or once normalised to NFKC (as the login
+//     handler normalises it); more than 72 bytes once normalised (bcrypt
+//     reads no more); in NFKC and without regard to case, one of the
 //     commonest passwords of a published breach corpus (15,769 of at
-//     least 8 characters, compared without regard to case), the username
-//     itself, or a control character: [ErrPasswordRejected], 400
+//     least 8 characters) or made like them (800-63B-4's "repetitive or
+//     sequential characters"): one short unit repeated
+//     ("passwordpassword", "aaaaaaaaaaaaaaa"), a run of the alphabet, the
+//     digits or a keyboard row, forwards or backwards ("123456789012345",
+//     "qwertyuiopasdfgh"), or a listed password or such a pattern with
+//     only digits, punctuation or spaces added before or after it
+//     ("password1234567"), all answered password_too_common; the
+//     username itself; or a control character: [ErrPasswordRejected], 400
 //     invalid_password, with a reason naming the rule;
 //   - more registrations from the client address than RegisterPolicy's
 //     Address limit allows: [ErrTooManyRequests], 429 with Retry-After;
@@ -173,7 +189,8 @@ func (p *RegisterPolicy) resolve() (registerConfig, error) {
 //     tried, so keep it on;
 //   - no password-hashing budget within the login wait, or a failing
 //     Throttle: [ErrOverloaded], 503 with Retry-After; a UserWriter error
-//     other than ErrUserExists: [ErrInternal], 500.
+//     other than ErrUserExists: [ErrInternal], 500, logged at Error level,
+//     [ErrUserStoreFull] of a full [NewMemoryStore] (100,000 users) too.
 //
 // A 409 takes as long as a 201: both hash the password first. It panics
 // if users is nil.
@@ -287,14 +304,14 @@ func checkUsername(name string) error {
 	return nil
 }
 
-// checkNewPassword normalises password and checks it against the policy;
-// it returns the normalised password.
+// checkNewPassword checks password, as sent, against the policy (its
+// length as sent and once normalised, the rest once normalised); it
+// returns the normalised password, the one to hash.
 func (a *Auth) checkNewPassword(password, username string) (string, error) {
-	password = passwords.Normalize(password)
 	err := passwords.Check(password, username, a.register.minPassword)
 	switch {
 	case err == nil:
-		return password, nil
+		return passwords.Normalize(password), nil
 	case errors.Is(err, passwords.ErrTooShort):
 		return "", fmt.Errorf("%w: %w", errPasswordTooShort, err)
 	case errors.Is(err, passwords.ErrTooLong):
@@ -313,7 +330,10 @@ func (a *Auth) checkNewPassword(password, username string) (string, error) {
 // (ErrOverloaded when there is none within the login wait), stores the
 // hash, and, with a session store ([WithSessions]), revokes every session
 // of the user, so that whoever held one must log in with the new
-// password. An unknown user is an error wrapping [ErrUserNotFound]. It
+// password; a login that read the old hash before the change and would
+// start its session after it is refused too (the store's mark, see
+// [SessionStore].RevokeUserSessions). Without a session store, access
+// tokens already issued stay valid until they expire. An unknown user is an error wrapping [ErrUserNotFound]. It
 // does not check the old password: that is the caller's decision (a
 // password-change form asks for it; an administrator's reset does not).
 func (a *Auth) SetPassword(ctx context.Context, users UserWriter, userID, password string) error {

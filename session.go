@@ -22,7 +22,11 @@ type Session struct {
 	ID string
 	// UserID is the [User].ID the session was started for.
 	UserID string
-	// CreatedAt is when the login started the session.
+	// CreatedAt is when the login started the session: the time it read
+	// the user from the UserStore, before it compared the password, so
+	// that a store can refuse a session that a revocation of the user's
+	// sessions made after that read must cover (see
+	// [SessionStore].RevokeUserSessions).
 	CreatedAt time.Time
 	// ExpiresAt is the session's absolute end, fixed at login and never
 	// moved by a refresh.
@@ -30,7 +34,8 @@ type Session struct {
 	// IdleTimeout, when not zero, ends the session when no refresh comes
 	// for that long after the last one (or the login).
 	IdleTimeout time.Duration
-	// LastUsedAt is the time of the login or of the last refresh.
+	// LastUsedAt is the time of the login (its CreatedAt) or of the last
+	// refresh.
 	LastUsedAt time.Time
 	// KeyBinding is reserved for a proof-of-possession key the session is
 	// bound to (the thumbprint of a DPoP key); empty for bearer sessions.
@@ -58,7 +63,9 @@ type SessionStore interface {
 	// CreateSession stores s, whose first refresh token hashes to first.
 	// It fails if a session of s.ID, or a token of that hash, exists, and
 	// for a session without an ID or a user ID (its access tokens' empty
-	// sid would never be checked) or with a negative IdleTimeout.
+	// sid would never be checked) or with a negative IdleTimeout. It fails
+	// with [ErrSessionRevoked] when RevokeUserSessions marked s.UserID's
+	// sessions revoked at a time at or after s.CreatedAt (see there).
 	CreateSession(ctx context.Context, s Session, first TokenHash) error
 
 	// RotateSession spends the refresh token presented and makes next its
@@ -113,8 +120,17 @@ type SessionStore interface {
 	RevokeSession(ctx context.Context, id string, now time.Time) error
 
 	// RevokeUserSessions revokes every session of userID at now (keeping
-	// the first RevokedAt of those already revoked); a user without
-	// sessions is not an error, and a later login starts a live one.
+	// the first RevokedAt of those already revoked), and marks the user's
+	// sessions revoked as of now: from then on CreateSession refuses, with
+	// [ErrSessionRevoked], a session of userID whose CreatedAt is at or
+	// before the latest of the marks (a login that read the user, and so
+	// its old password hash, before a password change or a "log out
+	// everywhere" must not start a live session after it). The mark is
+	// set for a user without sessions too (not an error) and concerns no
+	// other user; a later login (CreatedAt after the mark) starts a live
+	// session. A store keeps a mark for an hour after its now at least,
+	// as the times of its calls tell (no login takes that long between
+	// reading the user and starting its session), and may forget it then.
 	RevokeUserSessions(ctx context.Context, userID string, now time.Time) error
 
 	// DenyAccessToken refuses the access token jti until until, when a
@@ -148,24 +164,40 @@ var (
 	ErrRefreshTokenSuperseded = errors.New("jwtguard: refresh token was superseded by a retried refresh")
 )
 
-// issueLogin issues u's tokens at a login: an access token alone, or, with
-// a session store, a new session, its first refresh token and an access
-// token in it. A store that fails is ErrOverloaded (503), logged at Error.
-func (a *Auth) issueLogin(ctx context.Context, u User) (TokenResponse, error) {
+// ErrSessionRevoked is what [SessionStore].CreateSession returns for a
+// session whose user's sessions RevokeUserSessions revoked at or after the
+// session's CreatedAt: the login read the user before a password change
+// (or a "log out everywhere") and would otherwise start a session after
+// it, with a password that may be the old one. The login handler answers
+// it 401 invalid_credentials, as a wrong password; logging in again works.
+var ErrSessionRevoked = errors.New("jwtguard: the user's sessions were revoked after the login read the user")
+
+// issueLogin issues u's tokens at a login that read u at readAt: an access
+// token alone, or, with a session store, a new session created at readAt,
+// its first refresh token and an access token in it. A store that refuses
+// the session because the user's sessions were revoked at or after readAt
+// (ErrSessionRevoked: the password may have changed since it was read) is
+// ErrInvalidCredentials (401); one that fails otherwise is ErrOverloaded
+// (503), logged at Error.
+func (a *Auth) issueLogin(ctx context.Context, u User, readAt time.Time) (TokenResponse, error) {
 	if a.cfg.sessions == nil {
 		return a.Issue(ctx, u)
 	}
-	now := a.cfg.now()
+	// The session starts when the login read the user: its lifetime and
+	// idle timeout run from then.
 	s := Session{
 		ID:          newTokenID(),
 		UserID:      u.ID,
-		CreatedAt:   now,
-		ExpiresAt:   now.Add(a.cfg.sessionLifetime),
+		CreatedAt:   readAt,
+		ExpiresAt:   readAt.Add(a.cfg.sessionLifetime),
 		IdleTimeout: a.cfg.sessionIdle,
-		LastUsedAt:  now,
+		LastUsedAt:  readAt,
 	}
 	refresh := newRefreshToken()
-	if err := a.cfg.sessions.CreateSession(ctx, s, HashRefreshToken(refresh)); err != nil {
+	switch err := a.cfg.sessions.CreateSession(ctx, s, HashRefreshToken(refresh)); {
+	case errors.Is(err, ErrSessionRevoked):
+		return TokenResponse{}, fmt.Errorf("%w: user ID %q: the user's sessions were revoked after the login read the user (a password change?): %w", ErrInvalidCredentials, u.ID, err)
+	case err != nil:
 		return TokenResponse{}, storeError(err)
 	}
 	tr, err := a.issue(ctx, u, s)

@@ -18,16 +18,27 @@ import (
 // denied access tokens, once they have. It bounds what one client can
 // make it keep: a user's 101st session drops the oldest, and a session
 // remembers its 64 newest spent or superseded tokens (an older one
-// presented again is refused as invalid, no longer reported as reuse). It is safe for
-// concurrent use.
+// presented again is refused as invalid, no longer reported as reuse). The
+// marks of RevokeUserSessions (a password change, a "log out everywhere")
+// are kept for an hour after their time, as the store's calls tell it,
+// one per user at most; once it has forgotten one, it refuses with
+// [ErrSessionRevoked] every session whose CreatedAt is at or before the
+// newest mark forgotten, whatever its user (a login that read its user
+// more than an hour ago), so that forgetting never lets one through. It
+// is safe for concurrent use.
 func NewMemorySessionStore() SessionStore {
 	return &memorySessions{
 		sessions: map[string]*memorySession{},
 		tokens:   map[TokenHash]*memoryToken{},
 		users:    map[string]map[string]bool{},
 		denied:   map[string]time.Time{},
+		marks:    map[string]time.Time{},
 	}
 }
+
+// markRetention is how long the memory store keeps a mark of
+// RevokeUserSessions.
+const markRetention = time.Hour
 
 // sessionRetention is how long after its end a session and the hashes of
 // its tokens are kept.
@@ -39,7 +50,11 @@ type memorySessions struct {
 	tokens   map[TokenHash]*memoryToken
 	users    map[string]map[string]bool // user ID → session IDs
 	denied   map[string]time.Time       // jti → until
-	swept    time.Time                  // the last sweep of what has expired
+	marks    map[string]time.Time       // user ID → the latest RevokeUserSessions
+	// forgotten is the newest mark the sweep dropped: sessions created at
+	// or before it are refused, whatever their user.
+	forgotten time.Time
+	swept     time.Time // the last sweep of what has expired
 }
 
 type memorySession struct {
@@ -84,6 +99,12 @@ func (m *memorySessions) CreateSession(_ context.Context, s Session, first Token
 	}
 	if _, dup := m.tokens[first]; dup {
 		return errors.New("jwtguard: the store already holds that refresh token")
+	}
+	if mark, ok := m.marks[s.UserID]; ok && !s.CreatedAt.After(mark) {
+		return fmt.Errorf("%w (at %s)", ErrSessionRevoked, mark.Format(time.RFC3339Nano))
+	}
+	if !m.forgotten.IsZero() && !s.CreatedAt.After(m.forgotten) {
+		return fmt.Errorf("%w (a revocation forgotten after %v, at %s)", ErrSessionRevoked, markRetention, m.forgotten.Format(time.RFC3339Nano))
 	}
 	if s.LastUsedAt.IsZero() {
 		s.LastUsedAt = s.CreatedAt
@@ -253,6 +274,9 @@ func (m *memorySessions) RevokeUserSessions(_ context.Context, userID string, no
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if now.After(m.marks[userID]) {
+		m.marks[userID] = now
+	}
 	for id := range m.users[userID] {
 		if ms := m.sessions[id]; ms.RevokedAt.IsZero() {
 			ms.RevokedAt = now
@@ -296,8 +320,10 @@ func (m *memorySessions) Revoked(_ context.Context, sid, jti string, now time.Ti
 // sweep drops, at most once a minute, the sessions that expired a
 // retention period ago with the hashes of their tokens (no token of theirs
 // can be used or reused against them any more; the period leaves a refused
-// call without effect when the clocks of the calls disagree a little), and
-// the denials that have run out. m.mu must be held for writing.
+// call without effect when the clocks of the calls disagree a little), the
+// denials that have run out, and the marks of RevokeUserSessions an hour
+// old (remembering the newest of them as forgotten). m.mu must be held for
+// writing.
 func (m *memorySessions) sweep(now time.Time) {
 	if now.Before(m.swept.Add(time.Minute)) {
 		return
@@ -311,6 +337,14 @@ func (m *memorySessions) sweep(now time.Time) {
 	for jti, until := range m.denied {
 		if !now.Before(until) {
 			delete(m.denied, jti)
+		}
+	}
+	for user, mark := range m.marks {
+		if !now.Before(mark.Add(markRetention)) {
+			if mark.After(m.forgotten) {
+				m.forgotten = mark
+			}
+			delete(m.marks, user)
 		}
 	}
 }

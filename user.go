@@ -44,7 +44,13 @@ type User struct {
 	// the prefix, a two-digit cost from 4 to 31, '$', then 53 characters of
 	// bcrypt's base64 alphabet (22 of salt, 31 of hash). The login handler
 	// answers a user whose hash is anything else as a wrong password, after
-	// a comparison against a dummy hash, and logs it at Error level.
+	// a comparison against a dummy hash, and logs it at Error level. The
+	// login compares the password in Unicode NFKC, as HashPassword and
+	// RegisterHandler hash it, and, when the password as sent is not its
+	// own NFKC form, as sent too, so that a hash made elsewhere of the
+	// password as typed ("mot\u00a0de\u00a0passe" with no-break spaces,
+	// "\ufb01rewall" with a ligature, "e=mc\u00b2", full-width letters)
+	// still matches; either form matching logs the user in.
 	PasswordHash []byte
 	// Roles go into the token's roles claim.
 	Roles []string
@@ -78,14 +84,18 @@ type UserByIDStore interface {
 // NewMemoryStore returns a [UserWriter] that holds users in memory, for
 // examples, tests and small services: the users given, and those that
 // RegisterHandler adds while the process runs (they are lost when it
-// ends). Usernames match without regard to letter case, as
+// ends). It holds at most 100,000 users, so that public registration
+// cannot make it grow without bound: past that, CreateUser fails with
+// [ErrUserStoreFull], which RegisterHandler answers 500 server_error and
+// logs at Error level (no retry frees room: the operator must move the
+// users to a database), and NewMemoryStore fails if given more. Usernames match without regard to letter case, as
 // strings.EqualFold compares them (the account throttle's fold); IDs
 // match exactly. The store keeps copies of the users and hands out
 // copies. It fails if two users share a username (so compared) or an ID,
 // or a user lacks an ID, a username or a usable bcrypt hash (see
 // [User].PasswordHash). It is safe for concurrent use.
 func NewMemoryStore(users ...User) (UserWriter, error) {
-	s := &memoryStore{byName: map[string]*User{}, byID: map[string]*User{}}
+	s := &memoryStore{byName: map[string]*User{}, byID: map[string]*User{}, limit: maxMemoryUsers}
 	for _, u := range users {
 		if err := s.add(u); err != nil {
 			return nil, err
@@ -94,12 +104,21 @@ func NewMemoryStore(users ...User) (UserWriter, error) {
 	return s, nil
 }
 
+// ErrUserStoreFull: the memory store ([NewMemoryStore]) holds as many
+// users as it may. RegisterHandler answers it 500 server_error, logged at
+// Error level.
+var ErrUserStoreFull = errors.New("jwtguard: the memory user store is full")
+
+// maxMemoryUsers is the most users NewMemoryStore's store holds.
+const maxMemoryUsers = 100_000
+
 // memoryStore is NewMemoryStore's store. Its users are never changed in
 // place: a new password replaces the user's record.
 type memoryStore struct {
 	mu     sync.RWMutex
 	byName map[string]*User // by fold.Key of the username
 	byID   map[string]*User
+	limit  int // the most users it holds
 }
 
 // add checks u and adds a copy of it; s.mu must be held for writing, or s
@@ -116,6 +135,9 @@ func (s *memoryStore) add(u User) error {
 	}
 	if _, err := guard.CheckBcryptHash(u.PasswordHash); err != nil {
 		return fmt.Errorf("jwtguard: user %q: password hash: %w", u.Username, err)
+	}
+	if len(s.byID) >= s.limit {
+		return fmt.Errorf("%w: %d users", ErrUserStoreFull, len(s.byID))
 	}
 	u.PasswordHash = slices.Clone(u.PasswordHash)
 	u.Roles = slices.Clone(u.Roles)
@@ -170,7 +192,11 @@ func (s *memoryStore) SetPasswordHash(ctx context.Context, id string, hash []byt
 // minimum for bcrypt, Go's bcrypt.DefaultCost and the bcryptjs examples'.
 // The password is normalised to Unicode NFKC first, as the login handler
 // normalises the passwords it compares (NIST SP 800-63B-4), so that both
-// agree however the characters were composed. It refuses an empty
+// agree however the characters were composed. (The login handler also
+// compares a password as sent when it is not its own NFKC form, for hashes
+// made elsewhere without normalising: a hash from HashPassword matches
+// both "\ufb01le" and "file", one from bcryptjs of "\ufb01le" only the
+// former.) It refuses an empty
 // password, and one longer than the 72 bytes bcrypt reads (once
 // normalised) rather than hash a truncation of it. It applies no other
 // policy: [Auth.SetPassword] and the register handler do. (For another

@@ -73,6 +73,14 @@
 //   - RevokeUserSessions of a user without sessions is not an error, keeps
 //     the first RevokedAt of a session revoked already, and leaves the
 //     user's later logins alone.
+//   - RevokeUserSessions at r marks the user (with sessions or without):
+//     CreateSession of a session of theirs with CreatedAt at r or before
+//     fails with [jwtguard.ErrSessionRevoked] and stores nothing, one a
+//     microsecond after r is stored; other users' sessions are not
+//     refused; of two marks the later holds, whichever call came last;
+//     and a mark is still kept after calls an hour less a microsecond
+//     after r (the suite never asks later than that, when a store may
+//     have forgotten it).
 //   - A spent token of a session past its ExpiresAt or idle is
 //     [jwtguard.ErrRefreshTokenInvalid] and does not revoke the session:
 //     that rule comes before reuse detection.

@@ -3,6 +3,7 @@ package storetest_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"regexp"
@@ -115,6 +116,19 @@ var mutants = map[string][]string{
 	"create-negative-idle": {"Create/NegativeIdle"},
 	"zero-time":            {"Create/ZeroTime"},
 	"grace-no-lower-bound": {"Grace/BeforeRotation"},
+	// Registration review: RevokeUserSessions revoked only the sessions
+	// that existed, so a login that read the old password hash before a
+	// password change and created its session after the revocation kept
+	// a live one. Each of these breaks the mark that closes it.
+	"mark-none":               {"RevokeUser/MarkRefusesEarlierLogin", "RevokeUser/MarkRefusesLoginAtMark", "RevokeUser/MarkWithoutSessions", "RevokeUser/MarkKeepsLatest", "RevokeUser/MarkKeptAnHour"},
+	"mark-exclusive":          {"RevokeUser/MarkRefusesLoginAtMark"},
+	"mark-only-with-sessions": {"RevokeUser/MarkWithoutSessions"},
+	"mark-every-user":         {"RevokeUser/MarkOnlyThatUser"},
+	"mark-overwrites":         {"RevokeUser/MarkKeepsLatest"},
+	"mark-forgotten":          {"RevokeUser/MarkKeptAnHour"},
+	"mark-wrong-error":        {"RevokeUser/MarkRefusesEarlierLogin", "RevokeUser/MarkRefusesLoginAtMark"},
+	"mark-stores":             {"RevokeUser/MarkRefusesEarlierLogin"},
+	"mark-rounds-up":          {"RevokeUser/LaterLoginEdge"},
 }
 
 // unbreakable are the subtests no mutant can fail: a Session holds only
@@ -225,7 +239,7 @@ type mem struct {
 	sessions map[string]*entry
 	tokens   map[jwtguard.TokenHash]*token
 	denied   map[string]time.Time
-	users    map[string]time.Time // revoke-user-forever
+	users    map[string]time.Time // the marks of RevokeUserSessions, by user ID
 }
 
 func newMem(bug string) *mem {
@@ -273,8 +287,40 @@ func (m *mem) CreateSession(_ context.Context, s jwtguard.Session, first jwtguar
 	if m.is("create-drops-idle") {
 		s.IdleTimeout = 0
 	}
+	if err := m.marked(s); err != nil {
+		if m.is("mark-stores") {
+			m.sessions[s.ID] = &entry{s: s, current: first}
+			m.tokens[first] = &token{sid: s.ID}
+		}
+		return err
+	}
 	m.sessions[s.ID] = &entry{s: s, current: first}
 	m.tokens[first] = &token{sid: s.ID}
+	return nil
+}
+
+// marked refuses s when its user's sessions were revoked at or after its
+// CreatedAt.
+func (m *mem) marked(s jwtguard.Session) error {
+	for user, mark := range m.users {
+		if user != s.UserID && !m.is("mark-every-user") {
+			continue
+		}
+		refused := !s.CreatedAt.After(mark)
+		switch {
+		case m.is("mark-exclusive"):
+			refused = s.CreatedAt.Before(mark)
+		case m.is("mark-rounds-up"):
+			refused = s.CreatedAt.Before(mark.Add(time.Second))
+		}
+		if !refused {
+			continue
+		}
+		if m.is("mark-wrong-error") {
+			return errors.New("revoked")
+		}
+		return fmt.Errorf("%w at %v", jwtguard.ErrSessionRevoked, mark)
+	}
 	return nil
 }
 
@@ -318,6 +364,9 @@ func (m *mem) RotateSession(_ context.Context, presented, next jwtguard.TokenHas
 	now = m.time(now)
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.is("mark-forgotten") {
+		clear(m.users)
+	}
 	tk := m.tokens[presented]
 	if tk == nil {
 		if m.is("unknown-reused") {
@@ -506,7 +555,6 @@ func (m *mem) RevokeUserSessions(_ context.Context, userID string, now time.Time
 	if m.is("revoke-user-noop") {
 		return nil
 	}
-	m.users[userID] = now
 	n := 0
 	for _, e := range m.sessions {
 		if e.s.UserID == userID || m.is("revoke-user-everyone") {
@@ -516,6 +564,11 @@ func (m *mem) RevokeUserSessions(_ context.Context, userID string, now time.Time
 			}
 			m.revoke(e, now)
 		}
+	}
+	switch {
+	case m.is("mark-none"), m.is("mark-only-with-sessions") && n == 0:
+	case m.is("mark-overwrites"), now.After(m.users[userID]):
+		m.users[userID] = now
 	}
 	if n == 0 && m.is("revoke-user-unknown-error") {
 		return errors.New("no such user")

@@ -147,6 +147,13 @@ var suite = []group{
 		{"KeepsFirstRevokedAt", "a session already revoked keeps its first RevokedAt", testRevokeUserKeepsFirstRevokedAt},
 		{"UnknownUser", "RevokeUserSessions of a user without sessions is not an error", testRevokeUserUnknownUser},
 		{"LaterLogin", "RevokeUserSessions revokes the sessions that exist, not the user's later logins", testRevokeUserLaterLogin},
+		{"LaterLoginEdge", "a session of the user created a microsecond after the mark of RevokeUserSessions is stored and live", testRevokeUserLaterLoginEdge},
+		{"MarkRefusesEarlierLogin", "after RevokeUserSessions at r, CreateSession of a session of that user created before r fails with ErrSessionRevoked and stores nothing", testRevokeUserMarkRefusesEarlierLogin},
+		{"MarkRefusesLoginAtMark", "after RevokeUserSessions at r, CreateSession of a session of that user created at r fails with ErrSessionRevoked", testRevokeUserMarkRefusesLoginAtMark},
+		{"MarkWithoutSessions", "RevokeUserSessions of a user without sessions marks them too: a session of theirs created before r fails with ErrSessionRevoked", testRevokeUserMarkWithoutSessions},
+		{"MarkOnlyThatUser", "the mark of RevokeUserSessions is the user's: another user's session created before r is stored", testRevokeUserMarkOnlyThatUser},
+		{"MarkKeepsLatest", "of two revocations of a user's sessions, the later mark holds whatever the order of the calls: a session created between them fails with ErrSessionRevoked", testRevokeUserMarkKeepsLatest},
+		{"MarkKeptAnHour", "a store keeps the mark of RevokeUserSessions at r for an hour at least: after calls at r+1h-1µs, a session of the user created before r still fails with ErrSessionRevoked", testRevokeUserMarkKeptAnHour},
 	}},
 	{"Revoked", []test{
 		{"DeniedBeforeUntil", "a jti denied until u is revoked before u", testRevokedDeniedBeforeUntil},
@@ -1116,6 +1123,97 @@ func testRevokeUserLaterLogin(e *env) {
 	a := e.create(s)
 	e.wantLive("the later login's token", a, s.ID, at(2*time.Hour))
 	e.rotate("the later login's token", a, at(3*time.Hour), 0)
+}
+
+func testRevokeUserLaterLoginEdge(e *env) {
+	user := e.user()
+	r := at(time.Hour)
+	e.revokeUser(user, r)
+	s := e.session(user, r.Add(tick))
+	a := e.create(s)
+	e.wantLive("the login a microsecond after the mark", a, s.ID, r.Add(time.Second))
+}
+
+// refuseRevoked asks CreateSession to store s and checks that it fails
+// with ErrSessionRevoked and stores nothing.
+func (e *env) refuseRevoked(what string, s jwtguard.Session) {
+	e.t.Helper()
+	first := e.hash()
+	err := e.s.CreateSession(e.ctx, s, first)
+	if !errors.Is(err, jwtguard.ErrSessionRevoked) {
+		got := "nil (stored)"
+		if err != nil {
+			got = fmt.Sprintf("%q", err.Error())
+		}
+		e.errorf("CreateSession(%s, CreatedAt %s) = %s; want ErrSessionRevoked", what, when(s.CreatedAt), got)
+	}
+	if err == nil {
+		return
+	}
+	if got, err := e.s.LookupSession(e.ctx, first); err == nil {
+		e.errorf("CreateSession(%s) failed but stored its token (in session %s)", what, got.ID)
+	}
+	if !e.revoked(s.ID, "", s.CreatedAt.Add(time.Second)) {
+		e.errorf("CreateSession(%s) failed but Revoked(its sid) = false: the session was stored", what)
+	}
+}
+
+func testRevokeUserMarkRefusesEarlierLogin(e *env) {
+	user := e.user()
+	e.sessionsOf(user, 2)
+	r := at(time.Hour)
+	e.revokeUser(user, r)
+	e.refuseRevoked("a login that read the user before the revocation", e.session(user, r.Add(-time.Second)))
+	e.refuseRevoked("a login a microsecond before the revocation", e.session(user, r.Add(-tick)))
+}
+
+func testRevokeUserMarkRefusesLoginAtMark(e *env) {
+	user := e.user()
+	e.sessionsOf(user, 1)
+	r := at(time.Hour)
+	e.revokeUser(user, r)
+	e.refuseRevoked("a login at the instant of the revocation", e.session(user, r))
+}
+
+func testRevokeUserMarkWithoutSessions(e *env) {
+	e.login(t0)
+	user := e.user()
+	r := at(time.Hour)
+	e.revokeUser(user, r)
+	e.refuseRevoked("the first login of a user revoked without sessions", e.session(user, r.Add(-time.Second)))
+}
+
+func testRevokeUserMarkOnlyThatUser(e *env) {
+	user, other := e.user(), e.user()
+	e.sessionsOf(user, 1)
+	r := at(time.Hour)
+	e.revokeUser(user, r)
+	s := e.session(other, r.Add(-time.Second))
+	a := e.create(s)
+	e.wantLive("another user's login from before the revocation", a, s.ID, r)
+}
+
+func testRevokeUserMarkKeepsLatest(e *env) {
+	user := e.user()
+	e.sessionsOf(user, 1)
+	early, late := at(time.Hour), at(2*time.Hour)
+	e.revokeUser(user, late)
+	e.revokeUser(user, early) // a call with a clock behind the other's
+	e.refuseRevoked("a login between two revocations", e.session(user, early.Add(time.Minute)))
+}
+
+func testRevokeUserMarkKeptAnHour(e *env) {
+	user := e.user()
+	other, oh := e.login(t0)
+	r := at(time.Hour)
+	e.revokeUser(user, r)
+	// Calls an hour less a microsecond later, a rotation (when a store
+	// may sweep) and another user's revocation among them.
+	later := r.Add(time.Hour - tick)
+	e.rotate("another user's token", oh, later, 0)
+	e.revoked(other.ID, "", later)
+	e.revokeUser(e.user(), later)
+	e.refuseRevoked("a login that read the user before the revocation, an hour later", e.session(user, r.Add(-time.Second)))
 }
 
 // ---- Revoked ----

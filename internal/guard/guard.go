@@ -265,22 +265,26 @@ func (g *Guard) BeginRegistration(ctx context.Context, r *http.Request, limit Li
 
 // Hash hashes password with bcrypt at cost within the password budget and
 // the bound on work at once that comparisons share, so that a flood of
-// registrations cannot take the CPU either. Its error is ErrOverloaded, or
-// ctx's, as for Compare, or bcrypt's.
+// registrations cannot take the CPU either. The cost counts as a real
+// hash's from then on: unknown users are compared against a dummy hash of
+// at least that cost, as they are once a login has seen a hash of it. Its
+// error is ErrOverloaded, or ctx's, as for Compare, or bcrypt's.
 func (g *Guard) Hash(ctx context.Context, password string, cost int) ([]byte, error) {
 	return g.passwords.hash(ctx, password, cost)
 }
 
 // Compare compares password with hash (a dummy hash when !found), within
 // the password budget and the bound on comparisons at once, and reports
-// whether it ran a comparison. Its error is nil on a match,
+// whether it ran a comparison. When alt is not empty and password does not
+// match, it compares alt too, in the same slot (the dummy twice for an
+// unknown user, so that both take as long). Its error is nil on a match,
 // bcrypt.ErrMismatchedHashAndPassword on a mismatch, one wrapping
 // ErrUnusableHash for a found user whose hash cannot be compared with (it
 // was compared against the dummy, taking as long), ErrOverloaded when no
 // budget or slot freed up within the wait, and ctx's error when the client
 // went away while waiting.
-func (at *Attempt) Compare(ctx context.Context, hash []byte, found bool, password string) (compared bool, err error) {
-	return at.g.passwords.check(ctx, hash, found, password, at.mayDraw)
+func (at *Attempt) Compare(ctx context.Context, hash []byte, found bool, password, alt string) (compared bool, err error) {
+	return at.g.passwords.check(ctx, hash, found, password, alt, at.mayDraw)
 }
 
 // Guess marks the attempt as a guess: a password was compared and the login

@@ -82,6 +82,11 @@ func newPasswordChecker(c *Config) *passwordChecker {
 
 // check compares password with hash (with a dummy hash when !found), once
 // the budget and a slot allow it, and reports whether it ran a comparison.
+// When alt is not empty and password does not match, alt is compared too,
+// within the same admission (a second candidate for the same secret: the
+// password as sent when password is its NFKC form); an unknown user's
+// dummy is then compared twice, so that a login takes as long whether or
+// not its user exists, and the budget observes both comparisons.
 // Its error is nil on a match,
 // bcrypt.ErrMismatchedHashAndPassword on a mismatch, ErrOverloaded when
 // neither freed up within the wait, and ctx's error when the request went
@@ -90,7 +95,7 @@ func newPasswordChecker(c *Config) *passwordChecker {
 // whole bcrypt hash (CheckBcryptHash) is compared against the dummy, like
 // an unknown user, and reported with an error wrapping ErrUnusableHash
 // after the comparison.
-func (pc *passwordChecker) check(ctx context.Context, hash []byte, found bool, password string, returning bool) (compared bool, err error) {
+func (pc *passwordChecker) check(ctx context.Context, hash []byte, found bool, password, alt string, returning bool) (compared bool, err error) {
 	var unusable error
 	cost := 0
 	if found {
@@ -112,11 +117,9 @@ func (pc *passwordChecker) check(ctx context.Context, hash []byte, found bool, p
 		cost = pc.dummyCost()
 		hash = pc.dummy(cost)
 	}
-	start := time.Now()
-	err = pc.compare(hash, []byte(password))
-	if pc.budget != nil && (err == nil || errors.Is(err, bcrypt.ErrMismatchedHashAndPassword)) {
-		// Only comparisons that ran bcrypt say what one costs.
-		pc.budget.observe(time.Since(start), cost)
+	err = pc.compareOnce(hash, password, cost)
+	if alt != "" && errors.Is(err, bcrypt.ErrMismatchedHashAndPassword) {
+		err = pc.compareOnce(hash, alt, cost)
 	}
 	if unusable != nil {
 		return true, fmt.Errorf("%w: %w", ErrUnusableHash, unusable)
@@ -124,7 +127,20 @@ func (pc *passwordChecker) check(ctx context.Context, hash []byte, found bool, p
 	return true, err
 }
 
-// hash hashes password at cost once the budget and a slot allow it.
+// compareOnce runs one bcrypt comparison and feeds its time to the budget.
+func (pc *passwordChecker) compareOnce(hash []byte, password string, cost int) error {
+	start := time.Now()
+	err := pc.compare(hash, []byte(password))
+	if pc.budget != nil && (err == nil || errors.Is(err, bcrypt.ErrMismatchedHashAndPassword)) {
+		// Only comparisons that ran bcrypt say what one costs.
+		pc.budget.observe(time.Since(start), cost)
+	}
+	return err
+}
+
+// hash hashes password at cost once the budget and a slot allow it, and
+// records cost as the cost of a real hash (seeCost), so that unknown users
+// are compared at least as slowly as the users it makes.
 func (pc *passwordChecker) hash(ctx context.Context, password string, cost int) ([]byte, error) {
 	if err := pc.admit(ctx, false, time.Now().Add(pc.wait)); err != nil {
 		if errors.Is(err, ErrOverloaded) {
@@ -137,10 +153,16 @@ func (pc *passwordChecker) hash(ctx context.Context, password string, cost int) 
 	pc.admitted.Add(1)
 	start := time.Now()
 	h, err := bcrypt.GenerateFromPassword([]byte(password), cost)
-	if err == nil && pc.budget != nil {
+	if err != nil {
+		return nil, err
+	}
+	// A hash made here is a stored user's: unknown users are compared at
+	// its cost from now on, as if a login had seen it.
+	pc.seeCost(cost)
+	if pc.budget != nil {
 		pc.budget.observe(time.Since(start), cost)
 	}
-	return h, err
+	return h, nil
 }
 
 // ErrUnusableHash: the store's hash for a found user is not a bcrypt hash
