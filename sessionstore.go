@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -31,7 +32,6 @@ func NewMemorySessionStore() SessionStore {
 		sessions: map[string]*memorySession{},
 		tokens:   map[TokenHash]*memoryToken{},
 		users:    map[string]map[string]bool{},
-		denied:   map[string]time.Time{},
 		marks:    map[string]time.Time{},
 	}
 }
@@ -44,12 +44,20 @@ const markRetention = time.Hour
 // its tokens are kept.
 const sessionRetention = 24 * time.Hour
 
+// memorySessions keeps its sessions under one lock, and what Revoked
+// reads also in two sync.Maps, written under the lock and read without it:
+// Verify asks Revoked on every request, and an RWMutex's read lock is an
+// atomic add on one cache line that every core shares: a Revoked call on
+// two cores at once took 163 ns with it, 70 ns with the sync.Maps, whose
+// Load writes nothing shared (BenchmarkMemorySessionStoreRevoked -cpu 2,
+// medians of 8 interleaved runs; 55 and 58 ns on one core).
 type memorySessions struct {
 	mu       sync.RWMutex
 	sessions map[string]*memorySession
 	tokens   map[TokenHash]*memoryToken
 	users    map[string]map[string]bool // user ID → session IDs
-	denied   map[string]time.Time       // jti → until
+	live     sync.Map                   // session ID → *sessionView, for Revoked
+	denied   sync.Map                   // jti → time.Time until which it is denied
 	marks    map[string]time.Time       // user ID → the latest RevokeUserSessions
 	// forgotten is the newest mark the sweep dropped: sessions created at
 	// or before it are refused, whatever their user.
@@ -57,8 +65,15 @@ type memorySessions struct {
 	swept     time.Time // the last sweep of what has expired
 }
 
+// sessionView is what Revoked needs of a session.
+type sessionView struct {
+	expiresAt time.Time
+	revoked   atomic.Bool
+}
+
 type memorySession struct {
 	Session
+	view     *sessionView
 	current  TokenHash
 	previous TokenHash // spent by the last rotation, when rotated is set
 	rotated  time.Time // when the last rotation spent previous
@@ -109,7 +124,7 @@ func (m *memorySessions) CreateSession(_ context.Context, s Session, first Token
 	if s.LastUsedAt.IsZero() {
 		s.LastUsedAt = s.CreatedAt
 	}
-	ms := &memorySession{Session: s, current: first}
+	ms := &memorySession{Session: s, current: first, view: &sessionView{expiresAt: s.ExpiresAt}}
 	if m.users[s.UserID] == nil {
 		m.users[s.UserID] = map[string]bool{}
 	}
@@ -117,6 +132,7 @@ func (m *memorySessions) CreateSession(_ context.Context, s Session, first Token
 		m.dropOldest(ids)
 	}
 	m.sessions[s.ID] = ms
+	m.live.Store(s.ID, ms.view)
 	m.addToken(ms, first)
 	m.users[s.UserID][s.ID] = true
 	return nil
@@ -156,6 +172,7 @@ func (m *memorySessions) drop(ms *memorySession) {
 		delete(m.tokens, h)
 	}
 	delete(m.sessions, ms.ID)
+	m.live.Delete(ms.ID)
 	if ids := m.users[ms.UserID]; ids != nil {
 		delete(ids, ms.ID)
 		if len(ids) == 0 {
@@ -211,9 +228,7 @@ func (m *memorySessions) RotateSession(_ context.Context, presented, next TokenH
 		return Session{}, ErrRefreshTokenSuperseded
 	default:
 		// Reuse: a spent token, or a superseded one after its window.
-		if live {
-			ms.RevokedAt = now
-		}
+		ms.revoke(now)
 		return Session{}, ErrRefreshTokenReused
 	}
 	if _, held := m.tokens[next]; held {
@@ -262,8 +277,8 @@ func (m *memorySessions) RevokeSession(_ context.Context, id string, now time.Ti
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if ms := m.sessions[id]; ms != nil && ms.RevokedAt.IsZero() {
-		ms.RevokedAt = now
+	if ms := m.sessions[id]; ms != nil {
+		ms.revoke(now)
 	}
 	return nil
 }
@@ -278,9 +293,7 @@ func (m *memorySessions) RevokeUserSessions(_ context.Context, userID string, no
 		m.marks[userID] = now
 	}
 	for id := range m.users[userID] {
-		if ms := m.sessions[id]; ms.RevokedAt.IsZero() {
-			ms.RevokedAt = now
-		}
+		m.sessions[id].revoke(now)
 	}
 	return nil
 }
@@ -291,26 +304,36 @@ func (m *memorySessions) DenyAccessToken(_ context.Context, jti string, until ti
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if until.After(m.denied[jti]) {
-		m.denied[jti] = until
+	if old, ok := m.denied.Load(jti); !ok || until.After(old.(time.Time)) {
+		m.denied.Store(jti, until)
 	}
 	return nil
+}
+
+// revoke revokes ms at now, unless it is revoked already. m.mu must be
+// held for writing.
+func (ms *memorySession) revoke(now time.Time) {
+	if ms.RevokedAt.IsZero() {
+		ms.RevokedAt = now
+		ms.view.revoked.Store(true)
+	}
 }
 
 func (m *memorySessions) Revoked(_ context.Context, sid, jti string, now time.Time) (bool, error) {
 	if now.IsZero() {
 		return false, errZeroTime
 	}
-	m.mu.RLock()
-	defer m.mu.RUnlock()
 	if jti != "" {
-		if until, ok := m.denied[jti]; ok && now.Before(until) {
+		if until, ok := m.denied.Load(jti); ok && now.Before(until.(time.Time)) {
 			return true, nil
 		}
 	}
 	if sid != "" {
-		ms := m.sessions[sid]
-		if ms == nil || !ms.RevokedAt.IsZero() || !now.Before(ms.ExpiresAt) {
+		v, ok := m.live.Load(sid)
+		if !ok {
+			return true, nil // unknown: fail closed
+		}
+		if sv := v.(*sessionView); sv.revoked.Load() || !now.Before(sv.expiresAt) {
 			return true, nil
 		}
 	}
@@ -334,9 +357,9 @@ func (m *memorySessions) sweep(now time.Time) {
 			m.drop(ms)
 		}
 	}
-	for jti, until := range m.denied {
-		if !now.Before(until) {
-			delete(m.denied, jti)
+	for jti, until := range m.denied.Range {
+		if !now.Before(until.(time.Time)) {
+			m.denied.CompareAndDelete(jti, until)
 		}
 	}
 	for user, mark := range m.marks {
