@@ -118,9 +118,7 @@ type loginResponse struct {
 
 func (h *loginHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	a := h.auth
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
-		a.refuse(w, r, fmt.Errorf("%w: %s", errMethodNotAllowed, r.Method))
+	if !a.postOnly(w, r) {
 		return
 	}
 	// In cookie mode an HTML form may log in: answered with redirects.
@@ -140,13 +138,7 @@ func (h *loginHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	u, readAt, at, err := h.login(r.Context(), r, req)
 	if err != nil {
-		var te *guard.ThrottledError
-		switch {
-		case errors.As(err, &te):
-			w.Header().Set("Retry-After", guard.RetryAfter(te.Wait))
-		case errors.Is(err, ErrOverloaded):
-			w.Header().Set("Retry-After", a.guard.RetryAfter())
-		}
+		a.setRetryAfterFor(w, err)
 		h.refuse(w, r, form, req.Return, err)
 		return
 	}
@@ -172,6 +164,29 @@ func (h *loginHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		resp.Token = tr.AccessToken
 	}
 	writeJSON(w, http.StatusOK, resp)
+}
+
+// postOnly refuses a request with another method than POST (405, Allow:
+// POST) and reports whether r may go on.
+func (a *Auth) postOnly(w http.ResponseWriter, r *http.Request) bool {
+	if r.Method == http.MethodPost {
+		return true
+	}
+	w.Header().Set("Allow", http.MethodPost)
+	a.refuse(w, r, fmt.Errorf("%w: %s", errMethodNotAllowed, r.Method))
+	return false
+}
+
+// setRetryAfterFor sets the Retry-After of a refusal by the password
+// defences: the throttle's wait for a 429, the budget's for a 503.
+func (a *Auth) setRetryAfterFor(w http.ResponseWriter, err error) {
+	var te *guard.ThrottledError
+	switch {
+	case errors.As(err, &te):
+		w.Header().Set("Retry-After", guard.RetryAfter(te.Wait))
+	case errors.Is(err, ErrOverloaded):
+		w.Header().Set("Retry-After", a.guard.RetryAfter())
+	}
 }
 
 // refuse answers a refused login: an HTML form's with a redirect to the

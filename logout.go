@@ -81,9 +81,7 @@ type logoutHandler struct {
 
 func (h *logoutHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	a := h.auth
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
-		a.refuse(w, r, fmt.Errorf("%w: %s", errMethodNotAllowed, r.Method))
+	if !a.postOnly(w, r) {
 		return
 	}
 	var (

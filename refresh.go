@@ -103,9 +103,7 @@ type refreshHandler struct {
 
 func (h *refreshHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	a := h.auth
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
-		a.refuse(w, r, fmt.Errorf("%w: %s", errMethodNotAllowed, r.Method))
+	if !a.postOnly(w, r) {
 		return
 	}
 	tok, fromCookie, err := h.token(w, r)

@@ -215,9 +215,7 @@ type registered struct {
 
 func (h *registerHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	a := h.auth
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
-		a.refuse(w, r, fmt.Errorf("%w: %s", errMethodNotAllowed, r.Method))
+	if !a.postOnly(w, r) {
 		return
 	}
 	err := a.checkOrigin(r) // cookie mode: a cross-site sign-up is refused too
@@ -237,13 +235,7 @@ func (h *registerHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	u, err := h.register(r.Context(), r, req)
 	if err != nil {
-		var te *guard.ThrottledError
-		switch {
-		case errors.As(err, &te):
-			w.Header().Set("Retry-After", guard.RetryAfter(te.Wait))
-		case errors.Is(err, ErrOverloaded):
-			w.Header().Set("Retry-After", a.guard.RetryAfter())
-		}
+		a.setRetryAfterFor(w, err)
 		a.refuse(w, r, err)
 		return
 	}
