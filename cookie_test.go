@@ -440,3 +440,35 @@ func TestReviewLogoutClearsOnlyWhatEnded(t *testing.T) {
 		t.Errorf("log out everywhere without an access cookie: %d, cookies %v; want 401 and the cookies kept", rec.Code, rec.Result().Cookies())
 	}
 }
+
+// TestReviewLogoutWithStaleCookies (findings of the fixes' review, fixed):
+// a logout whose access cookie the server no longer accepts (a rotated
+// key) was refused before the refresh cookie was read, and kept every
+// cookie, so the session lived on and the login page's refresh signed the
+// user back in; and a refresh cookie without its check cookie (a browser
+// from before the check, or a second one a sibling tossed in) with no
+// access cookie refused the logout. Both now end the sessions the refresh
+// cookies name and clear the cookies.
+func TestReviewLogoutWithStaleCookies(t *testing.T) {
+	e := ckSetup(t, jwtguard.CookieMode{})
+	cs := e.ckLogin(t)
+	acc := *cs["__Host-access_token"]
+	acc.Value = acc.Value[:len(acc.Value)-4] + "AAAA"
+	stale := map[string]*http.Cookie{"a": &acc, "r": cs["__Secure-refresh_token"], "c": cs["__Host-refresh_check"]}
+	rec := ckServe(e.logout, ckRequest("POST", "/api/auth/logout", "same-origin", stale, "", ""))
+	if rec.Code != http.StatusNoContent || ckCookies(rec)["__Secure-refresh_token"] == nil {
+		t.Fatalf("logout with a stale access cookie: %d %s, cookies %v", rec.Code, rec.Body, rec.Result().Cookies())
+	}
+	rtRefused(t, "the refresh cookie after that logout", rtPost(e.refresh, "application/json", rtJSON(cs["__Secure-refresh_token"].Value)), http.StatusBadRequest, "invalid_grant")
+	// A stale access cookie alone is still refused: nothing to end.
+	rec = ckServe(e.logout, ckRequest("POST", "/api/auth/logout", "same-origin", map[string]*http.Cookie{"a": &acc}, "", ""))
+	rtRefused(t, "a stale access cookie alone", rec, http.StatusUnauthorized, "invalid_token")
+
+	cs = e.ckLogin(t)
+	r := ckRequest("POST", "/api/auth/logout", "same-origin", map[string]*http.Cookie{"r": cs["__Secure-refresh_token"]}, "", "")
+	r.Header.Add("Cookie", "__Secure-refresh_token=tossedtossedtossedtossedtossedtossedtossed1")
+	if rec := ckServe(e.logout, r); rec.Code != http.StatusNoContent {
+		t.Fatalf("logout with two refresh cookies and no check: %d %s", rec.Code, rec.Body)
+	}
+	rtRefused(t, "the browser's refresh token after that logout", rtPost(e.refresh, "application/json", rtJSON(cs["__Secure-refresh_token"].Value)), http.StatusBadRequest, "invalid_grant")
+}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/jwtguard/jwtguard/internal/bearer"
@@ -43,9 +44,12 @@ import (
 //
 // In cookie mode ([WithCookieMode]) a logout must pass the CSRF check
 // (403 cross_origin), takes the refresh cookie when the body carries no
-// refresh token, clears both cookies (unless the answer is a 503, after
-// which the client retries with them), and answers an HTML form's logout
-// with a 303 to CookieMode.LoginPage ("/" without one).
+// refresh token (every refresh cookie the request carries, the check
+// cookie aside: ending a session planted by a sibling subdomain harms only
+// its planter), takes an access cookie the server no longer accepts (a
+// rotated key) as no access token, clears the cookies once the sessions
+// have ended (a refused logout leaves them, to retry with), and answers an
+// HTML form's logout with a 303 to CookieMode.LoginPage ("/" without one).
 //
 // It panics if the [Auth] has no session store ([WithSessions]).
 func (a *Auth) LogoutHandler() http.Handler {
@@ -122,26 +126,29 @@ func (h *logoutHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // token.
 func (h *logoutHandler) logout(w http.ResponseWriter, r *http.Request) (bearer bool, err error) {
 	a, ctx := h.auth, r.Context()
-	p, err := a.logoutToken(r)
+	p, source, err := a.logoutToken(r)
+	var staleCookie error
 	if err != nil {
-		return true, err
+		if a.cookies == nil || source != "cookie" || !errors.Is(err, ErrInvalidToken) {
+			return true, err
+		}
+		// An access cookie the server no longer takes (a rotated key, a
+		// changed issuer): the refresh cookie may still end the session,
+		// and the logout must not leave it alive.
+		staleCookie = err
 	}
 	refresh, err := logoutBody(w, r, a.maxLoginBody)
 	if err != nil {
 		return false, err
 	}
-	var cookieErr error
+	var fromCookies []string
 	if refresh == "" && a.cookies != nil {
-		// A refresh cookie that cannot be read (two of the name, or one
-		// set from another subdomain) does not stop the access token's
-		// session from ending: it is refused only when it is all the
-		// logout has.
-		refresh, cookieErr = a.refreshFromCookie(r)
+		fromCookies = a.refreshCookiesForLogout(r)
 	}
 	switch {
-	case p == nil && cookieErr != nil:
-		return false, cookieErr
-	case p == nil && refresh == "":
+	case p == nil && refresh == "" && len(fromCookies) == 0 && staleCookie != nil:
+		return true, staleCookie
+	case p == nil && refresh == "" && len(fromCookies) == 0:
 		return true, refusalOf(ErrNoToken, errNoLogoutToken)
 	case p != nil && p.SessionID == "" && p.ID == "":
 		// Valid (minted elsewhere with the key, say), and nothing to
@@ -154,12 +161,15 @@ func (h *logoutHandler) logout(w http.ResponseWriter, r *http.Request) (bearer b
 			return false, err
 		}
 	}
-	if cookieErr != nil {
-		a.log.LogAttrs(ctx, slog.LevelWarn, "jwtguard: logout: the refresh cookie was refused, the access token's session ended",
-			slog.String("reason", cookieErr.Error()), slog.String("remote_addr", r.RemoteAddr))
+	if staleCookie != nil {
+		a.log.LogAttrs(ctx, slog.LevelInfo, "jwtguard: logout: the access cookie is refused; ending the refresh cookie's session",
+			slog.String("reason", staleCookie.Error()), slog.String("remote_addr", r.RemoteAddr))
 	}
-	if refresh != "" && isRefreshToken(refresh) {
-		s, err := a.cfg.sessions.LookupSession(ctx, HashRefreshToken(refresh))
+	for _, tok := range append(fromCookies, refresh) {
+		if tok == "" || !isRefreshToken(tok) {
+			continue
+		}
+		s, err := a.cfg.sessions.LookupSession(ctx, HashRefreshToken(tok))
 		switch {
 		case errors.Is(err, ErrRefreshTokenInvalid):
 			// Unknown, or forgotten: nothing to end (RFC 7009 §2.2).
@@ -232,30 +242,45 @@ func (h *logoutHandler) logoutEverywhere(r *http.Request) (bearer bool, err erro
 // past its exp that passes every other check is taken: its signature
 // still names its session) and its revocation (a second logout is no
 // error).
-func (a *Auth) logoutToken(r *http.Request) (*token.Payload, error) {
+func (a *Auth) logoutToken(r *http.Request) (_ *token.Payload, source string, _ error) {
 	tok, source, err := a.extract(r)
 	switch {
 	case errors.Is(err, ErrNoToken):
-		return nil, nil
+		return nil, "", nil
 	case err != nil:
-		return nil, err
+		return nil, "", err
 	}
 	p, verr := a.verifier.Verify(tok)
 	switch {
 	case verr != nil && !errors.Is(verr, token.ErrExpired):
 		if source == "header" {
 			if _, err := bearer.Token(tok, 0); err != nil {
-				return nil, fmt.Errorf("%w: Authorization header: %w", ErrInvalidRequest, err)
+				return nil, source, fmt.Errorf("%w: Authorization header: %w", ErrInvalidRequest, err)
 			}
 		}
-		return nil, refusalOf(ErrInvalidToken, verr)
+		return nil, source, refusalOf(ErrInvalidToken, verr)
 	case p.Subject == "" && p.LegacyID == "":
-		return nil, fmt.Errorf("%w: %w", ErrInvalidToken, errNoSubject)
+		return nil, source, fmt.Errorf("%w: %w", ErrInvalidToken, errNoSubject)
 	}
 	if p.Subject == "" {
 		p.Subject = string(p.LegacyID)
 	}
-	return p, nil
+	return p, source, nil
+}
+
+// refreshCookiesForLogout returns the tokens of every refresh cookie the
+// request carries (at most 4), without the check cookie's say: a logout
+// only ends sessions, and ending one that a sibling subdomain planted
+// harms only its planter, while refusing would leave the browser's own
+// session alive.
+func (a *Auth) refreshCookiesForLogout(r *http.Request) []string {
+	var toks []string
+	for _, c := range r.CookiesNamed(a.cookies.refresh) {
+		if c.Value != "" && !slices.Contains(toks, c.Value) && len(toks) < 4 {
+			toks = append(toks, c.Value)
+		}
+	}
+	return toks
 }
 
 // logoutBody returns the refresh token of a logout's body, "" for none. A

@@ -335,3 +335,21 @@ func TestReviewSetPasswordRacesLogin(t *testing.T) {
 		})
 	}
 }
+
+// TestReviewNonNFKCGuessesSpendTheBudgetTwice (a finding of the fixes'
+// review, fixed): a login whose password is not its NFKC form runs a
+// second comparison, which took no budget: a flood of such guesses got
+// twice the bcrypt CPU the budget allows. Now the second comparison
+// spends a second token (into debt, waited out by later logins).
+func TestReviewNonNFKCGuessesSpendTheBudgetTwice(t *testing.T) {
+	a := ltAuth(t, ltAccount(0, 0), ltAddress(0, 0), ltBudget(0.001, 5), ltPolicy(func(p *jwtguard.LoginPolicy) { p.NoWait = true }))
+	var n atomic.Int64
+	jwtguard.SetPasswordCompare(a, func(h, p []byte) error { n.Add(1); return bcrypt.CompareHashAndPassword(h, p) })
+	login := a.LoginHandler(rtNewUsers(t))
+	for i := range 20 {
+		ltLogin(login, rgBody("nobody", fmt.Sprintf("guess\u00a0%d", i)))
+	}
+	if got := n.Load(); got > 6 {
+		t.Errorf("%d bcrypt comparisons on a budget of 5 tokens (one more may go into debt)", got)
+	}
+}

@@ -286,3 +286,17 @@ func TestReviewLogoutEmptyJSONBody(t *testing.T) {
 	loLoggedOut(t, "empty JSON body", loPost(e.auth.LogoutHandler(), tr.AccessToken, "application/json", ""))
 	rtRefused(t, "refresh after logout", e.rtRefresh(tr.RefreshToken), http.StatusBadRequest, "invalid_grant")
 }
+
+// TestReviewCreateRevokedSessionIsRevoked (a finding of the fixes' review,
+// fixed): the memory store's lock-free view of a session created with
+// RevokedAt set started live, and Verify's Revoked accepted its tokens.
+func TestReviewCreateRevokedSessionIsRevoked(t *testing.T) {
+	ctx, st, now := context.Background(), jwtguard.NewMemorySessionStore(), time.Now()
+	s := jwtguard.Session{ID: "sid-1", UserID: "u1", CreatedAt: now.Add(-time.Minute), ExpiresAt: now.Add(time.Hour), RevokedAt: now.Add(-time.Second)}
+	if err := st.CreateSession(ctx, s, jwtguard.HashRefreshToken("t1")); err != nil {
+		t.Fatal(err)
+	}
+	if revoked, err := st.Revoked(ctx, "sid-1", "", now); err != nil || !revoked {
+		t.Errorf("Revoked = %v, %v; want a session created revoked refused", revoked, err)
+	}
+}

@@ -125,6 +125,7 @@ func (m *memorySessions) CreateSession(_ context.Context, s Session, first Token
 		s.LastUsedAt = s.CreatedAt
 	}
 	ms := &memorySession{Session: s, current: first, view: &sessionView{expiresAt: s.ExpiresAt}}
+	ms.view.revoked.Store(!s.RevokedAt.IsZero()) // stored as given, revoked or not
 	if m.users[s.UserID] == nil {
 		m.users[s.UserID] = map[string]bool{}
 	}

@@ -103,6 +103,7 @@ var mutants = map[string][]string{
 	"revoked-zero-time":          {"Revoked/LiveSession", "Revoked/EmptyJTI", "Reuse/OnlyItsSession"},
 	"revoked-ignores-session":    {"Revoked/RevokedSession", "Revoke/Refuses"},
 	"revoked-as-of-now":          {"Revoked/BeforeRevokedAt"},
+	"create-drops-revoked":       {"Revoked/CreatedRevoked"},
 	"revoked-ignores-expiry":     {"Revoked/ExpiredSession"},
 	"revoked-expiry-exclusive":   {"Revoked/ExpiredSession"},
 	"key-binding":                {"Copies/KeyBinding", "Rotate/ReturnsSession"},
@@ -286,6 +287,9 @@ func (m *mem) CreateSession(_ context.Context, s jwtguard.Session, first jwtguar
 	}
 	if m.is("create-drops-idle") {
 		s.IdleTimeout = 0
+	}
+	if m.is("create-drops-revoked") {
+		s.RevokedAt = time.Time{}
 	}
 	if err := m.marked(s); err != nil {
 		if m.is("mark-stores") {

@@ -164,6 +164,7 @@ var suite = []group{
 		{"UnknownSID", "an unknown sid is revoked (fail closed)", testRevokedUnknownSID},
 		{"LiveSession", "a live session's sid with an undenied jti is not revoked", testRevokedLiveSession},
 		{"RevokedSession", "a revoked session's sid is revoked, whatever the jti", testRevokedRevokedSession},
+		{"CreatedRevoked", "a session created with RevokedAt set is revoked, as stored", testRevokedCreatedRevoked},
 		{"BeforeRevokedAt", "a revoked session's sid is revoked at any now, one before its RevokedAt too: Verify asks as of now less its leeway", testRevokedBeforeRevokedAt},
 		{"ExpiredSession", "the sid of a session at or past its ExpiresAt is revoked, whatever the jti", testRevokedExpiredSession},
 	}},
@@ -1288,6 +1289,14 @@ func testRevokedRevokedSession(e *env) {
 	}
 	e.wantRevokedAt(s.ID, "", at(time.Minute), true, "the session was revoked at "+when(at(time.Minute)))
 	e.wantRevokedAt(s.ID, "jti-"+rand.Text(), at(time.Hour), true, "the session was revoked at "+when(at(time.Minute)))
+}
+
+func testRevokedCreatedRevoked(e *env) {
+	s := jwtguard.Session{ID: "created-revoked-" + rand.Text(), UserID: "user-" + rand.Text(), CreatedAt: t0, ExpiresAt: at(time.Hour), LastUsedAt: t0, RevokedAt: at(time.Second)}
+	if err := e.s.CreateSession(e.ctx, s, jwtguard.HashRefreshToken(rand.Text())); err != nil {
+		e.fatalf("CreateSession of a revoked session = %v", err)
+	}
+	e.wantRevokedAt(s.ID, "", at(time.Minute), true, "the session was created revoked")
 }
 
 func testRevokedBeforeRevokedAt(e *env) {

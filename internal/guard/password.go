@@ -119,6 +119,13 @@ func (pc *passwordChecker) check(ctx context.Context, hash []byte, found bool, p
 	}
 	err = pc.compareOnce(hash, password, cost)
 	if alt != "" && errors.Is(err, bcrypt.ErrMismatchedHashAndPassword) {
+		// A second comparison spends a second budget token, without
+		// waiting for it: the budget goes into debt, which the next
+		// logins wait out, so that guesses whose NFKC form differs get no
+		// more bcrypt CPU than the budget allows.
+		if pc.budget != nil {
+			pc.budget.take(returning)
+		}
 		err = pc.compareOnce(hash, alt, cost)
 	}
 	if unusable != nil {

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"unicode"
 	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
@@ -133,7 +134,12 @@ func Common(password string) bool {
 			if utf8.RuneCountInString(core) < 8 {
 				continue
 			}
-			if listed(core) || repetitive(core) || sequential(core) {
+			// A pattern inside decoration alone ("19161916" in
+			// "191619167854159") is how random digits fall out, not a
+			// pattern someone chose: patterns count in a core that has a
+			// letter, or in the whole password.
+			pattern := i == 0 && j == 0 || strings.ContainsFunc(core, unicode.IsLetter)
+			if listed(core) || pattern && (repetitive(core) || sequential(core)) {
 				return true
 			}
 		}

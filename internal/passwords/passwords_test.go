@@ -144,3 +144,20 @@ func TestReviewRepetitiveAndSequential(t *testing.T) {
 		}
 	}
 }
+
+// TestReviewRandomDigitsAreNotPatterns (a finding of the fixes' review,
+// fixed): every 8-character run of an all-digit password counted as a
+// core, so about 0.09% of random 15-digit passwords were refused for a
+// repeat inside them ("19161916" in "191619167854159").
+func TestReviewRandomDigitsAreNotPatterns(t *testing.T) {
+	for _, p := range []string{"191619167854159", "804580457712093", "550912091209874"} {
+		if err := Check(p, "alice", 15); err != nil {
+			t.Errorf("%q: %v", p, err)
+		}
+	}
+	for _, p := range []string{"123456789012345", "111111111111111", "121212121212121"} {
+		if err := Check(p, "alice", 15); !errors.Is(err, ErrCommon) {
+			t.Errorf("%q: %v, want ErrCommon", p, err)
+		}
+	}
+}
