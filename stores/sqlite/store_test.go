@@ -284,7 +284,8 @@ func TestContextHonoured(t *testing.T) {
 // keeps the hashes of its 64 newest spent tokens.
 func TestBounds(t *testing.T) {
 	ctx := t.Context()
-	s, _ := open(t)
+	s, path := open(t)
+	db := rawDB(t, path)
 	t.Run("SessionsPerUser", func(t *testing.T) {
 		var first []jwtguard.TokenHash
 		for i := range 101 {
@@ -298,6 +299,13 @@ func TestBounds(t *testing.T) {
 			if _, err := s.LookupSession(ctx, first[i]); err != nil {
 				t.Errorf("LookupSession(session %d of 101) = %v; want it kept", i, err)
 			}
+		}
+		var sessions, tokens int
+		if err := db.QueryRow("SELECT (SELECT count(*) FROM sessions WHERE user_id = 'busy-user'), (SELECT count(*) FROM tokens)").Scan(&sessions, &tokens); err != nil {
+			t.Fatal(err)
+		}
+		if sessions != 100 || tokens != 100 {
+			t.Errorf("the user has %d sessions and the store %d token hashes; want 100 and 100", sessions, tokens)
 		}
 	})
 	t.Run("SpentPerSession", func(t *testing.T) {
@@ -369,4 +377,7 @@ func TestSweep(t *testing.T) {
 		}
 	}
 	login(t, s, "marked-user", r.Add(time.Microsecond))
+	if n := count("tokens WHERE session_id NOT IN (SELECT id FROM sessions)"); n != 0 {
+		t.Errorf("%d token hashes of swept sessions are left; want 0 (the foreign key's cascade)", n)
+	}
 }
