@@ -25,7 +25,8 @@ type UserWriter interface {
 	// CreateUser adds u. It returns [ErrUserExists] when a user of that
 	// ID exists, or one whose username equals u.Username without regard
 	// to letter case as strings.EqualFold compares them (the account
-	// throttle's fold; for the ASCII usernames RegisterHandler admits,
+	// throttle's fold, [UsernameKey], which a store may keep under a
+	// UNIQUE constraint; for the ASCII usernames RegisterHandler admits,
 	// plain ASCII case folding, which a UNIQUE index on lower(username)
 	// gives). Of two concurrent creations of one username, exactly one
 	// succeeds.

@@ -81,6 +81,16 @@ type UserByIDStore interface {
 	LookupUserByID(ctx context.Context, id string) (User, error)
 }
 
+// UsernameKey returns the key that usernames are compared by without
+// regard to letter case, as strings.EqualFold compares them:
+// UsernameKey(a) == UsernameKey(b) exactly when strings.EqualFold(a, b).
+// The account throttle and [NewMemoryStore] key usernames by it, and a
+// [UserWriter] of one's own may store it under a UNIQUE constraint (the
+// SQLite store does). It maps each rune to the smallest rune of its
+// case-folding orbit, and invalid UTF-8 to U+FFFD; its results change only
+// with the Unicode tables of the Go release.
+func UsernameKey(username string) string { return fold.Key(username) }
+
 // NewMemoryStore returns a [UserWriter] that holds users in memory, for
 // examples, tests and small services: the users given, and those that
 // RegisterHandler adds while the process runs (they are lost when it
