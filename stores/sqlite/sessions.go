@@ -87,7 +87,9 @@ func (r *sessionRow) refreshable(now int64) bool {
 	if now >= micros(r.ExpiresAt) {
 		return false
 	}
-	if r.IdleTimeout > 0 && time.Duration(now-micros(r.LastUsedAt))*time.Microsecond >= r.IdleTimeout {
+	// The timeout in whole microseconds, rounded down, as the times are:
+	// a session is idle no later than the memory store would say.
+	if idle := r.IdleTimeout.Truncate(time.Microsecond); r.IdleTimeout > 0 && time.Duration(now-micros(r.LastUsedAt))*time.Microsecond >= idle {
 		return false
 	}
 	return true
@@ -273,21 +275,49 @@ func (s *Store) RotateSession(ctx context.Context, presented, next jwtguard.Toke
 	return out, nil
 }
 
-// sweep deletes, up to sweepLimit rows of each, the sessions that ended a
-// retention period before now (their token hashes by the cascade), the
-// denials that have run out, and the marks an hour old, remembering the
-// newest of those. s.writer must be held.
+// sweepBatches bounds the batches of one sweep: up to 64 × sweepLimit
+// rows of each kind a minute, each batch a transaction of its own, so that
+// a backlog is worked off (expired rows arriving faster than one batch a
+// minute would otherwise pile up) without holding the write lock long.
+const sweepBatches = 64
+
+// sweep deletes, in batches of sweepLimit rows of each kind, the sessions
+// that ended a retention period before now (their token hashes by the
+// cascade), the denials that have run out, and the marks an hour old,
+// remembering the newest of those, until none is left or sweepBatches
+// batches ran. s.writer must be held.
 func (s *Store) sweep(ctx context.Context, now int64) error {
-	return s.inTx(ctx, func(tx *sql.Tx) (_, err error) {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE id IN (
+	for range sweepBatches {
+		more, err := s.sweepBatch(ctx, now)
+		if err != nil || !more {
+			return err
+		}
+	}
+	return nil
+}
+
+// sweepBatch is one batch of sweep; more reports that a kind had a full
+// batch, so that more may be left.
+func (s *Store) sweepBatch(ctx context.Context, now int64) (more bool, _ error) {
+	full := func(res sql.Result) {
+		if n, err := res.RowsAffected(); err == nil && n >= sweepLimit {
+			more = true
+		}
+	}
+	err := s.inTx(ctx, func(tx *sql.Tx) (_, err error) {
+		res, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE id IN (
 	SELECT id FROM sessions WHERE expires_at <= ? ORDER BY expires_at LIMIT ?)`,
-			now-sessionRetention.Microseconds(), sweepLimit); err != nil {
+			now-sessionRetention.Microseconds(), sweepLimit)
+		if err != nil {
 			return nil, fmt.Errorf("jwtguard/sqlite: sweep sessions: %w", err)
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM denials WHERE jti IN (
-	SELECT jti FROM denials WHERE until <= ? ORDER BY until LIMIT ?)`, now, sweepLimit); err != nil {
+		full(res)
+		res, err = tx.ExecContext(ctx, `DELETE FROM denials WHERE jti IN (
+	SELECT jti FROM denials WHERE until <= ? ORDER BY until LIMIT ?)`, now, sweepLimit)
+		if err != nil {
 			return nil, fmt.Errorf("jwtguard/sqlite: sweep denials: %w", err)
 		}
+		full(res)
 		// The oldest marks an hour old, up to the limit: the newest of them
 		// is remembered as forgotten, and they (with any of its time) go.
 		var newest sql.NullInt64
@@ -300,12 +330,15 @@ func (s *Store) sweep(ctx context.Context, now int64) error {
 	ON CONFLICT (id) DO UPDATE SET at = max(at, excluded.at)`, newest.Int64); err != nil {
 				return nil, fmt.Errorf("jwtguard/sqlite: sweep marks: %w", err)
 			}
-			if _, err := tx.ExecContext(ctx, "DELETE FROM marks WHERE at <= ?", newest.Int64); err != nil {
+			res, err := tx.ExecContext(ctx, "DELETE FROM marks WHERE at <= ?", newest.Int64)
+			if err != nil {
 				return nil, fmt.Errorf("jwtguard/sqlite: sweep marks: %w", err)
 			}
+			full(res)
 		}
 		return nil, nil
 	})
+	return more, err
 }
 
 const lookupSessionQuery = "SELECT " + sessionColumns + " FROM tokens t JOIN sessions s ON s.id = t.session_id WHERE t.hash = ?"

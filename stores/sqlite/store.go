@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -82,6 +83,15 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, fmt.Errorf("jwtguard/sqlite: %w", err)
+	}
+	// Created here, mode 0600, before SQLite creates it with the umask's
+	// (0644 on most systems): the file holds every bcrypt hash, and SQLite
+	// gives its -wal and -shm files the mode of the database file. An
+	// existing file keeps its mode.
+	if f, err := os.OpenFile(abs, os.O_RDWR|os.O_CREATE, 0o600); err == nil {
+		f.Close()
+	} else {
+		return nil, fmt.Errorf("jwtguard/sqlite: open %s: %w", abs, err)
 	}
 	db, err := sql.Open("sqlite", dsn(abs, cfg))
 	if err != nil {
