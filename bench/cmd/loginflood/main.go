@@ -38,6 +38,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"sync"
@@ -223,7 +224,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stderr, "loginflood:", err)
 			return 2
 		}
-		srv, err = startServer(ctx, bin)
+		srv, err = startServer(ctx, bin, filepath.Join(dir, "data"))
 		if err != nil {
 			fmt.Fprintln(stderr, "loginflood:", err)
 			return 2

@@ -74,9 +74,10 @@ func buildServer(ctx context.Context, repo, dir string) (string, error) {
 }
 
 // startServer starts bin on 127.0.0.1 (a free port) with a fixed
-// JWT_SECRET and waits for its "Listening on" line.
-func startServer(ctx context.Context, bin string) (*server, error) {
-	cmd := exec.Command(bin, "-addr", "127.0.0.1:0")
+// JWT_SECRET and its data in dataDir, and waits for its "Listening on"
+// line.
+func startServer(ctx context.Context, bin, dataDir string) (*server, error) {
+	cmd := exec.Command(bin, "-addr", "127.0.0.1:0", "-data-dir", dataDir)
 	env := []string{"JWT_SECRET=" + serverSecret}
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "JWT_") {
