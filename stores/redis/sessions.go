@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"math"
 	"strconv"
 	"time"
 
@@ -135,7 +134,9 @@ local function session(sid)
 end
 `
 
-// rotateScript: no KEYS (the session's keys follow from the token's);
+// rotateScript: KEYS the routing key (the session keys' prefix, which
+// only tells a Cluster client the slot: the session's keys follow from
+// the token's);
 // ARGV prefix, presented hash, next hash, now, grace (µs, rounded up),
 // retention ms, max spent.
 var rotateScript = goredis.NewScript(luaKeys + luaSession + `
@@ -197,7 +198,7 @@ table.insert(out, 1, ` + strconv.Itoa(codeOK) + `)
 return out
 `)
 
-// lookupScript: ARGV prefix, hash.
+// lookupScript: KEYS the routing key; ARGV prefix, hash.
 var lookupScript = goredis.NewScript(luaKeys + luaSession + `
 local sid = redis.call('HGET', tkey(ARGV[2]), 's')
 if not sid or redis.call('EXISTS', skey(sid)) == 0 then return {` + strconv.Itoa(codeInvalid) + `} end
@@ -278,6 +279,11 @@ func fromMicros(m int64) time.Time { return time.UnixMicro(m).UTC() }
 func ttl(expires, now time.Time) int64 {
 	return max(1000, expires.Sub(now).Milliseconds()+sessionRetention.Milliseconds())
 }
+
+// route is the KEYS of the scripts that name their keys from what they
+// read: the slot of the session keys, for a Cluster client to send them
+// to.
+func (s *Store) route() []string { return []string{s.skeys} }
 
 func (s *Store) sessionKey(sid string) string { return s.skeys + "s:" + sid }
 func (s *Store) tokenKey(h jwtguard.TokenHash) string {
@@ -392,15 +398,14 @@ func (s *Store) RotateSession(ctx context.Context, presented, next jwtguard.Toke
 	}
 	// The window holds the whole microseconds d with d < grace: d <
 	// grace rounded up to the microsecond. A grace beyond Lua's exact
-	// integers (285 years) is as good as forever.
-	g := int64(min(grace, time.Duration(1<<52)*time.Nanosecond))
-	g = (g + 999) / 1000
+	// integers (2^52 µs, 142 years) is as good as forever.
+	g := (int64(min(grace, time.Duration(1<<52)*time.Microsecond)) + 999) / 1000
 	if grace < 0 {
 		g = 0
 	}
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	res, err := rotateScript.Run(ctx, s.c, nil, s.skeys, hex.EncodeToString(presented[:]), hex.EncodeToString(next[:]),
+	res, err := rotateScript.Run(ctx, s.c, s.route(), s.skeys, hex.EncodeToString(presented[:]), hex.EncodeToString(next[:]),
 		micros(now), g, sessionRetention.Milliseconds(), maxSpentPerSession).Slice()
 	if err != nil {
 		return jwtguard.Session{}, fmt.Errorf("jwtguard/redis: rotate: %w", err)
@@ -427,7 +432,7 @@ func (s *Store) RotateSession(ctx context.Context, presented, next jwtguard.Toke
 func (s *Store) LookupSession(ctx context.Context, h jwtguard.TokenHash) (jwtguard.Session, error) {
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	res, err := lookupScript.Run(ctx, s.c, nil, s.skeys, hex.EncodeToString(h[:])).Slice()
+	res, err := lookupScript.Run(ctx, s.c, s.route(), s.skeys, hex.EncodeToString(h[:])).Slice()
 	if err != nil {
 		return jwtguard.Session{}, fmt.Errorf("jwtguard/redis: lookup session: %w", err)
 	}
@@ -481,9 +486,11 @@ func (s *Store) DenyAccessToken(ctx context.Context, jti string, until time.Time
 	if jti == "" {
 		return errors.New("jwtguard/redis: an access token without a jti cannot be denied")
 	}
-	expiry := until.Add(denialSlack).UnixMilli() + 1
-	if expiry <= 0 || until.Year() > 9999 {
-		expiry = math.MaxInt64 / 1000 // never, in effect
+	// An end before 1970 is past (the key goes at once); one after 9999,
+	// beyond what UnixMilli can say, is kept until then.
+	expiry := max(until.Add(denialSlack).UnixMilli()+1, 1)
+	if until.Year() > 9998 {
+		expiry = time.Date(9999, time.December, 31, 0, 0, 0, 0, time.UTC).UnixMilli()
 	}
 	ctx, cancel := s.bound(ctx)
 	defer cancel()

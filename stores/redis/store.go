@@ -139,7 +139,8 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (*Store, error) {
 
 // New returns a Store on a client of the caller's: a Sentinel-managed
 // server (goredis.NewFailoverClient) or a Cluster (goredis.NewClusterClient;
-// see the package documentation). It checks the server as [Open] does.
+// see the package documentation). It checks the server as [Open] does
+// (on a Cluster, the node that the client sends CONFIG GET to).
 // The client should not retry commands (MaxRetries -1) and should honour
 // contexts' deadlines (ContextTimeoutEnabled), so that the Store's timeout
 // holds. [Store.Close] does not close it.
@@ -178,7 +179,7 @@ func newStore(ctx context.Context, c goredis.UniversalClient, own bool, cfg conf
 	}
 	if err := checkDurable(ctx, c); err != nil {
 		if !cfg.nonDurable {
-			return nil, fmt.Errorf("%s: %w", where, err)
+			return nil, fmt.Errorf("%w (server %s)", err, where)
 		}
 		cfg.log.LogAttrs(ctx, slog.LevelWarn,
 			"jwtguard/redis: the Redis server may forget revocations (a logout, a detected refresh-token reuse, a password change) when it restarts or fills up; AcceptNonDurable lets the store open anyway",

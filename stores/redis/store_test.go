@@ -287,3 +287,18 @@ func TestServerGone(t *testing.T) {
 	srv.Kill()
 	check("killed", limit+time.Second)
 }
+
+// A Limit that the login policy never passes (no burst, no interval, a
+// span Lua's numbers cannot hold) is an error, not a bucket that lets
+// every guess through.
+func TestThrottleLimitRefused(t *testing.T) {
+	s, _ := open(t)
+	for _, l := range []jwtguard.Limit{{}, {Burst: 3}, {Every: time.Second}, {Burst: 1 << 40, Every: 1 << 40}} {
+		if w, err := s.Take(t.Context(), "ukey", l, t0); err == nil {
+			t.Errorf("Take(%+v) = %v, nil error; want an error", l, w)
+		}
+		if err := s.Done(t.Context(), "ukey", l, true, t0); err == nil {
+			t.Errorf("Done(%+v, refund) = nil error; want an error", l)
+		}
+	}
+}

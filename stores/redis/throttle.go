@@ -72,7 +72,12 @@ func limitMicros(l jwtguard.Limit) (every, window int64, err error) {
 	}
 	every = (int64(l.Every) + 999) / 1000
 	window = int64(l.Burst-1) * every
-	if l.Burst > 1 && window/int64(l.Burst-1) != every || window > 1<<51 {
+	// A bucket's full time is at most now + window + every, which Lua's
+	// numbers (doubles) hold exactly while it is below 2^53 µs (the year
+	// 2255): so window + every at most 200 years, twice the login
+	// policy's bound on either.
+	const span = 200 * 365 * 24 * int64(time.Hour/time.Microsecond)
+	if l.Burst > 1 && window/int64(l.Burst-1) != every || window > span-every {
 		return 0, 0, fmt.Errorf("jwtguard/redis: throttle: a limit of burst %d every %v spans too long", l.Burst, l.Every)
 	}
 	return every, window, nil
