@@ -302,3 +302,87 @@ func TestThrottleLimitRefused(t *testing.T) {
 		}
 	}
 }
+
+// The refusals of the Store's own checks: a denial without a jti, a
+// revocation check at the zero time, a last login it cannot read.
+func TestRefusals(t *testing.T) {
+	s, p := open(t)
+	ctx := t.Context()
+	if err := s.DenyAccessToken(ctx, "", t0); err == nil {
+		t.Error("DenyAccessToken of an empty jti = nil error")
+	}
+	if _, err := s.Revoked(ctx, "sid", "jti", time.Time{}); err == nil {
+		t.Error("Revoked at the zero time = nil error")
+	}
+	if r, err := s.Revoked(ctx, "", "", t0); err != nil || r {
+		t.Errorf("Revoked of no sid and no jti = %v, %v; want false (nothing to check)", r, err)
+	}
+	if err := raw(t).Set(ctx, p+"l:ukey", "garbage", time.Minute).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if addr, _, err := s.LastLogin(ctx, "ukey"); err == nil || addr != "" {
+		t.Errorf("LastLogin of an unreadable value = %q, %v; want an error", addr, err)
+	}
+}
+
+// A Store of New runs on the caller's client, which Close leaves open,
+// and Revoked, Verify's check on every request, is one command (one round
+// trip).
+func TestNewRevokedOneRoundTrip(t *testing.T) {
+	o, err := goredis.ParseURL(testserver.Redis(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := goredis.NewClient(o)
+	defer c.Close()
+	var commands atomic.Int32
+	c.AddHook(countHook{&commands})
+	s, err := redis.New(t.Context(), c, redis.WithPrefix(prefix(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess, _ := login(t, s, "u-1", t0)
+	if err := s.DenyAccessToken(t.Context(), "jti-1", t0.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	for _, jti := range []string{"jti-1", "jti-2"} { // loads the script
+		s.Revoked(t.Context(), sess.ID, jti, t0)
+	}
+	commands.Store(0)
+	for i := range 10 {
+		want := i%2 == 0
+		jti := "jti-2"
+		if want {
+			jti = "jti-1"
+		}
+		if r, err := s.Revoked(t.Context(), sess.ID, jti, t0.Add(time.Minute)); err != nil || r != want {
+			t.Fatalf("Revoked(%s) = %v, %v; want %v", jti, r, err, want)
+		}
+	}
+	if n := commands.Load(); n != 10 {
+		t.Errorf("10 Revoked calls sent %d commands; want 10", n)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Ping(t.Context()).Err(); err != nil {
+		t.Errorf("the caller's client after the Store's Close: %v; want it open", err)
+	}
+}
+
+// countHook counts the commands a client sends.
+type countHook struct{ n *atomic.Int32 }
+
+func (h countHook) DialHook(next goredis.DialHook) goredis.DialHook { return next }
+func (h countHook) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook {
+	return func(ctx context.Context, cmd goredis.Cmder) error {
+		h.n.Add(1)
+		return next(ctx, cmd)
+	}
+}
+func (h countHook) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []goredis.Cmder) error {
+		h.n.Add(int32(len(cmds)))
+		return next(ctx, cmds)
+	}
+}
