@@ -68,7 +68,9 @@
 // keys are named from what a script reads, which a Cluster allows only
 // within one slot. On a Cluster the sessions therefore live on one shard
 // (its primary takes all their load; the throttle's keys spread across
-// shards); the package is tested on a single server only. A single
+// shards). The package is tested on a single server and on a Cluster of
+// one node (which checks that each script's keys share a slot, but not
+// how a client routes them among several shards). A single
 // primary, with replicas and Sentinel (a go-redis failover client given
 // to [New]) or a managed service's failover, is the deployment it is made
 // for. [Open] makes a client for one server from a URL; [New] takes a

@@ -125,8 +125,8 @@ if fresh then redis.call('PEXPIRE', KEYS[3], ARGV[12]) else expire(KEYS[3], ttl)
 return {` + strconv.Itoa(codeOK) + `}
 `)
 
-// sessionFields are the fields a script returns of a session, in the
-// order sessionFrom reads them.
+// luaSession is the prelude of the scripts that return a session: its ID
+// and fields, in the order sessionFrom reads them.
 const luaSession = `
 local function session(sid)
 	local f = redis.call('HMGET', skey(sid), 'u', 'c', 'e', 'i', 'l', 'k', 'r')
