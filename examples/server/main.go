@@ -144,14 +144,23 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 	// https, and the cookies are Secure.
 	devCookies := !useTLS && *proxies == ""
 	cookies := jwtguard.WithCookieMode(cookieMode(devCookies))
+	if _, ok := lookupEnv("JWT_SECRET"); !ok {
+		for _, v := range []string{"REDIS_URL", "DATABASE_URL"} {
+			if _, shared := lookupEnv(v); shared {
+				logger.Warn("JWT_SECRET is not set: the secret in the data directory is this server's own; replicas that share "+v+" must share a JWT_SECRET, or each refuses the others' tokens", slog.String("shared", v))
+				break
+			}
+		}
+	}
 	lookupEnv, err = withDataDirSecret(lookupEnv, dataDir, logger)
 	if err != nil {
 		return err
 	}
-	st, err := openStores(ctx, dataDir)
+	st, err := openStores(ctx, dataDir, lookupEnv, logger)
 	if err != nil {
 		return err
 	}
+	policy.Throttle = st.throttle
 	defer func() {
 		if err := st.close(); err != nil {
 			logger.Error("closing the store", slog.String("error", err.Error()))

@@ -112,21 +112,38 @@ func (p *process) kill() {
 // when empty), without failing the test on a transport error, which a
 // killed server gives.
 func (p *process) post(path, tok, body string) (status int, answer []byte, err error) {
-	req, err := http.NewRequest("POST", p.base+path, strings.NewReader(body))
-	if err != nil {
-		return 0, nil, err
+	status, _, answer, err = p.do("POST", path, tok, body)
+	return status, answer, err
+}
+
+// request is post for any method, returning the answer's header.
+func (p *process) request(method, path, tok, body string) (status int, header http.Header, err error) {
+	status, header, _, err = p.do(method, path, tok, body)
+	return status, header, err
+}
+
+func (p *process) do(method, path, tok, body string) (status int, header http.Header, answer []byte, err error) {
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
 	}
-	req.Header.Set("Content-Type", "application/json")
+	req, err := http.NewRequest(method, p.base+path, rd)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	if tok != "" {
 		req.Header.Set("Authorization", "Bearer "+tok)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, nil, err
 	}
 	defer resp.Body.Close()
 	answer, err = io.ReadAll(resp.Body)
-	return resp.StatusCode, answer, err
+	return resp.StatusCode, resp.Header, answer, err
 }
 
 // refresh rotates the refresh token tok: the new pair on 200, else the

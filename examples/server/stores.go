@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/jwtguard/jwtguard"
+	"github.com/jwtguard/jwtguard/stores/redis"
 	"github.com/jwtguard/jwtguard/stores/sqlite"
 )
 
@@ -24,18 +25,31 @@ const (
 	secretFile     = "jwt-secret"    // the generated JWT secret, when JWT_SECRET is unset
 )
 
-// stores is where the server keeps its users and sessions.
+// stores is where the server keeps its users, sessions and login
+// throttles.
 type stores struct {
 	users    jwtguard.UserWriter
 	sessions jwtguard.SessionStore
+	throttle jwtguard.Throttle // nil: in this process's memory
 	// where says where the data lives, for the start-up message.
 	where string
-	close func() error
+	// closers close the stores, in order.
+	closers []func() error
 }
 
-// openStores opens the server's stores in dataDir (created, mode 0700,
-// when missing): the SQLite database there, made on first start.
-func openStores(ctx context.Context, dataDir string) (*stores, error) {
+// openStores opens the server's stores: users and sessions in the SQLite
+// database in dataDir (created, mode 0700, when missing), unless
+// REDIS_URL names a Redis for the sessions and the login throttles,
+// which replicas then share. A variable that is set but empty, or a
+// store that cannot be opened, is an error naming the variable; so is a
+// Redis that may forget revocations (no AOF, or eviction).
+func openStores(ctx context.Context, dataDir string, lookupEnv func(string) (string, bool), logger *slog.Logger) (_ *stores, err error) {
+	st := &stores{}
+	defer func() {
+		if err != nil {
+			st.close()
+		}
+	}()
 	if err := makeDataDir(dataDir); err != nil {
 		return nil, err
 	}
@@ -44,7 +58,36 @@ func openStores(ctx context.Context, dataDir string) (*stores, error) {
 	if err != nil {
 		return nil, fmt.Errorf("-data-dir, JWTGUARD_DATA_DIR: %w", err)
 	}
-	return &stores{users: db, sessions: db, where: "SQLite database " + path, close: db.Close}, nil
+	st.closers = append(st.closers, db.Close)
+	st.users, st.sessions = db, db
+	st.where = "SQLite database " + path
+	if u, ok := lookupEnv("REDIS_URL"); ok {
+		if u == "" {
+			return nil, errors.New("REDIS_URL is set but empty: unset it to keep sessions in the data directory")
+		}
+		rs, err := redis.Open(ctx, u, redis.WithLogger(logger))
+		if err != nil {
+			return nil, fmt.Errorf("REDIS_URL: %w", err)
+		}
+		st.closers = append(st.closers, rs.Close)
+		st.sessions, st.throttle = rs, rs
+		st.where = "users in " + st.where + "; sessions and login throttles in Redis (REDIS_URL)"
+	} else {
+		st.where += " (users and sessions)"
+	}
+	return st, nil
+}
+
+// close closes the stores, returning the first error.
+func (st *stores) close() error {
+	var first error
+	for _, c := range st.closers {
+		if err := c(); err != nil && first == nil {
+			first = err
+		}
+	}
+	st.closers = nil
+	return first
 }
 
 // makeDataDir creates dir, mode 0700, with its parents, unless it exists;

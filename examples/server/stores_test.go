@@ -171,7 +171,7 @@ func TestDataDirOf(t *testing.T) {
 func TestRunPersistsAcrossRestarts(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
 	base, printed, _, stop := startRunEnv(t, env(), "-addr", "127.0.0.1:0", "-data-dir", dir)
-	wantData := "Data: SQLite database " + filepath.Join(dir, databaseFile)
+	wantData := "Data: SQLite database " + filepath.Join(dir, databaseFile) + " (users and sessions)"
 	if !slices.Contains(printed, wantData) {
 		t.Errorf("the server printed %q; want the line %q", printed, wantData)
 	}
