@@ -42,18 +42,28 @@ func TestREADMECompiles(t *testing.T) {
 			dir := t.TempDir()
 			gomod := "module readme\n\ngo 1.25\n\nrequire github.com/jwtguard/jwtguard v0.0.0\n\nreplace github.com/jwtguard/jwtguard => " + root + "\n"
 			blockSum := sum
-			if strings.Contains(src, `"github.com/jwtguard/jwtguard/stores/sqlite"`) {
-				// The SQLite store is a module of its own (Go 1.26).
+			// The stores are modules of their own (Go 1.26): a block that
+			// imports one requires it from this checkout.
+			var stores []string
+			for _, store := range []string{"postgres", "redis", "sqlite"} {
+				if strings.Contains(src, `"github.com/jwtguard/jwtguard/stores/`+store+`"`) {
+					stores = append(stores, store)
+				}
+			}
+			if len(stores) > 0 {
 				if strings.HasPrefix(runtime.Version(), "go1.25") {
-					t.Skipf("the SQLite store needs Go 1.26; this is %s", runtime.Version())
+					t.Skipf("the stores need Go 1.26; this is %s", runtime.Version())
 				}
-				sqliteSum, err := os.ReadFile(filepath.Join("stores", "sqlite", "go.sum"))
-				if err != nil {
-					t.Fatal(err)
+				gomod = "module readme\n\ngo 1.26\n\nrequire github.com/jwtguard/jwtguard v0.0.0\n\nreplace github.com/jwtguard/jwtguard => " + root + "\n"
+				blockSum = append([]byte{}, sum...)
+				for _, store := range stores {
+					storeSum, err := os.ReadFile(filepath.Join("stores", store, "go.sum"))
+					if err != nil {
+						t.Fatal(err)
+					}
+					blockSum = append(blockSum, storeSum...)
+					gomod += "\nrequire github.com/jwtguard/jwtguard/stores/" + store + " v0.0.0\n\nreplace github.com/jwtguard/jwtguard/stores/" + store + " => " + filepath.Join(root, "stores", store) + "\n"
 				}
-				gomod = "module readme\n\ngo 1.26\n\nrequire (\n\tgithub.com/jwtguard/jwtguard v0.0.0\n\tgithub.com/jwtguard/jwtguard/stores/sqlite v0.0.0\n)\n\n" +
-					"replace github.com/jwtguard/jwtguard => " + root + "\n\nreplace github.com/jwtguard/jwtguard/stores/sqlite => " + filepath.Join(root, "stores", "sqlite") + "\n"
-				blockSum = append(append([]byte{}, sum...), sqliteSum...)
 			}
 			for name, body := range map[string][]byte{"go.mod": []byte(gomod), "go.sum": blockSum, "main.go": []byte(src)} {
 				if err := os.WriteFile(filepath.Join(dir, name), body, 0o644); err != nil {
