@@ -9,7 +9,7 @@ replace github.com/jwtguard/jwtguard => ../../
 require (
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/jwtguard/jwtguard v0.0.0-00010101000000-000000000000
-	golang.org/x/crypto v0.59.0
+	golang.org/x/crypto v0.55.0
 )
 
 require (
@@ -17,6 +17,6 @@ require (
 	github.com/jackc/pgpassfile v1.0.0 // indirect
 	github.com/jackc/pgservicefile v0.0.0-20240606120523-5a60cdf6a761 // indirect
 	github.com/jackc/puddle/v2 v2.2.3 // indirect
-	golang.org/x/sync v0.25.0 // indirect
-	golang.org/x/text v0.44.0 // indirect
+	golang.org/x/sync v0.22.0 // indirect
+	golang.org/x/text v0.41.0 // indirect
 )
