@@ -18,7 +18,11 @@ const userColumns = "id, username, password_hash, roles, disabled"
 // [Store.CreateUser]); [jwtguard.ErrUserNotFound] when there is none. It
 // is one SELECT by the UNIQUE index of the folded names.
 func (s *Store) LookupUser(ctx context.Context, username string) (jwtguard.User, error) {
-	return s.lookup(ctx, s.lookupUser, jwtguard.UsernameKey(username))
+	key := jwtguard.UsernameKey(username)
+	if !validText(key) {
+		return jwtguard.User{}, jwtguard.ErrUserNotFound // no user has it
+	}
+	return s.lookup(ctx, s.lookupUser, key)
 }
 
 // LookupUserByID returns the user of ID id, which matches exactly;
