@@ -1,7 +1,10 @@
 package testserver
 
 import (
+	"bufio"
+	"encoding/binary"
 	"fmt"
+	"io"
 	"net"
 	"os/exec"
 	"strings"
@@ -20,6 +23,46 @@ func psqlURL(t *testing.T, url, sql string) (string, error) {
 	}
 	out, err := exec.Command(bin.psql, "-X", "-At", "-v", "ON_ERROR_STOP=1", "-d", url, "-c", sql).CombinedOutput()
 	return strings.TrimSpace(string(out)), err
+}
+
+// startupConn opens a connection to the server at port as the superuser,
+// in PostgreSQL's protocol 3.0, and reads up to its first ReadyForQuery.
+func startupConn(t *testing.T, port int) net.Conn {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	params := "user\x00postgres\x00database\x00postgres\x00\x00"
+	msg := binary.BigEndian.AppendUint32(nil, uint32(8+len(params)))
+	msg = binary.BigEndian.AppendUint32(msg, 3<<16)
+	if _, err := c.Write(append(msg, params...)); err != nil {
+		t.Fatal(err)
+	}
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	r := bufio.NewReader(c)
+	for {
+		kind, err := r.ReadByte()
+		if err != nil {
+			t.Fatalf("reading the server's startup answer: %v", err)
+		}
+		var n [4]byte
+		if _, err := io.ReadFull(r, n[:]); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := r.Discard(int(binary.BigEndian.Uint32(n[:])) - 4); err != nil {
+			t.Fatal(err)
+		}
+		switch kind {
+		case 'E':
+			t.Fatal("the server refused the connection")
+		case 'Z':
+			if r.Buffered() > 0 {
+				t.Fatal("the server sent more than its startup answer")
+			}
+			return c
+		}
+	}
 }
 
 // Two calls of Postgres give two databases of one server, each empty.
@@ -47,8 +90,20 @@ func TestStartPostgres(t *testing.T) {
 	if out, err := psqlURL(t, url, "SELECT 1"); err != nil || out != "1" {
 		t.Fatalf("SELECT 1 = %q, %v", out, err)
 	}
+	backend := startupConn(t, s.Port())
+	defer backend.Close()
 	if err := s.Freeze(); err != nil {
 		t.Fatal(err)
+	}
+	// A connection open before the freeze gets no answer.
+	query := "SELECT 1\x00"
+	msg := append([]byte{'Q'}, binary.BigEndian.AppendUint32(nil, uint32(4+len(query)))...)
+	if _, err := backend.Write(append(msg, query...)); err != nil {
+		t.Fatal(err)
+	}
+	backend.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+	if _, err := backend.Read(make([]byte, 1)); err == nil {
+		t.Error("a frozen server's backend answered a query")
 	}
 	c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", s.Port()), time.Second)
 	if err != nil {
@@ -62,6 +117,10 @@ func TestStartPostgres(t *testing.T) {
 	c.Close()
 	if err := s.Thaw(); err != nil {
 		t.Fatal(err)
+	}
+	backend.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := backend.Read(make([]byte, 1)); err != nil {
+		t.Errorf("the backend does not answer once thawed: %v", err)
 	}
 	if out, err := psqlURL(t, url, "SELECT 2"); err != nil || out != "2" {
 		t.Fatalf("SELECT 2 after thawing = %q, %v", out, err)

@@ -75,10 +75,24 @@ func ownGroup(cmd *exec.Cmd) {
 	cmd.SysProcAttr.Setpgid = true
 }
 
-// signalGroup sends sig to the process group that cmd's process leads.
+// signalGroup sends sig to the process group that cmd's process leads,
+// and to its children, which may have left the group (PostgreSQL's
+// backends make themselves group leaders): to the server first when it
+// stops them, so that it starts no more, and last when it resumes them.
 func signalGroup(cmd *exec.Cmd, sig int) error {
 	if cmd == nil || cmd.Process == nil {
 		return nil
 	}
-	return syscall.Kill(-cmd.Process.Pid, syscall.Signal(sig))
+	pid := cmd.Process.Pid
+	if sig == sigCont {
+		for _, c := range children(pid) {
+			syscall.Kill(c, syscall.Signal(sig))
+		}
+		return syscall.Kill(-pid, syscall.Signal(sig))
+	}
+	err := syscall.Kill(-pid, syscall.Signal(sig))
+	for _, c := range children(pid) {
+		syscall.Kill(c, syscall.Signal(sig))
+	}
+	return err
 }
