@@ -195,7 +195,7 @@ func (s *Store) q(query string) string {
 
 // bound is ctx bounded by the Store's timeout.
 func (s *Store) bound(ctx context.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(ctx, s.timeout)
+	return context.WithTimeoutCause(ctx, s.timeout, errTimeout)
 }
 
 // inTx runs f in a transaction (READ COMMITTED) bounded by the Store's
@@ -229,11 +229,19 @@ func (s *Store) fail(ctx context.Context, what string, err error) error {
 
 // why is fail without the package's prefix.
 func (s *Store) why(ctx context.Context, what string, err error) error {
-	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		return fmt.Errorf("%s: %w (the call's deadline or the Store's timeout of %v passed)", what, err, s.timeout)
+	switch cause := context.Cause(ctx); {
+	case cause == nil:
+		return fmt.Errorf("%s: %w", what, err)
+	case errors.Is(cause, errTimeout):
+		return fmt.Errorf("%s: %w (the Store's timeout of %v passed)", what, err, s.timeout)
+	default:
+		return fmt.Errorf("%s: %w (the caller's context ended: %v)", what, err, cause)
 	}
-	return fmt.Errorf("%s: %w", what, err)
 }
+
+// errTimeout is the cause of the end of a call's context that the Store's
+// timeout ended.
+var errTimeout = errors.New("jwtguard/postgres: the Store's timeout passed")
 
 // isUnique reports whether err is PostgreSQL's refusal of a row that a
 // UNIQUE or PRIMARY KEY constraint forbids, and names the constraint.
