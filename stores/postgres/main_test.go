@@ -30,3 +30,13 @@ func openSchema(t testing.TB, url, schema string, opts ...postgres.Option) *post
 	t.Cleanup(s.Close)
 	return s
 }
+
+// openErr is Open of schema at url, its Store closed when t ends.
+func openErr(t testing.TB, url, schema string, opts ...postgres.Option) (*postgres.Store, error) {
+	t.Helper()
+	s, err := postgres.Open(t.Context(), url, append([]postgres.Option{postgres.WithSchema(schema)}, opts...)...)
+	if err == nil {
+		t.Cleanup(s.Close)
+	}
+	return s, err
+}
