@@ -51,17 +51,17 @@ var (
 	ErrTooManyRequests = errors.New("jwtguard: too many failed logins")
 	// ErrOverloaded: no password-hashing budget or bcrypt slot became
 	// free within the login wait for a login or a registration, or too
-	// many wait already; or a
-	// store the request needs (a Throttle, a SessionStore) failed. 503 with
-	// Retry-After.
+	// many wait already; or a store the request needs (a Throttle, a
+	// SessionStore, a UserStore) failed. 503 with Retry-After.
 	ErrOverloaded = errors.New("jwtguard: temporarily unavailable")
 	// ErrInvalidGrant: a refresh presented a refresh token that is
 	// unknown, spent, superseded, or of a session that is revoked, expired
 	// or idle too long, or of a user who is gone or disabled. 400
 	// invalid_grant (RFC 6749 §5.2).
 	ErrInvalidGrant = errors.New("jwtguard: invalid grant")
-	// ErrInternal: a dependency failed (the UserStore returned an error
-	// other than ErrUserNotFound, a token could not be signed). 500.
+	// ErrInternal: something that a retry does not mend failed (a token
+	// could not be signed, a stored password hash is not bcrypt, a
+	// NewMemoryStore is full). 500.
 	ErrInternal = errors.New("jwtguard: internal error")
 )
 
@@ -291,14 +291,22 @@ func asRefusal(err error) (*refusalError, bool) {
 	return re, ok
 }
 
+// userStoreError is the refusal of a request whose user store failed, as
+// storeError is a session store's: 503 with Retry-After, logged at Error
+// level. A database that is down or slow is a state a client may wait
+// out, and no store failure lets a request through.
+func userStoreError(err error) error {
+	return fmt.Errorf("%w: user store: %w", ErrOverloaded, &storeFailure{err})
+}
+
 // isStoreFailure reports whether err wraps a storeFailure.
 func isStoreFailure(err error) bool {
 	var sf *storeFailure
 	return errors.As(err, &sf)
 }
 
-// storeFailure marks an overload that is a failing Throttle, which the
-// operator must see at Error level.
+// storeFailure marks an overload that is a failing store (a Throttle, a
+// SessionStore, a UserStore), which the operator must see at Error level.
 type storeFailure struct{ error }
 
 func (e *storeFailure) Unwrap() error { return e.error }

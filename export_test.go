@@ -1,5 +1,12 @@
 package jwtguard
 
+import (
+	"context"
+	"time"
+
+	"github.com/jwtguard/jwtguard/internal/guard"
+)
+
 // SetPasswordCompare replaces the bcrypt comparison of a's login handlers, so
 // that tests can hold a comparison in progress or count comparisons. Call it
 // before a serves any request.
@@ -31,3 +38,28 @@ func SetMemoryStoreLimit(users UserWriter, n int) {
 
 // MaxMemoryUsers is the most users NewMemoryStore's store holds.
 const MaxMemoryUsers = maxMemoryUsers
+
+// NewMemoryThrottle is the in-memory throttle of the login policy (the
+// default when LoginPolicy.Throttle is nil) as a Throttle, for the
+// conformance suite storetest.Throttle.
+func NewMemoryThrottle(capacity int) Throttle {
+	return memoryThrottle{guard.NewMemory(capacity)}
+}
+
+type memoryThrottle struct{ m *guard.Memory }
+
+func (t memoryThrottle) Take(ctx context.Context, key string, l Limit, now time.Time) (time.Duration, error) {
+	return t.m.Take(ctx, key, guard.Limit{Burst: l.Burst, Every: l.Every}, now)
+}
+
+func (t memoryThrottle) Done(ctx context.Context, key string, l Limit, refund bool, now time.Time) error {
+	return t.m.Done(ctx, key, guard.Limit{Burst: l.Burst, Every: l.Every}, refund, now)
+}
+
+func (t memoryThrottle) Remember(ctx context.Context, account, addr string, now time.Time) error {
+	return t.m.Remember(ctx, account, addr, now)
+}
+
+func (t memoryThrottle) LastLogin(ctx context.Context, account string) (string, time.Time, error) {
+	return t.m.LastLogin(ctx, account)
+}

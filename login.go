@@ -61,7 +61,8 @@ import (
 //     the UserStore looks it up: ErrOverloaded, logged at Debug level;
 //   - a failing Throttle (fail closed): ErrOverloaded, 503, logged at Error;
 //   - a UserStore error other than ErrUserNotFound or sql.ErrNoRows (both
-//     answered as an unknown user): ErrInternal, 500.
+//     answered as an unknown user): ErrOverloaded, 503 with Retry-After,
+//     logged at Error (a database that is down fails logins closed).
 //
 // Only a login refused after its password was compared spends throttle
 // tokens; every other login gives them back, a panic in the [UserStore] too
@@ -266,7 +267,7 @@ func (h *loginHandler) check(ctx context.Context, req loginRequest, at *guard.At
 		// while waiting for budget; it reads no answer.
 		return User{}, readAt, fmt.Errorf("%w: request cancelled during the user lookup: %w", ErrOverloaded, err)
 	default:
-		return User{}, readAt, fmt.Errorf("%w: user store: %w", ErrInternal, err)
+		return User{}, readAt, userStoreError(err)
 	}
 	// The store may match spellings that the username's fold keeps apart:
 	// guesses for one user share its ID's bucket too. An unknown user takes

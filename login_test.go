@@ -370,15 +370,21 @@ func TestIssueGivesEachTokenItsOwnID(t *testing.T) {
 	}
 }
 
-func TestLoginStoreErrorIsInternalAndHidden(t *testing.T) {
+// TestLoginStoreErrorFailsClosedAndHidden: a user store that fails (a
+// database that is down) is 503 with Retry-After, its error logged at
+// Error level and never sent to the client.
+func TestLoginStoreErrorFailsClosedAndHidden(t *testing.T) {
 	var logs bytes.Buffer
 	a := ltAuth(t, jwtguard.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
 	store := ltStoreFunc(func(ctx context.Context, username string) (jwtguard.User, error) {
 		return jwtguard.User{}, errors.New("dial tcp 10.0.0.7:5432: connection refused")
 	})
 	rec := ltLogin(a.LoginHandler(store), `{"username":"alice","password":"hunter2-secret"}`)
-	if rec.Code != http.StatusInternalServerError || ltErrorBody(t, rec) != "server_error" {
-		t.Fatalf("status %d body %s, want 500 server_error", rec.Code, rec.Body)
+	if rec.Code != http.StatusServiceUnavailable || ltErrorBody(t, rec) != "temporarily_unavailable" || rec.Header().Get("Retry-After") == "" {
+		t.Fatalf("status %d, Retry-After %q, body %s; want 503 temporarily_unavailable with Retry-After", rec.Code, rec.Header().Get("Retry-After"), rec.Body)
+	}
+	if !strings.Contains(logs.String(), "level=ERROR") {
+		t.Errorf("the store's failure is not logged at Error: %s", logs.String())
 	}
 	if strings.Contains(rec.Body.String(), "10.0.0.7") {
 		t.Error("the store's error reached the client")

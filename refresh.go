@@ -68,7 +68,7 @@ func WithRefreshGrace(grace time.Duration) Option {
 //     disabled (whose session is then revoked): [ErrInvalidGrant], 400
 //     invalid_grant (RFC 6749 §5.2), all with the same body;
 //   - a session store that fails: [ErrOverloaded], 503 with Retry-After,
-//     logged at Error level; a user store that fails: [ErrInternal], 500.
+//     logged at Error level, and so is a user store that fails.
 //
 // A spent refresh token presented again, outside the grace window, is
 // reuse: a sign that the token was stolen (or that a client kept an old
@@ -190,7 +190,7 @@ func (h *refreshHandler) refresh(ctx context.Context, r *http.Request, tok strin
 	case err != nil && ctx.Err() != nil:
 		return TokenResponse{}, Session{}, fmt.Errorf("%w: request cancelled during the user lookup: %w", ErrOverloaded, err)
 	case err != nil:
-		return TokenResponse{}, Session{}, fmt.Errorf("%w: user store: %w", ErrInternal, err)
+		return TokenResponse{}, Session{}, userStoreError(err)
 	case u.Disabled:
 		return TokenResponse{}, Session{}, h.endSession(ctx, r, s, "the user is disabled")
 	}

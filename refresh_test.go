@@ -490,8 +490,8 @@ func (s rtFailingSessions) RotateSession(ctx context.Context, p, n jwtguard.Toke
 }
 
 // TestRefreshStoresFail: a session store that fails is 503 with
-// Retry-After, logged at Error; a user store that fails is 500, and the
-// token is not spent, so the client's retry works.
+// Retry-After, logged at Error, and so is a user store that fails, which
+// does not spend the token, so that the client's retry works.
 func TestRefreshStoresFail(t *testing.T) {
 	for _, method := range []string{"lookup", "rotate"} {
 		var log bytes.Buffer
@@ -511,7 +511,11 @@ func TestRefreshStoresFail(t *testing.T) {
 	e := rtSetup(t)
 	tr := e.signIn(t)
 	e.users.fail = errors.New("users table locked")
-	rtRefused(t, "a failing user store", e.rtRefresh(tr.RefreshToken), http.StatusInternalServerError, "server_error")
+	rec := e.rtRefresh(tr.RefreshToken)
+	rtRefused(t, "a failing user store", rec, http.StatusServiceUnavailable, "temporarily_unavailable")
+	if rec.Header().Get("Retry-After") == "" {
+		t.Error("a failing user store: no Retry-After")
+	}
 	e.users.fail = nil
 	e.mustRefresh(t, tr.RefreshToken)
 }

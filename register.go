@@ -189,9 +189,10 @@ func (p *RegisterPolicy) resolve(dummyCost int) (registerConfig, error) {
 //     anyway; the address limit is what bounds how fast names can be
 //     tried, so keep it on;
 //   - no password-hashing budget within the login wait, or a failing
-//     Throttle: [ErrOverloaded], 503 with Retry-After; a UserWriter error
-//     other than ErrUserExists: [ErrInternal], 500, logged at Error level,
-//     [ErrUserStoreFull] of a full [NewMemoryStore] (100,000 users) too.
+//     Throttle or UserWriter: [ErrOverloaded], 503 with Retry-After, the
+//     store's failures logged at Error level; [ErrUserStoreFull] of a
+//     full [NewMemoryStore] (100,000 users), which no retry mends:
+//     [ErrInternal], 500, logged at Error level.
 //
 // A 409 takes as long as a 201: both hash the password first. It panics
 // if users is nil.
@@ -265,8 +266,10 @@ func (h *registerHandler) register(ctx context.Context, r *http.Request, req log
 	switch err := h.users.CreateUser(ctx, u); {
 	case errors.Is(err, ErrUserExists):
 		return User{}, fmt.Errorf("%w: %w", ErrUserExists, err)
-	case err != nil:
+	case errors.Is(err, ErrUserStoreFull):
 		return User{}, fmt.Errorf("%w: user store: %w", ErrInternal, err)
+	case err != nil:
+		return User{}, userStoreError(err)
 	}
 	return u, nil
 }

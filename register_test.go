@@ -328,12 +328,15 @@ func (rgFailingWriter) SetPasswordHash(context.Context, string, []byte) error {
 	return errors.New("disk full")
 }
 
-// TestRegisterStoreFails: a store that fails to write is a 500, its
-// reason not sent.
+// TestRegisterStoreFails: a store that fails to write is a 503 with
+// Retry-After, its reason not sent.
 func TestRegisterStoreFails(t *testing.T) {
 	e := rgSetup(t, jwtguard.RegisterPolicy{})
 	rec := rgPost(e.auth.RegisterHandler(rgFailingWriter{e.users}), "192.0.2.1:1", rgBody("lena", rgPassword))
-	rtRefused(t, "a failing store", rec, http.StatusInternalServerError, "server_error")
+	rtRefused(t, "a failing store", rec, http.StatusServiceUnavailable, "temporarily_unavailable")
+	if rec.Header().Get("Retry-After") == "" {
+		t.Error("a failing store: no Retry-After")
+	}
 	if strings.Contains(rec.Body.String(), "disk") {
 		t.Errorf("the store's error reached the client: %s", rec.Body)
 	}

@@ -205,7 +205,7 @@ func TestThrottleRefundsNonGuesses(t *testing.T) {
 	})
 	h := a.LoginHandler(failing)
 	for range 3 {
-		ltWant(t, ltLoginFrom(h, "192.0.2.1:1", ltAliceWrong), 500, "store down")
+		ltWant(t, ltLoginFrom(h, "192.0.2.1:1", ltAliceWrong), 503, "store down")
 	}
 	// The account's single token is still there.
 	h = a.LoginHandler(ltStore(t))

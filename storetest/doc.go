@@ -1,8 +1,9 @@
 // Package storetest is the conformance suite of [jwtguard.SessionStore]
-// ([Sessions]) and of [jwtguard.UserWriter] ([Users]): every rule that the
-// interfaces' doc comments state is a subtest that fails against a store
-// that breaks it. Every store, the in-memory ones and each database
-// backend, runs them from tests of its own:
+// ([Sessions]), of [jwtguard.UserWriter] ([Users]) and of
+// [jwtguard.Throttle] ([Throttle]): every rule that the interfaces' doc
+// comments state is a subtest that fails against a store that breaks it.
+// Every store, the in-memory ones and each database backend, runs them
+// from tests of its own:
 //
 //	func TestMemorySessionStore(t *testing.T) {
 //		storetest.Sessions(t, func(t *testing.T) jwtguard.SessionStore {
@@ -125,4 +126,25 @@
 // Concurrent creations from several Stores on one database (several
 // processes) are the backend's own test to write: the suite has one store
 // at a time.
+//
+// # The Throttle suite
+//
+// [Throttle] states the rules of [jwtguard.Throttle] and of the login
+// policy's in-memory throttle, which a shared one replaces: a bucket of
+// Burst tokens at one instant, gaining one every Every and never holding
+// more than Burst; Take returns 0 when it took a token and otherwise the
+// wait until the next one, (full − now) − (Burst−1)·Every in the terms of
+// the generic cell rate algorithm, taking nothing; Done with refund gives
+// the token back (never beyond the burst, however late it comes), without
+// refund keeps it spent; keys of at most 80 bytes of printable ASCII are
+// buckets of their own; of concurrent Takes on a fresh bucket exactly
+// Burst succeed; and LastLogin returns the address and time that the
+// latest Remember recorded for that account. newThrottle is called once a
+// subtest, as newStore is, and must return a throttle that holds nothing
+// the suite can see (a fresh key prefix will do: the suite's keys are
+// random). Its times are t0 plus whole milliseconds, or a microsecond
+// from an edge, so a throttle must keep times to the microsecond; its
+// Limits are whole seconds. It leaves untested what the interface leaves
+// to a throttle: when it forgets a full bucket or an old login, and how a
+// failing Take takes nothing.
 package storetest

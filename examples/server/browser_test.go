@@ -17,7 +17,6 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/storage"
 	"github.com/chromedp/chromedp"
-	"golang.org/x/crypto/bcrypt"
 
 	"github.com/jwtguard/jwtguard"
 )
@@ -76,10 +75,7 @@ func newTLSServer(t *testing.T, opts ...jwtguard.Option) (*httptest.Server, *jwt
 	if err != nil {
 		t.Fatal(err)
 	}
-	store, err := demoStore(func(pw string) ([]byte, error) { return bcrypt.GenerateFromPassword([]byte(pw), 4) })
-	if err != nil {
-		t.Fatal(err)
-	}
+	store := memoryDemoStore(t)
 	srv := httptest.NewTLSServer(newHandler(auth, store, logger))
 	t.Cleanup(srv.Close)
 	return srv, auth

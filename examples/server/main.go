@@ -5,11 +5,17 @@
 //	go run ./examples/server -addr :9000
 //	go run ./examples/server -tls-cert cert.pem -tls-key key.pem
 //
-// It starts with no configuration. It reads JWT_SECRET, JWT_EXPIRES_IN,
-// JWT_ISSUER and JWT_AUDIENCE as jwtguard.FromEnv does; when JWT_SECRET is
-// unset it makes up a random secret and warns that tokens will not survive
-// a restart. A JWT_SECRET that is set but shorter than 32 bytes, or a
-// JWT_EXPIRES_IN it cannot read, stops it with an error naming the variable.
+// It starts with no configuration. It keeps its users and sessions in a
+// SQLite database in its data directory (-data-dir, or JWTGUARD_DATA_DIR,
+// or ./jwtguard-data; created, mode 0700, on first start, and printed at
+// every start), so that registered accounts and issued sessions survive a
+// restart. It reads JWT_SECRET, JWT_EXPIRES_IN, JWT_ISSUER and
+// JWT_AUDIENCE as jwtguard.FromEnv does; when JWT_SECRET is unset it uses
+// a random secret that it makes on first start and keeps in the data
+// directory (file jwt-secret, mode 0600; a copy that others may read is
+// refused), so that tokens survive a restart too. A JWT_SECRET that is set
+// but shorter than 32 bytes, or a JWT_EXPIRES_IN it cannot read, stops it
+// with an error naming the variable.
 //
 // Routes:
 //
@@ -35,22 +41,20 @@
 // should see, and says so at start. Cross-origin front ends are listed in
 // JWT_TRUSTED_ORIGINS.
 //
-// Accounts registered and sessions (refresh tokens and logouts) are kept
-// in memory: a restart forgets them. A spent refresh token presented again revokes its
-// session (reuse detection); -refresh-grace allows a client that lost a
-// refresh's answer to retry for a few seconds.
+// A spent refresh token presented again revokes its session (reuse
+// detection); -refresh-grace allows a client that lost a refresh's answer
+// to retry for a few seconds.
 //
 // Demo accounts: admin / password123 (role admin) and alice / password123
-// (role user). Failed logins are throttled per account and per client
+// (role user), added to a store that lacks them (-demo-accounts=false:
+// not added). Failed logins are throttled per account and per client
 // address (429 with Retry-After); behind a reverse proxy, name it with
 // -trusted-proxies. SIGINT or SIGTERM shuts it down gracefully.
 package main
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/tls"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -62,6 +66,7 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -107,6 +112,8 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 	loginWait := fs.Duration("login-wait", time.Second, "how long a login waits for password-hashing budget before 503 (0: refuse at once)")
 	tlsCert := fs.String("tls-cert", "", "PEM `file` of the TLS certificate (with -tls-key): serve https, with Secure cookies")
 	tlsKey := fs.String("tls-key", "", "PEM `file` of the TLS private key (with -tls-cert)")
+	dataDirFlag := fs.String("data-dir", "", "`directory` of the server's data: its SQLite database and, without JWT_SECRET, its JWT secret (default $JWTGUARD_DATA_DIR, or ./"+defaultDataDir+")")
+	demo := fs.Bool("demo-accounts", true, "add the demo accounts admin and alice (password "+demoPassword+") when the store lacks them")
 	grace := fs.Duration("refresh-grace", 0, "how long after a refresh its spent refresh token may be presented again by a client that lost the answer (0: never; at most 1m)")
 	var level slog.Level
 	fs.TextVar(&level, "log-level", slog.LevelInfo, "the least `level` logged: debug, info, warn or error (debug shows routine refusals: no token, an expired token)")
@@ -123,24 +130,50 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 		return errors.New("-tls-cert and -tls-key go together")
 	}
 	useTLS := *tlsCert != ""
+	dataDir, err := dataDirOf(*dataDirFlag, lookupEnv)
+	if err != nil {
+		return err
+	}
 
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	policy := loginPolicy(*proxies)
 	policy.Wait, policy.NoWait = *loginWait, *loginWait == 0
 	policy.CPUShare, policy.NoBudget = *cpuShare, *cpuShare == 0
-	sessions := jwtguard.WithSessions(jwtguard.NewMemorySessionStore())
 	// Development cookies only when nothing in front may be TLS: behind a
 	// trusted proxy (which terminates TLS, as nginx does) the browser sees
 	// https, and the cookies are Secure.
 	devCookies := !useTLS && *proxies == ""
 	cookies := jwtguard.WithCookieMode(cookieMode(devCookies))
-	auth, err := newAuth(lookupEnv, logger, jwtguard.WithLoginPolicy(policy), sessions, jwtguard.WithRefreshGrace(*grace), cookies)
+	if _, ok := lookupEnv("JWT_SECRET"); !ok {
+		for _, v := range []string{"REDIS_URL", "DATABASE_URL"} {
+			if _, shared := lookupEnv(v); shared {
+				logger.Warn("JWT_SECRET is not set: the secret in the data directory is this server's own; replicas that share "+v+" must share a JWT_SECRET, or each refuses the others' tokens", slog.String("shared", v))
+				break
+			}
+		}
+	}
+	lookupEnv, err = withDataDirSecret(lookupEnv, dataDir, logger)
 	if err != nil {
 		return err
 	}
-	store, err := demoStore(jwtguard.HashPassword)
+	st, err := openStores(ctx, dataDir, lookupEnv, logger)
 	if err != nil {
 		return err
+	}
+	policy.Throttle = st.throttle
+	defer func() {
+		if err := st.close(); err != nil {
+			logger.Error("closing the store", slog.String("error", err.Error()))
+		}
+	}()
+	auth, err := newAuth(lookupEnv, logger, jwtguard.WithLoginPolicy(policy), jwtguard.WithSessions(st.sessions), jwtguard.WithRefreshGrace(*grace), cookies)
+	if err != nil {
+		return err
+	}
+	if *demo {
+		if err := seedDemoAccounts(ctx, st.users, jwtguard.HashPassword, logger); err != nil {
+			return err
+		}
 	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -150,7 +183,10 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 	if useTLS {
 		scheme = "https"
 	}
-	fmt.Fprintf(stdout, "Demo accounts:\n  admin / password123  (role admin)\n  alice / password123  (role user)\n")
+	fmt.Fprintf(stdout, "Data: %s\n", st.where)
+	if *demo {
+		fmt.Fprintf(stdout, "Demo accounts:\n  admin / %s  (role admin)\n  alice / %[1]s  (role user)\n", demoPassword)
+	}
 	fmt.Fprintf(stdout, "Listening on %s://%s\n", scheme, ln.Addr())
 	if !devCookies {
 		fmt.Fprintf(stdout, "Pages: %s://%s/ (cookies: Secure, __Host- and __Secure- prefixes; behind a proxy, the browser must see https)\n", scheme, ln.Addr())
@@ -160,7 +196,7 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 			logger.Warn("plain http on an address that is not loopback: the development cookies can be read by anyone on the network; serve with -tls-cert and -tls-key", slog.String("addr", ln.Addr().String()))
 		}
 	}
-	srv := newServer(newHandler(auth, store, logger), logger)
+	srv := newServer(newHandler(auth, st.users, logger), logger)
 	if useTLS {
 		return serveTLS(ctx, ln, srv, *tlsCert, *tlsKey, logger)
 	}
@@ -241,43 +277,46 @@ func loginPolicy(trustedProxies string) jwtguard.LoginPolicy {
 	return p
 }
 
-// newAuth builds the Auth as jwtguard.FromEnv would, reading the variables
-// through lookupEnv, except that an unset JWT_SECRET is replaced by a random
-// in-process secret (never printed) with a warning. opts are applied after
-// the environment, as with FromEnv. Errors name the variable at fault.
-func newAuth(lookupEnv func(string) (string, bool), logger *slog.Logger, opts ...jwtguard.Option) (*jwtguard.Auth, error) {
-	lookup := lookupEnv
-	if _, ok := lookupEnv("JWT_SECRET"); !ok {
-		b := make([]byte, 48)
-		rand.Read(b) // never fails (Go 1.24+)
-		secret := base64.RawURLEncoding.EncodeToString(b)
-		lookup = func(key string) (string, bool) {
-			if key == "JWT_SECRET" {
-				return secret, true
-			}
-			return lookupEnv(key)
-		}
-		logger.Warn("JWT_SECRET is not set: using a random secret; tokens will not survive a restart and no other process can verify them")
+// withDataDirSecret returns lookupEnv, except that an unset JWT_SECRET
+// reads as the secret kept in dataDir (made there on first start; see
+// dataDirSecret), never printed.
+func withDataDirSecret(lookupEnv func(string) (string, bool), dataDir string, logger *slog.Logger) (func(string) (string, bool), error) {
+	if _, ok := lookupEnv("JWT_SECRET"); ok {
+		return lookupEnv, nil
 	}
-	return jwtguard.FromLookupEnv(lookup, append([]jwtguard.Option{jwtguard.WithLogger(logger)}, opts...)...)
+	secret, made, err := dataDirSecret(dataDir)
+	if err != nil {
+		return nil, fmt.Errorf("JWT_SECRET is not set, and the secret in the data directory cannot be used: %w", err)
+	}
+	path := filepath.Join(dataDir, secretFile)
+	if made {
+		logger.Info("JWT_SECRET is not set: made a new random secret and kept it in the data directory", slog.String("file", path))
+	} else {
+		logger.Info("JWT_SECRET is not set: using the secret kept in the data directory", slog.String("file", path))
+	}
+	return func(key string) (string, bool) {
+		if key == "JWT_SECRET" {
+			return secret, true
+		}
+		return lookupEnv(key)
+	}, nil
 }
 
-// demoStore returns the demo accounts, their passwords hashed with hash
-// (jwtguard.HashPassword; tests pass a cheaper one).
-func demoStore(hash func(password string) ([]byte, error)) (jwtguard.UserWriter, error) {
-	users := []jwtguard.User{
-		{ID: "1", Username: "admin", Roles: []string{"admin"}},
-		{ID: "2", Username: "alice", Roles: []string{"user"}},
-	}
-	for i := range users {
-		h, err := hash("password123")
-		if err != nil {
-			return nil, err
-		}
-		users[i].PasswordHash = h
-	}
-	return jwtguard.NewMemoryStore(users...)
+// newAuth builds the Auth as jwtguard.FromEnv would, reading the variables
+// through lookupEnv, with the server's logger; opts are applied after the
+// environment, as with FromEnv. Errors name the variable at fault.
+func newAuth(lookupEnv func(string) (string, bool), logger *slog.Logger, opts ...jwtguard.Option) (*jwtguard.Auth, error) {
+	return jwtguard.FromLookupEnv(lookupEnv, append([]jwtguard.Option{jwtguard.WithLogger(logger)}, opts...)...)
 }
+
+// The demo accounts, all with the password demoPassword, which a store
+// gets when it lacks them (seedDemoAccounts).
+var demoAccounts = []jwtguard.User{
+	{ID: "1", Username: "admin", Roles: []string{"admin"}},
+	{ID: "2", Username: "alice", Roles: []string{"user"}},
+}
+
+const demoPassword = "password123"
 
 // newHandler returns the server's routes. auth must have a session store.
 // Failures to encode a response are logged to logger.

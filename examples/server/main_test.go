@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -62,13 +63,25 @@ func newTestServer(t *testing.T) (*httptest.Server, *clock) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	store, err := demoStore(func(pw string) ([]byte, error) { return bcrypt.GenerateFromPassword([]byte(pw), 4) })
-	if err != nil {
-		t.Fatal(err)
-	}
+	store := memoryDemoStore(t)
 	srv := httptest.NewServer(newHandler(auth, store, logger))
 	t.Cleanup(srv.Close)
 	return srv, clk
+}
+
+// memoryDemoStore returns a memory store with the demo accounts, hashed at
+// cost 4.
+func memoryDemoStore(t *testing.T) jwtguard.UserWriter {
+	t.Helper()
+	store, err := jwtguard.NewMemoryStore()
+	if err != nil {
+		t.Fatal(err)
+	}
+	hash := func(pw string) ([]byte, error) { return bcrypt.GenerateFromPassword([]byte(pw), 4) }
+	if err := seedDemoAccounts(t.Context(), store, hash, slog.New(slog.DiscardHandler)); err != nil {
+		t.Fatal(err)
+	}
+	return store
 }
 
 type response struct {
@@ -257,7 +270,8 @@ func TestNewAuthConfig(t *testing.T) {
 		{"31-byte secret", env("JWT_SECRET", testSecret[1:]), "JWT_SECRET"},
 		{"empty secret", env("JWT_SECRET", ""), "JWT_SECRET"},
 		{"bad lifetime", env("JWT_SECRET", testSecret, "JWT_EXPIRES_IN", "soon"), "JWT_EXPIRES_IN"},
-		{"negative lifetime", env("JWT_EXPIRES_IN", "-5m"), "JWT_EXPIRES_IN"},
+		{"negative lifetime", env("JWT_SECRET", testSecret, "JWT_EXPIRES_IN", "-5m"), "JWT_EXPIRES_IN"},
+		{"no secret", env(), "JWT_SECRET"},
 		{"empty lifetime", env("JWT_SECRET", testSecret, "JWT_EXPIRES_IN", ""), "JWT_EXPIRES_IN"},
 	}
 	for _, tc := range bad {
@@ -274,7 +288,7 @@ func TestNewAuthConfig(t *testing.T) {
 
 	t.Run("run exits with the error", func(t *testing.T) {
 		var stdout, stderr bytes.Buffer
-		err := run(t.Context(), []string{"-addr", "127.0.0.1:0"}, env("JWT_SECRET", "short"), &stdout, &stderr)
+		err := run(t.Context(), []string{"-addr", "127.0.0.1:0", "-data-dir", t.TempDir()}, env("JWT_SECRET", "short"), &stdout, &stderr)
 		if err == nil || !strings.Contains(err.Error(), "JWT_SECRET") {
 			t.Errorf("run: %v; want an error naming %s", err, "JWT_SECRET")
 		}
@@ -296,15 +310,6 @@ func TestNewAuthConfig(t *testing.T) {
 		}
 	})
 
-	t.Run("no secret", func(t *testing.T) {
-		var buf bytes.Buffer
-		if _, err := newAuth(env(), slog.New(slog.NewTextHandler(&buf, nil))); err != nil {
-			t.Fatal(err)
-		}
-		if !strings.Contains(buf.String(), "level=WARN") || !strings.Contains(buf.String(), "restart") {
-			t.Errorf("log %q; want a warning that tokens will not survive a restart", buf.String())
-		}
-	})
 }
 
 func TestServerTimeouts(t *testing.T) {
@@ -388,25 +393,39 @@ func TestRunLogLevel(t *testing.T) {
 }
 
 // startRun runs the server with args until stop, which waits for it to
-// shut down cleanly; it returns the server's base URL and its log.
+// shut down cleanly; it returns the server's base URL and its log. Its
+// data directory is a new temporary one unless args name one.
 func startRun(t *testing.T, args ...string) (base string, stderr *lockedBuffer, stop func()) {
 	t.Helper()
+	base, _, stderr, stop = startRunEnv(t, env(), args...)
+	return base, stderr, stop
+}
+
+// startRunEnv is startRun with the environment lookupEnv; it also returns
+// the lines the server printed before "Listening on".
+func startRunEnv(t *testing.T, lookupEnv func(string) (string, bool), args ...string) (base string, printed []string, stderr *lockedBuffer, stop func()) {
+	t.Helper()
+	if !slices.Contains(args, "-data-dir") {
+		args = append(args, "-data-dir", t.TempDir())
+	}
 	ctx, cancel := context.WithCancel(t.Context())
 	stdoutR, stdoutW := io.Pipe()
 	stderr = &lockedBuffer{}
 	done := make(chan error, 1)
 	go func() {
-		err := run(ctx, args, env(), stdoutW, stderr)
+		err := run(ctx, args, lookupEnv, stdoutW, stderr)
 		stdoutW.Close()
 		done <- err
 	}()
-	// run prints the demo accounts, then "Listening on http://ADDR".
+	// run prints where its data lives and the demo accounts, then
+	// "Listening on http://ADDR".
 	sc := bufio.NewScanner(stdoutR)
 	for sc.Scan() {
 		if url, ok := strings.CutPrefix(sc.Text(), "Listening on "); ok {
 			base = url
 			break
 		}
+		printed = append(printed, sc.Text())
 	}
 	if base == "" {
 		cancel()
@@ -425,7 +444,7 @@ func startRun(t *testing.T, args ...string) (base string, stderr *lockedBuffer, 
 		}
 	}
 	t.Cleanup(cancel)
-	return base, stderr, stop
+	return base, printed, stderr, stop
 }
 
 // The server throttles failed logins per client address: a guesser that
@@ -507,10 +526,15 @@ func TestWriteJSONEncodeFailure(t *testing.T) {
 	}
 }
 
-// loginPair logs username in and returns the whole answer.
-func loginPair(t *testing.T, base, username string) jwtguard.TokenResponse {
+// loginPair logs username in, with the demo password or the password
+// given, and returns the whole answer.
+func loginPair(t *testing.T, base, username string, password ...string) jwtguard.TokenResponse {
 	t.Helper()
-	r := do(t, "POST", base+"/api/auth/login", "", `{"username":"`+username+`","password":"password123"}`)
+	pw := demoPassword
+	if len(password) > 0 {
+		pw = password[0]
+	}
+	r := do(t, "POST", base+"/api/auth/login", "", `{"username":"`+username+`","password":"`+pw+`"}`)
 	var tr jwtguard.TokenResponse
 	if r.status != http.StatusOK || json.Unmarshal(r.body, &tr) != nil || tr.RefreshToken == "" {
 		t.Fatalf("login %s: %d %s; want tokens with a refresh token", username, r.status, r.body)
@@ -579,7 +603,7 @@ func TestSessionLifecycle(t *testing.T) {
 // minute stops the server with an error.
 func TestRunRefreshGrace(t *testing.T) {
 	var stderr lockedBuffer
-	err := run(context.Background(), []string{"-addr", "127.0.0.1:0", "-refresh-grace", "2m"}, env("JWT_SECRET", testSecret), io.Discard, &stderr)
+	err := run(context.Background(), []string{"-addr", "127.0.0.1:0", "-data-dir", t.TempDir(), "-refresh-grace", "2m"}, env("JWT_SECRET", testSecret), io.Discard, &stderr)
 	if err == nil || !strings.Contains(err.Error(), "grace") {
 		t.Errorf("run -refresh-grace 2m: %v; want an error about the grace window", err)
 	}

@@ -82,7 +82,7 @@ func StartPostgres(t testing.TB) *PostgresServer {
 	return srv
 }
 
-var shared = sync.OnceValues(func() (*PostgresServer, error) {
+var sharedPG = sync.OnceValues(func() (*PostgresServer, error) {
 	bin, err := findPostgres()
 	if err != nil {
 		return nil, err
@@ -95,7 +95,7 @@ var shared = sync.OnceValues(func() (*PostgresServer, error) {
 	return srv, nil
 })
 
-func sharedPostgres() (*PostgresServer, error) { return shared() }
+func sharedPostgres() (*PostgresServer, error) { return sharedPG() }
 
 // Port is the TCP port the server listens on, at 127.0.0.1.
 func (s *PostgresServer) Port() int { return s.port }

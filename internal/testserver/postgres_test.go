@@ -12,7 +12,7 @@ import (
 	"time"
 )
 
-func TestMain(m *testing.M) { Main(m) }
+// (TestMain, which runs Main, is redis_test.go's.)
 
 // psqlURL runs sql on the database at url and returns what it printed.
 func psqlURL(t *testing.T, url, sql string) (string, error) {

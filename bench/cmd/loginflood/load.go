@@ -106,11 +106,12 @@ type apiResult struct {
 }
 
 // runAPIClients runs n clients from 127.0.0.1 that loop verified GETs with
-// token until ctx is done.
-func runAPIClients(ctx context.Context, base, token string, n int, timeout time.Duration) apiResult {
+// token until ctx is done, client i on bases[i % len(bases)].
+func runAPIClients(ctx context.Context, bases []string, token string, n int, timeout time.Duration) apiResult {
 	results := make([]apiResult, n)
 	var wg sync.WaitGroup
 	for i := range n {
+		base := bases[i%len(bases)]
 		wg.Go(func() {
 			c := newClient(localhost, timeout)
 			defer closeClient(c)
@@ -145,13 +146,14 @@ func runAPIClients(ctx context.Context, base, token string, n int, timeout time.
 	return all
 }
 
-// runFlooders runs n attackers, flooder i from sourceAddr(i), each posting
-// logins with a fresh username and a wrong password back to back, ignoring
-// Retry-After, until ctx is done.
-func runFlooders(ctx context.Context, base, tag string, n int, timeout time.Duration, stats *loginStats) {
+// runFlooders runs n attackers, flooder i from sourceAddr(i) to
+// bases[i % len(bases)], each posting logins with a fresh username and a
+// wrong password back to back, ignoring Retry-After, until ctx is done.
+func runFlooders(ctx context.Context, bases []string, tag string, n int, timeout time.Duration, stats *loginStats) {
 	var wg sync.WaitGroup
 	for i := range n {
 		src, _ := sourceAddr(i) // n was checked
+		base := bases[i%len(bases)]
 		wg.Go(func() {
 			c := newClient(src, timeout)
 			defer closeClient(c)

@@ -381,7 +381,7 @@ func TestFloodersUseTheirAddressesAndFreshUsernames(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
 	defer cancel()
 	stats := newLoginStats(time.Now(), time.Second, time.Second)
-	runFlooders(ctx, srv.URL, "test", 3, 5*time.Second, stats)
+	runFlooders(ctx, []string{srv.URL}, "test", 3, 5*time.Second, stats)
 	srv.Close() // waits for the handlers of requests cut at the end
 
 	// The server may have seen requests whose answers the phase end cut.

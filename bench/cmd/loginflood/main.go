@@ -2,7 +2,10 @@
 // while its login endpoint is flooded with wrong passwords.
 //
 // It builds and starts the example server (examples/server) on 127.0.0.1,
-// or uses -server. Each run has two phases of -duration:
+// or uses -server. With -replicas N it starts N servers sharing one Redis
+// (REDIS_URL: a redis-server it starts, or -redis), each with GOMAXPROCS
+// 1 (-server-procs), and spreads the API clients and the flooders over
+// them; the figures are the fleet's. Each run has two phases of -duration:
 //
 //   - baseline: -clients goroutines loop GET /api/secure-data with alice's
 //     token (logged in from 127.0.0.1);
@@ -23,6 +26,7 @@
 //	go run ./bench/cmd/loginflood            # 16 clients, 200 flooders, 10 s phases
 //	go run ./bench/cmd/loginflood -runs 3    # medians of 3 runs
 //	go run ./bench/cmd/loginflood -smoke     # CI: 2 s phases, figures not asserted
+//	go run ./bench/cmd/loginflood -replicas 2 -runs 3  # two replicas sharing Redis
 //
 // All traffic stays in 127.0.0.0/8; everything stops by itself after the
 // phases (or -timeout, or SIGINT). It exits 1 on a violation of the login
@@ -38,8 +42,10 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -66,6 +72,9 @@ type config struct {
 	json     bool
 	smoke    bool
 	verbose  bool
+	replicas int    // servers started, sharing redis
+	redis    string // REDIS_URL of the replicas; "" starts a redis-server
+	procs    int    // GOMAXPROCS of each server started; 0: the Go default
 }
 
 func main() {
@@ -90,6 +99,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.BoolVar(&c.json, "json", false, "print the results as JSON instead of a table")
 	fs.BoolVar(&c.smoke, "smoke", false, "CI smoke test: 2 s phases, 20 flooders, 4 clients, 1 run (flags given explicitly win); fails only on correctness violations")
 	fs.BoolVar(&c.verbose, "v", false, "also print the flood's login answers second by second")
+	fs.IntVar(&c.replicas, "replicas", 1, "servers to start, sharing one Redis (REDIS_URL) for sessions and throttles; clients and flooders are spread over them")
+	fs.StringVar(&c.redis, "redis", "", "`URL` of the Redis the replicas share (default: a redis-server started here, on 127.0.0.1, when -replicas is above 1)")
+	fs.IntVar(&c.procs, "server-procs", -1, "GOMAXPROCS of each server started (default: 1 with -replicas above 1, so that they share the cores as in production; else Go's default)")
 	if err := loadtest.ParseFlags(fs, args); err != nil {
 		return c, err
 	}
@@ -111,6 +123,18 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		return c, errors.New("-hang must be positive")
 	case c.timeout < 0:
 		return c, errors.New("-timeout must not be negative")
+	case c.replicas < 1 || c.replicas > 8:
+		return c, errors.New("-replicas must be between 1 and 8")
+	case c.replicas > 1 && c.server != "":
+		return c, errors.New("-replicas starts servers: it does not go with -server")
+	case c.procs < -1 || c.procs > 1024:
+		return c, errors.New("-server-procs must be between 0 and 1024")
+	}
+	if c.procs == -1 {
+		c.procs = 0
+		if c.replicas > 1 {
+			c.procs = 1
+		}
 	}
 	if c.server != "" {
 		base, err := checkServerURL(c.server)
@@ -128,18 +152,20 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 
 // Result is the outcome of the whole program.
 type Result struct {
-	Server     string        `json:"server"`
-	Started    bool          `json:"started_by_us"`
-	GOMAXPROCS int           `json:"gomaxprocs"`
-	NumCPU     int           `json:"num_cpu"`
-	Clients    int           `json:"clients"`
-	Flooders   int           `json:"flooders"`
-	Duration   time.Duration `json:"phase_ns"`
-	Runs       []Run         `json:"runs"`
-	Median     Medians       `json:"median"`
-	Violations Violations    `json:"violations"` // over all runs, genuine users included
-	GETErrors  int64         `json:"get_errors"` // non-200 answers to verified GETs
-	ServerLog  struct {
+	Server      string        `json:"server"` // base URLs, comma-separated
+	Started     bool          `json:"started_by_us"`
+	Replicas    int           `json:"replicas,omitempty"`
+	ServerProcs int           `json:"server_gomaxprocs,omitempty"`
+	GOMAXPROCS  int           `json:"gomaxprocs"`
+	NumCPU      int           `json:"num_cpu"`
+	Clients     int           `json:"clients"`
+	Flooders    int           `json:"flooders"`
+	Duration    time.Duration `json:"phase_ns"`
+	Runs        []Run         `json:"runs"`
+	Median      Medians       `json:"median"`
+	Violations  Violations    `json:"violations"` // over all runs, genuine users included
+	GETErrors   int64         `json:"get_errors"` // non-200 answers to verified GETs
+	ServerLog   struct {
 		Lines int64 `json:"lines"`
 		Bytes int64 `json:"bytes"`
 	} `json:"server_log"`
@@ -200,7 +226,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 
 	res := &Result{GOMAXPROCS: runtime.GOMAXPROCS(0), NumCPU: runtime.NumCPU(), Clients: cfg.clients, Flooders: cfg.flooders, Duration: cfg.duration}
-	var srv *server
+	var srvs []*server
+	bases := []string{cfg.server}
 	if cfg.server != "" {
 		res.Server = cfg.server
 	} else {
@@ -223,31 +250,59 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stderr, "loginflood:", err)
 			return 2
 		}
-		srv, err = startServer(ctx, bin)
-		if err != nil {
-			fmt.Fprintln(stderr, "loginflood:", err)
-			return 2
+		var env []string
+		if cfg.procs > 0 {
+			env = append(env, fmt.Sprintf("GOMAXPROCS=%d", cfg.procs))
 		}
-		defer func() {
-			if srv.stop() {
-				fmt.Fprintln(stderr, "loginflood: the server did not shut down within 5 s of SIGINT; killed it")
+		if redisURL := cfg.redis; cfg.replicas > 1 || redisURL != "" {
+			if redisURL == "" {
+				rs, err := startRedis(ctx, filepath.Join(dir, "redis"))
+				if err != nil {
+					fmt.Fprintln(stderr, "loginflood:", err)
+					return 2
+				}
+				defer rs.stop()
+				redisURL = rs.url
 			}
-		}()
-		res.Server, res.Started = srv.url, true
+			env = append(env, "REDIS_URL="+redisURL)
+		}
+		bases = nil
+		for i := range cfg.replicas {
+			srv, err := startServer(ctx, bin, filepath.Join(dir, fmt.Sprintf("data-%d", i)), env)
+			if err != nil {
+				fmt.Fprintln(stderr, "loginflood:", err)
+				return 2
+			}
+			defer func() {
+				if srv.stop() {
+					fmt.Fprintf(stderr, "loginflood: the server at %s did not shut down within 5 s of SIGINT; killed it\n", srv.url)
+				}
+			}()
+			srvs = append(srvs, srv)
+			bases = append(bases, srv.url)
+		}
+		res.Server, res.Started = strings.Join(bases, ","), true
+		res.Replicas, res.ServerProcs = cfg.replicas, cfg.procs
 	}
 	if !cfg.json {
-		fmt.Fprintf(stdout, "server %s%s; GOMAXPROCS %d, %d CPUs; %d API clients, %d flooders, %v phases, %d run(s)\n",
-			res.Server, map[bool]string{true: " (started here)", false: ""}[res.Started],
-			res.GOMAXPROCS, res.NumCPU, cfg.clients, cfg.flooders, cfg.duration, cfg.runs)
+		started := ""
+		switch {
+		case res.Replicas > 1:
+			started = fmt.Sprintf(" (%d replicas started here, sharing Redis, GOMAXPROCS %d each)", res.Replicas, res.ServerProcs)
+		case res.Started:
+			started = " (started here)"
+		}
+		fmt.Fprintf(stdout, "server %s%s; load generator GOMAXPROCS %d, %d CPUs; %d API clients, %d flooders, %v phases, %d run(s)\n",
+			res.Server, started, res.GOMAXPROCS, res.NumCPU, cfg.clients, cfg.flooders, cfg.duration, cfg.runs)
 	}
 
 	tag := strconv.FormatInt(time.Now().UnixNano(), 36)
 	for r := 1; r <= cfg.runs; r++ {
-		rr, err := runOnce(ctx, cfg, srv, res.Server, fmt.Sprintf("%s-%d", tag, r), r)
+		rr, err := runOnce(ctx, cfg, srvs, bases, fmt.Sprintf("%s-%d", tag, r), r)
 		if err != nil {
 			fmt.Fprintf(stderr, "loginflood: run %d: %v\n", r, err)
-			if srv != nil {
-				fmt.Fprintf(stderr, "server log (last lines):\n%s\n", srv.proc.Log.Tail())
+			for _, srv := range srvs {
+				fmt.Fprintf(stderr, "server log of %s (last lines):\n%s\n", srv.url, srv.proc.Log.Tail())
 			}
 			return 2
 		}
@@ -255,9 +310,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if !cfg.json {
 			printRun(stdout, cfg, r, rr)
 		}
-		if srv != nil && srv.exited() {
-			fmt.Fprintf(stderr, "loginflood: the server exited: %v\n%s\n", srv.proc.Err(), srv.proc.Log.Tail())
-			return 2
+		for _, srv := range srvs {
+			if srv.exited() {
+				fmt.Fprintf(stderr, "loginflood: the server at %s exited: %v\n%s\n", srv.url, srv.proc.Err(), srv.proc.Log.Tail())
+				return 2
+			}
 		}
 	}
 	res.Median = medians(res.Runs)
@@ -272,8 +329,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			}
 		}
 	}
-	if srv != nil {
-		res.ServerLog.Lines, res.ServerLog.Bytes = srv.proc.Log.Counts()
+	for _, srv := range srvs {
+		lines, bytes := srv.proc.Log.Counts()
+		res.ServerLog.Lines += lines
+		res.ServerLog.Bytes += bytes
 	}
 	res.Elapsed = time.Since(began)
 	if cfg.json {
@@ -295,13 +354,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// runOnce runs one baseline and one flood.
-func runOnce(ctx context.Context, cfg config, srv *server, base, tag string, runNo int) (*Run, error) {
+// runOnce runs one baseline and one flood against the servers at bases
+// (srvs, when this program started them). alice logs in on the first,
+// where she logs in again during the flood, and her token serves the API
+// clients of every server; the new address's user logs in on the last.
+func runOnce(ctx context.Context, cfg config, srvs []*server, bases []string, tag string, runNo int) (*Run, error) {
 	reqTimeout := max(10*time.Second, 3*cfg.hang)
 	c := newClient(localhost, reqTimeout)
 	defer closeClient(c)
 	t0 := time.Now()
-	a, err := login(ctx, c, base, returnUser, demoPassword)
+	a, err := login(ctx, c, bases[0], returnUser, demoPassword)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", errNoToken, err)
 	}
@@ -312,14 +374,14 @@ func runOnce(ctx context.Context, cfg config, srv *server, base, tag string, run
 
 	// Warm-up: connections, server goroutines, caches.
 	wctx, wcancel := context.WithTimeout(ctx, min(time.Second, cfg.duration/5))
-	runAPIClients(wctx, base, a.token, cfg.clients, reqTimeout)
+	runAPIClients(wctx, bases, a.token, cfg.clients, reqTimeout)
 	wcancel()
 	if err := context.Cause(ctx); err != nil {
 		return nil, err
 	}
 
-	rr.Baseline = phase(ctx, cfg, srv, func(pctx context.Context) apiResult {
-		return runAPIClients(pctx, base, a.token, cfg.clients, reqTimeout)
+	rr.Baseline = phase(ctx, cfg, srvs, func(pctx context.Context) apiResult {
+		return runAPIClients(pctx, bases, a.token, cfg.clients, reqTimeout)
 	})
 	if err := context.Cause(ctx); err != nil {
 		return nil, err
@@ -331,14 +393,14 @@ func runOnce(ctx context.Context, cfg config, srv *server, base, tag string, run
 		{Name: "returning user", User: returnUser},
 		{Name: "new address", User: newAddrUser},
 	}
-	rr.Flood = phase(ctx, cfg, srv, func(pctx context.Context) apiResult {
+	rr.Flood = phase(ctx, cfg, srvs, func(pctx context.Context) apiResult {
 		var wg sync.WaitGroup
-		wg.Go(func() { runFlooders(pctx, base, tag, cfg.flooders, reqTimeout, stats) })
+		wg.Go(func() { runFlooders(pctx, bases, tag, cfg.flooders, reqTimeout, stats) })
 		delay := min(2*time.Second, cfg.duration/5)
 		for i, g := range rr.Genuine {
-			src := localhost
+			src, base := localhost, bases[0]
 			if i == 1 {
-				src = newAddressClient(runNo)
+				src, base = newAddressClient(runNo), bases[len(bases)-1]
 			}
 			g.Start = delay
 			wg.Go(func() {
@@ -347,7 +409,7 @@ func runOnce(ctx context.Context, cfg config, srv *server, base, tag string, run
 				}
 			})
 		}
-		r := runAPIClients(pctx, base, a.token, cfg.clients, reqTimeout)
+		r := runAPIClients(pctx, bases, a.token, cfg.clients, reqTimeout)
 		wg.Wait()
 		return r
 	})
@@ -364,16 +426,18 @@ func runOnce(ctx context.Context, cfg config, srv *server, base, tag string, run
 	return rr, nil
 }
 
-// phase runs load for cfg.duration, sampling the server once a second.
-func phase(ctx context.Context, cfg config, srv *server, load func(context.Context) apiResult) Phase {
+// phase runs load for cfg.duration, sampling the servers once a second.
+// Their use is summed: memory, threads, files and cores of the whole
+// fleet.
+func phase(ctx context.Context, cfg config, srvs []*server, load func(context.Context) apiResult) Phase {
 	pctx, cancel := context.WithTimeout(ctx, cfg.duration)
 	defer cancel()
 	var use *ServerUse
 	var sampler sync.WaitGroup
 	var first, last procSample
-	if srv != nil {
+	if len(srvs) > 0 {
 		use = new(ServerUse)
-		first, _ = readProc(srv.pid)
+		first, _ = readProcs(srvs)
 		last = first
 		take := func(s procSample) {
 			use.MaxRSSKiB = max(use.MaxRSSKiB, s.rssKiB)
@@ -390,7 +454,7 @@ func phase(ctx context.Context, cfg config, srv *server, load func(context.Conte
 				case <-pctx.Done():
 					return
 				case <-tick.C:
-					if s, err := readProc(srv.pid); err == nil {
+					if s, err := readProcs(srvs); err == nil {
 						take(s)
 					}
 				}
@@ -412,7 +476,7 @@ func phase(ctx context.Context, cfg config, srv *server, load func(context.Conte
 		p.GETStatuses = r.statuses
 	}
 	if use != nil {
-		if s, err := readProc(srv.pid); err == nil {
+		if s, err := readProcs(srvs); err == nil {
 			use.MaxRSSKiB = max(use.MaxRSSKiB, s.rssKiB)
 			use.MaxThreads = max(use.MaxThreads, s.threads)
 			use.MaxFDs = max(use.MaxFDs, s.fds)

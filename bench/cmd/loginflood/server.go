@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/jwtguard/jwtguard/bench/internal/loadtest"
@@ -74,16 +76,19 @@ func buildServer(ctx context.Context, repo, dir string) (string, error) {
 }
 
 // startServer starts bin on 127.0.0.1 (a free port) with a fixed
-// JWT_SECRET and waits for its "Listening on" line.
-func startServer(ctx context.Context, bin string) (*server, error) {
-	cmd := exec.Command(bin, "-addr", "127.0.0.1:0")
+// JWT_SECRET, its data in dataDir and the variables extra (KEY=value;
+// this program's JWT_, REDIS_URL, DATABASE_URL and GOMAXPROCS are not
+// passed on), and waits for its "Listening on" line.
+func startServer(ctx context.Context, bin, dataDir string, extra []string) (*server, error) {
+	cmd := exec.Command(bin, "-addr", "127.0.0.1:0", "-data-dir", dataDir)
 	env := []string{"JWT_SECRET=" + serverSecret}
 	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "JWT_") {
+		k, _, _ := strings.Cut(kv, "=")
+		if !strings.HasPrefix(k, "JWT_") && k != "REDIS_URL" && k != "DATABASE_URL" && k != "GOMAXPROCS" {
 			env = append(env, kv)
 		}
 	}
-	cmd.Env = env
+	cmd.Env = append(env, extra...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err
@@ -136,3 +141,88 @@ func (s *server) stop() (killed bool) {
 
 // exited reports whether the server process has exited.
 func (s *server) exited() bool { return s.proc.Exited() }
+
+// readProcs samples the servers and sums what they use.
+func readProcs(srvs []*server) (procSample, error) {
+	var sum procSample
+	for _, srv := range srvs {
+		s, err := readProc(srv.pid)
+		if err != nil {
+			return sum, err
+		}
+		sum.rssKiB += s.rssKiB
+		sum.threads += s.threads
+		sum.fds += s.fds
+		sum.cpu += s.cpu
+	}
+	return sum, nil
+}
+
+// redisServer is a redis-server started by this program for the replicas
+// to share, durable as the Redis store requires (AOF on, no eviction).
+type redisServer struct {
+	proc *loadtest.Process
+	url  string
+}
+
+// startRedis starts redis-server from PATH on a free port of 127.0.0.1,
+// its files in dir, and waits until it answers PING.
+func startRedis(ctx context.Context, dir string) (*redisServer, error) {
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		return nil, fmt.Errorf("-replicas needs a Redis: install redis-server (apt-get install redis-server) or name one with -redis: %w", err)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	addr := l.Addr().String()
+	l.Close()
+	_, port, _ := net.SplitHostPort(addr)
+	cmd := exec.Command(bin, "--bind", "127.0.0.1", "--port", port, "--dir", dir,
+		"--appendonly", "yes", "--maxmemory-policy", "noeviction", "--save", "")
+	proc, err := loadtest.Start(cmd, 16<<10)
+	if err != nil {
+		return nil, err
+	}
+	rs := &redisServer{proc: proc, url: "redis://" + addr}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if err := pingRedis(addr); err == nil {
+			return rs, nil
+		} else if time.Now().After(deadline) || proc.Exited() || ctx.Err() != nil {
+			rs.stop()
+			return nil, fmt.Errorf("redis-server on %s did not answer PING: %v\n%s", addr, err, proc.Log.Tail())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// pingRedis sends PING to the Redis at addr and expects +PONG.
+func pingRedis(addr string) error {
+	c, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(time.Second))
+	if _, err := io.WriteString(c, "PING\r\n"); err != nil {
+		return err
+	}
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil {
+		return err
+	}
+	if line != "+PONG\r\n" {
+		return fmt.Errorf("PING answered %q", line)
+	}
+	return nil
+}
+
+// stop stops the Redis server (SIGTERM, then SIGKILL after 5 s).
+func (rs *redisServer) stop() {
+	rs.proc.Stop(5*time.Second, func() { rs.proc.Cmd.Process.Signal(syscall.SIGTERM) })
+}
