@@ -40,6 +40,20 @@ func BenchmarkMemorySessionStoreRevoked(b *testing.B) {
 	})
 }
 
+// BenchmarkMemoryStores measures the memory stores' hot paths as every
+// backend's are measured (storetest.Benchmark), for comparison.
+func BenchmarkMemoryStores(b *testing.B) {
+	storetest.Benchmark(b,
+		func(*testing.B) jwtguard.SessionStore { return jwtguard.NewMemorySessionStore() },
+		func(b *testing.B) jwtguard.UserWriter {
+			s, err := jwtguard.NewMemoryStore()
+			if err != nil {
+				b.Fatal(err)
+			}
+			return s
+		})
+}
+
 // TestMemorySessionStore: the memory store passes the conformance suite.
 func TestMemorySessionStore(t *testing.T) {
 	storetest.Sessions(t, func(*testing.T) jwtguard.SessionStore { return jwtguard.NewMemorySessionStore() })

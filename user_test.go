@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/jwtguard/jwtguard"
+	"github.com/jwtguard/jwtguard/storetest"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -31,6 +32,18 @@ func TestHashPassword(t *testing.T) {
 	if _, err := jwtguard.HashPassword(""); err == nil {
 		t.Error("empty password hashed")
 	}
+}
+
+// TestMemoryStoreUsers: the memory store passes the UserWriter
+// conformance suite.
+func TestMemoryStoreUsers(t *testing.T) {
+	storetest.Users(t, func(t *testing.T) jwtguard.UserWriter {
+		s, err := jwtguard.NewMemoryStore()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	})
 }
 
 func TestMemoryStore(t *testing.T) {

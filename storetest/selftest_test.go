@@ -137,18 +137,24 @@ var mutants = map[string][]string{
 // that shares its memory. They guard a future field of a reference type.
 var unbreakable = []string{"Copies/Create", "Copies/Lookup", "Copies/Rotate"}
 
-var result = regexp.MustCompile(`(?m)^\s*--- (PASS|FAIL|SKIP): TestMutantChild/(\S+/\S+) `)
-
 // child runs the suite against a mutant in a new process and returns the
 // subtests that passed and failed.
 func child(t *testing.T, bug string) (passed, failed []string) {
-	cmd := exec.Command(os.Args[0], "-test.run=^TestMutantChild$", "-test.v", "-test.count=1")
-	cmd.Env = append(os.Environ(), mutantEnv+"="+bug)
+	return childOf(t, "TestMutantChild", mutantEnv, bug)
+}
+
+// childOf runs the test named test (TestMutantChild or
+// TestUserMutantChild) in a new process, with the variable env naming the
+// mutant bug, and returns the Group/Rule subtests that passed and failed.
+func childOf(t *testing.T, test, env, bug string) (passed, failed []string) {
+	cmd := exec.Command(os.Args[0], "-test.run=^"+test+"$", "-test.v", "-test.count=1")
+	cmd.Env = append(os.Environ(), env+"="+bug)
 	out, err := cmd.CombinedOutput()
 	var exit *exec.ExitError
 	if err != nil && !errors.As(err, &exit) {
 		t.Fatalf("running the suite against mutant %s: %v", bug, err)
 	}
+	result := regexp.MustCompile(`(?m)^\s*--- (PASS|FAIL|SKIP): ` + test + `/(\S+/\S+) `)
 	for _, m := range result.FindAllStringSubmatch(string(out), -1) {
 		switch m[1] {
 		case "PASS":
