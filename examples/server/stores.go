@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/jwtguard/jwtguard"
+	"github.com/jwtguard/jwtguard/stores/postgres"
 	"github.com/jwtguard/jwtguard/stores/redis"
 	"github.com/jwtguard/jwtguard/stores/sqlite"
 )
@@ -37,10 +38,11 @@ type stores struct {
 	closers []func() error
 }
 
-// openStores opens the server's stores: users and sessions in the SQLite
-// database in dataDir (created, mode 0700, when missing), unless
-// REDIS_URL names a Redis for the sessions and the login throttles,
-// which replicas then share. A variable that is set but empty, or a
+// openStores opens the server's stores: users and sessions in the
+// PostgreSQL database that DATABASE_URL names, or else in the SQLite
+// database in dataDir (created, mode 0700, when missing); and when
+// REDIS_URL names a Redis, the sessions and the login throttles there.
+// Replicas share what PostgreSQL and Redis keep. A variable that is set but empty, or a
 // store that cannot be opened, is an error naming the variable; so is a
 // Redis that may forget revocations (no AOF, or eviction).
 func openStores(ctx context.Context, dataDir string, lookupEnv func(string) (string, bool), logger *slog.Logger) (_ *stores, err error) {
@@ -50,17 +52,30 @@ func openStores(ctx context.Context, dataDir string, lookupEnv func(string) (str
 			st.close()
 		}
 	}()
-	if err := makeDataDir(dataDir); err != nil {
-		return nil, err
+	if u, ok := lookupEnv("DATABASE_URL"); ok {
+		if u == "" {
+			return nil, errors.New("DATABASE_URL is set but empty: unset it to keep users and sessions in the data directory")
+		}
+		db, err := postgres.Open(ctx, u)
+		if err != nil {
+			return nil, fmt.Errorf("DATABASE_URL: %w", err)
+		}
+		st.closers = append(st.closers, func() error { db.Close(); return nil })
+		st.users, st.sessions = db, db
+		st.where = "PostgreSQL (DATABASE_URL)"
+	} else {
+		if err := makeDataDir(dataDir); err != nil {
+			return nil, err
+		}
+		path := filepath.Join(dataDir, databaseFile)
+		db, err := sqlite.Open(ctx, path)
+		if err != nil {
+			return nil, fmt.Errorf("-data-dir, JWTGUARD_DATA_DIR: %w", err)
+		}
+		st.closers = append(st.closers, db.Close)
+		st.users, st.sessions = db, db
+		st.where = "SQLite database " + path
 	}
-	path := filepath.Join(dataDir, databaseFile)
-	db, err := sqlite.Open(ctx, path)
-	if err != nil {
-		return nil, fmt.Errorf("-data-dir, JWTGUARD_DATA_DIR: %w", err)
-	}
-	st.closers = append(st.closers, db.Close)
-	st.users, st.sessions = db, db
-	st.where = "SQLite database " + path
 	if u, ok := lookupEnv("REDIS_URL"); ok {
 		if u == "" {
 			return nil, errors.New("REDIS_URL is set but empty: unset it to keep sessions in the data directory")
@@ -74,6 +89,9 @@ func openStores(ctx context.Context, dataDir string, lookupEnv func(string) (str
 		st.where = "users in " + st.where + "; sessions and login throttles in Redis (REDIS_URL)"
 	} else {
 		st.where += " (users and sessions)"
+		if _, ok := lookupEnv("DATABASE_URL"); ok {
+			logger.Warn("DATABASE_URL without REDIS_URL: the login throttles are this process's own, so that N replicas let an attacker try N times as many passwords; set REDIS_URL to share them")
+		}
 	}
 	return st, nil
 }
