@@ -17,6 +17,13 @@
 // but shorter than 32 bytes, or a JWT_EXPIRES_IN it cannot read, stops it
 // with an error naming the variable.
 //
+// Replicas share their stores: DATABASE_URL names a PostgreSQL database
+// for the users and sessions (instead of SQLite), REDIS_URL a Redis for
+// the sessions and the login throttles (which must keep AOF on and
+// evict nothing); either, or both. A store that cannot be opened stops it
+// with an error naming the variable, and one that fails later is answered
+// 503 with Retry-After. Replicas need one JWT_SECRET.
+//
 // Routes:
 //
 //	GET  /healthz                     open, "ok"
