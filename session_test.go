@@ -54,6 +54,12 @@ func BenchmarkMemoryStores(b *testing.B) {
 		})
 }
 
+// BenchmarkMemoryThrottle measures the login policy's in-memory throttle
+// as every backend's is measured (storetest.BenchmarkThrottle).
+func BenchmarkMemoryThrottle(b *testing.B) {
+	storetest.BenchmarkThrottle(b, func(*testing.B) jwtguard.Throttle { return jwtguard.NewMemoryThrottle(65536) })
+}
+
 // TestMemorySessionStore: the memory store passes the conformance suite.
 func TestMemorySessionStore(t *testing.T) {
 	storetest.Sessions(t, func(*testing.T) jwtguard.SessionStore { return jwtguard.NewMemorySessionStore() })

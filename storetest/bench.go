@@ -116,6 +116,50 @@ func Benchmark(b *testing.B, sessions func(b *testing.B) jwtguard.SessionStore, 
 	}
 }
 
+// BenchmarkThrottle measures a Throttle's hot path as the login policy
+// uses it, the same way for every backend, as sub-benchmarks of b (see
+// [Benchmark] for what each reports):
+//
+//   - TakeRefund: a login that was not a guess (a Take, then a Done that
+//     refunds it), each goroutine an account of its own;
+//   - TakeRefundOneKey: the same, every goroutine on one account's bucket.
+//
+// newThrottle makes the throttle, once for all the sub-benchmarks.
+func BenchmarkThrottle(b *testing.B, newThrottle func(b *testing.B) jwtguard.Throttle) {
+	ctx := context.Background()
+	t := newThrottle(b)
+	takeRefund := func(key string, l jwtguard.Limit) error {
+		wait, err := t.Take(ctx, key, l, t0)
+		switch {
+		case err != nil:
+			return fmt.Errorf("throttle Take = %w", err)
+		case wait != 0:
+			return fmt.Errorf("throttle Take = wait %v; want a token", wait)
+		}
+		if err := t.Done(ctx, key, l, true, t0); err != nil {
+			return fmt.Errorf("throttle Done = %w", err)
+		}
+		return nil
+	}
+	b.Run("TakeRefund", func(b *testing.B) {
+		l := jwtguard.Limit{Burst: 10, Every: 30 * time.Second}
+		var next atomic.Uint64
+		parallel(b, func() func() error {
+			key := fmt.Sprintf("bench-account-%d-%s", next.Add(1), rand.Text())
+			return func() error { return takeRefund(key, l) }
+		})
+	})
+	b.Run("TakeRefundOneKey", func(b *testing.B) {
+		// A burst above the goroutines' number: each holds one token at
+		// most, so none waits.
+		l := jwtguard.Limit{Burst: 1000, Every: 30 * time.Second}
+		key := "bench-account-" + rand.Text()
+		parallel(b, func() func() error {
+			return func() error { return takeRefund(key, l) }
+		})
+	})
+}
+
 func benchSession(user string) jwtguard.Session {
 	return jwtguard.Session{ID: "sid-" + rand.Text(), UserID: user, CreatedAt: t0, ExpiresAt: t0.Add(lifetime), LastUsedAt: t0}
 }

@@ -8,6 +8,17 @@ import (
 
 // stopAll runs the registered stops latest first, once.
 func TestStopAllOrder(t *testing.T) {
+	// The servers other tests started stay registered: this test runs
+	// stopAll on its own stops only.
+	stopMu.Lock()
+	saved := stops
+	stops = nil
+	stopMu.Unlock()
+	t.Cleanup(func() {
+		stopMu.Lock()
+		stops = append(saved, stops...)
+		stopMu.Unlock()
+	})
 	var got []int
 	atExit(func() { got = append(got, 1) })
 	atExit(func() { got = append(got, 2) })
