@@ -3,11 +3,14 @@ package main
 import (
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/jwtguard/jwtguard/internal/testserver"
 )
 
 // The secret is made on first use, mode 0600, and read back unchanged.
@@ -230,5 +233,40 @@ func TestRunWithoutDemoAccountsOrSecretFile(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, secretFile)); !os.IsNotExist(err) {
 		t.Errorf("a secret file with JWT_SECRET set: %v", err)
+	}
+}
+
+// A store that cannot be opened stops the server with an error that names
+// its variable and never shows the URL's password; so does a variable that
+// is set but empty, or a Redis that may forget revocations.
+func TestRunStoreErrorsNameTheVariable(t *testing.T) {
+	closed := "127.0.0.1:1" // nothing listens on port 1
+	cases := []struct {
+		name, variable, value string
+		want                  string
+	}{
+		{"PostgreSQL unreachable", "DATABASE_URL", "postgres://app:hunter2-secret@" + closed + "/app?connect_timeout=2", "DATABASE_URL"},
+		{"PostgreSQL URL unreadable", "DATABASE_URL", "postgres://app:hunter2-secret@%zz/app", "DATABASE_URL"},
+		{"PostgreSQL empty", "DATABASE_URL", "", "DATABASE_URL is set but empty"},
+		{"Redis unreachable", "REDIS_URL", "redis://app:hunter2-secret@" + closed + "/0", "REDIS_URL"},
+		{"Redis URL unreadable", "REDIS_URL", "redis://app:hunter2-secret@%zz/0", "REDIS_URL"},
+		{"Redis empty", "REDIS_URL", "", "REDIS_URL is set but empty"},
+	}
+	if _, err := exec.LookPath("redis-server"); err == nil {
+		volatile := testserver.StartRedis(t, "--appendonly", "no")
+		cases = append(cases, struct{ name, variable, value, want string }{"Redis without AOF", "REDIS_URL", volatile.URL, "appendonly"})
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var stderr lockedBuffer
+			err := run(t.Context(), []string{"-addr", "127.0.0.1:0", "-data-dir", t.TempDir()},
+				env("JWT_SECRET", testSecret, tc.variable, tc.value), new(lockedBuffer), &stderr)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("run = %v; want an error saying %q", err, tc.want)
+			}
+			if strings.Contains(err.Error(), "hunter2-secret") || strings.Contains(stderr.String(), "hunter2-secret") {
+				t.Errorf("the password is in the error or the log: %v\n%s", err, stderr.String())
+			}
+		})
 	}
 }
