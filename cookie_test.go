@@ -370,6 +370,10 @@ func TestCookieModeConfig(t *testing.T) {
 	if _, err := jwtguard.FromLookupEnv(lookup); err == nil || !strings.Contains(err.Error(), "JWT_TRUSTED_ORIGINS") {
 		t.Errorf("JWT_TRUSTED_ORIGINS without cookie mode: %v, want an error naming it", err)
 	}
+	bad := env("JWT_SECRET", string(ltSecret), "JWT_TRUSTED_ORIGINS", "https://ops.example, notaurl")
+	if _, err := jwtguard.FromLookupEnv(bad, jwtguard.WithCookieMode(jwtguard.CookieMode{})); err == nil || !strings.Contains(err.Error(), "JWT_TRUSTED_ORIGINS") || !strings.Contains(err.Error(), `"notaurl"`) {
+		t.Errorf("JWT_TRUSTED_ORIGINS with a value that is not an origin: %v, want an error naming the variable and the value", err)
+	}
 	a, err := jwtguard.FromLookupEnv(lookup, jwtguard.WithCookieMode(jwtguard.CookieMode{}), jwtguard.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
 		t.Fatal(err)

@@ -3,6 +3,7 @@ package jwtguard
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"strconv"
 	"strings"
@@ -92,8 +93,12 @@ func FromLookupEnv(lookup func(key string) (string, bool), opts ...Option) (*Aut
 	}
 	if v := getenv(envTrustedOrigins); v != "" {
 		var origins []string
+		check := http.NewCrossOriginProtection()
 		for o := range strings.SplitSeq(v, ",") {
 			if o = strings.TrimSpace(o); o != "" {
+				if err := check.AddTrustedOrigin(o); err != nil {
+					return nil, fmt.Errorf("jwtguard: %s: %q is not an origin (scheme://host[:port]): %w", envTrustedOrigins, o, err)
+				}
 				origins = append(origins, o)
 			}
 		}

@@ -265,7 +265,7 @@ func (h *registerHandler) register(ctx context.Context, r *http.Request, req log
 	at.Guess() // the store is asked: the token is spent, created or taken
 	switch err := h.users.CreateUser(ctx, u); {
 	case errors.Is(err, ErrUserExists):
-		return User{}, fmt.Errorf("%w: %w", ErrUserExists, err)
+		return User{}, err // the store's words already say ErrUserExists
 	case errors.Is(err, ErrUserStoreFull):
 		return User{}, fmt.Errorf("%w: user store: %w", ErrInternal, err)
 	case err != nil:

@@ -1,6 +1,7 @@
 package jwtguard_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -117,6 +118,12 @@ func TestRegisterTaken(t *testing.T) {
 	}
 	if st := e.auth.Stats().Refusals; st["username_taken"] != 3 {
 		t.Errorf("username_taken %d, want 3", st["username_taken"])
+	}
+	var log bytes.Buffer
+	logged := rgSetup(t, jwtguard.RegisterPolicy{Address: jwtguard.Limit{Off: true}}, vtLogged(&log))
+	rgPost(logged.register, "192.0.2.1:1", rgBody("alice", rgPassword))
+	if n := strings.Count(log.String(), "username taken"); n != 1 {
+		t.Errorf("the refusal's log says %q %d times, want once:\n%s", "username taken", n, log.String())
 	}
 
 	var (
