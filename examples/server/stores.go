@@ -189,19 +189,34 @@ func dataDirSecret(dir string) (secret string, made bool, err error) {
 	return secret, true, nil
 }
 
-// readSecret reads the secret file at path (see dataDirSecret).
+// readSecret reads the secret file at path (see dataDirSecret). It checks
+// the file it opened (without following a link), not the path, so that a
+// file swapped in between a check and the read is not read.
 func readSecret(path string) (string, error) {
-	fi, err := os.Lstat(path)
+	if fi, err := os.Lstat(path); err != nil {
+		return "", err
+	} else if !fi.Mode().IsRegular() {
+		return "", fmt.Errorf("%s is not a regular file (%v); remove it to have a new secret made", path, fi.Mode().Type())
+	}
+	f, err := openNoFollow(path)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w (a link is not followed; remove it to have a new secret made)", path, err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
 	if err != nil {
 		return "", err
 	}
+	uid, foreign := foreignOwner(fi)
 	switch {
 	case !fi.Mode().IsRegular():
 		return "", fmt.Errorf("%s is not a regular file (%v); remove it to have a new secret made", path, fi.Mode().Type())
 	case fi.Mode().Perm()&0o177 != 0:
 		return "", fmt.Errorf("%s has mode %#o: others may read or change the JWT secret; run chmod 600 on it, or remove it to have a new secret made", path, fi.Mode().Perm())
+	case foreign:
+		return "", fmt.Errorf("%s is owned by uid %d, not this server's uid %d: its owner may know the JWT secret; remove it to have a new secret made", path, uid, os.Geteuid())
 	}
-	b, err := os.ReadFile(path)
+	b, err := io.ReadAll(io.LimitReader(f, 4096))
 	if err != nil {
 		return "", err
 	}

@@ -151,9 +151,11 @@ func hostPort(c pgconn.Config) string {
 var passwordField = regexp.MustCompile(`(?i)password\s*=\s*('(?:[^'\\]|\\.)*'|\S+)`)
 
 // parseError reports a connection string that pgx cannot parse. pgx's
-// message redacts the password where it can recognise one, which it
-// cannot always in a malformed string: the message is left out when it
-// holds what looks like the password.
+// message quotes the string with the password redacted where it can
+// recognise one, which it cannot always (a backslash-escaped space in a
+// key=value password ends its redaction early): the string is left out,
+// and so is the rest of the message when it holds what looks like the
+// password.
 func parseError(connString string, err error) error {
 	var pws []string
 	if u, uerr := url.Parse(connString); uerr == nil && u.User != nil {
@@ -174,6 +176,15 @@ func parseError(connString string, err error) error {
 		}
 	}
 	msg := err.Error()
+	var pce *pgconn.ParseConfigError
+	if errors.As(err, &pce) {
+		// "cannot parse `<the string, redacted>`: <why>": only why.
+		if i := strings.LastIndex(msg, "`: "); i >= 0 {
+			msg = msg[i+len("`: "):]
+		} else {
+			return errors.New("jwtguard/postgres: the connection string does not parse")
+		}
+	}
 	for _, pw := range pws {
 		if pw != "" && strings.Contains(msg, pw) {
 			return errors.New("jwtguard/postgres: the connection string does not parse (pgx's message is left out: it would quote the password)")
