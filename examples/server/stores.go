@@ -62,7 +62,7 @@ func openStores(ctx context.Context, dataDir string, lookupEnv func(string) (str
 		}
 		st.closers = append(st.closers, func() error { db.Close(); return nil })
 		st.users, st.sessions = db, db
-		st.where = "PostgreSQL (DATABASE_URL)"
+		st.where = "PostgreSQL database of DATABASE_URL"
 	} else {
 		if err := makeDataDir(dataDir); err != nil {
 			return nil, err
@@ -87,6 +87,9 @@ func openStores(ctx context.Context, dataDir string, lookupEnv func(string) (str
 		st.closers = append(st.closers, rs.Close)
 		st.sessions, st.throttle = rs, rs
 		st.where = "users in " + st.where + "; sessions and login throttles in Redis (REDIS_URL)"
+		if _, ok := lookupEnv("DATABASE_URL"); !ok {
+			logger.Warn("REDIS_URL without DATABASE_URL: the users are in this server's own SQLite database, so that replicas do not share them (a name registered on one can be registered again on another); set DATABASE_URL for a fleet")
+		}
 	} else {
 		st.where += " (users and sessions)"
 		if _, ok := lookupEnv("DATABASE_URL"); ok {

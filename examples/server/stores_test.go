@@ -270,3 +270,27 @@ func TestRunStoreErrorsNameTheVariable(t *testing.T) {
 		})
 	}
 }
+
+// A fleet half-shared is warned about at start: PostgreSQL without Redis
+// leaves the throttles per process, Redis without PostgreSQL the users.
+func TestRunWarnsOfUnsharedStores(t *testing.T) {
+	for _, tc := range []struct {
+		variable string
+		url      func(testing.TB) string
+		want     string
+	}{
+		{"DATABASE_URL", testserver.Postgres, "DATABASE_URL without REDIS_URL"},
+		{"REDIS_URL", testserver.Redis, "REDIS_URL without DATABASE_URL"},
+	} {
+		t.Run(tc.variable, func(t *testing.T) {
+			_, printed, stderr, stop := startRunEnv(t, env("JWT_SECRET", testSecret, tc.variable, tc.url(t)), "-addr", "127.0.0.1:0")
+			stop()
+			if log := stderr.String(); !strings.Contains(log, tc.want) || !strings.Contains(log, "level=WARN") {
+				t.Errorf("%s alone: the log lacks the warning %q:\n%s", tc.variable, tc.want, log)
+			}
+			if !strings.Contains(strings.Join(printed, "\n"), tc.variable) {
+				t.Errorf("%s alone: the start-up lines %q do not say where the data lives", tc.variable, printed)
+			}
+		})
+	}
+}
