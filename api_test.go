@@ -65,9 +65,12 @@ func TestAPISurface(t *testing.T) {
 		}
 	}
 	// The cap is a brake on the surface, raised by decision: 80 for the
-	// core, 90 with registration and password changes (issue 14).
-	if names > 90 {
-		t.Errorf("%d exported names, want at most 90", names)
+	// core, 90 with registration and password changes (issue 14), 130
+	// with keys, key sets, JWKS, several issuers and the verified-token
+	// cache (issue 16: a key value of its own with its constructors, and
+	// a key set that changes while serving, are about 25 of them).
+	if names > 130 {
+		t.Errorf("%d exported names, want at most 130", names)
 	}
 
 	examples := map[string]bool{}

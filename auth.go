@@ -50,8 +50,9 @@ type Auth struct {
 	log          *slog.Logger
 	errorHandler ErrorHandler
 	verifier     *token.Verifier
-	signer       *token.Signer
-	challenges   *challenges // WWW-Authenticate values for the configured realm
+	keys         KeySource
+	signingKey   func() *token.Key // the key Issue signs with; nil when none can (a remote JWKS), or returning nil (a KeySet without an active key)
+	challenges   *challenges       // WWW-Authenticate values for the configured realm
 	fixed        fixedRefusalErrors
 	refusals     [len(refusalReasons)]atomic.Uint64
 	warnings     *warnings
@@ -61,12 +62,43 @@ type Auth struct {
 	cookies      *cookies // cookie mode, nil when off
 }
 
-// New returns an [Auth] that signs and verifies tokens with key, and only with
-// key's algorithm (see [HMACKey]). It validates every option once and returns
-// an error, never panics, on a bad configuration or a zero [Key].
-func New(key Key, opts ...Option) (*Auth, error) {
-	if key.alg == "" {
-		return nil, errors.New("jwtguard: New needs a key (see HMACKey)")
+// New returns an [Auth] that verifies tokens with the keys of keys, and
+// signs them with its signing key: a [Key] (which signs when it has a
+// private part or is an HMAC secret), a [KeySet] (its active key, which
+// may change while the Auth serves), or any other [KeySource], such as a
+// remote JWKS, which only verifies: [Auth.Issue] then fails, and the
+// login, refresh and register handlers panic when made. A token is only
+// checked with the algorithm of the key its kid names.
+//
+// It validates every option once and returns an error, never panics, on a
+// bad configuration, a zero [Key] or a nil source.
+func New(keys KeySource, opts ...Option) (*Auth, error) {
+	var (
+		resolver token.Resolver
+		signing  func() *token.Key
+	)
+	switch k := keys.(type) {
+	case Key:
+		if k.k == nil {
+			return nil, errors.New("jwtguard: New needs a key (see HMACKey and GenerateKey)")
+		}
+		if !validKeyID(k.k.ID) {
+			return nil, fmt.Errorf("jwtguard: kid %q is not printable ASCII without '\"' or '\\' of at most 128 bytes", k.k.ID)
+		}
+		resolver = token.Static{Key: k.k}
+		if k.CanSign() {
+			signing = func() *token.Key { return k.k }
+		}
+	case *KeySet:
+		if k == nil {
+			return nil, errors.New("jwtguard: New needs keys: the KeySet is nil")
+		}
+		resolver = keySetResolver{k}
+		signing = func() *token.Key { return k.cur.Load().active }
+	case nil:
+		return nil, errors.New("jwtguard: New needs keys (see HMACKey, GenerateKey and NewKeySet)")
+	default:
+		resolver = sourceResolver{keys}
 	}
 	cfg := defaultConfig()
 	for _, o := range opts {
@@ -77,7 +109,7 @@ func New(key Key, opts ...Option) (*Auth, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	a := &Auth{cfg: cfg, log: cfg.logger, errorHandler: cfg.errorHandler}
+	a := &Auth{cfg: cfg, log: cfg.logger, errorHandler: cfg.errorHandler, keys: keys, signingKey: signing}
 	if a.log == nil {
 		a.log = slog.Default()
 	}
@@ -85,8 +117,7 @@ func New(key Key, opts ...Option) (*Auth, error) {
 		a.errorHandler = WriteError
 	}
 	tc := token.Config{
-		Alg:      key.alg,
-		Secret:   key.secret,
+		Keys:     resolver,
 		Issuer:   cfg.issuer,
 		Audience: cfg.audience,
 		Leeway:   cfg.leeway,
@@ -105,7 +136,6 @@ func New(key Key, opts ...Option) (*Auth, error) {
 		}
 	}
 	a.verifier = token.NewVerifier(tc)
-	a.signer = token.NewSigner(tc)
 	gc, err := a.cfg.login.guardConfig(cfg.now, a.log)
 	if err != nil {
 		return nil, err
@@ -119,6 +149,30 @@ func New(key Key, opts ...Option) (*Auth, error) {
 	a.fixed = a.newFixedRefusals()
 	a.warnings = newWarnings()
 	return a, nil
+}
+
+// mustSign panics, naming method, when a cannot sign: its keys only
+// verify, so method (a handler that issues tokens) could never work.
+func (a *Auth) mustSign(method string) {
+	a.mustBeNew(method)
+	if a.signingKey == nil {
+		panic(fmt.Sprintf("jwtguard: %s called on an Auth whose keys only verify (a %T); it needs a Key or KeySet that signs", method, a.keys))
+	}
+}
+
+// sourceResolver is a KeySource other than Key and KeySet as the
+// verifier's Resolver.
+type sourceResolver struct{ src KeySource }
+
+func (r sourceResolver) Resolve(ctx context.Context, kid, alg string) (*token.Key, error) {
+	k, err := r.src.VerificationKey(ctx, kid, alg)
+	switch {
+	case errors.Is(err, ErrUnknownKey):
+		return nil, fmt.Errorf("%w: %w", token.ErrUnknownKey, err)
+	case err != nil:
+		return nil, err
+	}
+	return k.k, nil
 }
 
 // mustBeNew panics, naming method, when a was not made by New: a zero Auth
@@ -245,8 +299,11 @@ type draft struct {
 }
 
 func (a *Auth) draft(ctx context.Context, u User, s Session) (*draft, error) {
-	if a == nil || a.signer == nil {
+	if a == nil || a.verifier == nil {
 		return nil, fmt.Errorf("%w: Issue called on an Auth not made by New or FromEnv", ErrInternal)
+	}
+	if a.signingKey == nil {
+		return nil, fmt.Errorf("%w: Issue called on an Auth whose keys only verify (a %T)", ErrInternal, a.keys)
 	}
 	if u.ID == "" {
 		return nil, fmt.Errorf("%w: cannot issue a token for a user without an ID", ErrInternal)
@@ -290,7 +347,11 @@ func (a *Auth) draft(ctx context.Context, u User, s Session) (*draft, error) {
 
 // sign signs d.
 func (a *Auth) sign(d *draft) (TokenResponse, error) {
-	signed, err := a.signer.Sign(&d.p)
+	key := a.signingKey()
+	if key == nil {
+		return TokenResponse{}, fmt.Errorf("%w: signing: the KeySet has no active key", ErrInternal)
+	}
+	signed, err := token.Sign(key, a.cfg.tokenType, &d.p)
 	if err != nil {
 		return TokenResponse{}, fmt.Errorf("%w: signing: %w", ErrInternal, err)
 	}

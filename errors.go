@@ -299,6 +299,13 @@ func userStoreError(err error) error {
 	return fmt.Errorf("%w: user store: %w", ErrOverloaded, &storeFailure{err})
 }
 
+// keysUnavailable is the refusal of a token whose key source could not
+// tell which key checks it (a remote JWKS not fetched): 503, as for a
+// failing store, since the token may well be good.
+func keysUnavailable(err error) error {
+	return fmt.Errorf("%w: key source: %w", ErrOverloaded, &storeFailure{err})
+}
+
 // isStoreFailure reports whether err wraps a storeFailure.
 func isStoreFailure(err error) bool {
 	var sf *storeFailure

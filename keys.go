@@ -1,20 +1,79 @@
 package jwtguard
 
 import (
-	"bytes"
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
 	"fmt"
+	"math/big"
+	"strings"
 
+	"github.com/jwtguard/jwtguard/internal/strictjson"
 	"github.com/jwtguard/jwtguard/internal/token"
 )
 
-// Key is a key that tokens are signed and verified with, together with the
-// one algorithm it is for: a token is only ever checked with the algorithm
-// of the key, so a token that names another algorithm (none, an asymmetric
-// one, another hash) is refused. Make one with [HMACKey]; the zero [Key] is not
-// a key, and [New] refuses it. A [Key] is immutable and safe to share.
+// Key is a key that tokens are signed and verified with, together with its
+// kid and the one algorithm it is for: a token is only ever checked with
+// the algorithm of the key its kid names, so a token that names another
+// algorithm (none, HS256 against an RSA key, another hash) is refused, and
+// RSA/HMAC confusion cannot happen by construction.
+//
+// Make one with [HMACKey] (a shared secret), [GenerateKey], [PrivateKey] or
+// [PublicKey] (from the crypto packages' keys), [ParseKeyPEM] or
+// [ParseJWK]. Weak keys are refused when they are made: RSA under 2048
+// bits (or over 8192, which would make each verification cost
+// milliseconds), an HMAC secret shorter than its hash, an ECDSA key on a
+// curve other than its algorithm's. A key with its private part (or an
+// HMAC secret) signs and verifies; a public key only verifies.
+//
+// A Key is a [KeySource] of itself; [KeySet] holds several, for rotation.
+// The zero Key is not a key, and [New] refuses it. A Key is immutable and
+// safe to share.
 type Key struct {
-	alg    string
-	secret []byte
+	k *token.Key
+}
+
+// ErrUnknownKey is the error a [KeySource] returns, wrapped or as it is,
+// when it has no key for a token's kid (or, for a token without kid, no
+// one key it would be checked with): the token is refused as invalid.
+var ErrUnknownKey = errors.New("jwtguard: no key for the token")
+
+// A KeySource gives the keys tokens are verified with: a [Key], a [KeySet],
+// or a remote JWKS (the jwtguard/jwks module). [New] takes one.
+//
+// VerificationKey returns the key for a token whose header has kid (""
+// when it has none) and alg, which is always one of the algorithms Key
+// supports. It returns an error wrapping [ErrUnknownKey] when it has no
+// such key; any other error means it cannot tell now (a remote key set
+// never fetched), and the request is answered 503 rather than 401. The
+// returned key's own algorithm is then compared with alg, so a source
+// cannot be tricked into confusion by a token. ctx is the request's.
+// VerificationKey must be safe for concurrent use, and fast: it is called
+// for every token.
+type KeySource interface {
+	VerificationKey(ctx context.Context, kid, alg string) (Key, error)
+}
+
+// VerificationKey implements [KeySource]: k itself, unless both the token
+// and k have a kid and they differ.
+func (k Key) VerificationKey(_ context.Context, kid, _ string) (Key, error) {
+	if k.k == nil {
+		return Key{}, ErrUnknownKey
+	}
+	if kid != "" && k.k.ID != "" && kid != k.k.ID {
+		return Key{}, fmt.Errorf("%w: kid %q", ErrUnknownKey, kid)
+	}
+	return k, nil
 }
 
 // HMACKey returns a key for HMAC with SHA-2: alg is "HS256", "HS384" or
@@ -22,7 +81,9 @@ type Key struct {
 // as the hash (RFC 7518 §3.2): 32, 48 or 64 bytes; a shorter one, or another
 // algorithm, is an error that never includes the secret. [HMACKey] copies
 // secret, so later changes to the caller's slice change nothing. A service
-// that shares the secret can both verify and issue tokens.
+// that shares the secret can both verify and issue tokens; an HMAC key is
+// never published in a JWKS. It has no kid unless given one with
+// [Key.WithID].
 func HMACKey(alg string, secret []byte) (Key, error) {
 	n, ok := token.Algorithms[alg]
 	if !ok {
@@ -31,5 +92,550 @@ func HMACKey(alg string, secret []byte) (Key, error) {
 	if len(secret) < n {
 		return Key{}, fmt.Errorf("jwtguard: the secret is %d bytes; %s needs at least %d bytes of random data (try: openssl rand -base64 %d)", len(secret), alg, n, n+n/2)
 	}
-	return Key{alg: alg, secret: bytes.Clone(secret)}, nil
+	return Key{token.NewHMACKey(alg, "", secret)}, nil
+}
+
+// GenerateKey returns a new random key for alg: a secret of the hash's
+// length for HS256/384/512, a 2048-bit RSA key for RS* and PS* (3072 for
+// RS384, RS512, PS384 and PS512), a key on the algorithm's curve for ES*,
+// an Ed25519 key for EdDSA and Ed25519. Its kid is as [PrivateKey] gives
+// it (none for HMAC).
+func GenerateKey(alg string) (Key, error) {
+	if n, ok := token.Algorithms[alg]; ok {
+		secret := make([]byte, n)
+		rand.Read(secret)
+		return HMACKey(alg, secret)
+	}
+	var priv crypto.Signer
+	var err error
+	switch {
+	case strings.HasPrefix(alg, "RS") || strings.HasPrefix(alg, "PS"):
+		bits := 2048
+		if !strings.HasSuffix(alg, "256") {
+			bits = 3072
+		}
+		priv, err = rsa.GenerateKey(rand.Reader, bits)
+	case alg == "ES256":
+		priv, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	case alg == "ES384":
+		priv, err = ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	case alg == "ES512":
+		priv, err = ecdsa.GenerateKey(elliptic.P521(), rand.Reader)
+	case alg == "EdDSA" || alg == "Ed25519":
+		_, priv, err = ed25519.GenerateKey(rand.Reader)
+	}
+	if err != nil {
+		return Key{}, fmt.Errorf("jwtguard: generating a %s key: %w", alg, err)
+	}
+	if priv == nil {
+		return Key{}, unsupportedAlg(alg)
+	}
+	return PrivateKey(alg, priv)
+}
+
+// PrivateKey returns a key that signs and verifies with alg: priv is an
+// *rsa.PrivateKey (RS256/384/512, PS256/384/512), an *ecdsa.PrivateKey on
+// the algorithm's curve (ES256 on P-256, ES384 on P-384, ES512 on P-521)
+// or an ed25519.PrivateKey (EdDSA, or its RFC 9864 name Ed25519; a key for
+// either verifies tokens that name the other). An empty alg is the one its
+// kind implies: RS256 for RSA, ES256/384/512 by curve, EdDSA for Ed25519.
+// Its kid is the RFC 7638 thumbprint of its public JWK (SHA-256,
+// base64url); [Key.WithID] sets another.
+func PrivateKey(alg string, priv crypto.Signer) (Key, error) {
+	if priv == nil {
+		return Key{}, errors.New("jwtguard: PrivateKey: no key")
+	}
+	alg = defaultAlg(alg, priv.Public())
+	k, err := token.NewPrivateKey(alg, "", priv)
+	if err != nil {
+		return Key{}, fmt.Errorf("jwtguard: %s key: %w", alg, err)
+	}
+	return withThumbprint(k), nil
+}
+
+// PublicKey returns a key that only verifies, for alg: pub is an
+// *rsa.PublicKey, *ecdsa.PublicKey or ed25519.PublicKey, as for
+// [PrivateKey], which also gives its kid and the meaning of an empty alg.
+func PublicKey(alg string, pub crypto.PublicKey) (Key, error) {
+	alg = defaultAlg(alg, pub)
+	k, err := token.NewPublicKey(alg, "", pub)
+	if err != nil {
+		return Key{}, fmt.Errorf("jwtguard: %s key: %w", alg, err)
+	}
+	return withThumbprint(k), nil
+}
+
+// defaultAlg is alg, or when alg is empty the algorithm pub's kind implies.
+func defaultAlg(alg string, pub crypto.PublicKey) string {
+	if alg != "" {
+		return alg
+	}
+	switch p := pub.(type) {
+	case *rsa.PublicKey:
+		return "RS256"
+	case *ecdsa.PublicKey:
+		if p.Curve != nil {
+			switch p.Curve.Params().Name {
+			case "P-256":
+				return "ES256"
+			case "P-384":
+				return "ES384"
+			case "P-521":
+				return "ES512"
+			}
+		}
+		return "ES256" // refused below for its curve
+	case ed25519.PublicKey:
+		return "EdDSA"
+	}
+	return ""
+}
+
+func unsupportedAlg(alg string) error {
+	return fmt.Errorf("jwtguard: algorithm %q is not one jwtguard supports (HS256/384/512, RS256/384/512, PS256/384/512, ES256/384/512, EdDSA, Ed25519)", alg)
+}
+
+// ParseKeyPEM returns the key in data, PEM-encoded: a private key
+// ("PRIVATE KEY", PKCS #8; "RSA PRIVATE KEY", PKCS #1; "EC PRIVATE KEY",
+// SEC 1), which signs and verifies, or a public key ("PUBLIC KEY", PKIX;
+// "RSA PUBLIC KEY", PKCS #1), which only verifies. An "EC PARAMETERS"
+// block before the key (as openssl ecparam -genkey writes) is skipped;
+// any other block, a second key, or text after the key is an error, so a
+// file holds one key. alg, and the kid, are as [PrivateKey] has them. An
+// error never includes the key's bytes.
+func ParseKeyPEM(alg string, data []byte) (Key, error) {
+	keys, err := parsePEMKeys(alg, data)
+	if err != nil {
+		return Key{}, err
+	}
+	if len(keys) != 1 {
+		return Key{}, fmt.Errorf("jwtguard: the PEM data holds %d keys, not one", len(keys))
+	}
+	return keys[0], nil
+}
+
+// parsePEMKeys returns every key in data, as ParseKeyPEM reads one.
+func parsePEMKeys(alg string, data []byte) ([]Key, error) {
+	var keys []Key
+	rest := data
+	for n := 1; ; n++ {
+		var block *pem.Block
+		block, rest = pem.Decode(rest)
+		if block == nil {
+			break
+		}
+		k, err := pemKey(alg, block)
+		if err != nil {
+			return nil, fmt.Errorf("jwtguard: PEM block %d (%s): %w", n, block.Type, err)
+		}
+		if k.k != nil {
+			keys = append(keys, k)
+		}
+	}
+	if len(strings.TrimSpace(string(rest))) != 0 {
+		return nil, errors.New("jwtguard: the PEM data has text that is not a PEM block")
+	}
+	if len(keys) == 0 {
+		return nil, errors.New("jwtguard: the PEM data holds no key")
+	}
+	return keys, nil
+}
+
+// pemKey reads one block: the zero Key for EC PARAMETERS.
+func pemKey(alg string, b *pem.Block) (Key, error) {
+	if len(b.Headers) != 0 {
+		return Key{}, errors.New("PEM headers (an encrypted key?) are not read; decrypt the key first")
+	}
+	var (
+		key any
+		err error
+	)
+	switch b.Type {
+	case "EC PARAMETERS":
+		return Key{}, nil
+	case "PRIVATE KEY":
+		key, err = x509.ParsePKCS8PrivateKey(b.Bytes)
+	case "RSA PRIVATE KEY":
+		key, err = x509.ParsePKCS1PrivateKey(b.Bytes)
+	case "EC PRIVATE KEY":
+		key, err = x509.ParseECPrivateKey(b.Bytes)
+	case "PUBLIC KEY":
+		key, err = x509.ParsePKIXPublicKey(b.Bytes)
+	case "RSA PUBLIC KEY":
+		key, err = x509.ParsePKCS1PublicKey(b.Bytes)
+	default:
+		return Key{}, errors.New("not a key block (PRIVATE KEY, RSA PRIVATE KEY, EC PRIVATE KEY, PUBLIC KEY or RSA PUBLIC KEY)")
+	}
+	if err != nil {
+		return Key{}, err
+	}
+	if s, ok := key.(crypto.Signer); ok && strings.Contains(b.Type, "PRIVATE") {
+		return PrivateKey(alg, s)
+	}
+	return PublicKey(alg, key)
+}
+
+// withThumbprint gives k its RFC 7638 thumbprint as kid.
+func withThumbprint(k *token.Key) Key {
+	j, _ := publicJWK(k)
+	sum := sha256.Sum256(j.thumbprintInput())
+	return Key{k.WithID(base64.RawURLEncoding.EncodeToString(sum[:]))}
+}
+
+// ID returns k's kid: "" for none.
+func (k Key) ID() string {
+	if k.k == nil {
+		return ""
+	}
+	return k.k.ID
+}
+
+// Algorithm returns the algorithm k is for ("" for the zero Key).
+func (k Key) Algorithm() string {
+	if k.k == nil {
+		return ""
+	}
+	return k.k.Alg
+}
+
+// CanSign reports whether k signs: it has its private part, or is an HMAC
+// secret.
+func (k Key) CanSign() bool { return k.k != nil && k.k.CanSign() }
+
+// WithID returns k with kid id, which tokens it signs carry in their
+// header and a [KeySet] finds it by. A kid is printable ASCII without '"'
+// or '\', at most 128 bytes; [New] and [NewKeySet] refuse another.
+func (k Key) WithID(id string) Key {
+	if k.k == nil {
+		return k
+	}
+	return Key{k.k.WithID(id)}
+}
+
+// Public returns k without its private part: a key that only verifies,
+// with the same kid and algorithm. An HMAC key has no public part: Public
+// returns the zero Key.
+func (k Key) Public() Key {
+	if k.k == nil {
+		return k
+	}
+	p := k.k.PublicOnly()
+	if p == nil {
+		return Key{}
+	}
+	return Key{p}
+}
+
+// validKeyID reports whether id is a kid as [Key.WithID] documents it.
+func validKeyID(id string) bool {
+	if len(id) > 128 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
+}
+
+// A jwk is a JSON Web Key (RFC 7517) of the kinds Key has: RSA, EC (P-256,
+// P-384, P-521), OKP (Ed25519) and oct, with the private members read by
+// ParseJWK and never written.
+type jwk struct {
+	Kty    string   `json:"kty"`
+	Kid    string   `json:"kid,omitempty"`
+	Use    string   `json:"use,omitempty"`
+	KeyOps []string `json:"key_ops,omitempty"`
+	Alg    string   `json:"alg,omitempty"`
+	Crv    string   `json:"crv,omitempty"`
+	N      string   `json:"n,omitempty"`
+	E      string   `json:"e,omitempty"`
+	X      string   `json:"x,omitempty"`
+	Y      string   `json:"y,omitempty"`
+	// Private members, read only.
+	D   string `json:"d,omitempty"`
+	P   string `json:"p,omitempty"`
+	Q   string `json:"q,omitempty"`
+	DP  string `json:"dp,omitempty"`
+	DQ  string `json:"dq,omitempty"`
+	QI  string `json:"qi,omitempty"`
+	K   string `json:"k,omitempty"`
+	Oth []any  `json:"oth,omitempty"`
+}
+
+// thumbprintInput is the JSON RFC 7638 §3.2 hashes: the required members
+// of the key's kind, in lexicographic order, without white space. The
+// values are base64url and curve names, which need no escaping.
+func (j *jwk) thumbprintInput() []byte {
+	switch j.Kty {
+	case "RSA":
+		return []byte(`{"e":"` + j.E + `","kty":"RSA","n":"` + j.N + `"}`)
+	case "EC":
+		return []byte(`{"crv":"` + j.Crv + `","kty":"EC","x":"` + j.X + `","y":"` + j.Y + `"}`)
+	}
+	return []byte(`{"crv":"` + j.Crv + `","kty":"OKP","x":"` + j.X + `"}`)
+}
+
+var b64url = base64.RawURLEncoding.Strict()
+
+// publicJWK returns the public JWK of k, with use "sig", its alg and kid;
+// an error for an HMAC key.
+func publicJWK(k *token.Key) (*jwk, error) {
+	j := &jwk{Kid: k.ID, Use: "sig", Alg: k.Alg}
+	switch pub := k.Public.(type) {
+	case *rsa.PublicKey:
+		j.Kty, j.N, j.E = "RSA", b64url.EncodeToString(pub.N.Bytes()), b64url.EncodeToString(big.NewInt(int64(pub.E)).Bytes())
+	case *ecdsa.PublicKey:
+		raw, err := pub.Bytes() // 0x04 ‖ X ‖ Y, each of the curve's size
+		if err != nil {
+			return nil, err
+		}
+		size := (len(raw) - 1) / 2
+		j.Kty, j.Crv = "EC", pub.Curve.Params().Name
+		j.X, j.Y = b64url.EncodeToString(raw[1:1+size]), b64url.EncodeToString(raw[1+size:])
+	case ed25519.PublicKey:
+		j.Kty, j.Crv, j.X = "OKP", "Ed25519", b64url.EncodeToString(pub)
+	default:
+		return nil, errors.New("jwtguard: an HMAC key has no public part to publish")
+	}
+	return j, nil
+}
+
+// MarshalJSON returns k's public JWK (RFC 7517) with its kty, kid, alg and
+// use "sig": never a private part. An HMAC key, which has no public part,
+// is an error.
+func (k Key) MarshalJSON() ([]byte, error) {
+	if k.k == nil {
+		return nil, errors.New("jwtguard: the zero Key has no JWK")
+	}
+	j, err := publicJWK(k.k)
+	if err != nil {
+		return nil, err
+	}
+	return marshalJWK(j), nil
+}
+
+// marshalJWK writes j's public members; their values are base64url,
+// algorithm and curve names and a kid of printable ASCII, escaped by
+// encoding/json all the same.
+func marshalJWK(j *jwk) []byte {
+	pub := *j
+	pub.D, pub.P, pub.Q, pub.DP, pub.DQ, pub.QI, pub.K, pub.Oth = "", "", "", "", "", "", "", nil
+	b, _ := json.Marshal(&pub)
+	return b
+}
+
+// maxJWKSize bounds a JWK ParseJWK reads: an 8192-bit RSA private key is
+// under 6 KiB.
+const maxJWKSize = 16 << 10
+
+// ParseJWK returns the key of a JSON Web Key (RFC 7517): RSA, EC on P-256,
+// P-384 or P-521, OKP with Ed25519, or oct (an HMAC secret); with private
+// members (d, and RSA's p, q, dp, dq, qi) it signs too. The JSON is read
+// strictly: a member repeated or in two letter cases, an unknown kty or
+// curve, base64 that is not unpadded base64url, or a key that does not
+// validate is an error.
+//
+// The algorithm is alg when it is not empty, else the JWK's own alg (which
+// is optional, RFC 7517 §4.4), else the one its kind implies as
+// [PrivateKey] has it (an oct key needs one); when both are given they
+// must agree. It never comes from a token. use, when present, must be
+// "sig", and key_ops, when present, must include "verify". The kid is the
+// JWK's, else the RFC 7638 thumbprint (none for oct).
+func ParseJWK(data []byte, alg string) (Key, error) {
+	if len(data) > maxJWKSize {
+		return Key{}, fmt.Errorf("jwtguard: the JWK is over %d bytes", maxJWKSize)
+	}
+	var j jwk
+	if err := strictjson.Unmarshal(data, &j); err != nil {
+		return Key{}, fmt.Errorf("jwtguard: the JWK: %w", err)
+	}
+	k, err := jwkKey(&j, alg)
+	if err != nil {
+		return Key{}, fmt.Errorf("jwtguard: the JWK%s: %w", kidNote(j.Kid), err)
+	}
+	return k, nil
+}
+
+func kidNote(kid string) string {
+	if kid == "" || !validKeyID(kid) {
+		return ""
+	}
+	return fmt.Sprintf(" (kid %q)", kid)
+}
+
+// jwkKey is ParseJWK of a decoded JWK.
+func jwkKey(j *jwk, alg string) (Key, error) {
+	switch {
+	case alg != "" && j.Alg != "" && alg != j.Alg:
+		return Key{}, fmt.Errorf("its alg is %q, not the %q configured", j.Alg, alg)
+	case j.Use != "" && j.Use != "sig":
+		return Key{}, fmt.Errorf("its use is %q, not sig", j.Use)
+	case j.KeyOps != nil && !contains(j.KeyOps, "verify"):
+		return Key{}, errors.New("its key_ops do not include verify")
+	case len(j.Oth) != 0:
+		return Key{}, errors.New("RSA keys of more than two primes (oth) are not read")
+	}
+	alg = cmpOr(alg, j.Alg)
+	var (
+		k   Key
+		err error
+	)
+	switch j.Kty {
+	case "oct":
+		secret, e := b64url.DecodeString(j.K)
+		if e != nil || j.K == "" {
+			return Key{}, errors.New("k is not base64url")
+		}
+		k, err = HMACKey(alg, secret)
+		if err == nil && j.Kid != "" {
+			k = k.WithID(j.Kid)
+		}
+		return k, err
+	case "RSA":
+		k, err = rsaJWK(j, alg)
+	case "EC":
+		k, err = ecJWK(j, alg)
+	case "OKP":
+		k, err = okpJWK(j, alg)
+	default:
+		return Key{}, fmt.Errorf("kty %q is not RSA, EC, OKP or oct", j.Kty)
+	}
+	if err != nil {
+		return Key{}, err
+	}
+	if j.Kid != "" {
+		k = k.WithID(j.Kid)
+	}
+	return k, nil
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// jwkInt decodes a base64url big-endian unsigned integer, refusing leading
+// zeros (RFC 7518 §6.3.1.1: the minimal octets), so that a key has one
+// spelling and one thumbprint.
+func jwkInt(name, s string) (*big.Int, error) {
+	b, err := b64url.DecodeString(s)
+	if err != nil || len(b) == 0 {
+		return nil, fmt.Errorf("%s is not base64url", name)
+	}
+	if b[0] == 0 {
+		return nil, fmt.Errorf("%s has a leading zero octet", name)
+	}
+	return new(big.Int).SetBytes(b), nil
+}
+
+func rsaJWK(j *jwk, alg string) (Key, error) {
+	if j.Crv != "" || j.X != "" || j.Y != "" || j.K != "" {
+		return Key{}, errors.New("an RSA key with members of another kind")
+	}
+	n, err := jwkInt("n", j.N)
+	if err != nil {
+		return Key{}, err
+	}
+	e, err := jwkInt("e", j.E)
+	if err != nil {
+		return Key{}, err
+	}
+	if !e.IsInt64() || e.Int64() > 1<<31-1 {
+		return Key{}, errors.New("e is too large")
+	}
+	pub := &rsa.PublicKey{N: n, E: int(e.Int64())}
+	if j.D == "" {
+		if j.P != "" || j.Q != "" || j.DP != "" || j.DQ != "" || j.QI != "" {
+			return Key{}, errors.New("private members without d")
+		}
+		return PublicKey(alg, pub)
+	}
+	priv := &rsa.PrivateKey{PublicKey: *pub}
+	if priv.D, err = jwkInt("d", j.D); err != nil {
+		return Key{}, err
+	}
+	p, err := jwkInt("p", j.P)
+	if err != nil {
+		return Key{}, err
+	}
+	q, err := jwkInt("q", j.Q)
+	if err != nil {
+		return Key{}, err
+	}
+	priv.Primes = []*big.Int{p, q}
+	// dp, dq and qi are recomputed (and so need not be trusted).
+	priv.Precompute()
+	return PrivateKey(alg, priv)
+}
+
+func ecJWK(j *jwk, alg string) (Key, error) {
+	if j.N != "" || j.E != "" || j.K != "" || j.P != "" || j.Q != "" || j.DP != "" || j.DQ != "" || j.QI != "" {
+		return Key{}, errors.New("an EC key with members of another kind")
+	}
+	var curve elliptic.Curve
+	switch j.Crv {
+	case "P-256":
+		curve = elliptic.P256()
+	case "P-384":
+		curve = elliptic.P384()
+	case "P-521":
+		curve = elliptic.P521()
+	default:
+		return Key{}, fmt.Errorf("crv %q is not P-256, P-384 or P-521", j.Crv)
+	}
+	size := (curve.Params().BitSize + 7) / 8
+	x, errX := b64url.DecodeString(j.X)
+	y, errY := b64url.DecodeString(j.Y)
+	if errX != nil || errY != nil || len(x) != size || len(y) != size {
+		return Key{}, fmt.Errorf("x and y must be %d bytes of base64url each (RFC 7518 §6.2.1.2)", size)
+	}
+	raw := append(append([]byte{4}, x...), y...)
+	if j.D == "" {
+		pub, err := ecdsa.ParseUncompressedPublicKey(curve, raw)
+		if err != nil {
+			return Key{}, err
+		}
+		return PublicKey(alg, pub)
+	}
+	d, err := b64url.DecodeString(j.D)
+	if err != nil || len(d) != size {
+		return Key{}, fmt.Errorf("d must be %d bytes of base64url (RFC 7518 §6.2.2.1)", size)
+	}
+	priv, err := ecdsa.ParseRawPrivateKey(curve, d)
+	if err != nil {
+		return Key{}, err
+	}
+	if own, _ := priv.PublicKey.Bytes(); string(own) != string(raw) {
+		return Key{}, errors.New("x and y are not the public key of d")
+	}
+	return PrivateKey(alg, priv)
+}
+
+func okpJWK(j *jwk, alg string) (Key, error) {
+	if j.Crv != "Ed25519" {
+		return Key{}, fmt.Errorf("crv %q is not Ed25519", j.Crv)
+	}
+	if j.N != "" || j.E != "" || j.Y != "" || j.K != "" || j.P != "" || j.Q != "" {
+		return Key{}, errors.New("an OKP key with members of another kind")
+	}
+	x, err := b64url.DecodeString(j.X)
+	if err != nil || len(x) != ed25519.PublicKeySize {
+		return Key{}, errors.New("x must be 32 bytes of base64url")
+	}
+	if j.D == "" {
+		return PublicKey(alg, ed25519.PublicKey(x))
+	}
+	d, err := b64url.DecodeString(j.D)
+	if err != nil || len(d) != ed25519.SeedSize {
+		return Key{}, errors.New("d must be 32 bytes of base64url")
+	}
+	priv := ed25519.NewKeyFromSeed(d)
+	if string(priv.Public().(ed25519.PublicKey)) != string(x) {
+		return Key{}, errors.New("x is not the public key of d")
+	}
+	return PrivateKey(alg, priv)
 }

@@ -88,7 +88,7 @@ import (
 // request with another method should get its JSON 405 rather than
 // [http.ServeMux]'s plain-text one.
 func (a *Auth) LoginHandler(users UserStore) http.Handler {
-	a.mustBeNew("LoginHandler")
+	a.mustSign("LoginHandler")
 	if users == nil {
 		panic("jwtguard: LoginHandler with a nil UserStore")
 	}

@@ -250,8 +250,10 @@ func (a *Auth) logoutToken(r *http.Request) (_ *token.Payload, source string, _ 
 	case err != nil:
 		return nil, "", err
 	}
-	p, verr := a.verifier.Verify(tok)
+	p, verr := a.verifier.Verify(r.Context(), tok)
 	switch {
+	case errors.Is(verr, token.ErrUnavailable):
+		return nil, source, keysUnavailable(verr)
 	case verr != nil && !errors.Is(verr, token.ErrExpired):
 		if source == "header" {
 			if _, err := bearer.Token(tok, 0); err != nil {

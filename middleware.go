@@ -126,8 +126,11 @@ func (a *Auth) authenticate(r *http.Request) (*verifiedToken, error) {
 		*p = token.Payload{}
 		payloads.Put(p)
 	}()
-	verr := a.verifier.VerifyInto(tok, p)
+	verr := a.verifier.VerifyInto(r.Context(), tok, p)
 	if verr != nil && !errors.Is(verr, token.ErrExpired) {
+		if errors.Is(verr, token.ErrUnavailable) {
+			return nil, keysUnavailable(verr)
+		}
 		if source == "header" {
 			// The header's token is read by the verifier's alphabet,
 			// which is a subset of b64token's, and by b64token's only

@@ -86,7 +86,7 @@ func WithRefreshGrace(grace time.Duration) Option {
 // is nil. Register it for the bare path ("/api/auth/refresh"), as for the
 // login handler.
 func (a *Auth) RefreshHandler(users UserByIDStore) http.Handler {
-	a.mustBeNew("RefreshHandler")
+	a.mustSign("RefreshHandler")
 	if a.cfg.sessions == nil {
 		panic("jwtguard: RefreshHandler needs an Auth with a session store (WithSessions)")
 	}

@@ -38,7 +38,7 @@ func TestRefusalShortcuts(t *testing.T) {
 		sign(`{"sub":"s","iss":"iss","aud":"aud"}`, secret),
 		sign(`{"sub":"s","iss":"iss","aud":"aud","exp":`+exp+`,"EXP":1}`, secret),
 	} {
-		_, err := v.Verify(tok)
+		_, err := v.Verify(t.Context(), tok)
 		if err == nil {
 			t.Fatalf("%s: accepted", tok)
 		}

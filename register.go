@@ -197,7 +197,7 @@ func (p *RegisterPolicy) resolve(dummyCost int) (registerConfig, error) {
 // A 409 takes as long as a 201: both hash the password first. It panics
 // if users is nil.
 func (a *Auth) RegisterHandler(users UserWriter) http.Handler {
-	a.mustBeNew("RegisterHandler")
+	a.mustSign("RegisterHandler")
 	if users == nil {
 		panic("jwtguard: RegisterHandler with a nil UserWriter")
 	}

@@ -57,7 +57,7 @@ func FuzzVerifyAgainstGolangJWT(f *testing.F) {
 	keyFunc := func(*jwt.Token) (any, error) { return testSecret, nil }
 	f.Fuzz(func(t *testing.T, header, payload string) {
 		tok := craft(header, payload, testSecret)
-		ours, err := v.Verify(tok)
+		ours, err := v.Verify(bg, tok)
 		if err != nil && !errors.Is(err, ErrInvalid) && !errors.Is(err, ErrExpired) {
 			t.Fatalf("Verify: an error of neither kind: %v", err)
 		}

@@ -26,6 +26,10 @@ var (
 	// ErrInvalid: anything else (malformed, bad signature, wrong alg,
 	// missing or wrongly typed claims, wrong iss/aud, nbf in the future).
 	ErrInvalid = errors.New("token invalid")
+	// ErrUnavailable: the key source could not say which key the token
+	// is checked with (a remote key set not fetched yet); nothing is
+	// known about the token.
+	ErrUnavailable = errors.New("token keys unavailable")
 )
 
 // Algorithms lists the HMAC algorithms a Verifier can be pinned to, with the
@@ -33,17 +37,20 @@ var (
 // hash output).
 var Algorithms = map[string]int{"HS256": 32, "HS384": 48, "HS512": 64}
 
-// Config configures a Signer and Verifier pair. The zero value is not usable:
-// Secret and Alg are required.
+// Config configures a Verifier. The zero value is not usable: Keys, or Alg
+// and Secret, are required.
 type Config struct {
+	// Keys finds the key of each token. nil: the HMAC key of Alg and
+	// Secret, for tests.
+	Keys     Resolver
 	Alg      string // one of the keys of Algorithms
 	Secret   []byte
 	Issuer   string // checked on verify and set on sign when non-empty
 	Audience string // checked on verify and set on sign when non-empty
 	Leeway   time.Duration
 	Now      func() time.Time // nil: time.Now
-	// Type, when non-empty, is the typ header set on sign and required on
-	// verify (RFC 8725 §3.11). Empty: typ "JWT" on sign, not checked.
+	// Type, when non-empty, is the typ header required on verify (RFC
+	// 8725 §3.11; Sign sets it). Empty: not checked.
 	Type string
 }
 
@@ -304,24 +311,22 @@ func equalFoldASCII(a, b string) bool {
 	return true
 }
 
-// Signer signs payloads with one algorithm and key. It is safe for
-// concurrent use.
-type Signer struct {
-	method jwt.SigningMethod
-	secret []byte
-	typ    string
-}
-
-// NewSigner returns a Signer for cfg. cfg must have been validated.
-func NewSigner(cfg Config) *Signer {
-	return &Signer{method: jwt.GetSigningMethod(cfg.Alg), secret: bytes.Clone(cfg.Secret), typ: cfg.Type}
-}
-
-// Sign returns the compact serialization of p.
-func (s *Signer) Sign(p *Payload) (string, error) {
-	t := jwt.NewWithClaims(s.method, p)
-	if s.typ != "" {
-		t.Header["typ"] = s.typ
+// Sign returns the compact serialization of p signed with k, with k's kid
+// when it has one and typ (JWT when empty) in its header. k must be able
+// to sign.
+func Sign(k *Key, typ string, p *Payload) (string, error) {
+	if !k.CanSign() {
+		return "", errors.New("the key cannot sign: it has no private part")
 	}
-	return t.SignedString(s.secret)
+	t := jwt.NewWithClaims(k.method(), p)
+	if typ != "" {
+		t.Header["typ"] = typ
+	}
+	if k.ID != "" {
+		t.Header["kid"] = k.ID
+	}
+	if k.secret != nil {
+		return t.SignedString(k.secret)
+	}
+	return t.SignedString(k.private)
 }

@@ -1,12 +1,16 @@
 package token
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"crypto/sha512"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -239,11 +243,11 @@ func TestSignVerifyRoundTrip(t *testing.T) {
 		ExpiresAt: Time{testNow.Add(time.Minute)}, IssuedAt: Time{testNow}, NotBefore: Time{testNow},
 		ID: "jti-1", Username: "alice", Roles: []string{"admin"}, Scope: "a b",
 	}
-	tok, err := NewSigner(cfg).Sign(in)
+	tok, err := newTestSigner(cfg).Sign(in)
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := NewVerifier(cfg).Verify(tok)
+	out, err := NewVerifier(cfg).Verify(bg, tok)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -286,7 +290,7 @@ func TestVerifyErrors(t *testing.T) {
 	v := NewVerifier(testConfig())
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			p, err := v.Verify(tc.tok)
+			p, err := v.Verify(bg, tc.tok)
 			switch {
 			case tc.want == nil && (err != nil || p == nil):
 				t.Fatalf("Verify = %v, %v; want a payload", p, err)
@@ -336,7 +340,7 @@ func TestVerifyExpiredOnlyWhenNothingElseFails(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			p, err := NewVerifier(tc.cfg).Verify(craft(tc.header, tc.payload, testSecret))
+			p, err := NewVerifier(tc.cfg).Verify(bg, craft(tc.header, tc.payload, testSecret))
 			if !errors.Is(err, tc.want) || errors.Is(err, ErrExpired) && errors.Is(err, ErrInvalid) {
 				t.Fatalf("Verify(%s) = %v, %v; want %v alone", tc.payload, p, err, tc.want)
 			}
@@ -371,7 +375,7 @@ func TestVerifyEscapedClaimNames(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			p, err := NewVerifier(tc.cfg).Verify(craft(hs, tc.payload, testSecret))
+			p, err := NewVerifier(tc.cfg).Verify(bg, craft(hs, tc.payload, testSecret))
 			if tc.want == nil && (err != nil || p == nil) || tc.want != nil && ((p != nil) != (tc.want == ErrExpired) || !errors.Is(err, tc.want)) {
 				t.Fatalf("Verify(%s) = %v, %v; want %v", tc.payload, p, err, tc.want)
 			}
@@ -391,7 +395,7 @@ func TestHotPathAllocations(t *testing.T) {
 	good := craft(`{"alg":"HS256","typ":"JWT"}`, `{"sub":"1","exp":`+itoa(testNow.Add(time.Minute).Unix())+`}`, testSecret)
 	parts := strings.Split(good, ".")
 	if n := testing.AllocsPerRun(100, func() {
-		if problem, err := v.checkHeader(parts[0]); err != nil || problem != nil {
+		if _, problem, err := v.checkHeader(parts[0]); err != nil || problem != nil {
 			t.Fatal(err)
 		}
 	}); n != 0 {
@@ -399,7 +403,7 @@ func TestHotPathAllocations(t *testing.T) {
 	}
 	input := parts[0] + "." + parts[1]
 	if n := testing.AllocsPerRun(100, func() {
-		if err := v.signature.check(input, parts[2]); err != nil {
+		if err := v.keys.(Static).Key.check.check(input, parts[2]); err != nil {
 			t.Fatal(err)
 		}
 	}); n != 0 {
@@ -443,7 +447,7 @@ func TestGolangJWTAloneAcceptsStringExp(t *testing.T) {
 	if err != nil {
 		t.Skipf("golang-jwt now refuses a string exp (%v); the control no longer applies", err)
 	}
-	if _, err := NewVerifier(testConfig()).Verify(tok); !errors.Is(err, ErrInvalid) {
+	if _, err := NewVerifier(testConfig()).Verify(bg, tok); !errors.Is(err, ErrInvalid) {
 		t.Errorf("Verify = %v, want ErrInvalid", err)
 	}
 }
@@ -454,17 +458,17 @@ func TestVerifierCopiesSecret(t *testing.T) {
 	secret := []byte(string(testSecret))
 	cfg := testConfig()
 	cfg.Secret = secret
-	v, s := NewVerifier(cfg), NewSigner(cfg)
+	v, s := NewVerifier(cfg), newTestSigner(cfg)
 	tok := craft(`{"alg":"HS256"}`, `{"exp":1800000300}`, testSecret)
 	clear(secret)
-	if _, err := v.Verify(tok); err != nil {
+	if _, err := v.Verify(bg, tok); err != nil {
 		t.Errorf("Verify after the caller zeroed its secret: %v", err)
 	}
 	signed, err := s.Sign(&Payload{ExpiresAt: Time{testNow.Add(time.Minute)}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := v.Verify(signed); err != nil {
+	if _, err := v.Verify(bg, signed); err != nil {
 		t.Errorf("Signer used the zeroed secret: %v", err)
 	}
 }
@@ -473,7 +477,7 @@ func itoa(n int64) string { b, _ := json.Marshal(n); return string(b) }
 
 func FuzzVerify(f *testing.F) {
 	v := NewVerifier(testConfig())
-	s := NewSigner(testConfig())
+	s := newTestSigner(testConfig())
 	var valid []string
 	for _, p := range []*Payload{
 		{Subject: "1", ExpiresAt: Time{testNow.Add(time.Minute)}},
@@ -504,7 +508,7 @@ func FuzzVerify(f *testing.F) {
 		f.Add(tok)
 	}
 	f.Fuzz(func(t *testing.T, tok string) {
-		p, err := v.Verify(tok)
+		p, err := v.Verify(bg, tok)
 		if err == nil {
 			if p == nil {
 				t.Fatal("Verify returned a nil payload and a nil error")
@@ -528,7 +532,7 @@ func FuzzVerify(f *testing.F) {
 			}
 		}
 		for _, good := range valid {
-			if _, err := v.Verify(good); err != nil {
+			if _, err := v.Verify(bg, good); err != nil {
 				t.Fatalf("valid token stopped verifying: %v", err)
 			}
 		}
@@ -563,7 +567,7 @@ func TestJOSEHeaderDecoding(t *testing.T) {
 	v := NewVerifier(testConfig())
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := v.Verify(craft(tc.header, payload, testSecret))
+			_, err := v.Verify(bg, craft(tc.header, payload, testSecret))
 			if (err == nil) != tc.ok {
 				t.Errorf("Verify: %v; want accepted %v", err, tc.ok)
 			}
@@ -616,7 +620,7 @@ func TestSameType(t *testing.T) {
 	v := NewVerifier(cfg)
 	payload := `{"sub":"1","exp":` + itoa(testNow.Add(time.Minute).Unix()) + `}`
 	for typ, want := range map[string]error{"secevent+jwt": nil, "SecEvent+JWT": nil, "application/secevent+jwt": nil, "ſecevent+jwt": ErrInvalid} {
-		if _, err := v.Verify(craft(`{"alg":"HS256","typ":"`+typ+`"}`, payload, testSecret)); !errors.Is(err, want) || (want == nil) != (err == nil) {
+		if _, err := v.Verify(bg, craft(`{"alg":"HS256","typ":"`+typ+`"}`, payload, testSecret)); !errors.Is(err, want) || (want == nil) != (err == nil) {
 			t.Errorf("Verify with typ %q: %v, want %v", typ, err, want)
 		}
 	}
@@ -657,7 +661,7 @@ func TestLeanVerifierReviewCases(t *testing.T) {
 		{"exp a leeway and half a second ago", v, craft(`{"alg":"HS256"}`, `{"exp":`+itoa(testNow.Add(-10*time.Second).Unix())+`.5}`, testSecret), ReasonExpired},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := tc.v.Verify(tc.tok)
+			_, err := tc.v.Verify(bg, tc.tok)
 			if err == nil || Reason(err) != tc.reason {
 				t.Errorf("Verify: %v (reason %q), want reason %q", err, Reason(err), tc.reason)
 			}
@@ -683,36 +687,67 @@ func TestCommonHeaders(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			v := NewVerifier(tc.cfg)
-			var got []string
-			for _, h := range v.commonHeaders {
-				text, err := base64.RawURLEncoding.DecodeString(h)
-				if err != nil {
-					t.Fatal(err)
-				}
-				got = append(got, string(text))
-				if problem, err := v.checkHeader(h); problem != nil || err != nil {
-					t.Errorf("%s: the full check says %v, %v", text, problem, err)
+			var want []string
+			for _, h := range tc.want {
+				want = append(want, seg(h))
+			}
+			slices.Sort(want)
+			got := warm(t, v, tc.cfg)
+			for _, h := range got {
+				if _, problem, err := v.checkHeader(h); problem != nil || err != nil {
+					t.Errorf("%s: the full check says %v, %v", h, problem, err)
 				}
 			}
-			if !slices.Equal(got, tc.want) {
-				t.Errorf("common headers %q, want %q", got, tc.want)
+			if !slices.Equal(got, want) {
+				t.Errorf("known headers %q, want %q", got, want)
 			}
-			signed, err := NewSigner(tc.cfg).Sign(&Payload{ExpiresAt: Time{testNow.Add(time.Minute)}})
+			signed, err := newTestSigner(tc.cfg).Sign(&Payload{ExpiresAt: Time{testNow.Add(time.Minute)}})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !v.commonHeader(signed[:strings.IndexByte(signed, '.')]) {
-				t.Errorf("the Signer's own header %s is not among them", signed[:strings.IndexByte(signed, '.')])
+			if _, err := v.Verify(bg, signed); err != nil {
+				t.Fatal(err)
 			}
-			// The same members with a space: not common, fully checked, fine.
-			if _, err := v.Verify(craft(strings.Replace(tc.want[0], ",", ", ", 1), `{"exp":`+exp+`}`, testSecret)); err != nil {
-				t.Errorf("a header outside the set: %v", err)
+			if _, ok := v.knownHeader(signed[:strings.IndexByte(signed, '.')]); !ok {
+				t.Errorf("the signer's own header %s is not learnt", signed[:strings.IndexByte(signed, '.')])
+			}
+			// A forged token's header is never learnt.
+			forged := craft(`{"alg":"HS256","kid":"forged"}`, `{"exp":`+exp+`}`, []byte("another secret of thirty-two bytes!!"))
+			if _, err := v.Verify(bg, forged); Reason(err) != ReasonSignature {
+				t.Fatalf("forged: %v", err)
+			}
+			if _, ok := v.knownHeader(forged[:strings.IndexByte(forged, '.')]); ok {
+				t.Error("a forged token's header was learnt")
 			}
 		})
 	}
-	// A typed verifier refuses the untyped common header, signed or not.
-	if _, err := NewVerifier(typedCfg).Verify(craft(`{"alg":"HS256","typ":"JWT"}`, `{"exp":`+exp+`}`, testSecret)); Reason(err) != ReasonClaims {
-		t.Errorf("typed verifier, typ JWT: %v, want a claims refusal", err)
+	// A typed verifier refuses the untyped common header, signed or not,
+	// and does not learn it.
+	v := NewVerifier(typedCfg)
+	tok := craft(`{"alg":"HS256","typ":"JWT"}`, `{"exp":`+exp+`}`, testSecret)
+	for range 2 {
+		if _, err := v.Verify(bg, tok); Reason(err) != ReasonClaims {
+			t.Errorf("typed verifier, typ JWT: %v, want a claims refusal", err)
+		}
+	}
+	if len(learnt(v)) != 0 {
+		t.Errorf("a refused header was learnt: %q", learnt(v))
+	}
+}
+
+// TestKnownHeadersBounded: a signer that writes a new header into every
+// token fills the known headers to their bound and no further, and its
+// tokens still verify.
+func TestKnownHeadersBounded(t *testing.T) {
+	v := NewVerifier(testConfig())
+	exp := itoa(testNow.Add(time.Minute).Unix())
+	for i := range 3 * maxKnownHeaders {
+		if _, err := v.Verify(bg, craft(`{"alg":"HS256","kid":"k`+itoa(int64(i))+`"}`, `{"exp":`+exp+`}`, testSecret)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(learnt(v)); n != maxKnownHeaders {
+		t.Errorf("%d known headers, want the bound %d", n, maxKnownHeaders)
 	}
 }
 
@@ -726,7 +761,7 @@ func TestEveryByteOutsideTheAlphabet(t *testing.T) {
 	exp := itoa(testNow.Add(time.Minute).Unix())
 	for _, header := range []string{`{"alg":"HS256","typ":"JWT"}`, `{"alg":"HS256","kid":"k1"}`} {
 		good := craft(header, `{"sub":"alice","exp":`+exp+`}`, testSecret)
-		if _, err := v.Verify(good); err != nil {
+		if _, err := v.Verify(bg, good); err != nil {
 			t.Fatalf("%s: the good token: %v", header, err)
 		}
 		dot1 := strings.IndexByte(good, '.')
@@ -738,7 +773,7 @@ func TestEveryByteOutsideTheAlphabet(t *testing.T) {
 			}
 			for _, i := range positions {
 				for _, tok := range []string{good[:i] + string([]byte{byte(c)}) + good[i:], good[:max(i-1, 0)] + string([]byte{byte(c)}) + good[i:]} {
-					_, err := v.Verify(tok)
+					_, err := v.Verify(bg, tok)
 					if Reason(err) != ReasonMalformed || !strings.Contains(fmt.Sprint(err), "is neither base64url nor '.'") {
 						t.Fatalf("%s: byte %#x at %d: %v (reason %q), want it named as malformed", header, c, i, err, Reason(err))
 					}
@@ -759,4 +794,61 @@ func TestFixedReasons(t *testing.T) {
 	if r := fixedReason(fmt.Errorf("%w", errBadSignature)); r != "" {
 		t.Errorf("a wrapped refusal has the fixed reason %q", r)
 	}
+}
+
+// bg is the context tokens are verified in by the tests.
+var bg = context.Background()
+
+// testSigner signs as the root package does, with the HMAC key of a
+// Config.
+type testSigner struct {
+	key *Key
+	typ string
+}
+
+func newTestSigner(cfg Config) testSigner {
+	return testSigner{NewHMACKey(cfg.Alg, "", cfg.Secret), cfg.Type}
+}
+
+func (s testSigner) Sign(p *Payload) (string, error) { return Sign(s.key, s.typ, p) }
+
+// commonHeaderTexts are the headers golang-jwt, Node's jsonwebtoken and
+// jose write for alg and typ ("" for none), in either order of members.
+func commonHeaderTexts(alg, typ string) []string {
+	if typ == "" {
+		return []string{`{"alg":"` + alg + `"}`}
+	}
+	return []string{`{"alg":"` + alg + `","typ":"` + typ + `"}`, `{"typ":"` + typ + `","alg":"` + alg + `"}`}
+}
+
+// warm verifies a good token with each common header of cfg's alg (typ
+// JWT, none, and cfg's type), so that v learns those it accepts, and
+// returns the segments it learnt, sorted.
+func warm(t testing.TB, v *Verifier, cfg Config) []string {
+	t.Helper()
+	exp := itoa(testNow.Add(time.Minute).Unix())
+	for _, typ := range []string{"JWT", "", cfg.Type} {
+		for _, h := range commonHeaderTexts(cfg.Alg, typ) {
+			v.Verify(bg, craftAlg(cfg.Alg, h, `{"exp":`+exp+`}`, cfg.Secret))
+		}
+	}
+	return learnt(v)
+}
+
+// learnt returns the header segments v has learnt, sorted.
+func learnt(v *Verifier) []string {
+	return slices.Sorted(maps.Keys(*v.headers.Load()))
+}
+
+// forget empties v's known headers, so that the next token's header is
+// decoded and checked in full.
+func (v *Verifier) forget() { v.headers.Store(&map[string]header{}) }
+
+// craftAlg is craft for any HMAC algorithm.
+func craftAlg(alg, header, payload string, key []byte) string {
+	newHash := map[string]func() hash.Hash{"HS256": sha256.New, "HS384": sha512.New384, "HS512": sha512.New}[alg]
+	in := seg(header) + "." + seg(payload)
+	m := hmac.New(newHash, key)
+	m.Write([]byte(in))
+	return in + "." + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }

@@ -2,11 +2,13 @@ package token
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jwtguard/jwtguard/internal/charset"
@@ -56,37 +58,74 @@ var knownAlgs = map[string]bool{
 // key, so that asymmetric keys add a check of their own and pay for their
 // cryptography and the decoding, as HMAC does, and for nothing more.
 type Verifier struct {
-	alg       string
-	quotedAlg []byte // `"HS256"`: the alg value as a header without escapes spells it
-	signature signatureCheck
-	issuer    string
-	audience  string
-	typ       string
-	leeway    time.Duration
-	now       func() time.Time
-	// commonHeaders are the header segments, as sent, that signers
-	// commonly write for this key and type and that checkHeader accepts
-	// without a problem: a token whose header segment is one of them skips
-	// decoding it (see commonHeader).
-	commonHeaders []string
+	keys     Resolver
+	issuer   string
+	audience string
+	typ      string
+	leeway   time.Duration
+	now      func() time.Time
+	// headers are header segments, as sent, that checkHeader accepted
+	// without a problem in a token whose signature then verified, with
+	// what they say: a token whose header segment is one of them skips
+	// decoding it (see knownHeader).
+	headers   atomic.Pointer[map[string]header]
+	headersMu sync.Mutex
+}
+
+// A header is what the verifier takes from a JOSE header: alg and kid
+// ("" when absent).
+type header struct{ alg, kid string }
+
+// maxKnownHeaders bounds Verifier.headers. Only headers of tokens whose
+// signature verified are added, so only a key's holder can fill it; an
+// issuer that writes a new header into every token (a nonce in it, say)
+// fills it once and is then decoded every time, as without it.
+const maxKnownHeaders = 64
+
+// A Resolver finds the key a token's signature is checked with from what
+// its header says: its kid ("" when it has none) and its alg, which is one
+// Supported names. It returns an error wrapping ErrUnknownKey when it has
+// no such key, and any other error when it cannot tell (a key set that
+// could not be fetched). The key's own Alg is compared with the token's
+// after it returns. It must be safe for concurrent use.
+type Resolver interface {
+	Resolve(ctx context.Context, kid, alg string) (*Key, error)
+}
+
+// ErrUnknownKey is a Resolver's answer for a kid (or a kid-less token) it
+// has no key for: the token is invalid.
+var ErrUnknownKey = errors.New("no key for the token's kid")
+
+// Static is a Resolver of one key: a token with a kid other than the
+// key's is refused, one without a kid, or with any kid when the key has
+// none, is checked with it.
+type Static struct{ Key *Key }
+
+// Resolve implements Resolver.
+func (s Static) Resolve(_ context.Context, kid, _ string) (*Key, error) {
+	if kid != "" && s.Key.ID != "" && kid != s.Key.ID {
+		return nil, ErrUnknownKey
+	}
+	return s.Key, nil
 }
 
 // NewVerifier returns a Verifier for cfg. cfg must have been validated.
 func NewVerifier(cfg Config) *Verifier {
 	v := &Verifier{
-		alg:       cfg.Alg,
-		quotedAlg: []byte(`"` + cfg.Alg + `"`),
-		signature: newHMACCheck(cfg.Alg, cfg.Secret),
-		issuer:    cfg.Issuer,
-		audience:  cfg.Audience,
-		typ:       cfg.Type,
-		leeway:    cfg.Leeway,
-		now:       cfg.Now,
+		keys:     cfg.Keys,
+		issuer:   cfg.Issuer,
+		audience: cfg.Audience,
+		typ:      cfg.Type,
+		leeway:   cfg.Leeway,
+		now:      cfg.Now,
+	}
+	if v.keys == nil {
+		v.keys = Static{NewHMACKey(cfg.Alg, "", cfg.Secret)}
 	}
 	if v.now == nil {
 		v.now = time.Now
 	}
-	v.commonHeaders = v.findCommonHeaders()
+	v.headers.Store(&map[string]header{})
 	return v
 }
 
@@ -110,9 +149,9 @@ var b64 = base64.RawURLEncoding.Strict()
 // strictly, so that the caller can make the checks of its own that a fresh
 // token must pass and report a token that fails them as invalid rather
 // than merely expired. With ErrInvalid the payload is nil.
-func (v *Verifier) Verify(tok string) (*Payload, error) {
+func (v *Verifier) Verify(ctx context.Context, tok string) (*Payload, error) {
 	p := new(Payload)
-	switch err := v.VerifyInto(tok, p); {
+	switch err := v.VerifyInto(ctx, tok, p); {
 	case err == nil, errors.Is(err, ErrExpired):
 		return p, err
 	default:
@@ -128,8 +167,8 @@ func (v *Verifier) Verify(tok string) (*Payload, error) {
 // A token with a byte outside the compact serialization's alphabet is
 // refused as malformed, whatever else is wrong with it, and the refusal
 // names the byte: a signed token has exactly one accepted spelling.
-func (v *Verifier) VerifyInto(tok string, p *Payload) error {
-	err := v.verify(tok, p)
+func (v *Verifier) VerifyInto(ctx context.Context, tok string, p *Payload) error {
+	err := v.verify(ctx, tok, p)
 	if err != nil && p.JSON == nil {
 		// The alphabet is read only once the token is refused: every byte
 		// outside it fails the token somewhere in verify (see there), so
@@ -149,10 +188,10 @@ func (v *Verifier) VerifyInto(tok string, p *Payload) error {
 // Such a byte always fails the token: the strict base64url decoders of the
 // header, signature and payload refuse every byte outside their alphabet
 // but CR and LF, which they skip (so "<signature>\n" would verify as
-// "<signature>") and which are refused here first; the common headers are
-// compared as sent, and are made of the alphabet; and the segments are
-// split at the dots.
-func (v *Verifier) verify(tok string, p *Payload) error {
+// "<signature>") and which are refused here first; the known headers are
+// compared as sent, and came through the strict decoder; and the segments
+// are split at the dots.
+func (v *Verifier) verify(ctx context.Context, tok string, p *Payload) error {
 	if strings.IndexByte(tok, '\n') >= 0 || strings.IndexByte(tok, '\r') >= 0 {
 		return errBadByte
 	}
@@ -169,19 +208,36 @@ func (v *Verifier) verify(tok string, p *Payload) error {
 		return errSegments
 	}
 	var problem error
-	if !v.commonHeader(tok[:first]) {
+	h, known := v.knownHeader(tok[:first])
+	if !known {
 		var err error
-		if problem, err = v.checkHeader(tok[:first]); err != nil {
+		if h, problem, err = v.checkHeader(tok[:first]); err != nil {
 			return err
 		}
 	}
-	if err := v.signature.check(tok[:second], tok[second+1:]); err != nil {
+	key, err := v.keys.Resolve(ctx, h.kid, h.alg)
+	switch {
+	case errors.Is(err, ErrUnknownKey):
+		return fmt.Errorf("%w: %w: %w (kid %q, alg %s)", ErrInvalid, errSignature, err, h.kid, h.alg)
+	case err != nil:
+		return fmt.Errorf("%w: kid %q, alg %s: %w", ErrUnavailable, h.kid, h.alg, err)
+	case key == nil:
+		return fmt.Errorf("%w: kid %q, alg %s: the key source returned no key and no error", ErrUnavailable, h.kid, h.alg)
+	case !SameAlg(h.alg, key.Alg):
+		// The key named by kid is for another algorithm: an HS256 token
+		// "signed" with an RSA key's public bytes stops here.
+		return fmt.Errorf("%w: %w: signing method %s is invalid", ErrInvalid, errSignature, h.alg)
+	}
+	if err := key.check.check(tok[:second], tok[second+1:]); err != nil {
 		return err
 	}
 	// The header's other refusals (crit, cty, typ) wait for the signature,
 	// so that a forgery counts as one whatever its header says.
 	if problem != nil {
 		return problem
+	}
+	if !known {
+		v.learnHeader(tok[:first], h)
 	}
 	segment := tok[first+1 : second]
 	// The claims' own buffer, which holds no pointers, so that the
@@ -216,20 +272,21 @@ var (
 	errBadSignature    = invalid(errSignature, "signature is invalid")
 	errCrit            = invalid(errClaims, "crit header parameter present; no extension is understood")
 	errCty             = invalid(errClaims, "cty header parameter present; nested or non-claims content is not accepted")
+	errKid             = invalid(errMalformed, "kid header parameter is not a string")
 	errExpiredOnly     = fmt.Errorf("%w: %w: token is expired", ErrExpired, errClaims)
 )
 
 // FixedRefusals are the refusals Verify makes once and returns as they
 // are, for a caller that wraps them once too.
 func FixedRefusals() []error {
-	return []error{errSegments, errHeaderBase64, errPayloadBase64, errSignatureBase64, errNoAlg, errBadSignature, errCrit, errCty, errExpiredOnly}
+	return []error{errSegments, errHeaderBase64, errPayloadBase64, errSignatureBase64, errNoAlg, errBadSignature, errCrit, errCty, errKid, errExpiredOnly}
 }
 
 // fixedReason returns the reason of a refusal made once (above), found
 // without walking its wrapping, or "".
 func fixedReason(err error) string {
 	switch err {
-	case errSegments, errHeaderBase64, errPayloadBase64, errSignatureBase64:
+	case errSegments, errHeaderBase64, errPayloadBase64, errSignatureBase64, errKid:
 		return ReasonMalformed
 	case errNoAlg, errBadSignature:
 		return ReasonSignature
@@ -249,32 +306,34 @@ func invalid(kind error, detail string) error {
 // by comparing hashes of the names seen.
 const maxHeaderMembers = 16
 
-// checkHeader decodes the JOSE header strictly and checks it: alg is the
-// key's, no name is repeated (RFC 7515 §4: a parser must refuse or take the
-// last; we refuse), crit is absent (§4.1.11: we understand no extension, so
-// a token that requires one must be refused), cty is absent (a nested JWT
-// or other content, RFC 7519 §5.2: the payload must be the claims
-// themselves), and typ, when a type is configured, is it. kid, jku, jwk,
-// x5u and x5c are never used to choose a key; other parameters are
-// validated and skipped.
+// checkHeader decodes the JOSE header strictly and checks it: alg is one
+// the verifier supports, kid (when present) is a string, no name is
+// repeated (RFC 7515 §4: a parser must refuse or take the last; we refuse),
+// crit is absent (§4.1.11: we understand no extension, so a token that
+// requires one must be refused), cty is absent (a nested JWT or other
+// content, RFC 7519 §5.2: the payload must be the claims themselves), and
+// typ, when a type is configured, is it. The key is chosen by kid and alg
+// only: jku, jwk, x5u and x5c are never used to find one; other parameters
+// are validated and skipped.
 //
-// err refuses the header at once (it cannot be read, or names another
-// alg); problem is a refusal of a readable header with the key's alg, to
-// be returned once the signature is found good.
-func (v *Verifier) checkHeader(segment string) (problem, err error) {
+// err refuses the header at once (it cannot be read, or names an alg that
+// is not supported); problem is a refusal of a readable header, to be
+// returned once the signature is found good.
+func (v *Verifier) checkHeader(segment string) (h header, problem, err error) {
 	if b64.DecodedLen(len(segment)) > maxHeaderSize {
-		return nil, invalid(errMalformed, fmt.Sprintf("could not JSON decode header: header longer than %d bytes", maxHeaderSize))
+		return h, nil, invalid(errMalformed, fmt.Sprintf("could not JSON decode header: header longer than %d bytes", maxHeaderSize))
 	}
 	buf := headerBufs.Get().(*[maxHeaderSize]byte)
 	defer headerBufs.Put(buf)
 	n, err := b64.Decode(buf[:], bytesOf(segment))
 	if err != nil {
-		return nil, errHeaderBase64
+		return h, nil, errHeaderBase64
 	}
 	var (
 		seen   [maxHeaderMembers]uint64
 		count  int
 		alg    []byte
+		kid    []byte
 		typ    []byte
 		hasTyp bool
 	)
@@ -292,10 +351,15 @@ func (v *Verifier) checkHeader(segment string) (problem, err error) {
 		count++
 		switch string(name) {
 		case "alg":
-			alg = value
-			if !bytes.Equal(value, v.quotedAlg) {
-				return v.algError(value)
+			// Read at once, so that an alg refused counts as a signature
+			// refusal even when the header breaks further on.
+			var err error
+			if h.alg, err = algOf(value); err != nil {
+				return err
 			}
+			alg = value
+		case "kid":
+			kid = value
 		case "typ":
 			typ, hasTyp = value, true
 		case "crit":
@@ -311,13 +375,19 @@ func (v *Verifier) checkHeader(segment string) (problem, err error) {
 	})
 	switch {
 	case errors.Is(err, errSignature):
-		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+		return h, nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	case err != nil:
-		return nil, fmt.Errorf("%w: %w: could not JSON decode header: %w", ErrInvalid, errMalformed, err)
+		return h, nil, fmt.Errorf("%w: %w: could not JSON decode header: %w", ErrInvalid, errMalformed, err)
 	case alg == nil:
-		return nil, errNoAlg
-	case problem != nil:
-		return problem, nil
+		return h, nil, errNoAlg
+	}
+	if kid != nil {
+		if h.kid, err = strictjson.String(kid); err != nil {
+			return h, nil, errKid
+		}
+	}
+	if problem != nil {
+		return h, problem, nil
 	}
 	if v.typ != "" {
 		var s string
@@ -328,81 +398,87 @@ func (v *Verifier) checkHeader(segment string) (problem, err error) {
 			s = stringOf(typ[1 : len(typ)-1])
 		case hasTyp:
 			if s, err = strictjson.String(typ); err != nil {
-				return fmt.Errorf("%w: %w: typ header: %w", ErrInvalid, errClaims, err), nil
+				return h, fmt.Errorf("%w: %w: typ header: %w", ErrInvalid, errClaims, err), nil
 			}
 		}
 		if !SameType(s, v.typ) {
 			s = strings.Clone(s) // it outlives the pooled buffer in the error
-			return fmt.Errorf("%w: %w: typ header %q is not the required %q", ErrInvalid, errClaims, s, v.typ), nil
+			return h, fmt.Errorf("%w: %w: typ header %q is not the required %q", ErrInvalid, errClaims, s, v.typ), nil
 		}
 	}
-	return nil, nil
+	return h, nil, nil
 }
 
-// commonHeader reports whether segment is one of v.commonHeaders.
+// knownHeader returns what segment says when it is one of v.headers.
 //
-// Nearly every token a service sees has one of two or three headers
-// ({"alg":"HS256","typ":"JWT"} from golang-jwt and Node's jsonwebtoken),
-// and decoding and walking it was a tenth of Verify's time (pprof of
-// bench/verify, BENCHMARKS.md). Comparing the segment as sent is exact:
-// base64url without padding, read strictly, spells each byte string one
-// way only, so a segment equal to a checked one decodes to the same
-// header, which is accepted as it was when it was checked.
-func (v *Verifier) commonHeader(segment string) bool {
-	for _, h := range v.commonHeaders {
-		if segment == h {
-			return true
-		}
-	}
-	return false
+// Nearly every token a service sees has one of a few headers, and decoding
+// and walking it was a tenth of Verify's time (pprof of bench/verify,
+// BENCHMARKS.md). Comparing the segment as sent is exact: base64url
+// without padding, read strictly, spells each byte string one way only, so
+// a segment equal to a checked one decodes to the same header, which is
+// accepted as it was when it was checked. The key is still resolved for
+// every token, so a key removed from a set stops verifying at once.
+func (v *Verifier) knownHeader(segment string) (header, bool) {
+	h, ok := (*v.headers.Load())[segment]
+	return h, ok
 }
 
-// findCommonHeaders builds v.commonHeaders: the headers golang-jwt, Node's
-// jsonwebtoken and jose write for v's alg and typ, in either order of
-// their members, kept only when checkHeader accepts them without a
-// problem, so that the shortcut can never accept what the full check
-// would refuse.
-func (v *Verifier) findCommonHeaders() []string {
-	types := []string{v.typ}
-	if v.typ == "" {
-		types = []string{"JWT", ""}
+// learnHeader adds segment, checked without a problem in a token whose
+// signature verified, to v.headers while there is room.
+func (v *Verifier) learnHeader(segment string, h header) {
+	if len(*v.headers.Load()) >= maxKnownHeaders {
+		return
 	}
-	var found []string
-	for _, typ := range types {
-		texts := []string{`{"alg":"` + v.alg + `"}`}
-		if typ != "" {
-			texts = []string{
-				`{"alg":"` + v.alg + `","typ":"` + typ + `"}`,
-				`{"typ":"` + typ + `","alg":"` + v.alg + `"}`,
-			}
-		}
-		for _, text := range texts {
-			segment := b64.EncodeToString([]byte(text))
-			if problem, err := v.checkHeader(segment); problem == nil && err == nil {
-				found = append(found, segment)
-			}
-		}
+	v.headersMu.Lock()
+	defer v.headersMu.Unlock()
+	old := *v.headers.Load()
+	if _, ok := old[segment]; ok || len(old) >= maxKnownHeaders {
+		return
 	}
-	return found
+	m := make(map[string]header, len(old)+1)
+	for k, x := range old {
+		m[k] = x
+	}
+	m[strings.Clone(segment)] = header{alg: h.alg, kid: strings.Clone(h.kid)}
+	v.headers.Store(&m)
 }
 
-// algError is the refusal of a header whose alg value is not the key's,
-// worded as golang-jwt words it: a known algorithm is invalid here, any
-// other unavailable, a non-string unspecified.
-func (v *Verifier) algError(value []byte) error {
+// algOf reads a header's alg value: one Supported names, returned as the
+// constant string, or the refusal golang-jwt would word for it, which the
+// operator's log keeps: a known algorithm jwtguard does not verify with
+// (none) is invalid, any other unavailable, a non-string unspecified.
+func algOf(value []byte) (string, error) {
+	if len(value) >= 2 && value[0] == '"' {
+		if alg, ok := supportedAlgs[string(value[1:len(value)-1])]; ok {
+			return alg, nil
+		}
+	}
 	s, err := strictjson.String(value)
 	switch {
 	case err != nil:
-		return fmt.Errorf("%w: token is unverifiable: signing method (alg) is unspecified", errSignature)
-	case s == v.alg:
-		// The key's algorithm spelled with escapes: accepted, as every
-		// JSON parser reads it so.
-		return nil
+		return "", fmt.Errorf("%w: token is unverifiable: signing method (alg) is unspecified", errSignature)
+	case supportedAlgs[s] != "":
+		// Spelled with escapes: accepted, as every JSON parser reads it so.
+		return supportedAlgs[s], nil
 	case knownAlgs[s]:
-		return fmt.Errorf("%w: signing method %s is invalid", errSignature, s)
+		return "", fmt.Errorf("%w: signing method %s is invalid", errSignature, s)
 	}
-	return fmt.Errorf("%w: token is unverifiable: signing method (alg) is unavailable", errSignature)
+	return "", fmt.Errorf("%w: token is unverifiable: signing method (alg) is unavailable", errSignature)
 }
+
+// supportedAlgs maps each algorithm a key can be made for to itself, so
+// that a header's alg is looked up without allocating and kept as a
+// constant.
+var supportedAlgs = func() map[string]string {
+	m := map[string]string{}
+	for alg := range knownAlgs {
+		if Supported(alg) {
+			m[alg] = alg
+		}
+	}
+	m["Ed25519"] = "Ed25519"
+	return m
+}()
 
 // checkClaims checks the time claims (exp required; exp, nbf and iat with
 // the leeway, iat not in the future), iss and aud, as golang-jwt's validator

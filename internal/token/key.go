@@ -1,0 +1,231 @@
+package token
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rsa"
+	"errors"
+	"fmt"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// Key is one key, prepared: its algorithm, its kid, the check of its
+// signatures and, when it has its private part (or is an HMAC secret),
+// what signs with it. A Key is immutable and safe for concurrent use; the
+// signature check keeps pooled state of its own, so a Key is made once and
+// used for every token, never per token.
+type Key struct {
+	// Alg is the one JWS algorithm the key is for. A token is checked with
+	// it only when the token's alg names it (EdDSA and Ed25519 both name
+	// an Ed25519 key: SameAlg).
+	Alg string
+	// ID is the kid: "" when the key has none.
+	ID string
+	// Public is the public key (*rsa.PublicKey, *ecdsa.PublicKey or
+	// ed25519.PublicKey), nil for an HMAC secret.
+	Public crypto.PublicKey
+
+	check   signatureCheck
+	private any    // what golang-jwt signs with: *rsa.PrivateKey, *ecdsa.PrivateKey, ed25519.PrivateKey; nil when verify-only
+	secret  []byte // HMAC
+}
+
+// CanSign reports whether k can sign tokens.
+func (k *Key) CanSign() bool { return k.private != nil || k.secret != nil }
+
+// IsSecret reports whether k is an HMAC secret, which has no public part
+// and is never published.
+func (k *Key) IsSecret() bool { return k.secret != nil }
+
+// Secret returns an HMAC key's secret (nil for other keys); it must not be
+// changed.
+func (k *Key) Secret() []byte { return k.secret }
+
+// Private returns the private key (nil for a verify-only or HMAC key).
+func (k *Key) Private() any { return k.private }
+
+// WithID returns a copy of k with kid id, sharing its prepared state.
+func (k *Key) WithID(id string) *Key {
+	c := *k
+	c.ID = id
+	return &c
+}
+
+// PublicOnly returns a copy of k without its private part, sharing its
+// prepared state; nil for an HMAC secret, which has no public part.
+func (k *Key) PublicOnly() *Key {
+	if k.secret != nil {
+		return nil
+	}
+	c := *k
+	c.private = nil
+	return &c
+}
+
+// Weak keys and unknown algorithms are refused when a key is made: these
+// are the bounds.
+const (
+	// MinRSABits is the smallest RSA modulus accepted (RFC 7518 §3.3
+	// requires 2048).
+	MinRSABits = 2048
+	// MaxRSABits bounds the cost of one verification: a 16384-bit modulus
+	// in a published key set would make each token several milliseconds
+	// of CPU.
+	MaxRSABits = 8192
+)
+
+// hashes are the digests of the RSA and ECDSA algorithms.
+var hashes = map[string]crypto.Hash{
+	"RS256": crypto.SHA256, "RS384": crypto.SHA384, "RS512": crypto.SHA512,
+	"PS256": crypto.SHA256, "PS384": crypto.SHA384, "PS512": crypto.SHA512,
+	"ES256": crypto.SHA256, "ES384": crypto.SHA384, "ES512": crypto.SHA512,
+}
+
+// curves are the one curve of each ECDSA algorithm (RFC 7518 §3.4).
+var curves = map[string]elliptic.Curve{"ES256": elliptic.P256(), "ES384": elliptic.P384(), "ES512": elliptic.P521()}
+
+// Supported reports whether alg is an algorithm a Key can be made for.
+func Supported(alg string) bool {
+	_, hmac := Algorithms[alg]
+	_, hashed := hashes[alg]
+	return hmac || hashed || alg == "EdDSA" || alg == "Ed25519"
+}
+
+// SameAlg reports whether a token's alg names the algorithm of a key made
+// for keyAlg: the same name, or EdDSA and Ed25519 (RFC 9864's fully
+// specified name for EdDSA with Ed25519, the only curve accepted), which
+// are one algorithm on one kind of key.
+func SameAlg(tokenAlg, keyAlg string) bool {
+	return tokenAlg == keyAlg || isEd(tokenAlg) && isEd(keyAlg)
+}
+
+func isEd(alg string) bool { return alg == "EdDSA" || alg == "Ed25519" }
+
+// NewHMACKey returns an HMAC key; alg must be in Algorithms and secret at
+// least its length (the caller checked both).
+func NewHMACKey(alg, id string, secret []byte) *Key {
+	s := bytes.Clone(secret)
+	return &Key{Alg: alg, ID: id, check: newHMACCheck(alg, s), secret: s}
+}
+
+// NewPublicKey returns a verify-only key for alg: pub must be the kind of
+// key alg is for (*rsa.PublicKey for RS* and PS*, *ecdsa.PublicKey on the
+// algorithm's curve for ES*, ed25519.PublicKey for EdDSA and Ed25519),
+// and not weak.
+func NewPublicKey(alg, id string, pub crypto.PublicKey) (*Key, error) {
+	k := &Key{Alg: alg, ID: id}
+	switch pub := pub.(type) {
+	case *rsa.PublicKey:
+		if alg[0] != 'R' && alg[0] != 'P' || hashes[alg] == 0 {
+			return nil, kindError(alg, "an RSA key")
+		}
+		if pub.N == nil {
+			return nil, errors.New("the RSA key has no modulus")
+		}
+		switch bits := pub.N.BitLen(); {
+		case bits < MinRSABits:
+			return nil, fmt.Errorf("the RSA key is %d bits; at least %d are required", bits, MinRSABits)
+		case bits > MaxRSABits:
+			return nil, fmt.Errorf("the RSA key is %d bits; at most %d are accepted", bits, MaxRSABits)
+		}
+		if pub.E < 3 || pub.E%2 == 0 {
+			return nil, fmt.Errorf("the RSA key's public exponent %d is not an odd number of at least 3", pub.E)
+		}
+		k.Public, k.check = pub, newRSACheck(pub, hashes[alg], alg[0] == 'P')
+	case *ecdsa.PublicKey:
+		want, ok := curves[alg]
+		if !ok {
+			return nil, kindError(alg, "an ECDSA key")
+		}
+		if pub.Curve != want {
+			return nil, fmt.Errorf("%s needs a key on %s, not %s", alg, want.Params().Name, curveName(pub.Curve))
+		}
+		// The point must be on the curve: ECDH's conversion checks it.
+		if _, err := pub.ECDH(); err != nil {
+			return nil, fmt.Errorf("the ECDSA key: %w", err)
+		}
+		k.Public, k.check = pub, newECDSACheck(pub, hashes[alg])
+	case ed25519.PublicKey:
+		if !isEd(alg) {
+			return nil, kindError(alg, "an Ed25519 key")
+		}
+		if len(pub) != ed25519.PublicKeySize {
+			return nil, fmt.Errorf("the Ed25519 key is %d bytes, not %d", len(pub), ed25519.PublicKeySize)
+		}
+		pub = bytes.Clone(pub)
+		k.Public, k.check = pub, ed25519Check(pub)
+	case nil:
+		return nil, errors.New("no key")
+	default:
+		return nil, fmt.Errorf("a %T is not a key jwtguard signs or verifies with (RSA, ECDSA and Ed25519 keys are)", pub)
+	}
+	return k, nil
+}
+
+// NewPrivateKey returns a key that signs and verifies: priv is an
+// *rsa.PrivateKey, *ecdsa.PrivateKey or ed25519.PrivateKey, checked as
+// NewPublicKey checks its public part, and an RSA key is also validated
+// (its primes and exponents agree).
+func NewPrivateKey(alg, id string, priv crypto.Signer) (*Key, error) {
+	switch p := priv.(type) {
+	case *rsa.PrivateKey:
+		if p.N == nil {
+			return nil, errors.New("the RSA key has no modulus")
+		}
+		if err := p.Validate(); err != nil {
+			return nil, fmt.Errorf("the RSA key: %w", err)
+		}
+	case *ecdsa.PrivateKey, ed25519.PrivateKey:
+		if p, ok := p.(ed25519.PrivateKey); ok && len(p) != ed25519.PrivateKeySize {
+			return nil, fmt.Errorf("the Ed25519 private key is %d bytes, not %d", len(p), ed25519.PrivateKeySize)
+		}
+	case nil:
+		return nil, errors.New("no key")
+	default:
+		return nil, fmt.Errorf("a %T is not a key jwtguard signs with (RSA, ECDSA and Ed25519 private keys are)", priv)
+	}
+	k, err := NewPublicKey(alg, id, priv.Public())
+	if err != nil {
+		return nil, err
+	}
+	k.private = priv
+	return k, nil
+}
+
+func kindError(alg, kind string) error {
+	if !Supported(alg) {
+		return fmt.Errorf("algorithm %q is not one jwtguard supports (HS256/384/512, RS256/384/512, PS256/384/512, ES256/384/512, EdDSA, Ed25519)", alg)
+	}
+	return fmt.Errorf("%s is not an algorithm for %s", alg, kind)
+}
+
+func curveName(c elliptic.Curve) string {
+	if c == nil || c.Params() == nil {
+		return "no curve"
+	}
+	return c.Params().Name
+}
+
+// method returns the golang-jwt signing method of k's algorithm.
+func (k *Key) method() jwt.SigningMethod {
+	if k.Alg == "Ed25519" {
+		return ed25519Method{}
+	}
+	return jwt.GetSigningMethod(k.Alg)
+}
+
+// ed25519Method is golang-jwt's EdDSA signing under RFC 9864's name for
+// it, which golang-jwt does not register: the signature is the same.
+type ed25519Method struct{}
+
+func (ed25519Method) Alg() string { return "Ed25519" }
+func (ed25519Method) Sign(s string, key any) ([]byte, error) {
+	return jwt.SigningMethodEdDSA.Sign(s, key)
+}
+func (ed25519Method) Verify(s string, sig []byte, key any) error {
+	return jwt.SigningMethodEdDSA.Verify(s, sig, key)
+}
