@@ -273,25 +273,27 @@ func TestWeakKeysRefused(t *testing.T) {
 	_, ed, _ := ed25519.GenerateKey(rand.Reader)
 	rsaKey := mustRSA(t, kyKey(t, "RS256"))
 	for name, make := range map[string]func() (jwtguard.Key, error){
-		"RSA 1024":               func() (jwtguard.Key, error) { return jwtguard.PrivateKey("RS256", small) },
-		"RSA 1024 public":        func() (jwtguard.Key, error) { return jwtguard.PublicKey("PS256", &small.PublicKey) },
-		"P-256 for ES384":        func() (jwtguard.Key, error) { return jwtguard.PrivateKey("ES384", p256) },
-		"P-256 for ES512":        func() (jwtguard.Key, error) { return jwtguard.PublicKey("ES512", &p256.PublicKey) },
-		"RSA for ES256":          func() (jwtguard.Key, error) { return jwtguard.PublicKey("ES256", rsaKey) },
-		"RSA for HS256":          func() (jwtguard.Key, error) { return jwtguard.PublicKey("HS256", rsaKey) },
-		"Ed25519 for RS256":      func() (jwtguard.Key, error) { return jwtguard.PrivateKey("RS256", ed) },
-		"ECDSA for EdDSA":        func() (jwtguard.Key, error) { return jwtguard.PrivateKey("EdDSA", p256) },
-		"none":                   func() (jwtguard.Key, error) { return jwtguard.PrivateKey("none", ed) },
-		"lower-case alg":         func() (jwtguard.Key, error) { return jwtguard.PrivateKey("eddsa", ed) },
-		"HS256 of 31 bytes":      func() (jwtguard.Key, error) { return jwtguard.HMACKey("HS256", make([]byte, 31)) },
-		"HS384 of 47 bytes":      func() (jwtguard.Key, error) { return jwtguard.HMACKey("HS384", make([]byte, 47)) },
-		"HS512 of 63 bytes":      func() (jwtguard.Key, error) { return jwtguard.HMACKey("HS512", make([]byte, 63)) },
-		"HMAC for RS256":         func() (jwtguard.Key, error) { return jwtguard.HMACKey("RS256", make([]byte, 64)) },
-		"generated none":         func() (jwtguard.Key, error) { return jwtguard.GenerateKey("none") },
-		"generated ES256K":       func() (jwtguard.Key, error) { return jwtguard.GenerateKey("ES256K") },
-		"nil private":            func() (jwtguard.Key, error) { return jwtguard.PrivateKey("EdDSA", nil) },
-		"nil public":             func() (jwtguard.Key, error) { return jwtguard.PublicKey("EdDSA", nil) },
-		"a secret as public key": func() (jwtguard.Key, error) { return jwtguard.PublicKey("HS256", []byte("0123456789abcdef0123456789abcdef")) },
+		"RSA 1024":          func() (jwtguard.Key, error) { return jwtguard.PrivateKey("RS256", small) },
+		"RSA 1024 public":   func() (jwtguard.Key, error) { return jwtguard.PublicKey("PS256", &small.PublicKey) },
+		"P-256 for ES384":   func() (jwtguard.Key, error) { return jwtguard.PrivateKey("ES384", p256) },
+		"P-256 for ES512":   func() (jwtguard.Key, error) { return jwtguard.PublicKey("ES512", &p256.PublicKey) },
+		"RSA for ES256":     func() (jwtguard.Key, error) { return jwtguard.PublicKey("ES256", rsaKey) },
+		"RSA for HS256":     func() (jwtguard.Key, error) { return jwtguard.PublicKey("HS256", rsaKey) },
+		"Ed25519 for RS256": func() (jwtguard.Key, error) { return jwtguard.PrivateKey("RS256", ed) },
+		"ECDSA for EdDSA":   func() (jwtguard.Key, error) { return jwtguard.PrivateKey("EdDSA", p256) },
+		"none":              func() (jwtguard.Key, error) { return jwtguard.PrivateKey("none", ed) },
+		"lower-case alg":    func() (jwtguard.Key, error) { return jwtguard.PrivateKey("eddsa", ed) },
+		"HS256 of 31 bytes": func() (jwtguard.Key, error) { return jwtguard.HMACKey("HS256", make([]byte, 31)) },
+		"HS384 of 47 bytes": func() (jwtguard.Key, error) { return jwtguard.HMACKey("HS384", make([]byte, 47)) },
+		"HS512 of 63 bytes": func() (jwtguard.Key, error) { return jwtguard.HMACKey("HS512", make([]byte, 63)) },
+		"HMAC for RS256":    func() (jwtguard.Key, error) { return jwtguard.HMACKey("RS256", make([]byte, 64)) },
+		"generated none":    func() (jwtguard.Key, error) { return jwtguard.GenerateKey("none") },
+		"generated ES256K":  func() (jwtguard.Key, error) { return jwtguard.GenerateKey("ES256K") },
+		"nil private":       func() (jwtguard.Key, error) { return jwtguard.PrivateKey("EdDSA", nil) },
+		"nil public":        func() (jwtguard.Key, error) { return jwtguard.PublicKey("EdDSA", nil) },
+		"a secret as public key": func() (jwtguard.Key, error) {
+			return jwtguard.PublicKey("HS256", []byte("0123456789abcdef0123456789abcdef"))
+		},
 	} {
 		k, err := make()
 		if err == nil || k.Algorithm() != "" {
