@@ -3,11 +3,14 @@ package jwtguard
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/jwtguard/jwtguard/internal/token"
 )
 
 // The environment variables FromEnv reads.
@@ -20,15 +23,36 @@ const (
 	envRefreshExpiresIn = "JWT_REFRESH_EXPIRES_IN"
 	// envTrustedOrigins are cookie mode's trusted origins, comma-separated.
 	envTrustedOrigins = "JWT_TRUSTED_ORIGINS"
+	// The asymmetric keys: a PEM private key that signs, PEM public keys
+	// that also verify, and the algorithm of them all.
+	envPrivateKeyFile = "JWT_PRIVATE_KEY_FILE"
+	envPublicKeyFile  = "JWT_PUBLIC_KEY_FILE"
+	envAlgorithm      = "JWT_ALGORITHM"
 )
+
+// maxKeyFileSize bounds a key file FromEnv reads: a PEM 8192-bit RSA
+// private key is under 7 KiB, and a file of public keys for a rotation a
+// few of them.
+const maxKeyFileSize = 64 << 10
 
 // FromEnv is [New] configured from the environment, as in the Node tutorials
 // jwtguard users come from:
 //
-//   - JWT_SECRET (required): the HS256 secret, at least 32 bytes of random
-//     data, used as the bytes of the string, as jsonwebtoken uses it (not
-//     base64-decoded); for HS384 or HS512, make the key with [HMACKey] and
-//     call [New];
+//   - JWT_SECRET: the HS256 secret, at least 32 bytes of random data, used
+//     as the bytes of the string, as jsonwebtoken uses it (not
+//     base64-decoded); HS384 and HS512 with JWT_ALGORITHM (48 and 64
+//     bytes). Required unless a key file is set, and an error beside one;
+//   - JWT_PRIVATE_KEY_FILE: instead of a secret, the path of a PEM private
+//     key (RSA, ECDSA or Ed25519: see [ParseKeyPEM]) that signs and
+//     verifies; its public key is published by [Auth.JWKSHandler];
+//   - JWT_PUBLIC_KEY_FILE: the path of PEM public keys, one or more, that
+//     also verify: the previous key during a rotation (see [KeySet]), or,
+//     without JWT_PRIVATE_KEY_FILE, the issuer's keys of a service that
+//     only verifies (whose handlers that issue tokens then panic);
+//   - JWT_ALGORITHM: the algorithm of the secret or of the keys, default
+//     HS256 for a secret and the one each key's kind implies for keys
+//     (RS256 for RSA, ES256/384/512 by curve, EdDSA for Ed25519); never
+//     taken from a token;
 //   - JWT_EXPIRES_IN: the access-token lifetime, default 15 minutes (set
 //     but empty is an error): a whole number of seconds ("3600"; the
 //     tutorials' code turns such a value into a number, which jsonwebtoken
@@ -59,13 +83,9 @@ func FromEnv(opts ...Option) (*Auth, error) {
 // tests, configuration files, or a secret fetched from a vault.
 func FromLookupEnv(lookup func(key string) (string, bool), opts ...Option) (*Auth, error) {
 	getenv := func(key string) string { v, _ := lookup(key); return v }
-	secret := getenv(envSecret)
-	if secret == "" {
-		return nil, fmt.Errorf("jwtguard: %s is not set (or empty); set it to 32 or more bytes of random data (try: openssl rand -base64 48)", envSecret)
-	}
-	key, err := HMACKey("HS256", []byte(secret))
+	keys, err := envKeys(getenv)
 	if err != nil {
-		return nil, fmt.Errorf("jwtguard: %s is %d bytes; it must be at least 32 bytes of random data (try: openssl rand -base64 48)", envSecret, len(secret))
+		return nil, err
 	}
 	var envOpts []Option
 	if v, ok := lookup(envExpiresIn); ok {
@@ -104,9 +124,91 @@ func FromLookupEnv(lookup func(key string) (string, bool), opts ...Option) (*Aut
 		}
 		envOpts = append(envOpts, func(c *config) { c.trustedOrigins = origins })
 	}
-	// The key was made above, so an error from New is about an option; it
-	// is returned as it is rather than blamed on JWT_SECRET.
-	return New(key, append(envOpts, opts...)...)
+	// The keys were made above, so an error from New is about an option;
+	// it is returned as it is rather than blamed on JWT_SECRET.
+	return New(keys, append(envOpts, opts...)...)
+}
+
+// envKeys makes FromEnv's keys: the HMAC key of JWT_SECRET, or a KeySet of
+// the key files.
+func envKeys(getenv func(string) string) (KeySource, error) {
+	secret, private, public, alg := getenv(envSecret), getenv(envPrivateKeyFile), getenv(envPublicKeyFile), getenv(envAlgorithm)
+	switch {
+	case secret != "" && (private != "" || public != ""):
+		return nil, fmt.Errorf("jwtguard: %s and a key file (%s, %s) are both set; set one", envSecret, envPrivateKeyFile, envPublicKeyFile)
+	case secret == "" && private == "" && public == "":
+		return nil, fmt.Errorf("jwtguard: %s is not set (or empty); set it to 32 or more bytes of random data (try: openssl rand -base64 48), or set %s to a PEM private key", envSecret, envPrivateKeyFile)
+	case secret != "":
+		alg = cmpOr(alg, "HS256")
+		if _, ok := token.Algorithms[alg]; !ok {
+			return nil, fmt.Errorf("jwtguard: %s is %q, which is not an HMAC algorithm (HS256, HS384, HS512) for %s", envAlgorithm, alg, envSecret)
+		}
+		key, err := HMACKey(alg, []byte(secret))
+		if err != nil {
+			n := token.Algorithms[alg]
+			return nil, fmt.Errorf("jwtguard: %s is %d bytes; %s needs at least %d bytes of random data (try: openssl rand -base64 %d)", envSecret, len(secret), alg, n, n+n/2)
+		}
+		return key, nil
+	case alg != "" && !token.Supported(alg):
+		return nil, fmt.Errorf("jwtguard: %s: %w", envAlgorithm, unsupportedAlg(alg))
+	}
+	var keys []Key
+	if private != "" {
+		data, err := readKeyFile(envPrivateKeyFile, private)
+		if err != nil {
+			return nil, err
+		}
+		k, err := ParseKeyPEM(alg, data)
+		if err == nil && !k.CanSign() {
+			err = errors.New("it holds a public key; the private key signs (put public keys in " + envPublicKeyFile + ")")
+		}
+		if err != nil {
+			return nil, fmt.Errorf("jwtguard: %s (%s): %w", envPrivateKeyFile, private, err)
+		}
+		keys = append(keys, k)
+	}
+	if public != "" {
+		data, err := readKeyFile(envPublicKeyFile, public)
+		if err != nil {
+			return nil, err
+		}
+		more, err := parsePEMKeys(alg, data)
+		if err != nil {
+			return nil, fmt.Errorf("jwtguard: %s (%s): %w", envPublicKeyFile, public, err)
+		}
+		for _, k := range more {
+			if k.CanSign() {
+				return nil, fmt.Errorf("jwtguard: %s (%s) holds a private key; it is for public keys (the private key goes in %s)", envPublicKeyFile, public, envPrivateKeyFile)
+			}
+			// The signing key's own public key, listed too, is the same key.
+			if len(keys) > 0 && k.ID() == keys[0].ID() {
+				continue
+			}
+			keys = append(keys, k)
+		}
+	}
+	set, err := NewKeySet(keys...)
+	if err != nil {
+		return nil, fmt.Errorf("jwtguard: %s and %s: %w", envPrivateKeyFile, envPublicKeyFile, err)
+	}
+	return set, nil
+}
+
+// readKeyFile reads the key file path of the variable name, bounded.
+func readKeyFile(name, path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("jwtguard: %s: %w", name, err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxKeyFileSize+1))
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("jwtguard: %s: %w", name, err)
+	case len(data) > maxKeyFileSize:
+		return nil, fmt.Errorf("jwtguard: %s (%s) is over %d KiB; it should hold PEM keys", name, path, maxKeyFileSize>>10)
+	}
+	return data, nil
 }
 
 // parseLifetime parses JWT_EXPIRES_IN as FromEnv documents it. White space
