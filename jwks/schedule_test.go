@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -426,14 +428,26 @@ func garbage(t testing.TB) []struct {
 		{"bad keys only", "no key to verify with", serveDoc([]byte(`{"keys":[{"kty":"RSA","n":"!!","e":"AQAB"},{"kty":"EC","crv":"P-256","x":"AA","y":"AA"},{"kty":"WAT"}]}`))},
 		{"a symmetric key only", "no key to verify with", serveDoc(document(t, map[string]any{"kty": "oct", "kid": "hs", "k": b64.EncodeToString(make([]byte, 32))}))},
 		{"a private key only", "no key to verify with", serveDoc(document(t, es))},
-		{"over the size limit", "over the limit", serveDoc([]byte(huge))},
-		{"over the size limit, chunked", "over the limit", func(w http.ResponseWriter, r *http.Request) {
+		{"over the size limit", "is over the limit", serveDoc([]byte(huge))},
+		{"over the size limit, by its Content-Length", "bytes, over the limit", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Length", strconv.Itoa(len(huge)))
+			io.WriteString(w, huge)
+		}},
+		{"over the size limit, chunked", "is over the limit", func(w http.ResponseWriter, r *http.Request) {
 			w.Write([]byte(`{"keys":[`))
 			for range 1 << 10 {
 				w.Write([]byte(strings.Repeat(" ", 1<<10)))
 				http.NewResponseController(w).Flush()
 			}
 			w.Write([]byte(`]}`))
+		}},
+		{"a body cut short", "reading the document", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Length", "1000")
+			io.WriteString(w, `{"keys":[`)
+			http.NewResponseController(w).Flush()
+			if c, _, err := http.NewResponseController(w).Hijack(); err == nil {
+				c.Close()
+			}
 		}},
 		{"a 404", "404", func(w http.ResponseWriter, r *http.Request) { http.NotFound(w, r) }},
 		{"a 304 never asked for", "304", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNotModified) }},

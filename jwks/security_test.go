@@ -2,6 +2,8 @@ package jwks_test
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
 	"net/http"
@@ -155,9 +157,14 @@ func TestSkippedJWKs(t *testing.T) {
 	x25519 := map[string]any{"kty": "OKP", "crv": "X25519", "kid": "x", "x": b64.EncodeToString(make([]byte, 32))}
 	unknown := map[string]any{"kty": "EC", "crv": "secp256k1", "kid": "k1", "x": "AA", "y": "AA"}
 	notBase64 := map[string]any{"kty": "RSA", "kid": "nb", "n": "!!!", "e": "AQAB"}
+	weak, err := rsa.GenerateKey(rand.Reader, 1024)
+	if err != nil {
+		t.Fatal(err)
+	}
+	weakJWK := map[string]any{"kty": "RSA", "kid": "weak", "alg": "RS256", "n": b64int(weak.N), "e": "AQAB"}
 	dA, dB := publicJWK(t, dupA), publicJWK(t, dupB)
 	dA["kid"], dB["kid"] = "dup", "dup"
-	doc := document(t, encJWK, opsJWK, hsOnRSA, wrongCurve, badKid, x25519, unknown, notBase64, dA, dB, publicJWK(t, good))
+	doc := document(t, encJWK, opsJWK, hsOnRSA, wrongCurve, badKid, x25519, unknown, notBase64, dA, dB, weakJWK, publicJWK(t, good))
 
 	is := newIssuer(t, nil, good).listen()
 	is.answer(serveDoc(doc))
@@ -182,7 +189,8 @@ func TestSkippedJWKs(t *testing.T) {
 		`JWK 7 (kid "nb"): it does not parse`,
 		`JWK 8 (kid "dup"): 2 JWKs have kid "dup": none is used`,
 		`JWK 9 (kid "dup")`,
-		"skipped=10",
+		`JWK 10 (kid "weak"): jwtguard: RS256 key:`,
+		"skipped=11",
 	} {
 		if !strings.Contains(log, want) {
 			t.Errorf("the log lacks %q:\n%s", want, log)
@@ -356,6 +364,14 @@ func TestOptions(t *testing.T) {
 	}
 	if n := is.hits.Load(); n != 0 {
 		t.Errorf("%d fetches for bad options", n)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if s, err := jwks.New(ctx, is.url, jwks.WithStartWithoutKeys()); err == nil || !strings.Contains(err.Error(), "canceled") {
+		if s != nil {
+			s.Close()
+		}
+		t.Errorf("New with a cancelled context: %v, want an error even WithStartWithoutKeys", err)
 	}
 	s, err := jwks.New(context.Background(), is.url, nil, jwks.WithLogger(nil))
 	if err != nil {
