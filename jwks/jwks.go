@@ -111,7 +111,7 @@ type Set struct {
 
 // New returns the keys of the JWKS at url, fetched once before New
 // returns. url must be https, or http with a loopback host (localhost,
-// 127.0.0.0/8, ::1); a user name and password in it are never logged.
+// 127.0.0.0/8, ::1); a password in it is never logged.
 // When the first fetch fails New returns its error, unless
 // [WithStartWithoutKeys] is given, or an option is bad.
 //
@@ -160,7 +160,7 @@ func New(ctx context.Context, url string, opts ...Option) (*Set, error) {
 	if s.log == nil {
 		s.log = slog.Default()
 	}
-	next, err := s.refresh(ctx)
+	next, err := s.refresh(ctx, !cfg.startWithoutKeys)
 	if err != nil && (!cfg.startWithoutKeys || ctx.Err() != nil) {
 		return nil, fmt.Errorf("jwks: the first fetch of %s: %w", s.logURL, err)
 	}
@@ -235,7 +235,7 @@ func (s *Set) run(ctx context.Context, next time.Duration) {
 				timer.Reset(time.Until(at))
 			}
 		case <-timer.C:
-			next, _ = s.refresh(ctx)
+			next, _ = s.refresh(ctx, false)
 			// Tokens that asked for a refresh during this one have it.
 			select {
 			case <-s.wake:
@@ -248,8 +248,8 @@ func (s *Set) run(ctx context.Context, next time.Duration) {
 }
 
 // refresh fetches once and returns when to fetch next, and the fetch's
-// error, which it has logged.
-func (s *Set) refresh(ctx context.Context) (time.Duration, error) {
+// error, which it logs unless quiet (New returns it instead).
+func (s *Set) refresh(ctx context.Context, quiet bool) (time.Duration, error) {
 	s.lastFetch = time.Now()
 	fresh, ok, err := s.fetch(ctx)
 	if errors.Is(err, errNotModified) {
@@ -264,6 +264,9 @@ func (s *Set) refresh(ctx context.Context) (time.Duration, error) {
 		retry := min(time.Second<<min(s.failures-1, 6), maxBackoff)
 		if s.cfg.interval > 0 {
 			retry = min(retry, s.cfg.interval)
+		}
+		if quiet {
+			return retry, err
 		}
 		kept := "the last good key set stays"
 		if s.keys.Load() == nil {

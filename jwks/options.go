@@ -168,10 +168,13 @@ func WithDefaultAlgorithm(alg string) Option {
 	}
 }
 
-// WithLogger logs to l: at Warn a failed fetch (with its reason, never the
-// document) and the JWKs skipped, at Info a new key set (the kids it
-// holds) and the end of the refreshes, at Debug a fetch that found the
-// document unchanged. Default slog.Default() as it is when New is called.
+// WithLogger logs to l: at Warn a failed fetch, with its reason, never
+// the document (except New's first, whose error New returns, unless
+// [WithStartWithoutKeys]), and the JWKs of a new document that are
+// skipped, with why; at Info a new key set (the kids it holds) and the end
+// of the refreshes when New's context ends; at Debug a fetch that found
+// the document unchanged. Default slog.Default() as it is when New is
+// called.
 func WithLogger(l *slog.Logger) Option {
 	return func(c *config) { c.logger = l }
 }
