@@ -10,6 +10,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -425,5 +426,75 @@ func BenchmarkAsymmetricPeers(b *testing.B) {
 			})
 		}
 		b.Run(f.Alg+"/crypto-floor", f.BenchmarkFloor)
+	}
+}
+
+// headerFill is how many distinct header segments headerDecoded shows the
+// verifier before the measured token: more than the verifier's bound on
+// the headers it keeps (maxKnownHeaders, 64, internal/token/verify.go),
+// so that the measured token's header is decoded every time.
+const headerFill = 128
+
+// headerDecoded returns an Auth for f.Key whose cache of known headers
+// is full, and a token with f.Token's claims, signed by f's key under its
+// kid, whose header (with a "nonce" member beside alg, kid and typ) it has
+// never seen: a token whose header Verify decodes and checks in full on
+// every request, as it does an issuer's first token.
+func headerDecoded(tb testing.TB, f *keybench.Fixture) (*jwtguard.Auth, string) {
+	tb.Helper()
+	a, err := keybench.NewAuth(f.Key)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	seg := strings.Split(f.Token, ".")[1]
+	raw, err := base64.RawURLEncoding.DecodeString(seg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var claims jwt.MapClaims
+	if err := json.Unmarshal(raw, &claims); err != nil {
+		tb.Fatal(err)
+	}
+	sign := func(nonce string) string {
+		t := jwt.NewWithClaims(jwt.GetSigningMethod(f.Alg), claims)
+		t.Header["kid"] = f.Key.ID()
+		t.Header["nonce"] = nonce
+		s, err := t.SignedString(f.Private)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		return s
+	}
+	for i := range headerFill {
+		if _, err := a.Authenticate(request(sign(strconv.Itoa(i)))); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	return a, sign("measured")
+}
+
+// BenchmarkJWTGuardHeaderDecoded is BenchmarkJWTGuard's Authenticate
+// with the header decoded on every request (headerDecoded), beside the
+// floor of the same token.
+func BenchmarkJWTGuardHeaderDecoded(b *testing.B) {
+	for _, f := range fixtures(b) {
+		a, tok := headerDecoded(b, f)
+		b.Run(f.Alg+"/floor", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if !f.Floor(tok) {
+					b.Fatal("refused")
+				}
+			}
+		})
+		b.Run(f.Alg+"/Authenticate", func(b *testing.B) {
+			req := request(tok)
+			b.ReportAllocs()
+			for b.Loop() {
+				if c, err := a.Authenticate(req); err != nil || c.Subject != keybench.Subject {
+					b.Fatalf("refused: %v", err)
+				}
+			}
+		})
 	}
 }
