@@ -13,5 +13,16 @@
 //
 //	go test -run '^$' -bench . -benchmem -count 6 ./bench/verify
 //
-// See README.md in this directory for the figures.
+// The asymmetric algorithms (keys_test.go) have benchmarks of their own,
+// on a token jwtguard issued with an RS256, PS256, ES256 or EdDSA key
+// (bench/internal/keybench): BenchmarkCryptoFloor (decode the signature,
+// hash, the standard library's check), BenchmarkJWTGuard (Authenticate,
+// and Verify into the context) and BenchmarkAsymmetricPeers (jwtguard and
+// each peer, configured alike, then the floor). TestKeysSanity checks
+// every variant on them as TestSanity does for HS256, with an HS256 token
+// keyed by the public key and, for RSA, the other padding among the
+// refusals. bench/cmd/floorratio runs the floor and jwtguard interleaved
+// and reports their ratio.
+//
+// See BENCHMARKS.md at the repository's root for the figures.
 package verify
