@@ -2,8 +2,15 @@ package jwtguard_test
 
 import (
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
 	"log/slog"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -330,6 +337,133 @@ func TestKeyAlgorithmIsPinned(t *testing.T) {
 					t.Errorf("Authenticate: %v", err)
 				}
 			})
+		}
+	}
+}
+
+// TestFromEnvKeyFiles: JWT_PRIVATE_KEY_FILE signs, JWT_PUBLIC_KEY_FILE's
+// keys also verify (the previous key of a rotation), JWT_ALGORITHM picks
+// the algorithm; a public key alone only verifies; and every contradiction
+// is an error naming the variable.
+func TestFromEnvKeyFiles(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string, blocks ...*pem.Block) string {
+		var b []byte
+		for _, bl := range blocks {
+			b = append(b, pem.EncodeToMemory(bl)...)
+		}
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	_, edPriv, _ := ed25519.GenerateKey(rand.Reader)
+	prevPub, prevPriv, _ := ed25519.GenerateKey(rand.Reader)
+	rsaPriv, _ := rsa.GenerateKey(rand.Reader, 2048)
+	der := func(k any) []byte {
+		b, err := x509.MarshalPKCS8PrivateKey(k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	pubDER := func(k any) []byte {
+		b, err := x509.MarshalPKIXPublicKey(k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	private := write("private.pem", &pem.Block{Type: "PRIVATE KEY", Bytes: der(edPriv)})
+	public := write("public.pem", &pem.Block{Type: "PUBLIC KEY", Bytes: pubDER(prevPub)}, &pem.Block{Type: "PUBLIC KEY", Bytes: pubDER(edPriv.Public())})
+	rsaFile := write("rsa.pem", &pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(rsaPriv)})
+	env := func(m map[string]string) func(string) (string, bool) {
+		return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+	}
+	a, err := jwtguard.FromLookupEnv(env(map[string]string{"JWT_PRIVATE_KEY_FILE": private, "JWT_PUBLIC_KEY_FILE": public}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := a.Issue(context.Background(), jwtguard.User{ID: "1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h := kyHeader(t, tr.AccessToken); h["alg"] != "EdDSA" || h["kid"] == nil {
+		t.Errorf("header %v", h)
+	}
+	// A token of the previous key verifies.
+	prevKey, _ := jwtguard.PrivateKey("", prevPriv)
+	prevAuth, _ := jwtguard.New(prevKey)
+	prevTok, _ := prevAuth.Issue(context.Background(), jwtguard.User{ID: "1"})
+	for name, tok := range map[string]string{"current": tr.AccessToken, "previous": prevTok.AccessToken} {
+		if _, err := kyAuthenticate(a, tok); err != nil {
+			t.Errorf("%s key's token: %v", name, err)
+		}
+	}
+	// The JWKS has both keys, once each (the signing key's public key,
+	// listed again in the public file, is not a second key).
+	rec := httptest.NewRecorder()
+	a.JWKSHandler().ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+	if n := strings.Count(rec.Body.String(), `"kid"`); n != 2 {
+		t.Errorf("%d keys in the JWKS: %s", n, rec.Body)
+	}
+	// A service that only verifies.
+	verifier, err := jwtguard.FromLookupEnv(env(map[string]string{"JWT_PUBLIC_KEY_FILE": public}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kyAuthenticate(verifier, tr.AccessToken); err != nil {
+		t.Errorf("verify-only: %v", err)
+	}
+	if _, err := verifier.Issue(context.Background(), jwtguard.User{ID: "1"}); err == nil {
+		t.Error("a verify-only Auth issued a token")
+	}
+	// JWT_ALGORITHM: PS256 for an RSA key.
+	ps, err := jwtguard.FromLookupEnv(env(map[string]string{"JWT_PRIVATE_KEY_FILE": rsaFile, "JWT_ALGORITHM": "PS256"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	psTok, _ := ps.Issue(context.Background(), jwtguard.User{ID: "1"})
+	if kyHeader(t, psTok.AccessToken)["alg"] != "PS256" {
+		t.Errorf("JWT_ALGORITHM=PS256: %v", kyHeader(t, psTok.AccessToken))
+	}
+	// HS512 from JWT_SECRET.
+	hs, err := jwtguard.FromLookupEnv(env(map[string]string{"JWT_SECRET": strings.Repeat("s", 64), "JWT_ALGORITHM": "HS512"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hsTok, _ := hs.Issue(context.Background(), jwtguard.User{ID: "1"})
+	if kyHeader(t, hsTok.AccessToken)["alg"] != "HS512" {
+		t.Errorf("JWT_ALGORITHM=HS512: %v", kyHeader(t, hsTok.AccessToken))
+	}
+	notPEM := write("not.pem")
+	os.WriteFile(notPEM, []byte("hello"), 0o600)
+	big := write("big.pem")
+	os.WriteFile(big, []byte(strings.Repeat("x", 70<<10)), 0o600)
+	for name, tc := range map[string]struct {
+		env  map[string]string
+		want string
+	}{
+		"secret and key file":      {map[string]string{"JWT_SECRET": strings.Repeat("s", 40), "JWT_PRIVATE_KEY_FILE": private}, "both set"},
+		"nothing":                  {map[string]string{}, "JWT_SECRET"},
+		"missing file":             {map[string]string{"JWT_PRIVATE_KEY_FILE": filepath.Join(dir, "nope")}, "JWT_PRIVATE_KEY_FILE"},
+		"public key as private":    {map[string]string{"JWT_PRIVATE_KEY_FILE": public}, "JWT_PRIVATE_KEY_FILE"},
+		"private key as public":    {map[string]string{"JWT_PUBLIC_KEY_FILE": private}, "JWT_PUBLIC_KEY_FILE"},
+		"algorithm of other kind":  {map[string]string{"JWT_PRIVATE_KEY_FILE": private, "JWT_ALGORITHM": "RS256"}, "JWT_PRIVATE_KEY_FILE"},
+		"unknown algorithm":        {map[string]string{"JWT_PRIVATE_KEY_FILE": private, "JWT_ALGORITHM": "none"}, "JWT_ALGORITHM"},
+		"HMAC algorithm for keys":  {map[string]string{"JWT_PRIVATE_KEY_FILE": private, "JWT_ALGORITHM": "HS256"}, "JWT_PRIVATE_KEY_FILE"},
+		"RSA algorithm for secret": {map[string]string{"JWT_SECRET": strings.Repeat("s", 40), "JWT_ALGORITHM": "RS256"}, "JWT_ALGORITHM"},
+		"HS512 secret too short":   {map[string]string{"JWT_SECRET": strings.Repeat("s", 40), "JWT_ALGORITHM": "HS512"}, "JWT_SECRET"},
+		"not PEM":                  {map[string]string{"JWT_PUBLIC_KEY_FILE": notPEM}, "JWT_PUBLIC_KEY_FILE"},
+		"file too large":           {map[string]string{"JWT_PRIVATE_KEY_FILE": big}, "KiB"},
+	} {
+		_, err := jwtguard.FromLookupEnv(env(tc.env))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want an error naming %q", name, err, tc.want)
+		}
+		if err != nil && strings.Contains(err.Error(), "sssssssss") {
+			t.Errorf("%s: the error shows the secret: %v", name, err)
 		}
 	}
 }

@@ -76,7 +76,7 @@ func newTLSServer(t *testing.T, opts ...jwtguard.Option) (*httptest.Server, *jwt
 		t.Fatal(err)
 	}
 	store := memoryDemoStore(t)
-	srv := httptest.NewTLSServer(newHandler(auth, store, logger))
+	srv := httptest.NewTLSServer(newHandler(auth, store, nil, logger))
 	t.Cleanup(srv.Close)
 	return srv, auth
 }

@@ -17,6 +17,17 @@
 // but shorter than 32 bytes, or a JWT_EXPIRES_IN it cannot read, stops it
 // with an error naming the variable.
 //
+// With JWT_PRIVATE_KEY_FILE (a PEM private key: RSA, ECDSA or Ed25519),
+// it signs with that key instead of a secret, and publishes its public key,
+// and those of JWT_PUBLIC_KEY_FILE (previous keys, during a rotation), at
+// GET /.well-known/jwks.json, so that other services verify its tokens
+// without any secret (examples/resource-server). -generate-key ALG prints
+// a fresh private key for ALG (EdDSA, ES256, RS256, …) to stdout and its
+// public key to stderr, and exits:
+//
+//	go run ./examples/server -generate-key EdDSA > jwt-key.pem
+//	JWT_PRIVATE_KEY_FILE=jwt-key.pem go run ./examples/server
+//
 // Replicas share their stores: DATABASE_URL names a PostgreSQL database
 // for the users and sessions (instead of SQLite), REDIS_URL a Redis for
 // the sessions and the login throttles (which must keep AOF on and
@@ -27,6 +38,7 @@
 // Routes:
 //
 //	GET  /healthz                     open, "ok"
+//	GET  /.well-known/jwks.json       the public keys (with JWT_PRIVATE_KEY_FILE or JWT_PUBLIC_KEY_FILE)
 //	POST /api/auth/register           {"username","password"} → 201 {"id","username"}
 //	POST /api/auth/login              {"username","password"} → {"access_token","refresh_token",…}
 //	POST /api/auth/refresh            {"refresh_token"} → a new pair; the old refresh token is spent
@@ -61,8 +73,16 @@ package main
 
 import (
 	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"flag"
 	"fmt"
@@ -122,6 +142,7 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 	dataDirFlag := fs.String("data-dir", "", "`directory` of the server's data: its SQLite database and, without JWT_SECRET, its JWT secret (default $JWTGUARD_DATA_DIR, or ./"+defaultDataDir+")")
 	demo := fs.Bool("demo-accounts", true, "add the demo accounts admin and alice (password "+demoPassword+") when the store lacks them")
 	grace := fs.Duration("refresh-grace", 0, "how long after a refresh its spent refresh token may be presented again by a client that lost the answer (0: never; at most 1m)")
+	genKey := fs.String("generate-key", "", "print a fresh private key for `algorithm` (EdDSA, ES256, ES384, ES512, RS256, PS256, …) as PEM to stdout, its public key to stderr, and exit")
 	var level slog.Level
 	fs.TextVar(&level, "log-level", slog.LevelInfo, "the least `level` logged: debug, info, warn or error (debug shows routine refusals: no token, an expired token)")
 	if err := fs.Parse(args); err != nil {
@@ -132,6 +153,9 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments: %q", fs.Args())
+	}
+	if *genKey != "" {
+		return generateKey(*genKey, stdout, stderr)
 	}
 	if (*tlsCert == "") != (*tlsKey == "") {
 		return errors.New("-tls-cert and -tls-key go together")
@@ -151,7 +175,8 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 	// https, and the cookies are Secure.
 	devCookies := !useTLS && *proxies == ""
 	cookies := jwtguard.WithCookieMode(cookieMode(devCookies))
-	if _, ok := lookupEnv("JWT_SECRET"); !ok {
+	keyFiles := usesKeyFiles(lookupEnv)
+	if _, ok := lookupEnv("JWT_SECRET"); !ok && !keyFiles {
 		for _, v := range []string{"REDIS_URL", "DATABASE_URL"} {
 			if _, shared := lookupEnv(v); shared {
 				logger.Warn("JWT_SECRET is not set: the secret in the data directory is this server's own; replicas that share "+v+" must share a JWT_SECRET, or each refuses the others' tokens", slog.String("shared", v))
@@ -159,9 +184,11 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 			}
 		}
 	}
-	lookupEnv, err = withDataDirSecret(lookupEnv, dataDir, logger)
-	if err != nil {
-		return err
+	if !keyFiles {
+		lookupEnv, err = withDataDirSecret(lookupEnv, dataDir, logger)
+		if err != nil {
+			return err
+		}
 	}
 	st, err := openStores(ctx, dataDir, lookupEnv, logger)
 	if err != nil {
@@ -194,6 +221,11 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 	if *demo {
 		fmt.Fprintf(stdout, "Demo accounts:\n  admin / %s  (role admin)\n  alice / %[1]s  (role user)\n", demoPassword)
 	}
+	var jwks http.Handler
+	if keyFiles {
+		jwks = auth.JWKSHandler()
+		fmt.Fprintf(stdout, "Public keys: %s://%s/.well-known/jwks.json\n", scheme, ln.Addr())
+	}
 	fmt.Fprintf(stdout, "Listening on %s://%s\n", scheme, ln.Addr())
 	if !devCookies {
 		fmt.Fprintf(stdout, "Pages: %s://%s/ (cookies: Secure, __Host- and __Secure- prefixes; behind a proxy, the browser must see https)\n", scheme, ln.Addr())
@@ -203,7 +235,7 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 			logger.Warn("plain http on an address that is not loopback: the development cookies can be read by anyone on the network; serve with -tls-cert and -tls-key", slog.String("addr", ln.Addr().String()))
 		}
 	}
-	srv := newServer(newHandler(auth, st.users, logger), logger)
+	srv := newServer(newHandler(auth, st.users, jwks, logger), logger)
 	if useTLS {
 		return serveTLS(ctx, ln, srv, *tlsCert, *tlsKey, logger)
 	}
@@ -284,6 +316,74 @@ func loginPolicy(trustedProxies string) jwtguard.LoginPolicy {
 	return p
 }
 
+// usesKeyFiles reports whether the server signs or verifies with the key
+// files of JWT_PRIVATE_KEY_FILE and JWT_PUBLIC_KEY_FILE rather than a
+// secret.
+func usesKeyFiles(lookupEnv func(string) (string, bool)) bool {
+	for _, v := range []string{"JWT_PRIVATE_KEY_FILE", "JWT_PUBLIC_KEY_FILE"} {
+		if s, ok := lookupEnv(v); ok && s != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// generateKey writes a fresh private key for alg to stdout as PEM (PKCS
+// #8) and its public key (PKIX) to stderr.
+func generateKey(alg string, stdout, stderr io.Writer) error {
+	if strings.HasPrefix(alg, "HS") {
+		return fmt.Errorf("-generate-key %s: an HMAC secret is not a key pair; set JWT_SECRET (try: openssl rand -base64 48)", alg)
+	}
+	var (
+		priv crypto.Signer
+		err  error
+	)
+	switch {
+	case alg == "EdDSA" || alg == "Ed25519":
+		_, priv, err = ed25519.GenerateKey(rand.Reader)
+	case alg == "ES256":
+		priv, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	case alg == "ES384":
+		priv, err = ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	case alg == "ES512":
+		priv, err = ecdsa.GenerateKey(elliptic.P521(), rand.Reader)
+	case alg == "RS256" || alg == "PS256":
+		priv, err = rsa.GenerateKey(rand.Reader, 2048)
+	case alg == "RS384" || alg == "RS512" || alg == "PS384" || alg == "PS512":
+		priv, err = rsa.GenerateKey(rand.Reader, 3072)
+	default:
+		return fmt.Errorf("-generate-key: %q is not EdDSA, Ed25519, ES256, ES384, ES512, RS256, RS384, RS512, PS256, PS384 or PS512", alg)
+	}
+	if err != nil {
+		return err
+	}
+	// The key must be one jwtguard takes for alg; the kid printed is the
+	// one its tokens will carry.
+	key, err := jwtguard.PrivateKey(alg, priv)
+	if err != nil {
+		return err
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(priv)
+	if err != nil {
+		return err
+	}
+	pubDER, err := x509.MarshalPKIXPublicKey(priv.Public())
+	if err != nil {
+		return err
+	}
+	if err := pem.Encode(stdout, &pem.Block{Type: "PRIVATE KEY", Bytes: der}); err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "A %s key, kid %s. Keep the private key (stdout) secret: JWT_PRIVATE_KEY_FILE=<file>", alg, key.ID())
+	// The algorithm a key's kind implies (EdDSA, ES* by curve, RS256)
+	// needs no JWT_ALGORITHM; the others do.
+	if alg == "Ed25519" || strings.HasPrefix(alg, "PS") || alg == "RS384" || alg == "RS512" {
+		fmt.Fprintf(stderr, " JWT_ALGORITHM=%s", alg)
+	}
+	fmt.Fprintln(stderr, ". Its public key, for JWT_PUBLIC_KEY_FILE of services that verify (or use the JWKS):")
+	return pem.Encode(stderr, &pem.Block{Type: "PUBLIC KEY", Bytes: pubDER})
+}
+
 // withDataDirSecret returns lookupEnv, except that an unset JWT_SECRET
 // reads as the secret kept in dataDir (made there on first start; see
 // dataDirSecret), never printed.
@@ -325,10 +425,14 @@ var demoAccounts = []jwtguard.User{
 
 const demoPassword = "password123"
 
-// newHandler returns the server's routes. auth must have a session store.
-// Failures to encode a response are logged to logger.
-func newHandler(auth *jwtguard.Auth, users jwtguard.UserWriter, logger *slog.Logger) http.Handler {
+// newHandler returns the server's routes, with the JWKS at
+// /.well-known/jwks.json when jwks is not nil. auth must have a session
+// store. Failures to encode a response are logged to logger.
+func newHandler(auth *jwtguard.Auth, users jwtguard.UserWriter, jwks http.Handler, logger *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
+	if jwks != nil {
+		mux.Handle("/.well-known/jwks.json", jwks)
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		io.WriteString(w, "ok\n")

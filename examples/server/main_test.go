@@ -64,7 +64,7 @@ func newTestServer(t *testing.T) (*httptest.Server, *clock) {
 		t.Fatal(err)
 	}
 	store := memoryDemoStore(t)
-	srv := httptest.NewServer(newHandler(auth, store, logger))
+	srv := httptest.NewServer(newHandler(auth, store, nil, logger))
 	t.Cleanup(srv.Close)
 	return srv, clk
 }

@@ -25,7 +25,7 @@ import (
 // crypto/ecdsa after checking the length of r‖s, EdDSA through
 // crypto/ed25519, each with the digest written into pooled state; Verify
 // then adds to the algorithm's own cost only the decoding and the claims
-// that HMAC tokens pay for too (BenchmarkVerifyFloor measures it).
+// that HMAC tokens pay for too (bench/cmd/floorratio and BenchmarkCryptoFloor in bench/verify measure it).
 //
 // check returns errBadSignature or errSignatureBase64 (or a refusal of
 // the same kinds), never anything that would tell a caller more.
