@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -44,9 +45,11 @@ func TestREADMECompiles(t *testing.T) {
 			blockSum := sum
 			// The stores are modules of their own (Go 1.26): a block that
 			// imports one requires it from this checkout.
+			// So is jwks, the remote key sets, which is found here as
+			// a "store" at ../jwks.
 			var stores []string
-			for _, store := range []string{"postgres", "redis", "sqlite"} {
-				if strings.Contains(src, `"github.com/jwtguard/jwtguard/stores/`+store+`"`) {
+			for _, store := range []string{"postgres", "redis", "sqlite", "../jwks"} {
+				if strings.Contains(src, `"`+path.Join("github.com/jwtguard/jwtguard/stores", store)+`"`) {
 					stores = append(stores, store)
 				}
 			}
@@ -62,7 +65,8 @@ func TestREADMECompiles(t *testing.T) {
 						t.Fatal(err)
 					}
 					blockSum = append(blockSum, storeSum...)
-					gomod += "\nrequire github.com/jwtguard/jwtguard/stores/" + store + " v0.0.0\n\nreplace github.com/jwtguard/jwtguard/stores/" + store + " => " + filepath.Join(root, "stores", store) + "\n"
+					mod := path.Join("github.com/jwtguard/jwtguard/stores", store)
+					gomod += "\nrequire " + mod + " v0.0.0\n\nreplace " + mod + " => " + filepath.Join(root, "stores", store) + "\n"
 				}
 			}
 			for name, body := range map[string][]byte{"go.mod": []byte(gomod), "go.sum": blockSum, "main.go": []byte(src)} {

@@ -147,7 +147,7 @@ func newServer(ctx context.Context, cfg config, logger *slog.Logger) (http.Handl
 	if cfg.audience != "" {
 		authOpts = append(authOpts, jwtguard.WithAudience(cfg.audience))
 	} else {
-		logger.Warn("resource-server: JWT_AUDIENCE is not set: tokens the issuer made for any service are accepted")
+		logger.Warn("resource-server: JWT_AUDIENCE is not set: any of the issuer's tokens without an aud claim is accepted (those naming an audience are refused); set it to this service's audience")
 	}
 	auth, err := jwtguard.New(keys, authOpts...)
 	if err != nil {
