@@ -3,6 +3,7 @@ package jwtguard_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"expvar"
 	"fmt"
 	"log"
@@ -449,4 +450,57 @@ func ExampleAuth_RegisterHandler() {
 	// 201 carol <nil>
 	// 409 <nil> username_taken
 	// 400 <nil> password_too_short
+}
+
+// A key set rotated while the Auth serves: a token of the old key verifies
+// until the key is removed, and new tokens carry the new key's kid.
+func ExampleKeySet() {
+	oldKey, _ := jwtguard.GenerateKey("EdDSA")
+	keys, _ := jwtguard.NewKeySet(oldKey)
+	auth, _ := jwtguard.New(keys)
+	check := func(tok string) error {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.Header.Set("Authorization", "Bearer "+tok)
+		_, err := auth.Authenticate(r)
+		return err
+	}
+	before, _ := auth.Issue(context.Background(), jwtguard.User{ID: "1"})
+
+	newKey, _ := jwtguard.GenerateKey("ES256")
+	keys.Add(newKey)           // published in the JWKS; verifies, does not sign
+	keys.Activate(newKey.ID()) // after the consumers' JWKS cache age
+	after, _ := auth.Issue(context.Background(), jwtguard.User{ID: "1"})
+	fmt.Println("old token:", check(before.AccessToken))
+	fmt.Println("new token:", check(after.AccessToken))
+
+	keys.Remove(oldKey.ID()) // after the longest token lifetime
+	fmt.Println("old token after Remove:", errors.Is(check(before.AccessToken), jwtguard.ErrInvalidToken))
+	// Output:
+	// old token: <nil>
+	// new token: <nil>
+	// old token after Remove: true
+}
+
+// A verifying service given the issuer's public key as a JWK, as a JWKS
+// has it: it checks the issuer's tokens and cannot issue any.
+func ExampleParseJWK() {
+	issuerKey, _ := jwtguard.GenerateKey("RS256")
+	issuer, _ := jwtguard.New(issuerKey)
+	tok, _ := issuer.Issue(context.Background(), jwtguard.User{ID: "42"})
+
+	public, _ := json.Marshal(issuerKey) // its public JWK, as the JWKS has it
+	verifyOnly, err := jwtguard.ParseJWK(public, "")
+	if err != nil {
+		log.Fatal(err)
+	}
+	auth, _ := jwtguard.New(verifyOnly)
+	r := httptest.NewRequest("GET", "/", nil)
+	r.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+	c, err := auth.Authenticate(r)
+	fmt.Println(c.Subject, err, verifyOnly.CanSign())
+	_, err = auth.Issue(context.Background(), jwtguard.User{ID: "42"})
+	fmt.Println(errors.Is(err, jwtguard.ErrInternal))
+	// Output:
+	// 42 <nil> false
+	// true
 }
