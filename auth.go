@@ -50,6 +50,7 @@ type Auth struct {
 	log          *slog.Logger
 	errorHandler ErrorHandler
 	verifier     *token.Verifier
+	issuers      map[string]*issuerRules // WithIssuers, by iss; nil without
 	keys         KeySource
 	signingKey   func() *token.Key // the key Issue signs with; nil when none can (a remote JWKS), or returning nil (a KeySet without an active key)
 	challenges   *challenges       // WWW-Authenticate values for the configured realm
@@ -73,32 +74,9 @@ type Auth struct {
 // It validates every option once and returns an error, never panics, on a
 // bad configuration, a zero [Key] or a nil source.
 func New(keys KeySource, opts ...Option) (*Auth, error) {
-	var (
-		resolver token.Resolver
-		signing  func() *token.Key
-	)
-	switch k := keys.(type) {
-	case Key:
-		if k.k == nil {
-			return nil, errors.New("jwtguard: New needs a key (see HMACKey and GenerateKey)")
-		}
-		if !validKeyID(k.k.ID) {
-			return nil, fmt.Errorf("jwtguard: kid %q is not printable ASCII without '\"' or '\\' of at most 128 bytes", k.k.ID)
-		}
-		resolver = token.Static{Key: k.k}
-		if k.CanSign() {
-			signing = func() *token.Key { return k.k }
-		}
-	case *KeySet:
-		if k == nil {
-			return nil, errors.New("jwtguard: New needs keys: the KeySet is nil")
-		}
-		resolver = keySetResolver{k}
-		signing = func() *token.Key { return k.cur.Load().active }
-	case nil:
-		return nil, errors.New("jwtguard: New needs keys (see HMACKey, GenerateKey and NewKeySet)")
-	default:
-		resolver = sourceResolver{keys}
+	resolver, signing, err := resolverOf(keys)
+	if err != nil {
+		return nil, err
 	}
 	cfg := defaultConfig()
 	for _, o := range opts {
@@ -136,6 +114,9 @@ func New(keys KeySource, opts ...Option) (*Auth, error) {
 		}
 	}
 	a.verifier = token.NewVerifier(tc)
+	if a.issuers, err = newIssuers(&a.cfg); err != nil {
+		return nil, err
+	}
 	gc, err := a.cfg.login.guardConfig(cfg.now, a.log)
 	if err != nil {
 		return nil, err
@@ -149,6 +130,33 @@ func New(keys KeySource, opts ...Option) (*Auth, error) {
 	a.fixed = a.newFixedRefusals()
 	a.warnings = newWarnings()
 	return a, nil
+}
+
+// resolverOf returns the verifier's Resolver of keys, and the function
+// that returns its signing key (nil when keys only verify).
+func resolverOf(keys KeySource) (token.Resolver, func() *token.Key, error) {
+	switch k := keys.(type) {
+	case Key:
+		if k.k == nil {
+			return nil, nil, errors.New("jwtguard: New needs a key (see HMACKey and GenerateKey)")
+		}
+		if !validKeyID(k.k.ID) {
+			return nil, nil, fmt.Errorf("jwtguard: kid %q is not printable ASCII without '\"' or '\\' of at most 128 bytes", k.k.ID)
+		}
+		var signing func() *token.Key
+		if k.CanSign() {
+			signing = func() *token.Key { return k.k }
+		}
+		return token.Static{Key: k.k}, signing, nil
+	case *KeySet:
+		if k == nil {
+			return nil, nil, errors.New("jwtguard: New needs keys: the KeySet is nil")
+		}
+		return keySetResolver{k}, func() *token.Key { return k.cur.Load().active }, nil
+	case nil:
+		return nil, nil, errors.New("jwtguard: New needs keys (see HMACKey, GenerateKey and NewKeySet)")
+	}
+	return sourceResolver{keys}, nil, nil
 }
 
 // mustSign panics, naming method, when a cannot sign: its keys only

@@ -250,7 +250,11 @@ func (a *Auth) logoutToken(r *http.Request) (_ *token.Payload, source string, _ 
 	case err != nil:
 		return nil, "", err
 	}
-	p, verr := a.verifier.Verify(r.Context(), tok)
+	rules, err := a.rulesFor(tok)
+	if err != nil {
+		return nil, source, refusalOf(ErrInvalidToken, err)
+	}
+	p, verr := a.verifierOf(rules).Verify(r.Context(), tok)
 	switch {
 	case errors.Is(verr, token.ErrUnavailable):
 		return nil, source, keysUnavailable(verr)

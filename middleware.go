@@ -126,7 +126,11 @@ func (a *Auth) authenticate(r *http.Request) (*verifiedToken, error) {
 		*p = token.Payload{}
 		payloads.Put(p)
 	}()
-	verr := a.verifier.VerifyInto(r.Context(), tok, p)
+	rules, err := a.rulesFor(tok)
+	if err != nil {
+		return nil, refusalOf(ErrInvalidToken, err)
+	}
+	verr := a.verifierOf(rules).VerifyInto(r.Context(), tok, p)
 	if verr != nil && !errors.Is(verr, token.ErrExpired) {
 		if errors.Is(verr, token.ErrUnavailable) {
 			return nil, keysUnavailable(verr)
@@ -147,7 +151,7 @@ func (a *Auth) authenticate(r *http.Request) (*verifiedToken, error) {
 		// pass the claim checks a fresh one would: a client is told to
 		// refresh only a token that is good but for its age. Its claims
 		// are checked, not made, as nothing is kept of them.
-		if err := a.checkPayload(p); err != nil {
+		if err := a.checkPayload(p, rules); err != nil {
 			// verr is text only: the refusal is not an expiry, for
 			// errors.Is and for Stats.
 			return nil, fmt.Errorf("%w: %w (and %v)", ErrInvalidToken, err, verr)
@@ -155,7 +159,7 @@ func (a *Auth) authenticate(r *http.Request) (*verifiedToken, error) {
 		return nil, refusalOf(ErrTokenExpired, verr)
 	}
 	vt := new(verifiedToken)
-	if err := a.claimsFromPayload(vt, p); err != nil {
+	if err := a.claimsFromPayload(vt, p, rules); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidToken, err)
 	}
 	if err := a.checkRevoked(r, &vt.claims); err != nil {
@@ -295,12 +299,15 @@ type verifiedToken struct {
 }
 
 // checkPayload checks what claimsFromPayload checks, making no claims.
-func (a *Auth) checkPayload(p *token.Payload) error {
+func (a *Auth) checkPayload(p *token.Payload, rules *issuerRules) error {
 	if p.Subject == "" && p.LegacyID == "" {
 		return errNoSubject
 	}
-	if a.cfg.rolesClaim != nil {
-		if _, err := rolesAt(p.JSON, a.cfg.rolesClaim); err != nil {
+	if err := checkClientID(rules, p.JSON); err != nil {
+		return err
+	}
+	if rc := a.rolesClaimOf(rules); rc != nil {
+		if _, err := rolesAt(p.JSON, rc); err != nil {
 			return fmt.Errorf("roles claim: %w", err)
 		}
 	}
@@ -311,8 +318,9 @@ var errNoSubject = errors.New("no subject: neither sub nor id names the user")
 
 // claimsFromPayload fills vt's claims from a verified payload, which is
 // reused once it returns: its lists are copied into vt's storage. It makes
-// the checks of checkPayload.
-func (a *Auth) claimsFromPayload(vt *verifiedToken, p *token.Payload) error {
+// the checks of checkPayload; rules are those of the token's issuer (nil:
+// the Auth's own).
+func (a *Auth) claimsFromPayload(vt *verifiedToken, p *token.Payload, rules *issuerRules) error {
 	c := &vt.claims
 	*c = Claims{
 		Subject:   p.Subject,
@@ -335,8 +343,11 @@ func (a *Auth) claimsFromPayload(vt *verifiedToken, p *token.Payload) error {
 	if p.Scope != "" {
 		c.Scopes = strings.Fields(p.Scope)
 	}
-	if a.cfg.rolesClaim != nil {
-		roles, err := rolesAt(p.JSON, a.cfg.rolesClaim)
+	if err := checkClientID(rules, p.JSON); err != nil {
+		return err
+	}
+	if rc := a.rolesClaimOf(rules); rc != nil {
+		roles, err := rolesAt(p.JSON, rc)
 		if err != nil {
 			return fmt.Errorf("roles claim: %w", err)
 		}

@@ -32,6 +32,7 @@ type config struct {
 	queryParam   string
 	maxTokenSize int
 	rolesClaim   []string
+	issuers      []Issuer
 	claims       func(context.Context, User) (map[string]any, error)
 	tokenType    string
 	login        LoginPolicy

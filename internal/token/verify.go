@@ -273,13 +273,16 @@ var (
 	errCrit            = invalid(errClaims, "crit header parameter present; no extension is understood")
 	errCty             = invalid(errClaims, "cty header parameter present; nested or non-claims content is not accepted")
 	errKid             = invalid(errMalformed, "kid header parameter is not a string")
+	// ErrUntrustedIssuer refuses a token whose iss names no issuer the
+	// service trusts, before any key is tried.
+	ErrUntrustedIssuer = invalid(errIssuer, "token's iss is neither this service's issuer nor one of those it trusts")
 	errExpiredOnly     = fmt.Errorf("%w: %w: token is expired", ErrExpired, errClaims)
 )
 
 // FixedRefusals are the refusals Verify makes once and returns as they
 // are, for a caller that wraps them once too.
 func FixedRefusals() []error {
-	return []error{errSegments, errHeaderBase64, errPayloadBase64, errSignatureBase64, errNoAlg, errBadSignature, errCrit, errCty, errKid, errExpiredOnly}
+	return []error{errSegments, errHeaderBase64, errPayloadBase64, errSignatureBase64, errNoAlg, errBadSignature, errCrit, errCty, errKid, ErrUntrustedIssuer, errExpiredOnly}
 }
 
 // fixedReason returns the reason of a refusal made once (above), found
@@ -292,6 +295,8 @@ func fixedReason(err error) string {
 		return ReasonSignature
 	case errCrit, errCty:
 		return ReasonClaims
+	case ErrUntrustedIssuer:
+		return ReasonIssuer
 	case errExpiredOnly:
 		return ReasonExpired
 	}
