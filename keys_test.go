@@ -840,3 +840,40 @@ type wrappedSource struct{ s *jwtguard.KeySet }
 func (w wrappedSource) VerificationKey(ctx context.Context, kid, alg string) (jwtguard.Key, error) {
 	return w.s.VerificationKey(ctx, kid, alg)
 }
+
+// FuzzParseJWK: ParseJWK never panics; a key it accepts marshals to a
+// public JWK that parses back to the same kid and algorithm, and never
+// carries a private member.
+func FuzzParseJWK(f *testing.F) {
+	for _, alg := range []string{"RS256", "ES256", "ES521", "EdDSA"} {
+		if k, err := jwtguard.GenerateKey(alg); err == nil {
+			b, _ := json.Marshal(k)
+			f.Add(b, "")
+		}
+	}
+	f.Add([]byte(`{"kty":"oct","k":"MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY","kid":"h"}`), "HS256")
+	f.Add([]byte(`{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo","d":"nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A"}`), "")
+	f.Fuzz(func(t *testing.T, data []byte, alg string) {
+		k, err := jwtguard.ParseJWK(data, alg)
+		if err != nil {
+			return
+		}
+		if k.Algorithm() == "" {
+			t.Fatal("a key without an algorithm")
+		}
+		pub, err := json.Marshal(k)
+		if err != nil {
+			if strings.HasPrefix(k.Algorithm(), "HS") {
+				return // a secret has no public JWK
+			}
+			t.Fatal(err)
+		}
+		if strings.Contains(string(pub), `"d"`) || strings.Contains(string(pub), `"k"`) {
+			t.Fatalf("a private member in %s", pub)
+		}
+		back, err := jwtguard.ParseJWK(pub, "")
+		if err != nil || back.ID() != k.ID() || back.Algorithm() != k.Algorithm() || back.CanSign() {
+			t.Fatalf("%s: back %q %q %v, %v", pub, back.ID(), back.Algorithm(), back.CanSign(), err)
+		}
+	})
+}
