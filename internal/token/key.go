@@ -173,12 +173,19 @@ func NewPublicKey(alg, id string, pub crypto.PublicKey) (*Key, error) {
 func NewPrivateKey(alg, id string, priv crypto.Signer) (*Key, error) {
 	switch p := priv.(type) {
 	case *rsa.PrivateKey:
-		if p.N == nil {
-			return nil, errors.New("the RSA key has no modulus")
+		if p.N == nil || p.D == nil || len(p.Primes) < 2 {
+			return nil, errors.New("the RSA key has no modulus, private exponent or primes")
 		}
-		if err := p.Validate(); err != nil {
+		// Rebuilt from N, E, D and the primes, with its CRT values
+		// computed afresh, and validated: Go 1.25's Validate trusts the
+		// precomputed values a key arrives with, which need not be its
+		// own.
+		fresh := &rsa.PrivateKey{PublicKey: rsa.PublicKey{N: p.N, E: p.E}, D: p.D, Primes: p.Primes}
+		if err := fresh.Validate(); err != nil {
 			return nil, fmt.Errorf("the RSA key: %w", err)
 		}
+		fresh.Precompute()
+		priv = fresh
 	case *ecdsa.PrivateKey, ed25519.PrivateKey:
 		if p, ok := p.(ed25519.PrivateKey); ok && len(p) != ed25519.PrivateKeySize {
 			return nil, fmt.Errorf("the Ed25519 private key is %d bytes, not %d", len(p), ed25519.PrivateKeySize)

@@ -219,10 +219,11 @@ func TestWeakKeys(t *testing.T) {
 			t.Errorf("%s %T: %v, want an error about %q", tc.alg, tc.pub, err, tc.want)
 		}
 	}
-	bad := *testKeys["RS256"].(*rsa.PrivateKey)
-	bad.D = new(big.Int).Add(bad.D, big.NewInt(2))
+	good := testKeys["RS256"].(*rsa.PrivateKey)
+	bad := *good
+	bad.Primes = []*big.Int{new(big.Int).Add(good.Primes[0], big.NewInt(2)), good.Primes[1]}
 	if _, err := NewPrivateKey("RS256", "", &bad); err == nil {
-		t.Error("an RSA private key whose D does not match was accepted")
+		t.Error("an RSA private key whose primes are not its modulus's was accepted")
 	}
 }
 
