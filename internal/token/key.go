@@ -3,12 +3,15 @@ package token
 import (
 	"bytes"
 	"crypto"
+	"crypto/ecdh"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/rsa"
 	"errors"
 	"fmt"
+	"math/big"
 
 	"github.com/golang-jwt/jwt/v5"
 )
@@ -135,6 +138,9 @@ func NewPublicKey(alg, id string, pub crypto.PublicKey) (*Key, error) {
 		if pub.E < 3 || pub.E%2 == 0 {
 			return nil, fmt.Errorf("the RSA key's public exponent %d is not an odd number of at least 3", pub.E)
 		}
+		if err := checkModulus(pub.N); err != nil {
+			return nil, err
+		}
 		k.Public, k.check = pub, newRSACheck(pub, hashes[alg], alg[0] == 'P')
 	case *ecdsa.PublicKey:
 		want, ok := curves[alg]
@@ -155,6 +161,9 @@ func NewPublicKey(alg, id string, pub crypto.PublicKey) (*Key, error) {
 		}
 		if len(pub) != ed25519.PublicKeySize {
 			return nil, fmt.Errorf("the Ed25519 key is %d bytes, not %d", len(pub), ed25519.PublicKeySize)
+		}
+		if smallOrderEd25519(pub) {
+			return nil, errors.New("the Ed25519 key is a point of small order, under which signatures can be forged without a private key")
 		}
 		pub = bytes.Clone(pub)
 		k.Public, k.check = pub, ed25519Check(pub)
@@ -186,10 +195,14 @@ func NewPrivateKey(alg, id string, priv crypto.Signer) (*Key, error) {
 		}
 		fresh.Precompute()
 		priv = fresh
-	case *ecdsa.PrivateKey, ed25519.PrivateKey:
-		if p, ok := p.(ed25519.PrivateKey); ok && len(p) != ed25519.PrivateKeySize {
+	case ed25519.PrivateKey:
+		if len(p) != ed25519.PrivateKeySize {
 			return nil, fmt.Errorf("the Ed25519 private key is %d bytes, not %d", len(p), ed25519.PrivateKeySize)
 		}
+		if !bytes.Equal(ed25519.NewKeyFromSeed(p.Seed())[32:], p[32:]) {
+			return nil, errors.New("the Ed25519 private key's public half is not its seed's")
+		}
+	case *ecdsa.PrivateKey:
 	case nil:
 		return nil, errors.New("no key")
 	default:
@@ -201,6 +214,87 @@ func NewPrivateKey(alg, id string, priv crypto.Signer) (*Key, error) {
 	}
 	k.private = priv
 	return k, nil
+}
+
+// checkModulus refuses an RSA modulus anyone could factor: even, prime
+// (d is then e⁻¹ mod N−1, which anyone can compute), or with a prime
+// factor under 2¹². It runs once, when the key is made.
+func checkModulus(n *big.Int) error {
+	if n.Bit(0) == 0 {
+		return errors.New("the RSA key's modulus is even")
+	}
+	if n.ProbablyPrime(1) {
+		return errors.New("the RSA key's modulus is prime: its private exponent can be computed from the public key")
+	}
+	var r big.Int
+	for _, p := range smallPrimes {
+		if r.Mod(n, big.NewInt(p)).Sign() == 0 {
+			return fmt.Errorf("the RSA key's modulus has the factor %d", p)
+		}
+	}
+	return nil
+}
+
+// smallPrimes are the odd primes under 2¹², for checkModulus.
+var smallPrimes = func() []int64 {
+	const n = 1 << 12
+	var composite [n]bool
+	var primes []int64
+	for i := 3; i < n; i += 2 {
+		if !composite[i] {
+			primes = append(primes, int64(i))
+			for j := i * i; j < n; j += 2 * i {
+				composite[j] = true
+			}
+		}
+	}
+	return primes
+}()
+
+// p25519 is the prime 2²⁵⁵ − 19 of Curve25519 and edwards25519.
+var p25519 = new(big.Int).Sub(new(big.Int).Lsh(big.NewInt(1), 255), big.NewInt(19))
+
+// smallOrderEd25519 reports whether pub encodes a point of small order
+// (dividing 8), under which crypto/ed25519's Verify accepts signatures
+// made without the private key. The point's y (its encoding without the
+// sign bit, reduced mod p, so non-canonical encodings count too) maps to
+// the Montgomery u = (1+y)/(1−y) of the birationally equivalent
+// Curve25519; y = 1 is the identity, and otherwise the point is of small
+// order exactly when X25519 of u with any scalar is zero, which
+// crypto/ecdh refuses. Points of mixed order are not refused: they admit
+// no forgery.
+func smallOrderEd25519(pub []byte) bool {
+	le := bytes.Clone(pub)
+	le[31] &= 0x7f
+	for i, j := 0, len(le)-1; i < j; i, j = i+1, j-1 {
+		le[i], le[j] = le[j], le[i]
+	}
+	y := new(big.Int).SetBytes(le)
+	y.Mod(y, p25519)
+	one := big.NewInt(1)
+	if y.Cmp(one) == 0 {
+		return true
+	}
+	num := new(big.Int).Add(one, y)
+	den := new(big.Int).Sub(one, y)
+	den.Mod(den, p25519)
+	u := num.Mul(num, new(big.Int).ModInverse(den, p25519))
+	u.Mod(u, p25519)
+	var enc [32]byte
+	u.FillBytes(enc[:])
+	for i, j := 0, 31; i < j; i, j = i+1, j-1 {
+		enc[i], enc[j] = enc[j], enc[i]
+	}
+	peer, err := ecdh.X25519().NewPublicKey(enc[:])
+	if err != nil {
+		return true
+	}
+	priv, err := ecdh.X25519().GenerateKey(rand.Reader)
+	if err != nil {
+		return true
+	}
+	_, err = priv.ECDH(peer)
+	return err != nil
 }
 
 func kindError(alg, kind string) error {

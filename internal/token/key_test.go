@@ -244,3 +244,60 @@ func TestAsymmetricAllocations(t *testing.T) {
 		t.Errorf("Ed25519 check: %v allocations, want 0", n)
 	}
 }
+
+// TestForgeableKeysRefused: Ed25519 public keys of small order (the
+// identity, the all-zero encoding of order 4, the point of order 2, and a
+// non-canonical spelling of the identity), under which signatures verify
+// without a private key, and RSA moduli anyone can factor (prime, even,
+// with a small factor) are refused; real keys are not.
+func TestForgeableKeysRefused(t *testing.T) {
+	identity := make([]byte, 32)
+	identity[0] = 1
+	order2 := make([]byte, 32)
+	// y = −1 = p − 1 = 2²⁵⁵ − 20: little endian ec ff … ff 7f.
+	order2[0] = 0xec
+	for i := 1; i < 31; i++ {
+		order2[i] = 0xff
+	}
+	order2[31] = 0x7f
+	nonCanonicalIdentity := make([]byte, 32)
+	// y = p + 1 = 2²⁵⁵ − 18: ee ff … ff 7f.
+	nonCanonicalIdentity[0] = 0xee
+	for i := 1; i < 31; i++ {
+		nonCanonicalIdentity[i] = 0xff
+	}
+	nonCanonicalIdentity[31] = 0x7f
+	for name, pub := range map[string][]byte{"identity": identity, "all zero": make([]byte, 32), "order 2": order2, "identity, non-canonical": nonCanonicalIdentity} {
+		if _, err := NewPublicKey("EdDSA", "", ed25519.PublicKey(pub)); err == nil || !strings.Contains(err.Error(), "small order") {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	for range 50 {
+		pub, _, _ := ed25519.GenerateKey(rand.Reader)
+		if _, err := NewPublicKey("EdDSA", "", pub); err != nil {
+			t.Fatalf("a real Ed25519 key: %v", err)
+		}
+	}
+	prime, _ := rand.Prime(rand.Reader, 2048)
+	r := testKeys["RS256"].(*rsa.PrivateKey)
+	for name, n := range map[string]*big.Int{
+		"prime":       prime,
+		"even":        new(big.Int).Lsh(r.N, 1),
+		"factor 3":    new(big.Int).Mul(r.Primes[0], big.NewInt(3*5*7)),
+		"factor 4093": new(big.Int).Mul(new(big.Int).Rsh(r.N, 12), big.NewInt(4093)),
+	} {
+		if n.BitLen() < MinRSABits {
+			n.Lsh(n, uint(MinRSABits-n.BitLen()))
+			n.SetBit(n, 0, 1)
+		}
+		if _, err := NewPublicKey("RS256", "", &rsa.PublicKey{N: n, E: 65537}); err == nil || !strings.Contains(err.Error(), "modulus") {
+			t.Errorf("%s modulus: %v", name, err)
+		}
+	}
+	_, priv, _ := ed25519.GenerateKey(rand.Reader)
+	other, _, _ := ed25519.GenerateKey(rand.Reader)
+	mixed := append(bytes.Clone(priv[:32]), other...)
+	if _, err := NewPrivateKey("EdDSA", "", ed25519.PrivateKey(mixed)); err == nil {
+		t.Error("an Ed25519 private key whose public half is another key's was accepted")
+	}
+}
