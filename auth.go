@@ -30,6 +30,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -163,9 +164,26 @@ func resolverOf(keys KeySource) (token.Resolver, func() *token.Key, error) {
 // verify, so method (a handler that issues tokens) could never work.
 func (a *Auth) mustSign(method string) {
 	a.mustBeNew(method)
+	if set, ok := a.keys.(*KeySet); ok && !slices.ContainsFunc(set.Keys(), Key.CanSign) {
+		panic(fmt.Sprintf("jwtguard: %s called on an Auth whose KeySet holds public keys only; it needs a key that signs", method))
+	}
 	if a.signingKey == nil {
 		panic(fmt.Sprintf("jwtguard: %s called on an Auth whose keys only verify (a %T); it needs a Key or KeySet that signs", method, a.keys))
 	}
+}
+
+// currentSigningKey returns the key tokens are signed with now: an error
+// (ErrInternal) when a's keys only verify, or are a KeySet without an
+// active key.
+func (a *Auth) currentSigningKey() (*token.Key, error) {
+	if a.signingKey == nil {
+		return nil, fmt.Errorf("%w: a token cannot be issued: the Auth's keys only verify (a %T)", ErrInternal, a.keys)
+	}
+	key := a.signingKey()
+	if key == nil {
+		return nil, fmt.Errorf("%w: a token cannot be issued: the KeySet has no active key (KeySet.Activate)", ErrInternal)
+	}
+	return key, nil
 }
 
 // sourceResolver is a KeySource other than Key and KeySet as the
@@ -304,14 +322,16 @@ func (a *Auth) issue(ctx context.Context, u User, s Session) (TokenResponse, err
 type draft struct {
 	p        token.Payload
 	lifetime time.Duration
+	key      *token.Key // found when the draft is made, before a refresh token is spent
 }
 
 func (a *Auth) draft(ctx context.Context, u User, s Session) (*draft, error) {
 	if a == nil || a.verifier == nil {
 		return nil, fmt.Errorf("%w: Issue called on an Auth not made by New or FromEnv", ErrInternal)
 	}
-	if a.signingKey == nil {
-		return nil, fmt.Errorf("%w: Issue called on an Auth whose keys only verify (a %T)", ErrInternal, a.keys)
+	key, err := a.currentSigningKey()
+	if err != nil {
+		return nil, err
 	}
 	if u.ID == "" {
 		return nil, fmt.Errorf("%w: cannot issue a token for a user without an ID", ErrInternal)
@@ -326,7 +346,7 @@ func (a *Auth) draft(ctx context.Context, u User, s Session) (*draft, error) {
 			exp = idle
 		}
 	}
-	d := &draft{lifetime: exp.Sub(now)}
+	d := &draft{lifetime: exp.Sub(now), key: key}
 	d.p = token.Payload{
 		Issuer:    a.cfg.issuer,
 		Subject:   u.ID,
@@ -355,11 +375,7 @@ func (a *Auth) draft(ctx context.Context, u User, s Session) (*draft, error) {
 
 // sign signs d.
 func (a *Auth) sign(d *draft) (TokenResponse, error) {
-	key := a.signingKey()
-	if key == nil {
-		return TokenResponse{}, fmt.Errorf("%w: signing: the KeySet has no active key", ErrInternal)
-	}
-	signed, err := token.Sign(key, a.cfg.tokenType, &d.p)
+	signed, err := token.Sign(d.key, a.cfg.tokenType, &d.p)
 	if err != nil {
 		return TokenResponse{}, fmt.Errorf("%w: signing: %w", ErrInternal, err)
 	}

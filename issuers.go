@@ -41,7 +41,11 @@ type Issuer struct {
 // to the Auth's own keys and rules, and when the Auth has an issuer of its
 // own ([WithIssuer]) a token whose iss is neither is refused at once
 // (counted as an issuer refusal). [Claims.Issuer] then tells which issuer
-// verified the token. The Auth signs only with its own keys. [New] refuses
+// verified the token; its Subject is that issuer's name for the user, not
+// one of this service's user IDs. The session store ([WithSessions]) is
+// never asked about such a token (its sid and jti are the other issuer's),
+// and the logout handlers refuse it (401): it cannot end this service's
+// sessions. The Auth signs only with its own keys. [New] refuses
 // an issuer without iss or keys, two with the same iss, or one with the
 // Auth's own iss.
 func WithIssuers(issuers ...Issuer) Option {

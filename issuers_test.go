@@ -2,13 +2,22 @@ package jwtguard_test
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha512"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/jwtguard/jwtguard"
 )
@@ -148,5 +157,67 @@ func TestWithIssuersRefusesBadConfiguration(t *testing.T) {
 		if _, err := jwtguard.New(kyKey(t, "EdDSA"), jwtguard.WithIssuer("https://own"), jwtguard.WithIssuers(is...)); err == nil {
 			t.Errorf("%s: New accepted it", name)
 		}
+	}
+}
+
+// TestForeignTokensAndSessions: with a session store, a token of another
+// issuer (Keycloak's, with its own sid) is verified without asking the
+// store, which knows none of its sessions, and cannot end this service's
+// sessions: the logout handlers refuse it, and the local user whose ID is
+// its sub stays signed in.
+func TestForeignTokensAndSessions(t *testing.T) {
+	const partner = "https://partner.example.com"
+	ecKey, err := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pKey, err := jwtguard.PrivateKey("ES384", ecKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sessions := jwtguard.NewMemorySessionStore()
+	hash, err := jwtguard.HashPassword("correct horse battery")
+	if err != nil {
+		t.Fatal(err)
+	}
+	users, err := jwtguard.NewMemoryStore(jwtguard.User{ID: "1", Username: "alice", PasswordHash: hash})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := jwtguard.New(kyKey(t, "EdDSA"), jwtguard.WithIssuer("https://own.example.com"), jwtguard.WithSessions(sessions),
+		jwtguard.WithLogger(slog.New(slog.DiscardHandler)), jwtguard.WithIssuers(jwtguard.Issuer{Issuer: partner, Keys: pKey.Public()}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	login := httptest.NewRequest("POST", "/login", strings.NewReader(`{"username":"alice","password":"correct horse battery"}`))
+	login.Header.Set("Content-Type", "application/json")
+	rec := vtServe(a.LoginHandler(users), login)
+	if rec.Code != 200 {
+		t.Fatalf("login: %d %s", rec.Code, rec.Body)
+	}
+	var local jwtguard.TokenResponse
+	json.Unmarshal(rec.Body.Bytes(), &local)
+	// Its sub is the local user's ID, and it has a sid of the partner's,
+	// as Keycloak's tokens have.
+	exp := fmt.Sprint(time.Now().Add(time.Minute).Unix())
+	in := vtSeg(`{"alg":"ES384","kid":"`+pKey.ID()+`"}`) + "." + vtSeg(`{"iss":"`+partner+`","sub":"1","sid":"kc-session-1","exp":`+exp+`}`)
+	sum := sha512.Sum384([]byte(in))
+	r, sgn, err := ecdsa.Sign(rand.Reader, ecKey, sum[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	foreign := in + "." + base64.RawURLEncoding.EncodeToString(append(r.FillBytes(make([]byte, 48)), sgn.FillBytes(make([]byte, 48))...))
+	if _, err := kyAuthenticate(a, foreign); err != nil {
+		t.Errorf("a partner token with a sid of its own: %v", err)
+	}
+	for name, h := range map[string]http.Handler{"LogoutHandler": a.LogoutHandler(), "LogoutEverywhereHandler": a.LogoutEverywhereHandler()} {
+		r := httptest.NewRequest("POST", "/logout", nil)
+		r.Header.Set("Authorization", "Bearer "+foreign)
+		if rec := vtServe(h, r); rec.Code != http.StatusUnauthorized {
+			t.Errorf("%s with a partner token: %d %s", name, rec.Code, rec.Body)
+		}
+	}
+	if _, err := kyAuthenticate(a, local.AccessToken); err != nil {
+		t.Errorf("the local user after the partner's logouts: %v", err)
 	}
 }

@@ -877,3 +877,30 @@ func FuzzParseJWK(f *testing.F) {
 		}
 	})
 }
+
+// TestKeySetWithoutSigningKey: a set of public keys only makes the
+// handlers that issue panic when made; a set whose signing key was never
+// activated fails Issue, and a login with 500.
+func TestKeySetWithoutSigningKey(t *testing.T) {
+	public, _ := jwtguard.NewKeySet(kyKey(t, "ES256").Public())
+	a := kyAuth(t, public)
+	users, _ := jwtguard.NewMemoryStore()
+	vtCheckPanics(t, map[string]func(){
+		"LoginHandler":    func() { a.LoginHandler(users) },
+		"RegisterHandler": func() { a.RegisterHandler(users) },
+	}, "public keys only")
+	// The first key verifies only; the second could sign but is not active.
+	inactive, _ := jwtguard.NewKeySet(kyKey(t, "ES256").Public(), kyKey(t, "EdDSA"))
+	sessions := jwtguard.NewMemorySessionStore()
+	b := kyAuth(t, inactive, jwtguard.WithSessions(sessions))
+	if _, err := b.Issue(context.Background(), jwtguard.User{ID: "1"}); !errors.Is(err, jwtguard.ErrInternal) {
+		t.Errorf("Issue without an active key: %v", err)
+	}
+	hash, _ := jwtguard.HashPassword("correct horse battery")
+	withAlice, _ := jwtguard.NewMemoryStore(jwtguard.User{ID: "1", Username: "alice", PasswordHash: hash})
+	r := httptest.NewRequest("POST", "/login", strings.NewReader(`{"username":"alice","password":"correct horse battery"}`))
+	r.Header.Set("Content-Type", "application/json")
+	if rec := vtServe(b.LoginHandler(withAlice), r); rec.Code != http.StatusInternalServerError {
+		t.Errorf("login without an active key: %d %s", rec.Code, rec.Body)
+	}
+}

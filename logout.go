@@ -223,6 +223,9 @@ func (h *logoutHandler) logoutEverywhere(r *http.Request) (bearer bool, err erro
 	if err != nil {
 		return true, err // a 503 (the store failed) carries no challenge either
 	}
+	if vt.foreign {
+		return true, fmt.Errorf("%w: %w", ErrInvalidToken, errForeignLogout)
+	}
 	c := &vt.claims
 	if err := a.cfg.sessions.RevokeUserSessions(ctx, c.Subject, a.cfg.now()); err != nil {
 		return false, storeError(err)
@@ -242,6 +245,9 @@ func (h *logoutHandler) logoutEverywhere(r *http.Request) (bearer bool, err erro
 // past its exp that passes every other check is taken: its signature
 // still names its session) and its revocation (a second logout is no
 // error).
+// errForeignLogout refuses a logout with the token of one of WithIssuers.
+var errForeignLogout = errors.New("a token of another issuer (WithIssuers) cannot end this service's sessions")
+
 func (a *Auth) logoutToken(r *http.Request) (_ *token.Payload, source string, _ error) {
 	tok, source, err := a.extract(r)
 	switch {
@@ -251,10 +257,15 @@ func (a *Auth) logoutToken(r *http.Request) (_ *token.Payload, source string, _ 
 		return nil, "", err
 	}
 	rules, err := a.rulesFor(tok)
-	if err != nil {
+	switch {
+	case err != nil:
 		return nil, source, refusalOf(ErrInvalidToken, err)
+	case rules != nil:
+		// Its sub, sid and jti are the other issuer's, not names of this
+		// service's users and sessions.
+		return nil, source, fmt.Errorf("%w: %w", ErrInvalidToken, errForeignLogout)
 	}
-	p, verr := a.verifierOf(rules).Verify(r.Context(), tok)
+	p, verr := a.verifier.Verify(r.Context(), tok)
 	switch {
 	case errors.Is(verr, token.ErrUnavailable):
 		return nil, source, keysUnavailable(verr)

@@ -162,8 +162,13 @@ func (a *Auth) authenticate(r *http.Request) (*verifiedToken, error) {
 	if err := a.claimsFromPayload(vt, p, rules); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidToken, err)
 	}
-	if err := a.checkRevoked(r, &vt.claims); err != nil {
-		return nil, err
+	// The session store holds this service's sessions: a token of
+	// another issuer names none of them (Keycloak's sid is Keycloak's).
+	vt.foreign = rules != nil
+	if rules == nil {
+		if err := a.checkRevoked(r, &vt.claims); err != nil {
+			return nil, err
+		}
 	}
 	return vt, nil
 }
@@ -294,6 +299,7 @@ func (a *Auth) cookieValue(r *http.Request, name string) (string, error) {
 // reads.
 type verifiedToken struct {
 	claims   Claims
+	foreign  bool // a token of one of WithIssuers, not of the Auth's own keys
 	audience [2]string
 	roles    [4]string
 }

@@ -183,6 +183,10 @@ func (a *Auth) issueLogin(ctx context.Context, u User, readAt time.Time) (TokenR
 	if a.cfg.sessions == nil {
 		return a.Issue(ctx, u)
 	}
+	// No session is started that no token could be signed in.
+	if _, err := a.currentSigningKey(); err != nil {
+		return TokenResponse{}, err
+	}
 	// The session starts when the login read the user: its lifetime and
 	// idle timeout run from then.
 	s := Session{
