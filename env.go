@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -44,7 +45,9 @@ const maxKeyFileSize = 64 << 10
 //     bytes). Required unless a key file is set, and an error beside one;
 //   - JWT_PRIVATE_KEY_FILE: instead of a secret, the path of a PEM private
 //     key (RSA, ECDSA or Ed25519: see [ParseKeyPEM]) that signs and
-//     verifies; its public key is published by [Auth.JWKSHandler];
+//     verifies; its public key is published by [Auth.JWKSHandler]; a key
+//     file that group or others may write is refused (keep a private key
+//     readable by its owner only: chmod 600);
 //   - JWT_PUBLIC_KEY_FILE: the path of PEM public keys, one or more, that
 //     also verify: the previous key during a rotation (see [KeySet]), or,
 //     without JWT_PRIVATE_KEY_FILE, the issuer's keys of a service that
@@ -201,6 +204,11 @@ func readKeyFile(name, path string) ([]byte, error) {
 		return nil, fmt.Errorf("jwtguard: %s: %w", name, err)
 	}
 	defer f.Close()
+	// A key file others may write would let them put their own key in:
+	// refused (outside Windows, whose mode bits say nothing of it).
+	if fi, err := f.Stat(); err == nil && runtime.GOOS != "windows" && fi.Mode().Perm()&0o022 != 0 {
+		return nil, fmt.Errorf("jwtguard: %s (%s) has mode %#o: others may change it; chmod go-w it", name, path, fi.Mode().Perm())
+	}
 	data, err := io.ReadAll(io.LimitReader(f, maxKeyFileSize+1))
 	switch {
 	case err != nil:

@@ -437,6 +437,8 @@ func TestFromEnvKeyFiles(t *testing.T) {
 	if kyHeader(t, hsTok.AccessToken)["alg"] != "HS512" {
 		t.Errorf("JWT_ALGORITHM=HS512: %v", kyHeader(t, hsTok.AccessToken))
 	}
+	writable := write("writable.pem", &pem.Block{Type: "PRIVATE KEY", Bytes: der(edPriv)})
+	os.Chmod(writable, 0o662)
 	notPEM := write("not.pem")
 	os.WriteFile(notPEM, []byte("hello"), 0o600)
 	big := write("big.pem")

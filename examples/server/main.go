@@ -25,7 +25,7 @@
 // a fresh private key for ALG (EdDSA, ES256, RS256, …) to stdout and its
 // public key to stderr, and exits:
 //
-//	go run ./examples/server -generate-key EdDSA > jwt-key.pem
+//	(umask 077; go run ./examples/server -generate-key EdDSA > jwt-key.pem)
 //	JWT_PRIVATE_KEY_FILE=jwt-key.pem go run ./examples/server
 //
 // Replicas share their stores: DATABASE_URL names a PostgreSQL database
