@@ -40,17 +40,6 @@ type Key struct {
 // CanSign reports whether k can sign tokens.
 func (k *Key) CanSign() bool { return k.private != nil || k.secret != nil }
 
-// IsSecret reports whether k is an HMAC secret, which has no public part
-// and is never published.
-func (k *Key) IsSecret() bool { return k.secret != nil }
-
-// Secret returns an HMAC key's secret (nil for other keys); it must not be
-// changed.
-func (k *Key) Secret() []byte { return k.secret }
-
-// Private returns the private key (nil for a verify-only or HMAC key).
-func (k *Key) Private() any { return k.private }
-
 // WithID returns a copy of k with kid id, sharing its prepared state.
 func (k *Key) WithID(id string) *Key {
 	c := *k
