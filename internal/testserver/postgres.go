@@ -181,7 +181,10 @@ func (s *PostgresServer) halt(kill bool) {
 	s.stopped = true
 	signalGroup(s.cmd, sigCont)
 	if kill {
-		s.cmd.Process.Kill()
+		// The postmaster and its backends at once, as when the host
+		// goes away: a backend left alive answers its connection until
+		// it notices that the postmaster is gone.
+		signalGroup(s.cmd, sigKill)
 	} else {
 		s.cmd.Process.Signal(os.Interrupt) // SIGINT: fast shutdown
 	}

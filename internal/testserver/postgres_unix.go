@@ -90,8 +90,12 @@ func signalGroup(cmd *exec.Cmd, sig int) error {
 		}
 		return syscall.Kill(-pid, syscall.Signal(sig))
 	}
+	// The children first: PostgreSQL's backends call setsid, so they are
+	// not in the postmaster's group, and once it is dead they are no
+	// longer its children to be found.
+	kids := children(pid)
 	err := syscall.Kill(-pid, syscall.Signal(sig))
-	for _, c := range children(pid) {
+	for _, c := range kids {
 		syscall.Kill(c, syscall.Signal(sig))
 	}
 	return err
