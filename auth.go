@@ -61,7 +61,8 @@ type Auth struct {
 	guard        *guard.Guard // the login defences
 	maxLoginBody int64
 	register     registerConfig
-	cookies      *cookies // cookie mode, nil when off
+	cookies      *cookies     // cookie mode, nil when off
+	tokenCache   *token.Cache // WithVerifiedTokenCache, shared by every issuer's verifier; nil when off
 }
 
 // New returns an [Auth] that verifies tokens with the keys of keys, and
@@ -103,6 +104,10 @@ func New(keys KeySource, opts ...Option) (*Auth, error) {
 		Now:      cfg.now,
 		Type:     cfg.tokenType,
 	}
+	if cfg.tokenCache > 0 {
+		a.tokenCache = token.NewCache(cfg.tokenCache)
+		tc.Cache = a.tokenCache
+	}
 	if cfg.cookieMode != nil {
 		ck, err := newCookies(cfg.cookieMode, cfg.cookie)
 		if err != nil {
@@ -115,7 +120,7 @@ func New(keys KeySource, opts ...Option) (*Auth, error) {
 		}
 	}
 	a.verifier = token.NewVerifier(tc)
-	if a.issuers, err = newIssuers(&a.cfg); err != nil {
+	if a.issuers, err = newIssuers(&a.cfg, a.tokenCache); err != nil {
 		return nil, err
 	}
 	gc, err := a.cfg.login.guardConfig(cfg.now, a.log)
@@ -242,6 +247,8 @@ func (c *config) validate() error {
 		return errors.New("jwtguard: refresh grace window must be between 0 (none) and a minute")
 	case c.refreshGrace != 0 && c.sessions == nil:
 		return errors.New("jwtguard: WithRefreshGrace without WithSessions")
+	case c.tokenCache < 0 || c.tokenCache > 0 && c.tokenCache < token.MinCacheSize:
+		return fmt.Errorf("jwtguard: verified-token cache size must be 0 (none) or at least %d bytes", token.MinCacheSize)
 	case len(c.trustedOrigins) > 0 && c.cookieMode == nil:
 		return fmt.Errorf("jwtguard: %s is set, but cookie mode (WithCookieMode), which checks origins, is off", envTrustedOrigins)
 	}

@@ -61,8 +61,9 @@ type issuerRules struct {
 	clientID   string
 }
 
-// newIssuers makes the verifier and rules of each issuer of cfg.
-func newIssuers(cfg *config) (map[string]*issuerRules, error) {
+// newIssuers makes the verifier and rules of each issuer of cfg, with
+// cache (nil: none).
+func newIssuers(cfg *config, cache *token.Cache) (map[string]*issuerRules, error) {
 	if len(cfg.issuers) == 0 {
 		return nil, nil
 	}
@@ -90,6 +91,7 @@ func newIssuers(cfg *config) (map[string]*issuerRules, error) {
 				Leeway:   cfg.leeway,
 				Now:      cfg.now,
 				Type:     cfg.tokenType,
+				Cache:    cache,
 			}),
 			rolesClaim: append([]string(nil), is.RolesClaim...),
 			clientID:   is.ClientID,

@@ -111,6 +111,10 @@ func (a *Auth) Stats() Stats {
 	for i, name := range refusalReasons {
 		st.Refusals[name] = a.refusals[i].Load()
 	}
+	if a.tokenCache != nil {
+		cs := a.tokenCache.Stats()
+		st.TokenCacheHits, st.TokenCacheMisses, st.TokenCacheEntries, st.TokenCacheBytes = cs.Hits, cs.Misses, cs.Entries, cs.Bytes
+	}
 	return st
 }
 

@@ -166,6 +166,14 @@ type Stats struct {
 	// allows now (a derived budget follows the measured cost of a
 	// comparison); 0 without a budget.
 	PasswordBudget float64 `json:"password_budget"`
+
+	// The verified-token cache ([WithVerifiedTokenCache]); zero without
+	// one. A hit is a token answered from the cache (expired or not); a
+	// miss is a token verified afresh, a refused one included.
+	TokenCacheHits    uint64 `json:"token_cache_hits"`
+	TokenCacheMisses  uint64 `json:"token_cache_misses"`
+	TokenCacheEntries int64  `json:"token_cache_entries"`
+	TokenCacheBytes   int64  `json:"token_cache_bytes"` // what the entries are counted as, against the budget
 }
 
 // warner spaces out one kind of operator warning: at most one every

@@ -52,6 +52,9 @@ type Config struct {
 	// Type, when non-empty, is the typ header required on verify (RFC
 	// 8725 §3.11; Sign sets it). Empty: not checked.
 	Type string
+	// Cache, when not nil, holds the tokens the Verifier has verified
+	// (see Cache).
+	Cache *Cache
 }
 
 // Payload is the claim set of a token. Verify fills it from the token's JSON

@@ -64,6 +64,7 @@ type Verifier struct {
 	typ      string
 	leeway   time.Duration
 	now      func() time.Time
+	cache    *Cache // nil: none
 	// headers are header segments, as sent, that checkHeader accepted
 	// without a problem in a token whose signature then verified, with
 	// what they say: a token whose header segment is one of them skips
@@ -118,6 +119,7 @@ func NewVerifier(cfg Config) *Verifier {
 		typ:      cfg.Type,
 		leeway:   cfg.Leeway,
 		now:      cfg.Now,
+		cache:    cfg.Cache,
 	}
 	if v.keys == nil {
 		v.keys = Static{NewHMACKey(cfg.Alg, "", cfg.Secret)}
@@ -192,6 +194,15 @@ func (v *Verifier) VerifyInto(ctx context.Context, tok string, p *Payload) error
 // compared as sent, and came through the strict decoder; and the segments
 // are split at the dots.
 func (v *Verifier) verify(ctx context.Context, tok string, p *Payload) error {
+	var slot uint64
+	if v.cache != nil {
+		var e *cacheEntry
+		if e, slot = v.cache.get(v, tok); e != nil {
+			if served, err := v.fromCache(ctx, slot, e, p); served {
+				return err
+			}
+		}
+	}
 	if strings.IndexByte(tok, '\n') >= 0 || strings.IndexByte(tok, '\r') >= 0 {
 		return errBadByte
 	}
@@ -252,7 +263,53 @@ func (v *Verifier) verify(ctx context.Context, tok string, p *Payload) error {
 	if err := p.UnmarshalJSON(raw); err != nil {
 		return fmt.Errorf("%w: %w: could not JSON decode claim: %w", ErrInvalid, errMalformed, err)
 	}
-	return v.checkClaims(p)
+	if err := v.checkClaims(p); err != nil {
+		return err
+	}
+	if v.cache != nil {
+		v.cache.add(slot, v, tok, h, key, p)
+	}
+	return nil
+}
+
+// fromCache answers for tok from its cache entry e, at slot: served is
+// false when the entry cannot answer (its key is no longer the one the
+// kid resolves to), and the token is then to be verified afresh. The time
+// claims are checked as for a token just decoded, so that the answer is
+// the one an uncached verification gives (an expired token's payload
+// comes back with ErrExpired).
+func (v *Verifier) fromCache(ctx context.Context, slot uint64, e *cacheEntry, p *Payload) (served bool, err error) {
+	key, err := v.keys.Resolve(ctx, e.kid, e.alg)
+	if err != nil || key != e.key {
+		// Removed, or replaced under its kid: the entry is dead. A source
+		// that cannot answer now may later; the fresh verification
+		// reports it.
+		if err == nil || errors.Is(err, ErrUnknownKey) {
+			v.cache.drop(slot, e)
+		}
+		v.cache.count(slot, false)
+		return false, nil
+	}
+	v.cache.count(slot, true)
+	*p = e.payload
+	// The lists into p's own storage, so that its caller can do with them
+	// as with a payload just decoded.
+	p.Audience = listInto(p.audBuf[:0], e.payload.Audience)
+	p.Roles = listInto(p.rolesBuf[:0], e.payload.Roles)
+	if err := v.checkClaims(p); err != nil {
+		v.cache.drop(slot, e)
+		return true, err
+	}
+	return true, nil
+}
+
+// listInto returns list copied into buf's storage (growing it when it is
+// too short), nil for nil.
+func listInto[L ~[]string](buf []string, list L) L {
+	if list == nil {
+		return nil
+	}
+	return append(L(buf), list...)
 }
 
 // compactAlphabet is the bytes of a compact serialization: base64url
