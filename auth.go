@@ -199,12 +199,20 @@ func (r sourceResolver) Resolve(ctx context.Context, kid, alg string) (*token.Ke
 	k, err := r.src.VerificationKey(ctx, kid, alg)
 	switch {
 	case errors.Is(err, ErrUnknownKey):
-		return nil, fmt.Errorf("%w: %w", token.ErrUnknownKey, err)
+		return nil, unknownKey{err}
 	case err != nil:
 		return nil, err
 	}
 	return k.k, nil
 }
+
+// unknownKey is a KeySource's ErrUnknownKey as the verifier's: it is
+// token.ErrUnknownKey, with the source's words.
+type unknownKey struct{ err error }
+
+func (e unknownKey) Error() string        { return e.err.Error() }
+func (e unknownKey) Unwrap() error        { return e.err }
+func (e unknownKey) Is(target error) bool { return target == token.ErrUnknownKey }
 
 // mustBeNew panics, naming method, when a was not made by New: a zero Auth
 // (a struct field never assigned, say) has no key to check tokens with.

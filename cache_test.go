@@ -82,8 +82,8 @@ func TestVerifiedTokenCache(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("k1 removed", tok, jwtguard.ErrInvalidToken)
-	if n := a.Stats().Refusals["bad_signature"]; n != 1 {
-		t.Errorf("bad_signature counted %d times, want 1", n)
+	if st := a.Stats().Refusals; st["unknown_key"] != 1 || st["bad_signature"] != 0 {
+		t.Errorf("unknown_key counted %d times, bad_signature %d; want 1 and 0", st["unknown_key"], st["bad_signature"])
 	}
 }
 

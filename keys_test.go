@@ -817,7 +817,35 @@ func TestKeySourceRefusals(t *testing.T) {
 			if strings.Contains(logged.String(), tok[strings.LastIndexByte(tok, '.')+1:]) {
 				t.Errorf("the token's signature is in the log: %s", logged.String())
 			}
+			if tc.name == "unknown kid" {
+				if n := a.Stats().Refusals["unknown_key"]; n != 2 {
+					t.Errorf("unknown_key counted %d times, want 2", n)
+				}
+				if want := `no key for the token's kid (kid \"` + kyKey(t, "EdDSA").ID() + `\", alg EdDSA; the key source says: remote: jwtguard: no key for the token)`; !strings.Contains(logged.String(), want) {
+					t.Errorf("log %s\nwants %s", logged.String(), want)
+				}
+			}
 		})
+	}
+}
+
+// TestKeySourceDownLogsSparingly: while the key source cannot answer,
+// every token with a kid is refused 503, junk too; the first is logged at
+// Error, the others at Debug until keysDownEvery has passed, when the
+// next Error says how many there were.
+func TestKeySourceDownLogsSparingly(t *testing.T) {
+	var logged strings.Builder
+	a := kyAuth(t, failingSource{}, jwtguard.WithLogger(slog.New(slog.NewTextHandler(&logged, &slog.HandlerOptions{Level: slog.LevelDebug}))))
+	h := a.Verify(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { t.Error("reached the handler") }))
+	for i := range 20 {
+		tok := kyCraftHMAC("HS256", fmt.Sprintf(`{"alg":"HS256","kid":"junk-%d"}`, i), `{"sub":"x"}`, []byte("whatever"))
+		if rec := vtServe(h, vtGet("/", "Bearer "+tok)); rec.Code != http.StatusServiceUnavailable {
+			t.Fatalf("status %d, want 503", rec.Code)
+		}
+	}
+	text := logged.String()
+	if e, d := strings.Count(text, "level=ERROR"), strings.Count(text, "level=DEBUG msg=\"jwtguard: request refused\""); e != 1 || d != 19 {
+		t.Errorf("%d Error and %d Debug refusals logged, want 1 and 19:\n%s", e, d, text)
 	}
 }
 

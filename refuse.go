@@ -1,9 +1,12 @@
 package jwtguard
 
 import (
+	"errors"
 	"log/slog"
 	"net/http"
 	"slices"
+
+	"github.com/jwtguard/jwtguard/internal/token"
 )
 
 // The Auth's refusals: how each is wrapped for the ErrorHandler, logged and
@@ -75,24 +78,48 @@ func (a *Auth) refuseBearer(w http.ResponseWriter, r *http.Request, err error) {
 func (a *Auth) logRefusal(r *http.Request, re *refusalError) {
 	i := reasonIndex(re.err)
 	a.refusals[i].Add(1)
-	if refusalReasons[i] == "bad_signature" {
+	switch refusalReasons[i] {
+	case "bad_signature":
 		a.warn(r, &a.warnings.badSignatures, "jwtguard: a burst of tokens with bad signatures (a forgery attempt, or a service signing with another key?)")
+	case "unknown_key":
+		a.warn(r, &a.warnings.unknownKeys, "jwtguard: a burst of tokens whose kid names no key (a key removed before its tokens expired, one not yet published, or tokens of another issuer?)")
 	}
 	level := re.ref.level
+	var count uint64
 	// A *wrapped is a token's refusal (refusalOf), which never wraps a
 	// failing Throttle; errors.As is for the others.
 	if _, ours := re.err.(*wrapped); !ours && isStoreFailure(re.err) {
-		level = slog.LevelError // a failing Throttle: the operator must see it
+		level = slog.LevelError // a failing store: the operator must see it
+		if errors.Is(re.err, token.ErrUnavailable) {
+			// Any token with a kid is refused so while a key source is
+			// down, junk too: at Error at most every keysDownEvery.
+			var now bool
+			if count, now = a.warnings.keysDown.note(); !now {
+				level = slog.LevelDebug
+			}
+		}
 	}
-	if a.log.Enabled(r.Context(), level) {
+	if !a.log.Enabled(r.Context(), level) {
+		return
+	}
+	if count != 0 {
 		a.log.LogAttrs(r.Context(), level, "jwtguard: request refused",
 			slog.Int("status", re.ref.status),
 			slog.String("reason", re.err.Error()),
 			slog.String("method", r.Method),
 			slog.String("path", r.URL.Path),
 			slog.String("remote_addr", r.RemoteAddr),
+			slog.Uint64("count", count), // refused so since the last Error
 		)
+		return
 	}
+	a.log.LogAttrs(r.Context(), level, "jwtguard: request refused",
+		slog.Int("status", re.ref.status),
+		slog.String("reason", re.err.Error()),
+		slog.String("method", r.Method),
+		slog.String("path", r.URL.Path),
+		slog.String("remote_addr", r.RemoteAddr),
+	)
 }
 
 // Stats returns the current counters. It is safe for concurrent use.

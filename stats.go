@@ -35,6 +35,7 @@ var refusalReasons = [...]string{
 	"password_rejected",      // ErrPasswordRejected
 	"username_taken",         // ErrUserExists
 	"cross_origin",           // errCrossOrigin: refused by the CSRF check (cookie mode)
+	"unknown_key",            // ErrInvalidToken: no key for its kid (a key removed, or not yet published)
 }
 
 // tokenReasonIndex returns the index in refusalReasons of a token the
@@ -45,6 +46,8 @@ func tokenReasonIndex(err error) int {
 		return 2
 	case token.ReasonSignature:
 		return 3
+	case token.ReasonUnknownKey:
+		return 24
 	case token.ReasonIssuer:
 		return 5
 	case token.ReasonAudience:
@@ -137,21 +140,25 @@ type Stats struct {
 	// invalid_credentials, throttled, overloaded, method_not_allowed,
 	// unsupported_media_type, request_too_large, internal, revoked (a
 	// token of a revoked session, or one a logout denied: [WithSessions]),
-	// and the refresh handler's invalid_grant, refresh_reused (a spent
-	// refresh token presented again: its session was revoked) and
-	// unsupported_grant_type, and the register handler's username_rejected,
-	// password_rejected and username_taken (a 429 of the register handler
-	// counts as throttled).
+	// unknown_key (a token whose kid names no key: signed with a key
+	// removed from the set too early, or with one not yet published to a
+	// JWKS this service reads, or with none of ours), cross_origin (cookie
+	// mode's CSRF check), and the refresh handler's invalid_grant,
+	// refresh_reused (a spent refresh token presented again: its session
+	// was revoked) and unsupported_grant_type, and the register handler's
+	// username_rejected, password_rejected and username_taken (a 429 of
+	// the register handler counts as throttled).
 	// A rise in bad_signature is a forgery attempt or a service signing
-	// with another key; in throttled and overloaded, a password-guessing
-	// flood. The signature is checked before the claims are decoded, and
-	// before the header's other checks, so a forgery counts under
+	// with another key; in unknown_key, a rotation out of step; in
+	// throttled and overloaded, a password-guessing flood. The signature
+	// is checked before the claims are decoded, and before the header's
+	// other checks, so a forgery counts under
 	// bad_signature whatever its claims say; only a token whose layout or
 	// encoding cannot be read counts under malformed_token first. These
 	// keys are finer than the reason member of a refusal's body, which a
 	// client reads: token_invalid there is one of malformed_token,
-	// bad_signature, wrong_issuer, wrong_audience, invalid_claims or
-	// revoked here.
+	// bad_signature, unknown_key, wrong_issuer, wrong_audience,
+	// invalid_claims or revoked here.
 	Refusals map[string]uint64 `json:"refusals"`
 
 	// What the login handlers of the Auth did with password comparisons
@@ -204,6 +211,8 @@ type warnings struct {
 	noVerify      warner // Require reached without Verify in front
 	noScheme      warner // a token in the Authorization header without "Bearer "
 	badSignatures warner // a burst of tokens with bad signatures
+	unknownKeys   warner // a burst of tokens whose kid names no key
+	keysDown      warner // tokens refused because the key source cannot answer
 }
 
 func newWarnings() *warnings {
@@ -211,8 +220,15 @@ func newWarnings() *warnings {
 	w.noVerify.every, w.noVerify.threshold = time.Minute, 1
 	w.noScheme.every, w.noScheme.threshold = time.Minute, 1
 	w.badSignatures.every, w.badSignatures.threshold = time.Minute, badSignatureBurst
+	w.unknownKeys.every, w.unknownKeys.threshold = time.Minute, badSignatureBurst
+	w.keysDown.every, w.keysDown.threshold = keysDownEvery, 1
 	return w
 }
+
+// keysDownEvery spaces out the Error logs of tokens refused because the
+// key source cannot answer (a JWKS not fetched yet): every token with a
+// kid is one, junk included, and each is logged at Debug in between.
+const keysDownEvery = 10 * time.Second
 
 // badSignatureBurst is how many bad signatures make a burst worth a
 // warning (at most one a minute).

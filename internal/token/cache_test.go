@@ -233,8 +233,8 @@ func TestCacheKeyChanges(t *testing.T) {
 
 	// Retired: its kid names no key.
 	keys.key.Store(edKey(t, "k2"))
-	if err := verify(); Reason(err) != ReasonSignature {
-		t.Errorf("after its key was removed: %v, want a refusal for its key", err)
+	if err := verify(); Reason(err) != ReasonUnknownKey {
+		t.Errorf("after its key was removed: %v, want an unknown key", err)
 	}
 	if n := c.Stats().Entries; n != 0 {
 		t.Errorf("%d entries after its key was removed, want 0", n)

@@ -94,7 +94,9 @@ type Resolver interface {
 }
 
 // ErrUnknownKey is a Resolver's answer for a kid (or a kid-less token) it
-// has no key for: the token is invalid.
+// has no key for: the token is invalid, for the reason ReasonUnknownKey (its
+// signature cannot be checked: a key removed, not yet published, or never
+// ours).
 var ErrUnknownKey = errors.New("no key for the token's kid")
 
 // Static is a Resolver of one key: a token with a kid other than the
@@ -228,8 +230,10 @@ func (v *Verifier) verify(ctx context.Context, tok string, p *Payload) error {
 	}
 	key, err := v.keys.Resolve(ctx, h.kid, h.alg)
 	switch {
+	case err == ErrUnknownKey:
+		return fmt.Errorf("%w: %w (kid %q, alg %s)", ErrInvalid, ErrUnknownKey, h.kid, h.alg)
 	case errors.Is(err, ErrUnknownKey):
-		return fmt.Errorf("%w: %w: %w (kid %q, alg %s)", ErrInvalid, errSignature, err, h.kid, h.alg)
+		return fmt.Errorf("%w: %w (kid %q, alg %s; the key source says: %v)", ErrInvalid, ErrUnknownKey, h.kid, h.alg, err)
 	case err != nil:
 		return fmt.Errorf("%w: kid %q, alg %s: %w", ErrUnavailable, h.kid, h.alg, err)
 	case key == nil:
@@ -237,7 +241,7 @@ func (v *Verifier) verify(ctx context.Context, tok string, p *Payload) error {
 	case !SameAlg(h.alg, key.Alg):
 		// The key named by kid is for another algorithm: an HS256 token
 		// "signed" with an RSA key's public bytes stops here.
-		return fmt.Errorf("%w: %w: signing method %s is invalid", ErrInvalid, errSignature, h.alg)
+		return fmt.Errorf("%w: %w: signing method %s is invalid: the key of kid %q is for %s only", ErrInvalid, errSignature, h.alg, key.ID, key.Alg)
 	}
 	if err := key.check.check(tok[:second], tok[second+1:]); err != nil {
 		return err
