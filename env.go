@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"os"
 	"runtime"
@@ -46,8 +47,9 @@ const maxKeyFileSize = 64 << 10
 //   - JWT_PRIVATE_KEY_FILE: instead of a secret, the path of a PEM private
 //     key (RSA, ECDSA or Ed25519: see [ParseKeyPEM]) that signs and
 //     verifies; its public key is published by [Auth.JWKSHandler]; a key
-//     file that group or others may write is refused (keep a private key
-//     readable by its owner only: chmod 600);
+//     file that group or others may write is refused, and one they may
+//     read is warned about (keep a private key readable by its owner
+//     only: chmod 600);
 //   - JWT_PUBLIC_KEY_FILE: the path of PEM public keys, one or more, that
 //     also verify: the previous key during a rotation (see [KeySet]), or,
 //     without JWT_PRIVATE_KEY_FILE, the issuer's keys of a service that
@@ -86,7 +88,7 @@ func FromEnv(opts ...Option) (*Auth, error) {
 // tests, configuration files, or a secret fetched from a vault.
 func FromLookupEnv(lookup func(key string) (string, bool), opts ...Option) (*Auth, error) {
 	getenv := func(key string) string { v, _ := lookup(key); return v }
-	keys, err := envKeys(getenv)
+	keys, warnings, err := envKeys(getenv)
 	if err != nil {
 		return nil, err
 	}
@@ -129,59 +131,72 @@ func FromLookupEnv(lookup func(key string) (string, bool), opts ...Option) (*Aut
 	}
 	// The keys were made above, so an error from New is about an option;
 	// it is returned as it is rather than blamed on JWT_SECRET.
-	return New(keys, append(envOpts, opts...)...)
+	a, err := New(keys, append(envOpts, opts...)...)
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range warnings {
+		a.log.Warn(w)
+	}
+	return a, nil
 }
 
 // envKeys makes FromEnv's keys: the HMAC key of JWT_SECRET, or a KeySet of
-// the key files.
-func envKeys(getenv func(string) string) (KeySource, error) {
+// the key files; and warnings for the operator.
+func envKeys(getenv func(string) string) (_ KeySource, warnings []string, _ error) {
 	secret, private, public, alg := getenv(envSecret), getenv(envPrivateKeyFile), getenv(envPublicKeyFile), getenv(envAlgorithm)
 	switch {
 	case secret != "" && (private != "" || public != ""):
-		return nil, fmt.Errorf("jwtguard: %s and a key file (%s, %s) are both set; set one", envSecret, envPrivateKeyFile, envPublicKeyFile)
+		return nil, nil, fmt.Errorf("jwtguard: %s and a key file (%s, %s) are both set; set one", envSecret, envPrivateKeyFile, envPublicKeyFile)
 	case secret == "" && private == "" && public == "":
-		return nil, fmt.Errorf("jwtguard: %s is not set (or empty); set it to 32 or more bytes of random data (try: openssl rand -base64 48), or set %s to a PEM private key", envSecret, envPrivateKeyFile)
+		return nil, nil, fmt.Errorf("jwtguard: %s is not set (or empty); set it to 32 or more bytes of random data (try: openssl rand -base64 48), or set %s to a PEM private key", envSecret, envPrivateKeyFile)
 	case secret != "":
 		alg = cmpOr(alg, "HS256")
 		if _, ok := token.Algorithms[alg]; !ok {
-			return nil, fmt.Errorf("jwtguard: %s is %q, which is not an HMAC algorithm (HS256, HS384, HS512) for %s", envAlgorithm, alg, envSecret)
+			return nil, nil, fmt.Errorf("jwtguard: %s is %q, which is not an HMAC algorithm (HS256, HS384, HS512) for %s", envAlgorithm, alg, envSecret)
 		}
 		key, err := HMACKey(alg, []byte(secret))
 		if err != nil {
 			n := token.Algorithms[alg]
-			return nil, fmt.Errorf("jwtguard: %s is %d bytes; %s needs at least %d bytes of random data (try: openssl rand -base64 %d)", envSecret, len(secret), alg, n, n+n/2)
+			return nil, nil, fmt.Errorf("jwtguard: %s is %d bytes; %s needs at least %d bytes of random data (try: openssl rand -base64 %d)", envSecret, len(secret), alg, n, n+n/2)
 		}
-		return key, nil
+		return key, nil, nil
 	case alg != "" && !token.Supported(alg):
-		return nil, fmt.Errorf("jwtguard: %s: %w", envAlgorithm, unsupportedAlg(alg))
+		return nil, nil, fmt.Errorf("jwtguard: %s: %w", envAlgorithm, unsupportedAlg(alg))
 	}
 	var keys []Key
 	if private != "" {
-		data, err := readKeyFile(envPrivateKeyFile, private)
+		data, mode, err := readKeyFile(envPrivateKeyFile, private)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
+		}
+		if mode&0o044 != 0 && runtime.GOOS != "windows" {
+			// Refusing it would refuse a Kubernetes Secret volume's
+			// default mode (0644); most such files are read in a
+			// container of one user. Said, not refused.
+			warnings = append(warnings, fmt.Sprintf("jwtguard: %s (%s) has mode %#o: others may read the private key; chmod 600 it (a Kubernetes Secret volume: defaultMode 0400)", envPrivateKeyFile, private, mode))
 		}
 		k, err := ParseKeyPEM(alg, data)
 		if err == nil && !k.CanSign() {
 			err = errors.New("it holds a public key; the private key signs (put public keys in " + envPublicKeyFile + ")")
 		}
 		if err != nil {
-			return nil, fmt.Errorf("jwtguard: %s (%s): %w", envPrivateKeyFile, private, err)
+			return nil, nil, fmt.Errorf("jwtguard: %s (%s): %w", envPrivateKeyFile, private, err)
 		}
 		keys = append(keys, k)
 	}
 	if public != "" {
-		data, err := readKeyFile(envPublicKeyFile, public)
+		data, _, err := readKeyFile(envPublicKeyFile, public)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		more, err := parsePEMKeys(alg, data)
 		if err != nil {
-			return nil, fmt.Errorf("jwtguard: %s (%s): %w", envPublicKeyFile, public, err)
+			return nil, nil, fmt.Errorf("jwtguard: %s (%s): %w", envPublicKeyFile, public, err)
 		}
 		for _, k := range more {
 			if k.CanSign() {
-				return nil, fmt.Errorf("jwtguard: %s (%s) holds a private key; it is for public keys (the private key goes in %s)", envPublicKeyFile, public, envPrivateKeyFile)
+				return nil, nil, fmt.Errorf("jwtguard: %s (%s) holds a private key; it is for public keys (the private key goes in %s)", envPublicKeyFile, public, envPrivateKeyFile)
 			}
 			// The signing key's own public key, listed too, is the same key.
 			if len(keys) > 0 && k.ID() == keys[0].ID() {
@@ -192,31 +207,37 @@ func envKeys(getenv func(string) string) (KeySource, error) {
 	}
 	set, err := NewKeySet(keys...)
 	if err != nil {
-		return nil, fmt.Errorf("jwtguard: %s and %s: %w", envPrivateKeyFile, envPublicKeyFile, err)
+		return nil, nil, fmt.Errorf("jwtguard: %s and %s: %w", envPrivateKeyFile, envPublicKeyFile, err)
 	}
-	return set, nil
+	return set, warnings, nil
 }
 
-// readKeyFile reads the key file path of the variable name, bounded.
-func readKeyFile(name, path string) ([]byte, error) {
+// readKeyFile reads the key file path of the variable name, bounded, and
+// returns its permission bits too.
+func readKeyFile(name, path string) ([]byte, fs.FileMode, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("jwtguard: %s: %w", name, err)
+		return nil, 0, fmt.Errorf("jwtguard: %s: %w", name, err)
 	}
 	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, 0, fmt.Errorf("jwtguard: %s: %w", name, err)
+	}
+	mode := fi.Mode().Perm()
 	// A key file others may write would let them put their own key in:
 	// refused (outside Windows, whose mode bits say nothing of it).
-	if fi, err := f.Stat(); err == nil && runtime.GOOS != "windows" && fi.Mode().Perm()&0o022 != 0 {
-		return nil, fmt.Errorf("jwtguard: %s (%s) has mode %#o: others may change it; chmod go-w it", name, path, fi.Mode().Perm())
+	if runtime.GOOS != "windows" && mode&0o022 != 0 {
+		return nil, 0, fmt.Errorf("jwtguard: %s (%s) has mode %#o: others may change it; chmod go-w it", name, path, mode)
 	}
 	data, err := io.ReadAll(io.LimitReader(f, maxKeyFileSize+1))
 	switch {
 	case err != nil:
-		return nil, fmt.Errorf("jwtguard: %s: %w", name, err)
+		return nil, 0, fmt.Errorf("jwtguard: %s: %w", name, err)
 	case len(data) > maxKeyFileSize:
-		return nil, fmt.Errorf("jwtguard: %s (%s) is over %d KiB; it should hold PEM keys", name, path, maxKeyFileSize>>10)
+		return nil, 0, fmt.Errorf("jwtguard: %s (%s) is over %d KiB; it should hold PEM keys", name, path, maxKeyFileSize>>10)
 	}
-	return data, nil
+	return data, mode, nil
 }
 
 // parseLifetime parses JWT_EXPIRES_IN as FromEnv documents it. White space

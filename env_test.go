@@ -7,6 +7,7 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
+	"io/fs"
 	"log/slog"
 	"net/http/httptest"
 	"os"
@@ -436,6 +437,24 @@ func TestFromEnvKeyFiles(t *testing.T) {
 	hsTok, _ := hs.Issue(context.Background(), jwtguard.User{ID: "1"})
 	if kyHeader(t, hsTok.AccessToken)["alg"] != "HS512" {
 		t.Errorf("JWT_ALGORITHM=HS512: %v", kyHeader(t, hsTok.AccessToken))
+	}
+	// A private key others may read is said, in a warning, not refused
+	// (a Kubernetes Secret volume's default is 0644); the owner-only one
+	// above was not warned about.
+	for _, tc := range []struct {
+		mode fs.FileMode
+		warn bool
+	}{{0o600, false}, {0o400, false}, {0o640, true}, {0o644, true}} {
+		readable := write("readable.pem", &pem.Block{Type: "PRIVATE KEY", Bytes: der(edPriv)})
+		os.Chmod(readable, tc.mode)
+		var logged strings.Builder
+		if _, err := jwtguard.FromLookupEnv(env(map[string]string{"JWT_PRIVATE_KEY_FILE": readable}), jwtguard.WithLogger(slog.New(slog.NewTextHandler(&logged, nil)))); err != nil {
+			t.Errorf("mode %#o: %v", tc.mode, err)
+		}
+		if warned := strings.Contains(logged.String(), "level=WARN") && strings.Contains(logged.String(), "others may read the private key; chmod 600"); warned != tc.warn {
+			t.Errorf("mode %#o: warned %v, want %v: %s", tc.mode, warned, tc.warn, logged.String())
+		}
+		os.Remove(readable)
 	}
 	writable := write("writable.pem", &pem.Block{Type: "PRIVATE KEY", Bytes: der(edPriv)})
 	os.Chmod(writable, 0o662)

@@ -374,7 +374,7 @@ func generateKey(alg string, stdout, stderr io.Writer) error {
 	if err := pem.Encode(stdout, &pem.Block{Type: "PRIVATE KEY", Bytes: der}); err != nil {
 		return err
 	}
-	fmt.Fprintf(stderr, "A %s key, kid %s. Keep the private key (stdout) secret: JWT_PRIVATE_KEY_FILE=<file>", alg, key.ID())
+	fmt.Fprintf(stderr, "The private key (stdout) of a new %s key, kid %s: keep it secret (chmod 600), and start with JWT_PRIVATE_KEY_FILE=<file>", alg, key.ID())
 	// The algorithm a key's kind implies (EdDSA, ES* by curve, RS256)
 	// needs no JWT_ALGORITHM; the others do.
 	if alg == "Ed25519" || strings.HasPrefix(alg, "PS") || alg == "RS384" || alg == "RS512" {
