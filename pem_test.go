@@ -8,6 +8,7 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/json"
 	"encoding/pem"
 	"os"
 	"path/filepath"
@@ -453,4 +454,109 @@ func TestFromEnvKeyFilesStrictPEM(t *testing.T) {
 			t.Errorf("%s: %v, want an error naming %s and saying %q", name, err, tc.variable, tc.want)
 		}
 	}
+}
+
+// FuzzParseKeyPEM: ParseKeyPEM never panics, and a key it accepts has an
+// algorithm and kid, and round trips: its Public() marshals to a JWK that
+// parses back to the same kid and algorithm and only verifies, and a
+// signing key signs a token its public key verifies. The data it accepts
+// is its blocks and white space only (encoding/pem reads the same blocks,
+// with nothing left over or skipped), and encoding/pem reads the same key
+// from the data.
+func FuzzParseKeyPEM(f *testing.F) {
+	ks := pmKeys()
+	pkcs1 := pmBlock("RSA PRIVATE KEY", x509.MarshalPKCS1PrivateKey(ks.rsa))
+	for _, seed := range []struct{ data, alg string }{
+		{pmPKCS8(f, ks.ed), ""},
+		{pmPKCS8(f, ks.ed), "Ed25519"},
+		{pmPKIX(f, ks.ed.Public()), ""},
+		{pmPKCS8(f, ks.rsa), "PS256"},
+		{pkcs1, ""},
+		{pmBlock("RSA PUBLIC KEY", x509.MarshalPKCS1PublicKey(&ks.rsa.PublicKey)), "RS512"},
+		{pmPKIX(f, &ks.rsa.PublicKey), ""},
+		{pmParamsP256 + pmSEC1(f, ks.p256), ""},
+		{pmParamsP384 + "\r\n" + pmSEC1(f, ks.p384), "ES384"},
+		{pmParamsP521 + pmPKIX(f, &ks.p521.PublicKey), ""},
+		{pmPKCS8(f, ks.p521), "ES512"},
+		{strings.ReplaceAll(pmPKCS8(f, ks.p256), "\n", "\r\n"), ""},
+		{"\n \t\n" + pmPKIX(f, &ks.p384.PublicKey) + "\t\n", ""},
+		{pmTestdata(f, "openssl-ec-text.pem"), ""},
+		{pmTestdata(f, "openssl-pkey-text.pem"), ""},
+		{pmTestdata(f, "openssl-ecparam-explicit.pem") + pmSEC1(f, ks.p256), ""},
+		{"Bag Attributes\n    localKeyID: 01 \nKey Attributes: <No Attributes>\n" + pmPKCS8(f, ks.ed), ""},
+		{pmPKCS8(f, ks.ed) + pmPKCS8(f, ks.ed), ""},
+		{"-----BEGIN PRIVATE KEY----- x\n" + pkcs1[len("-----BEGIN RSA PRIVATE KEY-----\n"):], ""},
+		{"", ""},
+	} {
+		f.Add([]byte(seed.data), seed.alg)
+	}
+	f.Fuzz(func(t *testing.T, data []byte, alg string) {
+		k, err := jwtguard.ParseKeyPEM(alg, data)
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "jwtguard: ") {
+				t.Fatalf("an error not of jwtguard: %v", err)
+			}
+			return
+		}
+		if k.Algorithm() == "" || k.ID() == "" || alg != "" && k.Algorithm() != alg {
+			t.Fatalf("alg %q kid %q (configured %q)", k.Algorithm(), k.ID(), alg)
+		}
+		// The data is its blocks and white space: encoding/pem reads them
+		// all, one after another, and writes them back to the same text
+		// once white space is taken out.
+		var again []byte
+		var keyBlock *pem.Block
+		for rest := data; ; {
+			b, r := pem.Decode(rest)
+			if b == nil {
+				if len(strings.Trim(string(rest), " \t\r\n")) != 0 {
+					t.Fatalf("encoding/pem leaves %q", rest)
+				}
+				break
+			}
+			if len(b.Headers) != 0 {
+				t.Fatalf("a block with headers: %v", b.Headers)
+			}
+			if b.Type != "EC PARAMETERS" {
+				if keyBlock != nil {
+					t.Fatal("two key blocks")
+				}
+				keyBlock = b
+			}
+			again, rest = append(again, pem.EncodeToMemory(b)...), r
+		}
+		noSpace := strings.NewReplacer(" ", "", "\t", "", "\r", "", "\n", "")
+		if noSpace.Replace(string(again)) != noSpace.Replace(string(data)) {
+			t.Fatalf("the data is not its blocks alone:\n%q\nencoding/pem:\n%q", data, again)
+		}
+		if keyBlock == nil {
+			t.Fatal("no key block")
+		}
+		same, err := jwtguard.ParseKeyPEM(alg, pem.EncodeToMemory(keyBlock))
+		if err != nil || same.ID() != k.ID() || same.CanSign() != k.CanSign() {
+			t.Fatalf("encoding/pem's key block alone: %q %v, %v", same.ID(), same.CanSign(), err)
+		}
+		pub := k.Public()
+		if pub.CanSign() || pub.ID() != k.ID() || pub.Algorithm() != k.Algorithm() {
+			t.Fatalf("Public: CanSign %v kid %q alg %q", pub.CanSign(), pub.ID(), pub.Algorithm())
+		}
+		j, err := json.Marshal(pub)
+		if err != nil {
+			t.Fatal(err)
+		}
+		back, err := jwtguard.ParseJWK(j, "")
+		if err != nil || back.ID() != k.ID() || back.Algorithm() != k.Algorithm() || back.CanSign() {
+			t.Fatalf("%s: back %q %q %v, %v", j, back.ID(), back.Algorithm(), back.CanSign(), err)
+		}
+		if !k.CanSign() {
+			return
+		}
+		tok := kyIssue(t, kyAuth(t, k))
+		if _, err := kyAuthenticate(kyAuth(t, pub), tok); err != nil {
+			t.Fatalf("the public key does not verify the key's token: %v", err)
+		}
+		if _, err := kyAuthenticate(kyAuth(t, back), tok); err != nil {
+			t.Fatalf("the JWK does not verify the key's token: %v", err)
+		}
+	})
 }
