@@ -1,6 +1,7 @@
 package jwtguard
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/ecdsa"
@@ -10,9 +11,9 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
+	"encoding/asn1"
 	"encoding/base64"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"math/big"
@@ -198,11 +199,29 @@ func unsupportedAlg(alg string) error {
 // ParseKeyPEM returns the key in data, PEM-encoded: a private key
 // ("PRIVATE KEY", PKCS #8; "RSA PRIVATE KEY", PKCS #1; "EC PRIVATE KEY",
 // SEC 1), which signs and verifies, or a public key ("PUBLIC KEY", PKIX;
-// "RSA PUBLIC KEY", PKCS #1), which only verifies. An "EC PARAMETERS"
-// block before the key (as openssl ecparam -genkey writes) is skipped;
-// any other block, a second key, or text after the key is an error, so a
-// file holds one key. alg, and the kid, are as [PrivateKey] has them. An
-// error never includes the key's bytes.
+// "RSA PUBLIC KEY", PKCS #1), which only verifies. alg, and the kid, are
+// as [PrivateKey] has them. An error never includes the key's bytes.
+//
+// The data is read strictly, so that it cannot mean one thing here and
+// another to a laxer reader: it is PEM blocks and white space, nothing
+// else. A block is the line "-----BEGIN TYPE-----", lines of base64 (the
+// standard alphabet, padded, in canonical form) and the line
+// "-----END TYPE-----" of the same TYPE, each with nothing before it on
+// its line. A line ends in LF or CRLF (the last one may end in neither),
+// after any spaces and tabs. Blank lines, or lines of spaces and tabs,
+// may come before, between and after the blocks, but not inside one.
+// Anything else is an error: text outside the blocks (such as the
+// explanatory text openssl writes with -text, or the "Bag Attributes" of
+// a PKCS #12 export: remove it, or write the key alone with openssl
+// pkey), a byte order mark, PEM headers (an encrypted key), a BEGIN or
+// END line with more on it, an END line of another TYPE, a block without
+// its END line, and a key's DER with bytes after it.
+//
+// An "EC PARAMETERS" block (as openssl ecparam -genkey writes before the
+// key) holds no key: it must name P-256, P-384 or P-521 by its OBJECT
+// IDENTIFIER (explicit parameters are an error), and the block right
+// after it must hold an EC key on that curve. Any other block, or a
+// second key, is an error, so the data holds one key.
 func ParseKeyPEM(alg string, data []byte) (Key, error) {
 	keys, err := parsePEMKeys(alg, data)
 	if err != nil {
@@ -216,24 +235,48 @@ func ParseKeyPEM(alg string, data []byte) (Key, error) {
 
 // parsePEMKeys returns every key in data, as ParseKeyPEM reads one.
 func parsePEMKeys(alg string, data []byte) ([]Key, error) {
-	var keys []Key
-	rest := data
-	for n := 1; ; n++ {
-		var block *pem.Block
-		block, rest = pem.Decode(rest)
-		if block == nil {
-			break
-		}
-		k, err := pemKey(alg, block)
-		if err != nil {
-			return nil, fmt.Errorf("jwtguard: PEM block %d (%s): %w", n, block.Type, err)
-		}
-		if k.k != nil {
-			keys = append(keys, k)
-		}
+	blocks, err := readPEM(data)
+	if err != nil {
+		return nil, err
 	}
-	if len(strings.TrimSpace(string(rest))) != 0 {
-		return nil, errors.New("jwtguard: the PEM data has text that is not a PEM block")
+	var (
+		keys []Key
+		// params is the number of an EC PARAMETERS block not yet followed
+		// by its key (0 for none), and curve the curve it names.
+		params int
+		curve  string
+	)
+	for i, b := range blocks {
+		n := i + 1
+		if b.typ == "EC PARAMETERS" {
+			if params != 0 {
+				return nil, fmt.Errorf("jwtguard: PEM block %d (EC PARAMETERS) is followed by another EC PARAMETERS block, not by the EC key it is for", params)
+			}
+			c, err := ecParamsCurve(b.der)
+			if err != nil {
+				return nil, fmt.Errorf("jwtguard: PEM block %d (EC PARAMETERS): %w", n, err)
+			}
+			params, curve = n, c
+			continue
+		}
+		k, err := pemKey(alg, b)
+		if err != nil {
+			return nil, fmt.Errorf("jwtguard: PEM block %d (%s): %w", n, pemTypeName(b.typ), err)
+		}
+		if params != 0 {
+			pub, ok := k.k.Public.(*ecdsa.PublicKey)
+			if !ok {
+				return nil, fmt.Errorf("jwtguard: PEM block %d (EC PARAMETERS) names %s, but the key after it (PEM block %d, %s) is not an EC key", params, curve, n, b.typ)
+			}
+			if got := pub.Curve.Params().Name; got != curve {
+				return nil, fmt.Errorf("jwtguard: PEM block %d (EC PARAMETERS) names %s, but the key after it (PEM block %d, %s) is on %s", params, curve, n, b.typ, got)
+			}
+			params = 0
+		}
+		keys = append(keys, k)
+	}
+	if params != 0 {
+		return nil, fmt.Errorf("jwtguard: PEM block %d (EC PARAMETERS) is not followed by the EC key it is for", params)
 	}
 	if len(keys) == 0 {
 		return nil, errors.New("jwtguard: the PEM data holds no key")
@@ -241,38 +284,240 @@ func parsePEMKeys(alg string, data []byte) ([]Key, error) {
 	return keys, nil
 }
 
-// pemKey reads one block: the zero Key for EC PARAMETERS.
-func pemKey(alg string, b *pem.Block) (Key, error) {
-	if len(b.Headers) != 0 {
-		return Key{}, errors.New("PEM headers (an encrypted key?) are not read; decrypt the key first")
-	}
-	var (
-		key any
-		err error
-	)
-	switch b.Type {
-	case "EC PARAMETERS":
-		return Key{}, nil
+// pemKey reads the key of one block (never EC PARAMETERS).
+func pemKey(alg string, b pemBlock) (Key, error) {
+	var parse func([]byte) (any, error)
+	switch b.typ {
 	case "PRIVATE KEY":
-		key, err = x509.ParsePKCS8PrivateKey(b.Bytes)
+		parse = x509.ParsePKCS8PrivateKey
 	case "RSA PRIVATE KEY":
-		key, err = x509.ParsePKCS1PrivateKey(b.Bytes)
+		parse = func(der []byte) (any, error) { return x509.ParsePKCS1PrivateKey(der) }
 	case "EC PRIVATE KEY":
-		key, err = x509.ParseECPrivateKey(b.Bytes)
+		parse = func(der []byte) (any, error) { return x509.ParseECPrivateKey(der) }
 	case "PUBLIC KEY":
-		key, err = x509.ParsePKIXPublicKey(b.Bytes)
+		parse = x509.ParsePKIXPublicKey
 	case "RSA PUBLIC KEY":
-		key, err = x509.ParsePKCS1PublicKey(b.Bytes)
+		parse = func(der []byte) (any, error) { return x509.ParsePKCS1PublicKey(der) }
 	default:
 		return Key{}, errors.New("not a key block (PRIVATE KEY, RSA PRIVATE KEY, EC PRIVATE KEY, PUBLIC KEY or RSA PUBLIC KEY)")
 	}
+	// crypto/x509 ignores bytes after a PKCS #8 or SEC 1 key; they are
+	// refused here, for every kind, so that nothing rides along unread.
+	rest, err := asn1.Unmarshal(b.der, &asn1.RawValue{})
+	if err != nil {
+		return Key{}, errors.New("the block's data is not DER")
+	}
+	if len(rest) != 0 {
+		return Key{}, fmt.Errorf("the block's data has %d bytes after the key's DER", len(rest))
+	}
+	key, err := parse(b.der)
 	if err != nil {
 		return Key{}, err
 	}
-	if s, ok := key.(crypto.Signer); ok && strings.Contains(b.Type, "PRIVATE") {
+	if s, ok := key.(crypto.Signer); ok && strings.Contains(b.typ, "PRIVATE") {
 		return PrivateKey(alg, s)
 	}
 	return PublicKey(alg, key)
+}
+
+// The named curves an EC PARAMETERS block may hold (RFC 5480 §2.1.1.1).
+var (
+	oidP256 = asn1.ObjectIdentifier{1, 2, 840, 10045, 3, 1, 7}
+	oidP384 = asn1.ObjectIdentifier{1, 3, 132, 0, 34}
+	oidP521 = asn1.ObjectIdentifier{1, 3, 132, 0, 35}
+)
+
+// ecParamsCurve returns the name of the curve an EC PARAMETERS block's
+// DER names: P-256, P-384 or P-521, by OBJECT IDENTIFIER only.
+func ecParamsCurve(der []byte) (string, error) {
+	switch {
+	case bytes.HasPrefix(der, []byte{0x30}): // SEQUENCE: SpecifiedECDomain
+		return "", errors.New("the parameters are explicit, not a named curve; leave the block out, or write it by name (openssl ecparam -name prime256v1, secp384r1 or secp521r1)")
+	case bytes.HasPrefix(der, []byte{0x05}): // NULL: implicitlyCA
+		return "", errors.New("the parameters are implicit (NULL) and name no curve")
+	}
+	var oid asn1.ObjectIdentifier
+	rest, err := asn1.Unmarshal(der, &oid)
+	if err != nil {
+		return "", errors.New("the block is not a DER OBJECT IDENTIFIER naming a curve")
+	}
+	if len(rest) != 0 {
+		return "", fmt.Errorf("the block has %d bytes after the curve's OBJECT IDENTIFIER", len(rest))
+	}
+	switch {
+	case oid.Equal(oidP256):
+		return "P-256", nil
+	case oid.Equal(oidP384):
+		return "P-384", nil
+	case oid.Equal(oidP521):
+		return "P-521", nil
+	}
+	return "", fmt.Errorf("the curve %s is not P-256 (1.2.840.10045.3.1.7), P-384 (1.3.132.0.34) or P-521 (1.3.132.0.35)", oid)
+}
+
+// A pemBlock is one block of PEM data: its TYPE and the bytes its base64
+// encodes.
+type pemBlock struct {
+	typ string
+	der []byte
+}
+
+const (
+	pemBegin  = "-----BEGIN "
+	pemEnd    = "-----END "
+	pemDashes = "-----"
+)
+
+// readPEM splits data into its blocks, as strictly as ParseKeyPEM
+// documents. encoding/pem is not used: its Decode skips whatever comes
+// before a block, including a block it cannot read (one whose BEGIN or
+// END line has more on it, or whose END names another type), and takes
+// spaces and blank lines inside the base64.
+func readPEM(data []byte) ([]pemBlock, error) {
+	var (
+		blocks []pemBlock
+		in     bool   // inside a block, after its BEGIN line
+		typ    string // the block's TYPE, when in
+		name   string // its TYPE as errors show it
+		body   []byte // its base64 so far
+		begun  int    // its BEGIN line's number
+		n      int    // the line's number
+	)
+	for raw := range bytes.Lines(data) {
+		n++
+		line := pemLine(raw)
+		if !in {
+			if len(line) == 0 {
+				continue
+			}
+			t, ok := pemBeginType(line)
+			if !ok {
+				return nil, pemTextError(line, n, blocks)
+			}
+			in, typ, name, body, begun = true, t, pemTypeName(t), nil, n
+			continue
+		}
+		switch {
+		case bytes.HasPrefix(line, []byte(pemEnd)):
+			if string(line) != pemEnd+typ+pemDashes {
+				return nil, fmt.Errorf("jwtguard: PEM block %d (%s): line %d is not its END line (it names another type, or has more on it)", len(blocks)+1, name, n)
+			}
+			der, err := base64.StdEncoding.Strict().DecodeString(string(body))
+			switch {
+			case len(body) == 0:
+				return nil, fmt.Errorf("jwtguard: PEM block %d (%s) is empty", len(blocks)+1, name)
+			case err != nil:
+				return nil, fmt.Errorf("jwtguard: PEM block %d (%s): its base64 is not valid (cut short, padded before its end, or not in its canonical form)", len(blocks)+1, name)
+			}
+			blocks = append(blocks, pemBlock{typ: typ, der: der})
+			in = false
+		case bytes.HasPrefix(line, []byte(pemBegin)):
+			return nil, fmt.Errorf("jwtguard: PEM block %d (%s), begun on line %d, has no END line before line %d begins another", len(blocks)+1, name, begun, n)
+		case len(body) == 0 && bytes.IndexByte(line, ':') >= 0:
+			return nil, fmt.Errorf("jwtguard: PEM block %d (%s): PEM headers (an encrypted key?) are not read; decrypt the key first", len(blocks)+1, name)
+		case len(line) == 0:
+			return nil, fmt.Errorf("jwtguard: PEM block %d (%s): line %d, inside the block, is blank", len(blocks)+1, name, n)
+		case !isBase64(line):
+			return nil, fmt.Errorf("jwtguard: PEM block %d (%s): line %d, inside the block, is not base64", len(blocks)+1, name, n)
+		default:
+			body = append(body, line...)
+		}
+	}
+	if in {
+		return nil, fmt.Errorf("jwtguard: PEM block %d (%s), begun on line %d, has no END line", len(blocks)+1, name, begun)
+	}
+	return blocks, nil
+}
+
+// pemLine is raw, a line of PEM data, without its LF or CRLF and the
+// spaces and tabs before it.
+func pemLine(raw []byte) []byte {
+	line := bytes.TrimSuffix(raw, []byte("\n"))
+	line = bytes.TrimSuffix(line, []byte("\r"))
+	return bytes.TrimRight(line, " \t")
+}
+
+// pemBeginType returns the TYPE of a BEGIN line: a label as RFC 7468 §3
+// has it, printable ASCII words joined by single spaces or hyphens.
+func pemBeginType(line []byte) (string, bool) {
+	s, ok := bytes.CutPrefix(line, []byte(pemBegin))
+	if !ok {
+		return "", false
+	}
+	if s, ok = bytes.CutSuffix(s, []byte(pemDashes)); !ok || len(s) == 0 {
+		return "", false
+	}
+	for i, c := range s {
+		switch {
+		case c == ' ' || c == '-':
+			if i == 0 || i == len(s)-1 || s[i-1] == ' ' || s[i-1] == '-' {
+				return "", false
+			}
+		case c < 0x21 || c > 0x7e:
+			return "", false
+		}
+	}
+	return string(s), true
+}
+
+// pemTypeName is a block's TYPE as errors show it: as it is when it is of
+// capitals, digits and spaces, as every TYPE in use is, and else only its
+// length, so that a key's base64 on its BEGIN line is never shown.
+func pemTypeName(typ string) string {
+	if len(typ) <= 40 {
+		ok := true
+		for i := 0; i < len(typ); i++ {
+			if c := typ[i]; !(c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == ' ') {
+				ok = false
+			}
+		}
+		if ok {
+			return typ
+		}
+	}
+	return fmt.Sprintf("a type of %d characters", len(typ))
+}
+
+// isBase64 reports whether line holds only characters of standard base64
+// and its padding.
+func isBase64(line []byte) bool {
+	for _, c := range line {
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '+' || c == '/' || c == '=') {
+			return false
+		}
+	}
+	return true
+}
+
+// pemTextError is the error for line n, which is text outside the blocks
+// (after those read), with advice for the text most often found there.
+func pemTextError(line []byte, n int, blocks []pemBlock) error {
+	where := "before the first PEM block"
+	if len(blocks) > 0 {
+		where = fmt.Sprintf("after PEM block %d (%s)", len(blocks), pemTypeName(blocks[len(blocks)-1].typ))
+	}
+	const alone = "; openssl pkey -in FILE writes the key alone (add -pubin for a public key)"
+	var advice string
+	trimmed := bytes.TrimLeft(line, " \t")
+	switch {
+	case bytes.HasPrefix(line, []byte("\xef\xbb\xbf")):
+		advice = "it starts with a byte order mark: save the file without one"
+	case bytes.HasPrefix(line, []byte("Bag Attributes")) || bytes.HasPrefix(line, []byte("Key Attributes")):
+		advice = "it is the Bag Attributes of a PKCS #12 export: remove them" + alone
+	case bytes.Contains(line, []byte("Private-Key:")) || bytes.Contains(line, []byte("Public-Key:")) || bytes.HasPrefix(line, []byte("Certificate:")):
+		advice = "it is openssl's explanatory text (-text): remove it" + alone
+	case bytes.HasPrefix(line, []byte(pemBegin)) && bytes.Contains(line, []byte(pemEnd)):
+		advice = "it is a block on one line (were its line breaks lost?)"
+	case bytes.HasPrefix(line, []byte(pemBegin)):
+		advice = "a BEGIN line must be -----BEGIN TYPE----- alone"
+	case bytes.HasPrefix(line, []byte(pemEnd)):
+		advice = "it is an END line without its BEGIN line"
+	case bytes.HasPrefix(trimmed, []byte(pemBegin)) || bytes.HasPrefix(trimmed, []byte(pemEnd)):
+		advice = "a BEGIN or END line must start its line"
+	default:
+		advice = "remove every line that is not in a block (from its BEGIN line to its END line)" + alone
+	}
+	return fmt.Errorf("jwtguard: the PEM data has text on line %d, %s: only PEM blocks, and white space around them, are read; %s", n, where, advice)
 }
 
 // withThumbprint gives k its RFC 7638 thumbprint as kid.

@@ -446,7 +446,9 @@ func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
 
 // TestParseKeyPEM: private keys in PKCS #8, PKCS #1 and SEC 1 (with and
 // without the EC PARAMETERS block openssl writes before it), and public
-// keys in PKIX and PKCS #1, are read; anything else is refused.
+// keys in PKIX and PKCS #1, are read; anything else is refused. The
+// strictness of the PEM itself is pem_test.go's (TestParseKeyPEMFraming
+// and the tests beside it).
 func TestParseKeyPEM(t *testing.T) {
 	r, _ := rsa.GenerateKey(rand.Reader, 2048)
 	p384, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
@@ -478,7 +480,7 @@ func TestParseKeyPEM(t *testing.T) {
 		{"P-384 PKIX", pkix(&p384.PublicKey), "", "ES384", false},
 		{"Ed25519 PKCS #8", pkcs8(ed), "", "EdDSA", true},
 		{"Ed25519 PKIX", pkix(ed.Public()), "Ed25519", "Ed25519", false},
-		{"with text around", "\n\n" + pkcs8(ed) + "\n", "", "EdDSA", true},
+		{"with white space around", "\n\n" + pkcs8(ed) + "\n", "", "EdDSA", true},
 	} {
 		k, err := jwtguard.ParseKeyPEM(tc.alg, []byte(tc.pem))
 		if err != nil || k.Algorithm() != tc.wantAlg || k.CanSign() != tc.signs {
