@@ -162,7 +162,7 @@ func envKeys(getenv func(string) string) (_ KeySource, warnings []string, _ erro
 		}
 		return key, nil, nil
 	case alg != "" && !token.Supported(alg):
-		return nil, nil, fmt.Errorf("jwtguard: %s: %w", envAlgorithm, unsupportedAlg(alg))
+		return nil, nil, fmt.Errorf("jwtguard: %s: %w", envAlgorithm, nested(unsupportedAlg(alg)))
 	}
 	var keys []Key
 	if private != "" {
@@ -181,7 +181,7 @@ func envKeys(getenv func(string) string) (_ KeySource, warnings []string, _ erro
 			err = errors.New("it holds a public key; the private key signs (put public keys in " + envPublicKeyFile + ")")
 		}
 		if err != nil {
-			return nil, nil, fmt.Errorf("jwtguard: %s (%s): %w", envPrivateKeyFile, private, err)
+			return nil, nil, fmt.Errorf("jwtguard: %s (%s): %w", envPrivateKeyFile, private, nested(err))
 		}
 		keys = append(keys, k)
 	}
@@ -192,7 +192,7 @@ func envKeys(getenv func(string) string) (_ KeySource, warnings []string, _ erro
 		}
 		more, err := parsePEMKeys(alg, data)
 		if err != nil {
-			return nil, nil, fmt.Errorf("jwtguard: %s (%s): %w", envPublicKeyFile, public, err)
+			return nil, nil, fmt.Errorf("jwtguard: %s (%s): %w", envPublicKeyFile, public, nested(err))
 		}
 		for _, k := range more {
 			if k.CanSign() {
@@ -207,7 +207,7 @@ func envKeys(getenv func(string) string) (_ KeySource, warnings []string, _ erro
 	}
 	set, err := NewKeySet(keys...)
 	if err != nil {
-		return nil, nil, fmt.Errorf("jwtguard: %s and %s: %w", envPrivateKeyFile, envPublicKeyFile, err)
+		return nil, nil, fmt.Errorf("jwtguard: %s and %s: %w", envPrivateKeyFile, envPublicKeyFile, nested(err))
 	}
 	return set, warnings, nil
 }

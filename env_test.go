@@ -486,5 +486,8 @@ func TestFromEnvKeyFiles(t *testing.T) {
 		if err != nil && strings.Contains(err.Error(), "sssssssss") {
 			t.Errorf("%s: the error shows the secret: %v", name, err)
 		}
+		if err != nil && strings.Count(err.Error(), "jwtguard: ") != 1 {
+			t.Errorf("%s: the error says jwtguard more than once: %v", name, err)
+		}
 	}
 }

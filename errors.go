@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/jwtguard/jwtguard/internal/token"
 )
@@ -298,6 +299,20 @@ func asRefusal(err error) (*refusalError, bool) {
 func userStoreError(err error) error {
 	return fmt.Errorf("%w: user store: %w", ErrOverloaded, &storeFailure{err})
 }
+
+// nested is err for wrapping in an error of ours that says "jwtguard: "
+// already: its text without that prefix, so that it is said once.
+func nested(err error) error {
+	if err == nil || !strings.HasPrefix(err.Error(), "jwtguard: ") {
+		return err
+	}
+	return nestedError{err}
+}
+
+type nestedError struct{ err error }
+
+func (e nestedError) Error() string { return strings.TrimPrefix(e.err.Error(), "jwtguard: ") }
+func (e nestedError) Unwrap() error { return e.err }
 
 // keysUnavailable is the refusal of a token whose key source could not
 // tell which key checks it (a remote JWKS not fetched): 503, as for a

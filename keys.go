@@ -147,6 +147,9 @@ func PrivateKey(alg string, priv crypto.Signer) (Key, error) {
 		return Key{}, errors.New("jwtguard: PrivateKey: no key")
 	}
 	alg = defaultAlg(alg, priv.Public())
+	if !token.Supported(alg) {
+		return Key{}, unsupportedAlg(alg)
+	}
 	k, err := token.NewPrivateKey(alg, "", priv)
 	if err != nil {
 		return Key{}, fmt.Errorf("jwtguard: %s key: %w", alg, err)
@@ -159,6 +162,9 @@ func PrivateKey(alg string, priv crypto.Signer) (Key, error) {
 // [PrivateKey], which also gives its kid and the meaning of an empty alg.
 func PublicKey(alg string, pub crypto.PublicKey) (Key, error) {
 	alg = defaultAlg(alg, pub)
+	if !token.Supported(alg) {
+		return Key{}, unsupportedAlg(alg)
+	}
 	k, err := token.NewPublicKey(alg, "", pub)
 	if err != nil {
 		return Key{}, fmt.Errorf("jwtguard: %s key: %w", alg, err)
@@ -254,14 +260,14 @@ func parsePEMKeys(alg string, data []byte) ([]Key, error) {
 			}
 			c, err := ecParamsCurve(b.der)
 			if err != nil {
-				return nil, fmt.Errorf("jwtguard: PEM block %d (EC PARAMETERS): %w", n, err)
+				return nil, fmt.Errorf("jwtguard: PEM block %d (EC PARAMETERS): %w", n, nested(err))
 			}
 			params, curve = n, c
 			continue
 		}
 		k, err := pemKey(alg, b)
 		if err != nil {
-			return nil, fmt.Errorf("jwtguard: PEM block %d (%s): %w", n, pemTypeName(b.typ), err)
+			return nil, fmt.Errorf("jwtguard: PEM block %d (%s): %w", n, pemTypeName(b.typ), nested(err))
 		}
 		if params != 0 {
 			pub, ok := k.k.Public.(*ecdsa.PublicKey)
