@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -503,4 +504,50 @@ func ExampleParseJWK() {
 	// Output:
 	// 42 <nil> false
 	// true
+}
+
+// A key made once and kept in a file, so that restarts and every replica
+// sign with it: MarshalPEM writes what ParseKeyPEM, and
+// JWT_PRIVATE_KEY_FILE, read back.
+func ExampleKey_MarshalPEM() {
+	dir, _ := os.MkdirTemp("", "keys")
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "jwt-key.pem")
+
+	key, _ := jwtguard.GenerateKey("EdDSA")
+	pemData, _ := key.MarshalPEM()
+	if err := os.WriteFile(path, pemData, 0o600); err != nil { // owner only
+		log.Fatal(err)
+	}
+
+	data, _ := os.ReadFile(path)
+	again, err := jwtguard.ParseKeyPEM("", data)
+	fmt.Println(err, again.ID() == key.ID(), again.CanSign())
+	public, _ := key.Public().MarshalPEM() // for JWT_PUBLIC_KEY_FILE
+	fmt.Println(strings.SplitN(string(public), "\n", 2)[0])
+	// Output:
+	// <nil> true true
+	// -----BEGIN PUBLIC KEY-----
+}
+
+// An API that verifies RS256 tokens keeps those it has verified: a token
+// sent again skips its signature check, and is still refused as soon as
+// it expires, its key is removed, or (with WithSessions) it is revoked.
+func ExampleWithVerifiedTokenCache() {
+	issuerKey, _ := jwtguard.GenerateKey("RS256")
+	issuer, _ := jwtguard.New(issuerKey)
+	tok, _ := issuer.Issue(context.Background(), jwtguard.User{ID: "42"})
+
+	auth, _ := jwtguard.New(issuerKey.Public(), jwtguard.WithVerifiedTokenCache(16<<20))
+	for range 3 {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+		if _, err := auth.Authenticate(r); err != nil {
+			log.Fatal(err)
+		}
+	}
+	st := auth.Stats()
+	fmt.Println("hits:", st.TokenCacheHits, "misses:", st.TokenCacheMisses, "entries:", st.TokenCacheEntries)
+	// Output:
+	// hits: 2 misses: 1 entries: 1
 }

@@ -14,6 +14,7 @@ import (
 	"encoding/asn1"
 	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"math/big"
@@ -575,6 +576,40 @@ func (k Key) Public() Key {
 		return Key{}
 	}
 	return Key{p}
+}
+
+// MarshalPEM returns k as PEM, for a file [ParseKeyPEM] (and
+// JWT_PRIVATE_KEY_FILE or JWT_PUBLIC_KEY_FILE of [FromEnv]) reads back: its
+// private key as PKCS #8 ("PRIVATE KEY") when it can sign, else its public
+// key as PKIX ("PUBLIC KEY"); k.Public().MarshalPEM() is the public half
+// of a signing key. PEM holds neither kid nor algorithm: a key read back
+// gets its kid from its thumbprint again (so one given by WithID is
+// lost), and its algorithm from what the reader is told (JWT_ALGORITHM),
+// else the one its kind implies. An HMAC key is an error: keep its secret
+// as the secret it is. Write a private key where only its owner may read
+// it (os.WriteFile(path, pem, 0o600)).
+func (k Key) MarshalPEM() ([]byte, error) {
+	if k.k == nil {
+		return nil, errors.New("jwtguard: the zero Key has no PEM")
+	}
+	var (
+		b   pem.Block
+		err error
+	)
+	switch {
+	case k.k.Public == nil:
+		return nil, errors.New("jwtguard: an HMAC key has no PEM form; keep its secret as it is")
+	case k.k.Private() != nil:
+		b.Type = "PRIVATE KEY"
+		b.Bytes, err = x509.MarshalPKCS8PrivateKey(k.k.Private())
+	default:
+		b.Type = "PUBLIC KEY"
+		b.Bytes, err = x509.MarshalPKIXPublicKey(k.k.Public)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("jwtguard: MarshalPEM: %w", err)
+	}
+	return pem.EncodeToMemory(&b), nil
 }
 
 // validKeyID reports whether id is a kid as [Key.WithID] documents it.

@@ -934,3 +934,40 @@ func TestKeySetWithoutSigningKey(t *testing.T) {
 		t.Errorf("login without an active key: %d %s", rec.Code, rec.Body)
 	}
 }
+
+// TestKeyMarshalPEM: a key written by MarshalPEM reads back through
+// ParseKeyPEM as the same key (kid, algorithm, signing or not), its
+// private part only when it has one; an HMAC key and the zero Key have no
+// PEM.
+func TestKeyMarshalPEM(t *testing.T) {
+	for _, alg := range []string{"RS256", "PS384", "ES256", "ES384", "ES512", "EdDSA"} {
+		k := kyKey(t, alg)
+		for _, key := range []jwtguard.Key{k, k.Public()} {
+			b, err := key.MarshalPEM()
+			if err != nil {
+				t.Fatalf("%s: %v", alg, err)
+			}
+			back, err := jwtguard.ParseKeyPEM(alg, b)
+			if err != nil {
+				t.Fatalf("%s: %v", alg, err)
+			}
+			if back.ID() != key.ID() || back.Algorithm() != alg || back.CanSign() != key.CanSign() {
+				t.Errorf("%s (signs: %v): read back as %s %s, signs: %v", alg, key.CanSign(), back.ID(), back.Algorithm(), back.CanSign())
+			}
+			if !key.CanSign() && strings.Contains(string(b), "PRIVATE") {
+				t.Errorf("%s: a public key's PEM holds a private key: %s", alg, b)
+			}
+		}
+		// A token of the key read back verifies with the original.
+		b, _ := k.MarshalPEM()
+		back, _ := jwtguard.ParseKeyPEM(alg, b)
+		if _, err := kyAuthenticate(kyAuth(t, k.Public()), kyIssue(t, kyAuth(t, back))); err != nil {
+			t.Errorf("%s: a token of the key read back: %v", alg, err)
+		}
+	}
+	for name, k := range map[string]jwtguard.Key{"HMAC": testKey(t, vtSecret), "zero": {}} {
+		if b, err := k.MarshalPEM(); err == nil {
+			t.Errorf("%s: %s", name, b)
+		}
+	}
+}

@@ -73,16 +73,8 @@ package main
 
 import (
 	"context"
-	"crypto"
-	"crypto/ecdsa"
-	"crypto/ed25519"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/rsa"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"flag"
 	"fmt"
@@ -334,44 +326,21 @@ func generateKey(alg string, stdout, stderr io.Writer) error {
 	if strings.HasPrefix(alg, "HS") {
 		return fmt.Errorf("-generate-key %s: an HMAC secret is not a key pair; set JWT_SECRET (try: openssl rand -base64 48)", alg)
 	}
-	var (
-		priv crypto.Signer
-		err  error
-	)
-	switch {
-	case alg == "EdDSA" || alg == "Ed25519":
-		_, priv, err = ed25519.GenerateKey(rand.Reader)
-	case alg == "ES256":
-		priv, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	case alg == "ES384":
-		priv, err = ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
-	case alg == "ES512":
-		priv, err = ecdsa.GenerateKey(elliptic.P521(), rand.Reader)
-	case alg == "RS256" || alg == "PS256":
-		priv, err = rsa.GenerateKey(rand.Reader, 2048)
-	case alg == "RS384" || alg == "RS512" || alg == "PS384" || alg == "PS512":
-		priv, err = rsa.GenerateKey(rand.Reader, 3072)
-	default:
+	// GenerateKey makes the key jwtguard takes for alg; the kid printed
+	// is the one its tokens will carry.
+	key, err := jwtguard.GenerateKey(alg)
+	if err != nil {
 		return fmt.Errorf("-generate-key: %q is not EdDSA, Ed25519, ES256, ES384, ES512, RS256, RS384, RS512, PS256, PS384 or PS512", alg)
 	}
+	private, err := key.MarshalPEM()
 	if err != nil {
 		return err
 	}
-	// The key must be one jwtguard takes for alg; the kid printed is the
-	// one its tokens will carry.
-	key, err := jwtguard.PrivateKey(alg, priv)
+	public, err := key.Public().MarshalPEM()
 	if err != nil {
 		return err
 	}
-	der, err := x509.MarshalPKCS8PrivateKey(priv)
-	if err != nil {
-		return err
-	}
-	pubDER, err := x509.MarshalPKIXPublicKey(priv.Public())
-	if err != nil {
-		return err
-	}
-	if err := pem.Encode(stdout, &pem.Block{Type: "PRIVATE KEY", Bytes: der}); err != nil {
+	if _, err := stdout.Write(private); err != nil {
 		return err
 	}
 	fmt.Fprintf(stderr, "The private key (stdout) of a new %s key, kid %s: keep it secret (chmod 600), and start with JWT_PRIVATE_KEY_FILE=<file>", alg, key.ID())
@@ -381,7 +350,8 @@ func generateKey(alg string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, " JWT_ALGORITHM=%s", alg)
 	}
 	fmt.Fprintln(stderr, ". Its public key, for JWT_PUBLIC_KEY_FILE of services that verify (or use the JWKS):")
-	return pem.Encode(stderr, &pem.Block{Type: "PUBLIC KEY", Bytes: pubDER})
+	_, err = stderr.Write(public)
+	return err
 }
 
 // withDataDirSecret returns lookupEnv, except that an unset JWT_SECRET

@@ -37,6 +37,10 @@ type Key struct {
 	secret  []byte // HMAC
 }
 
+// Private returns k's private key (*rsa.PrivateKey, *ecdsa.PrivateKey or
+// ed25519.PrivateKey), nil when it has none.
+func (k *Key) Private() any { return k.private }
+
 // CanSign reports whether k can sign tokens.
 func (k *Key) CanSign() bool { return k.private != nil || k.secret != nil }
 
