@@ -168,8 +168,10 @@ func WithDefaultAlgorithm(alg string) Option {
 	}
 }
 
-// WithLogger logs to l: at Warn a failed fetch, with its reason, never
-// the document (except New's first, whose error New returns, unless
+// WithLogger logs to l: at Warn a failed fetch, with its reason (a
+// document the strict reading refuses among them, with the member name
+// and the JWK at fault), never the document (except New's first, whose
+// error New returns, unless
 // [WithStartWithoutKeys]), and the JWKs of a new document that are
 // skipped, with why; at Info a new key set (the kids it holds) and the end
 // of the refreshes when New's context ends; at Debug a fetch that found

@@ -5,10 +5,12 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
+	"encoding/json"
 	"encoding/pem"
 	"net/http"
 	"strings"
 	"testing"
+	"testing/synctest"
 
 	"github.com/jwtguard/jwtguard"
 	"github.com/jwtguard/jwtguard/jwks"
@@ -134,6 +136,83 @@ func TestPrivatePartRefused(t *testing.T) {
 	}
 	if strings.Contains(l.all(), b64int(priv.D)) || strings.Contains(l.all(), ec["d"].(string)) {
 		t.Error("the log shows d")
+	}
+}
+
+// rawJWK is m as JSON, with extra members (`,"name":value`) after m's.
+func rawJWK(t testing.TB, m map[string]any, extra string) string {
+	t.Helper()
+	b, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b[:len(b)-1]) + extra + "}"
+}
+
+// TestStrictDocument: a document that encoding/json, matching member
+// names without regard to case and keeping the last of two, would read
+// other than another JWKS consumer does is refused as a whole, with the
+// reason: at New, and on a refresh, where the last good set stays (the
+// failure logged at Warn, as for any garbage). Each document here, read
+// leniently, would let a token of the forger's key verify: a published
+// private d hidden by a later "D":"", a second keys array, a use of enc
+// turned to sig by "USE".
+func TestStrictDocument(t *testing.T) {
+	good := signingKey(t, "ES256", 0)
+	goodJWK := rawJWK(t, publicJWK(t, good), "")
+	leaked, leakedPriv := privateECJWK(t, "leaked")
+	leakedKey, err := jwtguard.PrivateKey("ES256", leakedPriv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forger := signingKey(t, "ES256", 0)
+	encJWK := publicJWK(t, forger)
+	encJWK["use"] = "enc"
+	for _, tc := range []struct {
+		name, doc, want string
+		forger          jwtguard.Key
+	}{
+		{"d hidden by D", `{"keys":[` + goodJWK + `,` + rawJWK(t, leaked, `,"D":""`) + `]}`, `keys[1] has members "d" and "D"`, leakedKey.WithID("leaked")},
+		{"keys twice", `{"keys":[` + goodJWK + `],"keys":[` + rawJWK(t, publicJWK(t, forger), "") + `]}`, `the document has two members named "keys"`, forger},
+		{"use enc, USE sig", `{"keys":[` + goodJWK + `,` + rawJWK(t, encJWK, `,"USE":"sig"`) + `]}`, `keys[1] has members "use" and "USE"`, forger},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				is := newIssuer(t, nil, good)
+				is.answer(serveDoc([]byte(tc.doc)))
+				s, err := jwks.New(context.Background(), is.url, is.inMemory(), jwks.WithLogger(quiet))
+				if err == nil {
+					s.Close()
+				}
+				if err == nil || !strings.Contains(err.Error(), "refused as a whole: "+tc.want) {
+					t.Errorf("New: %v, want the document refused: %s", err, tc.want)
+				}
+
+				is.answer(nil)
+				f := newFetches()
+				var l logs
+				set := newSet(t, is.url, is.inMemory(), f.hook(), jwks.WithLogger(l.logger()), jwks.WithUnknownKeyRefresh(jwks.MinUnknownKeyRefresh))
+				if err := f.next(t); err != nil {
+					t.Fatalf("the first fetch: %v", err)
+				}
+				a := verifier(t, set)
+				is.answer(serveDoc([]byte(tc.doc)))
+				forged := issue(t, signer(t, tc.forger))
+				wantStatus(t, a, forged, http.StatusUnauthorized, "the forger's token, asking for a refresh")
+				if err := f.next(t); err == nil || !strings.Contains(err.Error(), tc.want) {
+					t.Errorf("the refresh: %v, want the document refused: %s", err, tc.want)
+				}
+				synctest.Wait() // the refresh logs its failure after the hook
+				wantStatus(t, a, forged, http.StatusUnauthorized, "the forger's token after the refresh")
+				wantStatus(t, a, is.token(), http.StatusOK, "the issuer's token, by the last good set")
+				if got := l.all(); !strings.Contains(got, "WARN jwks: fetching the JWKS failed; the last good key set stays") || !strings.Contains(got, tc.want) {
+					t.Errorf("log:\n%s", got)
+				}
+				if strings.Contains(l.all(), leaked["d"].(string)) {
+					t.Error("the log shows d")
+				}
+			})
+		})
 	}
 }
 
