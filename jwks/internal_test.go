@@ -11,7 +11,8 @@ import (
 	"github.com/jwtguard/jwtguard"
 )
 
-// TestCheckURL: https anywhere; plain http only to loopback hosts.
+// TestCheckURL: https anywhere; plain http only to literal loopback
+// addresses, not to the name localhost, which is resolved when fetching.
 func TestCheckURL(t *testing.T) {
 	for _, tc := range []struct {
 		url string
@@ -20,8 +21,11 @@ func TestCheckURL(t *testing.T) {
 		{"https://login.example.com/.well-known/jwks.json", true},
 		{"HTTPS://login.example.com/jwks", true},
 		{"https://10.0.0.1:8443/jwks", true},
-		{"http://localhost/jwks", true},
-		{"http://LOCALHOST:8080/jwks", true},
+		{"https://localhost:8443/jwks", true},
+		{"http://localhost/jwks", false},
+		{"http://LOCALHOST:8080/jwks", false},
+		{"http://localhost./jwks", false},
+		{"http://ip6-localhost/jwks", false},
 		{"http://127.0.0.1:8080/jwks", true},
 		{"http://127.8.9.10/jwks", true},
 		{"http://[::1]:8080/jwks", true},

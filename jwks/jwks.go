@@ -15,9 +15,15 @@
 //
 // # Fetching
 //
-// The document is fetched over https (plain http only from a loopback
-// host), redirects too, each fetch within 5 seconds ([WithFetchTimeout])
-// and 1 MiB ([WithMaxSize]).
+// The document is fetched over https, redirects too, each fetch within 5
+// seconds ([WithFetchTimeout]) and 1 MiB ([WithMaxSize]). Plain http is
+// only for a literal loopback address (127.0.0.0/8, ::1: a test, a
+// sidecar), never for the name localhost, which is resolved when
+// fetching, through /etc/hosts, DNS and search domains that may lead off
+// the machine: write http://127.0.0.1:8080/…, or use https. A redirect
+// goes where New would let the URL go, at most 5 times, and once a fetch
+// has been on https, never on over plain http, loopback or not. These
+// rules hold with a client of one's own ([WithHTTPClient]).
 //
 // New makes the first fetch and fails when it fails, unless
 // [WithStartWithoutKeys]. Then one goroutine refreshes the set, until
@@ -132,8 +138,10 @@ type Set struct {
 }
 
 // New returns the keys of the JWKS at url, fetched once before New
-// returns. url must be https, or http with a loopback host (localhost,
-// 127.0.0.0/8, ::1); a password in it is never logged.
+// returns. url must be https, or http with a literal loopback address as
+// its host (127.0.0.0/8, ::1; not localhost: see the package doc); a
+// password in it is never logged. Redirects are held to the same rule,
+// and after https to https.
 // When the first fetch fails New returns its error, unless
 // [WithStartWithoutKeys] is given, or an option is bad.
 //

@@ -8,7 +8,9 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 
@@ -358,9 +360,9 @@ func TestDefaultAlgorithm(t *testing.T) {
 	}
 }
 
-// TestURLs: New refuses URLs that are not https, except for loopback
-// hosts, before fetching anything; a password in the URL is never in its
-// errors.
+// TestURLs: New refuses URLs that are not https, except for literal
+// loopback addresses (not localhost), before fetching anything; a
+// password in the URL is never in its errors.
 func TestURLs(t *testing.T) {
 	for _, u := range []string{
 		"http://login.example.com/.well-known/jwks.json",
@@ -384,6 +386,28 @@ func TestURLs(t *testing.T) {
 			t.Errorf("New(%q): %v shows the password", u, err)
 		}
 	}
+	// localhost over plain http: refused by the rule before any fetch,
+	// though it names this machine here and a JWKS is served there, and
+	// whatever client is given.
+	is := newIssuer(t, nil, signingKey(t, "ES256", 0)).listen()
+	for _, u := range []string{
+		strings.Replace(is.url, "127.0.0.1", "localhost", 1),
+		strings.Replace(is.url, "127.0.0.1", "LocalHost", 1),
+		strings.Replace(is.url, "127.0.0.1", "localhost.", 1),
+	} {
+		for _, opts := range [][]jwks.Option{nil, {is.inMemory()}} {
+			s, err := jwks.New(context.Background(), u, append(opts, jwks.WithLogger(quiet))...)
+			if err == nil {
+				s.Close()
+			}
+			if err == nil || !strings.Contains(err.Error(), "not https") || !strings.Contains(err.Error(), "literal loopback address") {
+				t.Errorf("New(%q): %v, want it refused as not https", u, err)
+			}
+		}
+	}
+	if n := is.hits.Load(); n != 0 {
+		t.Errorf("%d fetches through localhost", n)
+	}
 	// A loopback https URL that nothing listens on: refused by the
 	// network, not by the rule, and the password is not shown.
 	_, err := jwks.New(context.Background(), "https://user:hunter2@127.0.0.1:1/jwks", jwks.WithLogger(quiet))
@@ -392,8 +416,9 @@ func TestURLs(t *testing.T) {
 	}
 }
 
-// TestRedirects: a redirect is followed to an https or loopback URL, and
-// refused to plain http elsewhere, or after 5.
+// TestRedirects: a redirect is followed to an https URL or a plain-http
+// one on a literal loopback address, and refused to plain http elsewhere,
+// to localhost, or after 5.
 func TestRedirects(t *testing.T) {
 	is := newIssuer(t, nil, signingKey(t, "ES256", 0)).listen()
 	target := is.url
@@ -403,6 +428,8 @@ func TestRedirects(t *testing.T) {
 			http.Redirect(w, r, target+"?to=", http.StatusFound)
 		case "plain":
 			http.Redirect(w, r, "http://login.example.com/jwks", http.StatusFound)
+		case "localhost":
+			http.Redirect(w, r, strings.Replace(target, "127.0.0.1", "localhost", 1)+"?to=", http.StatusFound)
 		case "loop":
 			http.Redirect(w, r, target+"?to=loop", http.StatusFound)
 		default:
@@ -411,6 +438,12 @@ func TestRedirects(t *testing.T) {
 	})
 	if _, err := jwks.New(context.Background(), target+"?to=plain", jwks.WithLogger(quiet)); err == nil || !strings.Contains(err.Error(), "redirect refused") {
 		t.Errorf("a redirect to plain http: %v", err)
+	}
+	if s, err := jwks.New(context.Background(), target+"?to=localhost", jwks.WithLogger(quiet)); err == nil || !strings.Contains(err.Error(), "redirect refused") || !strings.Contains(err.Error(), "localhost") {
+		if err == nil {
+			s.Close()
+		}
+		t.Errorf("a redirect to plain http on localhost: %v", err)
 	}
 	if _, err := jwks.New(context.Background(), target+"?to=loop", jwks.WithLogger(quiet)); err == nil || !strings.Contains(err.Error(), "redirects") {
 		t.Errorf("a redirect loop: %v", err)
@@ -421,6 +454,58 @@ func TestRedirects(t *testing.T) {
 	}
 	set := newSet(t, target+"?to=jwks")
 	wantStatus(t, verifier(t, set), is.token(), http.StatusOK, "the token, through a redirect")
+}
+
+// TestRedirectDowngrade: a fetch that has been on https never goes on
+// over plain http, even to a loopback address New would take: not from an
+// https URL, nor back after a plain-http URL redirected to https. Redirects
+// from https to https are followed. The rule holds with the client given
+// to WithHTTPClient (here the one that trusts the test server's
+// certificate).
+func TestRedirectDowngrade(t *testing.T) {
+	is := newIssuer(t, nil, signingKey(t, "ES256", 0)).listen()
+	var plainServed atomic.Int64
+	var tlsURL string
+	is.answer(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("to") == "tls" {
+			http.Redirect(w, r, tlsURL+"?to=plain", http.StatusFound)
+			return
+		}
+		plainServed.Add(1)
+		is.jwks.ServeHTTP(w, r)
+	})
+	plain := is.url
+	tlsSrv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Query().Get("to") {
+		case "plain":
+			http.Redirect(w, r, plain, http.StatusFound)
+		case "tls":
+			http.Redirect(w, r, tlsURL+"?to=", http.StatusFound)
+		default:
+			is.jwks.ServeHTTP(w, r)
+		}
+	}))
+	t.Cleanup(tlsSrv.Close)
+	tlsURL = tlsSrv.URL + "/.well-known/jwks.json"
+	client := jwks.WithHTTPClient(tlsSrv.Client())
+
+	for _, tc := range []struct{ name, url string }{
+		{"https to plain http on 127.0.0.1", tlsURL + "?to=plain"},
+		{"plain http to https and back", plain + "?to=tls"},
+	} {
+		s, err := jwks.New(context.Background(), tc.url, client, jwks.WithLogger(quiet))
+		if err == nil {
+			s.Close()
+		}
+		if err == nil || !strings.Contains(err.Error(), "redirect refused: from https") {
+			t.Errorf("%s: %v, want the redirect refused", tc.name, err)
+		}
+	}
+	if n := plainServed.Load(); n != 0 {
+		t.Errorf("the JWKS was served over plain http %d times after https", n)
+	}
+	set := newSet(t, tlsURL+"?to=tls", client)
+	wantStatus(t, verifier(t, set), is.token(), http.StatusOK, "the token, through an https to https redirect")
 }
 
 // TestOptions: New refuses a bad option before fetching.
