@@ -14,8 +14,11 @@ import (
 )
 
 // checkURL returns u parsed, or why New refuses it: a JWKS is fetched over
-// https, except from a loopback host (tests, a sidecar), since whoever can
-// change the document in transit chooses the keys tokens are checked with.
+// https, except from a literal loopback address (tests, a sidecar), since
+// whoever can change the document in transit chooses the keys tokens are
+// checked with. The name localhost is not taken for loopback over plain
+// http: it is resolved when fetching, through /etc/hosts, DNS and search
+// domains, to addresses nothing here checks.
 func checkURL(raw string) (*url.URL, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -31,16 +34,18 @@ func checkURL(raw string) (*url.URL, error) {
 		if isLoopback(u.Hostname()) {
 			return u, nil
 		}
-		return nil, fmt.Errorf("the JWKS URL %q is not https (plain http is only for a loopback host: localhost, 127.0.0.0/8, ::1)", u.Redacted())
+		if strings.EqualFold(strings.TrimSuffix(u.Hostname(), "."), "localhost") {
+			return nil, fmt.Errorf("the JWKS URL %q is not https (plain http is only for a literal loopback address, such as 127.0.0.1 or [::1]: the name localhost is resolved when fetching, and may not lead to this machine)", u.Redacted())
+		}
+		return nil, fmt.Errorf("the JWKS URL %q is not https (plain http is only for a literal loopback address: 127.0.0.0/8, ::1)", u.Redacted())
 	}
 	return nil, fmt.Errorf("the JWKS URL %q is not https", u.Redacted())
 }
 
-// isLoopback reports whether host is localhost or a loopback address.
+// isLoopback reports whether host is a literal loopback address (an IPv4
+// one in 127.0.0.0/8, also as an IPv4-mapped IPv6 address, or ::1). No
+// name is, localhost included.
 func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
 	a, err := netip.ParseAddr(host)
 	return err == nil && a.Unmap().IsLoopback()
 }
@@ -49,7 +54,11 @@ func isLoopback(host string) bool {
 const maxRedirects = 5
 
 // httpClient is a copy of c (nil: a client on http.DefaultTransport)
-// whose redirects are checked as New checks the URL, before c's own check.
+// whose redirects are checked before c's own check: each one's URL as New
+// checks the URL, and none goes from https to plain http, after any hop
+// of the fetch that was https (the first request's or a redirect's). A
+// plain-http fetch from a loopback address may be redirected to another
+// one, or to https.
 func httpClient(c *http.Client) *http.Client {
 	var cl http.Client
 	if c != nil {
@@ -62,6 +71,13 @@ func httpClient(c *http.Client) *http.Client {
 		}
 		if _, err := checkURL(req.URL.String()); err != nil {
 			return fmt.Errorf("a redirect refused: %w", err)
+		}
+		if !strings.EqualFold(req.URL.Scheme, "https") {
+			for _, r := range via {
+				if strings.EqualFold(r.URL.Scheme, "https") {
+					return fmt.Errorf("a redirect refused: from https (%s) to plain http (%s)", r.URL.Redacted(), req.URL.Redacted())
+				}
+			}
 		}
 		if next != nil {
 			return next(req, via)

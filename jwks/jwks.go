@@ -15,20 +15,48 @@
 //
 // # Fetching
 //
-// The document is fetched over https (plain http only from a loopback
-// host), redirects too, each fetch within 5 seconds ([WithFetchTimeout])
-// and 1 MiB ([WithMaxSize]). New makes the first fetch and fails when it
-// fails, unless [WithStartWithoutKeys]. Then one goroutine refreshes the
-// set, until [Set.Close] or the end of New's context: at the interval the
-// issuer's Cache-Control max-age gives, bounded to between a minute and an
-// hour (an hour without max-age; [WithRefreshInterval] sets a fixed one),
-// with If-None-Match when the issuer sent an ETag; after a failure, again
+// The document is fetched over https, redirects too, each fetch within 5
+// seconds ([WithFetchTimeout]) and 1 MiB ([WithMaxSize]). Plain http is
+// only for a literal loopback address (127.0.0.0/8, ::1: a test, a
+// sidecar), never for the name localhost, which is resolved when
+// fetching, through /etc/hosts, DNS and search domains that may lead off
+// the machine: write http://127.0.0.1:8080/…, or use https. A redirect
+// goes where New would let the URL go, at most 5 times, and once a fetch
+// has been on https, never on over plain http, loopback or not. These
+// rules hold with a client of one's own ([WithHTTPClient]).
+//
+// New makes the first fetch and fails when it fails, unless
+// [WithStartWithoutKeys]. Then one goroutine refreshes the set, until
+// [Set.Close] or the end of New's context: at the interval the issuer's
+// Cache-Control max-age gives, bounded to between a minute and an hour
+// (an hour without max-age; [WithRefreshInterval] sets a fixed one), with
+// If-None-Match when the issuer sent an ETag; after a failure, again
 // after 1, 2, 4 … seconds, at most a minute apart; and when a token names
 // a kid the set lacks, at most once a minute ([WithUnknownKeyRefresh]).
 // A fetch that fails (the endpoint down, slow, answering other than 200,
-// or a document that is not a JWK Set or gives no usable key) changes
-// nothing: the last good set keeps verifying, and the reason is logged at
-// Warn.
+// or a document that is not a JWK Set, fails the strict reading below or
+// gives no usable key) changes nothing: the last good set keeps
+// verifying, and the reason is logged at Warn.
+//
+// # Reading the document
+//
+// The document is checked whole before its JWKs are read, and refused
+// whole (a failed fetch, as above) unless it is one JSON object, in UTF-8
+// without lone surrogate escapes and with nothing after it, whose keys
+// member is an array of objects; in which no object, at any depth, has
+// two members whose names are equal or differ only in letter case; and
+// in which no member name differs only in letter case (Unicode simple
+// case folding, as strings.EqualFold has it) from a registered one: keys
+// in the document; in a JWK, a member of RFC 7517 §4, RFC 7518 §6 or RFC
+// 8037 (kty, use, key_ops, alg, kid, x5u, x5c, x5t, x5t#S256, crv, x, y,
+// d, n, e, p, q, dp, dq, qi, oth, k) or one registered or proposed since
+// (ext, iat, nbf, exp, revoked, pub, priv); r, d or t in an entry of a
+// JWK's oth. Other names, such as x-custom, are left alone. Go's
+// encoding/json, which reads the JWKs, takes "D" for d and the last of
+// two members of one name, so without this check a JWK with "D":"" after
+// its published d would pass for a public key, and
+// {"keys":[…],"keys":[…]} would give this package one set and a consumer
+// that keeps the first member another.
 //
 // # Verifying
 //
@@ -110,8 +138,10 @@ type Set struct {
 }
 
 // New returns the keys of the JWKS at url, fetched once before New
-// returns. url must be https, or http with a loopback host (localhost,
-// 127.0.0.0/8, ::1); a password in it is never logged.
+// returns. url must be https, or http with a literal loopback address as
+// its host (127.0.0.0/8, ::1; not localhost: see the package doc); a
+// password in it is never logged. Redirects are held to the same rule,
+// and after https to https.
 // When the first fetch fails New returns its error, unless
 // [WithStartWithoutKeys] is given, or an option is bad.
 //
@@ -133,7 +163,9 @@ type Set struct {
 // its alg; a kid that is not printable ASCII of at most 128 bytes; and
 // every JWK of a kid that several share. A JWK without kid gets its RFC
 // 7638 thumbprint as kid. A document whose JWKs are all skipped is a
-// failed fetch.
+// failed fetch, and so is one the strict reading refuses (repeated member
+// names, a registered name in other letter case: see the package doc),
+// whatever JWKs it holds.
 func New(ctx context.Context, url string, opts ...Option) (*Set, error) {
 	cfg := defaultConfig()
 	for _, o := range opts {

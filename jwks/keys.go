@@ -44,10 +44,16 @@ type skipped struct {
 // weak, or has a kid that is not printable ASCII of at most 128 bytes;
 // JWKs that share a kid are all skipped (a token naming it could not be
 // told which one it means). A JWK without kid gets its RFC 7638 thumbprint
-// as kid. doc itself must be a JSON object with a "keys" array, with
-// nothing after it, and give at least one key: one that gives none is an
-// error, so that a broken document never replaces a good set.
+// as kid. doc itself must pass checkDocument (a JSON object with a "keys"
+// array of objects, with nothing after it, and no member name that
+// encoding/json's case-insensitive, last-one-wins reading could make
+// mean something else), and give at least one key: one that fails or
+// gives none is an error, so that a broken document never replaces a
+// good set.
 func parseKeySet(doc []byte, defaultAlg string) (*jwtguard.KeySet, []skipped, error) {
+	if err := checkDocument(doc); err != nil {
+		return nil, nil, err
+	}
 	var set jwkset.JWKSMarshal
 	if err := json.Unmarshal(doc, &set); err != nil {
 		return nil, nil, fmt.Errorf("the document is not a JWK Set: %w", err)

@@ -126,9 +126,14 @@ func WithMaxSize(n int64) Option {
 
 // WithHTTPClient fetches with client (its Transport, proxy and TLS
 // settings, cookie jar and Timeout) instead of one on
-// http.DefaultTransport. The set uses a copy of client whose CheckRedirect
-// first refuses a redirect to a URL New would refuse (not https, and not
-// a loopback host) or after 5 redirects, then calls client's own.
+// http.DefaultTransport. The URL rules hold all the same: New checks the
+// URL before any fetch, and the set uses a copy of client whose
+// CheckRedirect first refuses a redirect to a URL New would refuse (not
+// https, and not a literal loopback address), from https to plain http,
+// or after 5 redirects, then calls client's own. Where a connection goes
+// is the Transport's business, and is trusted as given: a Proxy, a
+// DialContext or a RoundTripper of client's may send a request for
+// http://127.0.0.1 elsewhere, in the clear.
 func WithHTTPClient(client *http.Client) Option {
 	return func(c *config) {
 		if client == nil {
@@ -168,8 +173,10 @@ func WithDefaultAlgorithm(alg string) Option {
 	}
 }
 
-// WithLogger logs to l: at Warn a failed fetch, with its reason, never
-// the document (except New's first, whose error New returns, unless
+// WithLogger logs to l: at Warn a failed fetch, with its reason (a
+// document the strict reading refuses among them, with the member name
+// and the JWK at fault), never the document (except New's first, whose
+// error New returns, unless
 // [WithStartWithoutKeys]), and the JWKs of a new document that are
 // skipped, with why; at Info a new key set (the kids it holds) and the end
 // of the refreshes when New's context ends; at Debug a fetch that found

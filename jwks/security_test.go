@@ -5,10 +5,14 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
+	"encoding/json"
 	"encoding/pem"
 	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"testing/synctest"
 
 	"github.com/jwtguard/jwtguard"
 	"github.com/jwtguard/jwtguard/jwks"
@@ -134,6 +138,83 @@ func TestPrivatePartRefused(t *testing.T) {
 	}
 	if strings.Contains(l.all(), b64int(priv.D)) || strings.Contains(l.all(), ec["d"].(string)) {
 		t.Error("the log shows d")
+	}
+}
+
+// rawJWK is m as JSON, with extra members (`,"name":value`) after m's.
+func rawJWK(t testing.TB, m map[string]any, extra string) string {
+	t.Helper()
+	b, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b[:len(b)-1]) + extra + "}"
+}
+
+// TestStrictDocument: a document that encoding/json, matching member
+// names without regard to case and keeping the last of two, would read
+// other than another JWKS consumer does is refused as a whole, with the
+// reason: at New, and on a refresh, where the last good set stays (the
+// failure logged at Warn, as for any garbage). Each document here, read
+// leniently, would let a token of the forger's key verify: a published
+// private d hidden by a later "D":"", a second keys array, a use of enc
+// turned to sig by "USE".
+func TestStrictDocument(t *testing.T) {
+	good := signingKey(t, "ES256", 0)
+	goodJWK := rawJWK(t, publicJWK(t, good), "")
+	leaked, leakedPriv := privateECJWK(t, "leaked")
+	leakedKey, err := jwtguard.PrivateKey("ES256", leakedPriv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forger := signingKey(t, "ES256", 0)
+	encJWK := publicJWK(t, forger)
+	encJWK["use"] = "enc"
+	for _, tc := range []struct {
+		name, doc, want string
+		forger          jwtguard.Key
+	}{
+		{"d hidden by D", `{"keys":[` + goodJWK + `,` + rawJWK(t, leaked, `,"D":""`) + `]}`, `keys[1] has members "d" and "D"`, leakedKey.WithID("leaked")},
+		{"keys twice", `{"keys":[` + goodJWK + `],"keys":[` + rawJWK(t, publicJWK(t, forger), "") + `]}`, `the document has two members named "keys"`, forger},
+		{"use enc, USE sig", `{"keys":[` + goodJWK + `,` + rawJWK(t, encJWK, `,"USE":"sig"`) + `]}`, `keys[1] has members "use" and "USE"`, forger},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				is := newIssuer(t, nil, good)
+				is.answer(serveDoc([]byte(tc.doc)))
+				s, err := jwks.New(context.Background(), is.url, is.inMemory(), jwks.WithLogger(quiet))
+				if err == nil {
+					s.Close()
+				}
+				if err == nil || !strings.Contains(err.Error(), "refused as a whole: "+tc.want) {
+					t.Errorf("New: %v, want the document refused: %s", err, tc.want)
+				}
+
+				is.answer(nil)
+				f := newFetches()
+				var l logs
+				set := newSet(t, is.url, is.inMemory(), f.hook(), jwks.WithLogger(l.logger()), jwks.WithUnknownKeyRefresh(jwks.MinUnknownKeyRefresh))
+				if err := f.next(t); err != nil {
+					t.Fatalf("the first fetch: %v", err)
+				}
+				a := verifier(t, set)
+				is.answer(serveDoc([]byte(tc.doc)))
+				forged := issue(t, signer(t, tc.forger))
+				wantStatus(t, a, forged, http.StatusUnauthorized, "the forger's token, asking for a refresh")
+				if err := f.next(t); err == nil || !strings.Contains(err.Error(), tc.want) {
+					t.Errorf("the refresh: %v, want the document refused: %s", err, tc.want)
+				}
+				synctest.Wait() // the refresh logs its failure after the hook
+				wantStatus(t, a, forged, http.StatusUnauthorized, "the forger's token after the refresh")
+				wantStatus(t, a, is.token(), http.StatusOK, "the issuer's token, by the last good set")
+				if got := l.all(); !strings.Contains(got, "WARN jwks: fetching the JWKS failed; the last good key set stays") || !strings.Contains(got, tc.want) {
+					t.Errorf("log:\n%s", got)
+				}
+				if strings.Contains(l.all(), leaked["d"].(string)) {
+					t.Error("the log shows d")
+				}
+			})
+		})
 	}
 }
 
@@ -279,9 +360,9 @@ func TestDefaultAlgorithm(t *testing.T) {
 	}
 }
 
-// TestURLs: New refuses URLs that are not https, except for loopback
-// hosts, before fetching anything; a password in the URL is never in its
-// errors.
+// TestURLs: New refuses URLs that are not https, except for literal
+// loopback addresses (not localhost), before fetching anything; a
+// password in the URL is never in its errors.
 func TestURLs(t *testing.T) {
 	for _, u := range []string{
 		"http://login.example.com/.well-known/jwks.json",
@@ -305,6 +386,28 @@ func TestURLs(t *testing.T) {
 			t.Errorf("New(%q): %v shows the password", u, err)
 		}
 	}
+	// localhost over plain http: refused by the rule before any fetch,
+	// though it names this machine here and a JWKS is served there, and
+	// whatever client is given.
+	is := newIssuer(t, nil, signingKey(t, "ES256", 0)).listen()
+	for _, u := range []string{
+		strings.Replace(is.url, "127.0.0.1", "localhost", 1),
+		strings.Replace(is.url, "127.0.0.1", "LocalHost", 1),
+		strings.Replace(is.url, "127.0.0.1", "localhost.", 1),
+	} {
+		for _, opts := range [][]jwks.Option{nil, {is.inMemory()}} {
+			s, err := jwks.New(context.Background(), u, append(opts, jwks.WithLogger(quiet))...)
+			if err == nil {
+				s.Close()
+			}
+			if err == nil || !strings.Contains(err.Error(), "not https") || !strings.Contains(err.Error(), "literal loopback address") {
+				t.Errorf("New(%q): %v, want it refused as not https", u, err)
+			}
+		}
+	}
+	if n := is.hits.Load(); n != 0 {
+		t.Errorf("%d fetches through localhost", n)
+	}
 	// A loopback https URL that nothing listens on: refused by the
 	// network, not by the rule, and the password is not shown.
 	_, err := jwks.New(context.Background(), "https://user:hunter2@127.0.0.1:1/jwks", jwks.WithLogger(quiet))
@@ -313,8 +416,9 @@ func TestURLs(t *testing.T) {
 	}
 }
 
-// TestRedirects: a redirect is followed to an https or loopback URL, and
-// refused to plain http elsewhere, or after 5.
+// TestRedirects: a redirect is followed to an https URL or a plain-http
+// one on a literal loopback address, and refused to plain http elsewhere,
+// to localhost, or after 5.
 func TestRedirects(t *testing.T) {
 	is := newIssuer(t, nil, signingKey(t, "ES256", 0)).listen()
 	target := is.url
@@ -324,6 +428,8 @@ func TestRedirects(t *testing.T) {
 			http.Redirect(w, r, target+"?to=", http.StatusFound)
 		case "plain":
 			http.Redirect(w, r, "http://login.example.com/jwks", http.StatusFound)
+		case "localhost":
+			http.Redirect(w, r, strings.Replace(target, "127.0.0.1", "localhost", 1)+"?to=", http.StatusFound)
 		case "loop":
 			http.Redirect(w, r, target+"?to=loop", http.StatusFound)
 		default:
@@ -332,6 +438,12 @@ func TestRedirects(t *testing.T) {
 	})
 	if _, err := jwks.New(context.Background(), target+"?to=plain", jwks.WithLogger(quiet)); err == nil || !strings.Contains(err.Error(), "redirect refused") {
 		t.Errorf("a redirect to plain http: %v", err)
+	}
+	if s, err := jwks.New(context.Background(), target+"?to=localhost", jwks.WithLogger(quiet)); err == nil || !strings.Contains(err.Error(), "redirect refused") || !strings.Contains(err.Error(), "localhost") {
+		if err == nil {
+			s.Close()
+		}
+		t.Errorf("a redirect to plain http on localhost: %v", err)
 	}
 	if _, err := jwks.New(context.Background(), target+"?to=loop", jwks.WithLogger(quiet)); err == nil || !strings.Contains(err.Error(), "redirects") {
 		t.Errorf("a redirect loop: %v", err)
@@ -342,6 +454,58 @@ func TestRedirects(t *testing.T) {
 	}
 	set := newSet(t, target+"?to=jwks")
 	wantStatus(t, verifier(t, set), is.token(), http.StatusOK, "the token, through a redirect")
+}
+
+// TestRedirectDowngrade: a fetch that has been on https never goes on
+// over plain http, even to a loopback address New would take: not from an
+// https URL, nor back after a plain-http URL redirected to https. Redirects
+// from https to https are followed. The rule holds with the client given
+// to WithHTTPClient (here the one that trusts the test server's
+// certificate).
+func TestRedirectDowngrade(t *testing.T) {
+	is := newIssuer(t, nil, signingKey(t, "ES256", 0)).listen()
+	var plainServed atomic.Int64
+	var tlsURL string
+	is.answer(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("to") == "tls" {
+			http.Redirect(w, r, tlsURL+"?to=plain", http.StatusFound)
+			return
+		}
+		plainServed.Add(1)
+		is.jwks.ServeHTTP(w, r)
+	})
+	plain := is.url
+	tlsSrv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Query().Get("to") {
+		case "plain":
+			http.Redirect(w, r, plain, http.StatusFound)
+		case "tls":
+			http.Redirect(w, r, tlsURL+"?to=", http.StatusFound)
+		default:
+			is.jwks.ServeHTTP(w, r)
+		}
+	}))
+	t.Cleanup(tlsSrv.Close)
+	tlsURL = tlsSrv.URL + "/.well-known/jwks.json"
+	client := jwks.WithHTTPClient(tlsSrv.Client())
+
+	for _, tc := range []struct{ name, url string }{
+		{"https to plain http on 127.0.0.1", tlsURL + "?to=plain"},
+		{"plain http to https and back", plain + "?to=tls"},
+	} {
+		s, err := jwks.New(context.Background(), tc.url, client, jwks.WithLogger(quiet))
+		if err == nil {
+			s.Close()
+		}
+		if err == nil || !strings.Contains(err.Error(), "redirect refused: from https") {
+			t.Errorf("%s: %v, want the redirect refused", tc.name, err)
+		}
+	}
+	if n := plainServed.Load(); n != 0 {
+		t.Errorf("the JWKS was served over plain http %d times after https", n)
+	}
+	set := newSet(t, tlsURL+"?to=tls", client)
+	wantStatus(t, verifier(t, set), is.token(), http.StatusOK, "the token, through an https to https redirect")
 }
 
 // TestOptions: New refuses a bad option before fetching.
