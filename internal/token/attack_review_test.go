@@ -150,7 +150,7 @@ func TestAttackLeewayOnNowAsOnClaims(t *testing.T) {
 						at := base.Add(sign*leeway + o)
 						p := &Payload{ExpiresAt: Time{at}, NotBefore: Time{at}, IssuedAt: Time{at}, seen: seenExp | seenNbf | seenIat}
 						expired, early, future := old(now, leeway, p)
-						err := v.checkClaims(p)
+						err := v.checkClaims(p, v.now())
 						text := fmt.Sprint(err)
 						if strings.Contains(text, "expired") != expired || strings.Contains(text, "not valid yet") != early || strings.Contains(text, "before issued") != future {
 							t.Fatalf("now %v leeway %v claims at %v: %v; before the rewrite: expired %v, nbf %v, iat %v", now, leeway, at, err, expired, early, future)

@@ -119,10 +119,15 @@ func (c *Cache) drop(h uint64, e *cacheEntry) {
 	s.mu.Unlock()
 }
 
-// add adds v's verified token tok, at h, with its header, key and
-// payload, which are copied. It replaces an entry at h, and makes room by
+// add adds v's verified token tok with its header, key and payload, which
+// are copied. It replaces an entry in tok's slot, and makes room by
 // dropping others; a token too large for a shard is not added.
-func (c *Cache) add(h uint64, v *Verifier, tok string, hd header, key *Key, p *Payload) {
+func (c *Cache) add(v *Verifier, tok string, hd header, key *Key, p *Payload) {
+	c.addAt(maphash.String(c.seed, tok), v, tok, hd, key, p)
+}
+
+// addAt is add at slot h.
+func (c *Cache) addAt(h uint64, v *Verifier, tok string, hd header, key *Key, p *Payload) {
 	size := cacheEntryOverhead + int64(len(tok)+len(p.JSON)+len(hd.kid)) + int64(len(p.Audience)+len(p.Roles))*int64(unsafe.Sizeof(""))
 	if size > c.budget {
 		return

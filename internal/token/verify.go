@@ -154,6 +154,17 @@ var b64 = base64.RawURLEncoding.Strict()
 // token must pass and report a token that fails them as invalid rather
 // than merely expired. With ErrInvalid the payload is nil.
 func (v *Verifier) Verify(ctx context.Context, tok string) (*Payload, error) {
+	if cp, found, err := v.Cached(ctx, tok, v.now()); found {
+		if cp == nil {
+			return nil, err
+		}
+		// A copy, with lists of its own, that the caller may change.
+		p := new(Payload)
+		*p = *cp
+		p.Audience = listInto(p.audBuf[:0], cp.Audience)
+		p.Roles = listInto(p.rolesBuf[:0], cp.Roles)
+		return p, err
+	}
 	p := new(Payload)
 	switch err := v.VerifyInto(ctx, tok, p); {
 	case err == nil, errors.Is(err, ErrExpired):
@@ -196,15 +207,6 @@ func (v *Verifier) VerifyInto(ctx context.Context, tok string, p *Payload) error
 // compared as sent, and came through the strict decoder; and the segments
 // are split at the dots.
 func (v *Verifier) verify(ctx context.Context, tok string, p *Payload) error {
-	var slot uint64
-	if v.cache != nil {
-		var e *cacheEntry
-		if e, slot = v.cache.get(v, tok); e != nil {
-			if served, err := v.fromCache(ctx, slot, e, p); served {
-				return err
-			}
-		}
-	}
 	if strings.IndexByte(tok, '\n') >= 0 || strings.IndexByte(tok, '\r') >= 0 {
 		return errBadByte
 	}
@@ -267,22 +269,31 @@ func (v *Verifier) verify(ctx context.Context, tok string, p *Payload) error {
 	if err := p.UnmarshalJSON(raw); err != nil {
 		return fmt.Errorf("%w: %w: could not JSON decode claim: %w", ErrInvalid, errMalformed, err)
 	}
-	if err := v.checkClaims(p); err != nil {
+	if err := v.checkClaims(p, v.now()); err != nil {
 		return err
 	}
 	if v.cache != nil {
-		v.cache.add(slot, v, tok, h, key, p)
+		v.cache.add(v, tok, h, key, p)
 	}
 	return nil
 }
 
-// fromCache answers for tok from its cache entry e, at slot: served is
-// false when the entry cannot answer (its key is no longer the one the
-// kid resolves to), and the token is then to be verified afresh. The time
-// claims are checked as for a token just decoded, so that the answer is
-// the one an uncached verification gives (an expired token's payload
-// comes back with ErrExpired).
-func (v *Verifier) fromCache(ctx context.Context, slot uint64, e *cacheEntry, p *Payload) (served bool, err error) {
+// Cached answers for tok from the cache, when it holds tok: found is
+// false when it does not, or when the entry's key is no longer the one its
+// kid resolves to, and tok is then to be verified with VerifyInto (which
+// adds it). Otherwise err is what VerifyInto would return, the time claims
+// checked as of now (the Verifier's clock, read by the caller, which
+// reads it once for a request), and p is tok's payload, with err nil or
+// wrapping ErrExpired as from Verify. p is the cache's: shared, and not to
+// be changed.
+func (v *Verifier) Cached(ctx context.Context, tok string, now time.Time) (p *Payload, found bool, err error) {
+	if v.cache == nil {
+		return nil, false, nil
+	}
+	e, slot := v.cache.get(v, tok)
+	if e == nil {
+		return nil, false, nil
+	}
 	key, err := v.keys.Resolve(ctx, e.kid, e.alg)
 	if err != nil || key != e.key {
 		// Removed, or replaced under its kid: the entry is dead. A source
@@ -292,19 +303,17 @@ func (v *Verifier) fromCache(ctx context.Context, slot uint64, e *cacheEntry, p 
 			v.cache.drop(slot, e)
 		}
 		v.cache.count(slot, false)
-		return false, nil
+		return nil, false, nil
 	}
 	v.cache.count(slot, true)
-	*p = e.payload
-	// The lists into p's own storage, so that its caller can do with them
-	// as with a payload just decoded.
-	p.Audience = listInto(p.audBuf[:0], e.payload.Audience)
-	p.Roles = listInto(p.rolesBuf[:0], e.payload.Roles)
-	if err := v.checkClaims(p); err != nil {
+	if err := v.checkClaims(&e.payload, now); err != nil {
 		v.cache.drop(slot, e)
-		return true, err
+		if !errors.Is(err, ErrExpired) {
+			return nil, true, err
+		}
+		return &e.payload, true, err
 	}
-	return true, nil
+	return &e.payload, true, nil
 }
 
 // listInto returns list copied into buf's storage (growing it when it is
@@ -551,8 +560,7 @@ var supportedAlgs = func() map[string]string {
 // does, and reports ErrExpired only when expiry is the one check that
 // failed, so that a client is told to refresh only a token that is good but
 // for its age.
-func (v *Verifier) checkClaims(p *Payload) error {
-	now := v.now()
+func (v *Verifier) checkClaims(p *Payload, now time.Time) error {
 	var failed []string
 	expired := false
 	// Presence comes from the claims found, not from zero times (an exp of
