@@ -138,8 +138,9 @@ func WithMaxTokenSize(n int) Option { return func(c *config) { c.maxTokenSize = 
 // RS256, PS256, ES256 and EdDSA, tens of microseconds of a request's time
 // (BENCHMARKS.md). HMAC tokens gain little. Default: no cache; 0 turns it
 // off, and a budget under 32 KiB is an error. Each entry costs its token's
-// length, its payload's and about 500 bytes; 16 MiB holds some 15,000
-// tokens of a kilobyte.
+// length, its payload's and about 500 bytes: 16 MiB hold some 15,000 of
+// jwtguard's own tokens (a few hundred bytes each), half as many of a
+// kilobyte.
 //
 // Only the signature's check and the payload's decoding are skipped. A
 // token is served from the cache only when it is byte for byte one that
