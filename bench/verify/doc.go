@@ -24,5 +24,15 @@
 // refusals. bench/cmd/floorratio runs the floor and jwtguard interleaved
 // and reports their ratio.
 //
+// BenchmarkVerifiedTokenCache (cache_test.go) measures WithVerifiedTokenCache
+// for HS256, RS256, ES256 and EdDSA: Authenticate of the same token
+// uncached and from the cache, with and without WithSessions (a login's
+// token, sid and jti, against NewMemorySessionStore), the hit on both
+// cores at once, the Verify middleware, and a cache full of other tokens
+// that every request misses. Each benchmark checks Stats' hits and misses
+// after its loop; TestVerifiedTokenCacheSanity checks that a hit gives an
+// uncached verification's claims and that a revoked session's cached token
+// is refused. bench/cache.sh runs it in interleaved rounds.
+//
 // See BENCHMARKS.md at the repository's root for the figures.
 package verify
