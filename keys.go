@@ -11,6 +11,7 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/asn1"
 	"encoding/base64"
 	"encoding/json"
@@ -321,10 +322,92 @@ func pemKey(alg string, b pemBlock) (Key, error) {
 	if err != nil {
 		return Key{}, err
 	}
+	if err := checkEmbeddedPublic(b.typ, b.der, key); err != nil {
+		return Key{}, err
+	}
 	if s, ok := key.(crypto.Signer); ok && strings.Contains(b.typ, "PRIVATE") {
 		return PrivateKey(alg, s)
 	}
 	return PublicKey(alg, key)
+}
+
+// oneAsymmetricKey is PKCS #8 (RFC 5958 §2) with its optional public key,
+// which crypto/x509 does not read.
+type oneAsymmetricKey struct {
+	Version    int
+	Algorithm  pkix.AlgorithmIdentifier
+	PrivateKey []byte
+	Attributes asn1.RawValue  `asn1:"optional,tag:0"`
+	PublicKey  asn1.BitString `asn1:"optional,tag:1"`
+}
+
+// sec1Key is SEC 1's ECPrivateKey (RFC 5915 §3) with its optional public
+// key, which crypto/x509 does not read.
+type sec1Key struct {
+	Version    int
+	PrivateKey []byte
+	Curve      asn1.ObjectIdentifier `asn1:"optional,explicit,tag:0"`
+	PublicKey  asn1.BitString        `asn1:"optional,explicit,tag:1"`
+}
+
+// checkEmbeddedPublic refuses a private key whose DER carries a public key
+// that is not the private key's own. crypto/x509 computes the public key
+// from the private one and ignores the embedded one; OpenSSL takes the
+// embedded one (openssl pkey -pubout prints it), so a key file made to
+// carry another public key would be one key here and another to the
+// verifiers given what openssl extracted.
+func checkEmbeddedPublic(typ string, der []byte, key any) error {
+	var embedded []byte
+	switch typ {
+	case "EC PRIVATE KEY":
+		var k sec1Key
+		if _, err := asn1.Unmarshal(der, &k); err != nil {
+			return fmt.Errorf("the EC key's DER: %w", err)
+		}
+		embedded = k.PublicKey.RightAlign()
+	case "PRIVATE KEY":
+		var k oneAsymmetricKey
+		if _, err := asn1.Unmarshal(der, &k); err != nil {
+			return fmt.Errorf("the PKCS #8 key's DER: %w", err)
+		}
+		embedded = k.PublicKey.RightAlign()
+		if _, ok := key.(*ecdsa.PrivateKey); ok {
+			var inner sec1Key
+			if _, err := asn1.Unmarshal(k.PrivateKey, &inner); err != nil {
+				return fmt.Errorf("the PKCS #8 key's EC key: %w", err)
+			}
+			if err := samePublic(inner.PublicKey.RightAlign(), key); err != nil {
+				return err
+			}
+		}
+	default:
+		return nil
+	}
+	return samePublic(embedded, key)
+}
+
+// samePublic checks an embedded public key (none: nil) against priv's own.
+func samePublic(embedded []byte, priv any) error {
+	if embedded == nil {
+		return nil
+	}
+	var own []byte
+	switch p := priv.(type) {
+	case *ecdsa.PrivateKey:
+		e, err := p.PublicKey.ECDH()
+		if err != nil {
+			return err
+		}
+		own = e.Bytes() // uncompressed, as OpenSSL writes it
+	case ed25519.PrivateKey:
+		own = p.Public().(ed25519.PublicKey)
+	case *rsa.PrivateKey:
+		own = x509.MarshalPKCS1PublicKey(&p.PublicKey)
+	}
+	if !bytes.Equal(embedded, own) {
+		return errors.New("the public key written inside the private key is not the private key's own (OpenSSL would extract that one); make the file again from the private key alone (openssl pkey -in FILE -out NEW)")
+	}
+	return nil
 }
 
 // The named curves an EC PARAMETERS block may hold (RFC 5480 §2.1.1.1).

@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
+	"encoding/asn1"
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
@@ -559,4 +560,85 @@ func FuzzParseKeyPEM(f *testing.F) {
 			t.Fatalf("the JWK does not verify the key's token: %v", err)
 		}
 	})
+}
+
+// TestParseKeyPEMEmbeddedPublicKey: a private key whose DER carries a
+// public key other than its own (SEC 1's publicKey, in an EC PRIVATE KEY
+// or inside PKCS #8, and PKCS #8 v2's publicKey) is refused: crypto/x509
+// ignores it, and OpenSSL would give it to the verifiers. One carrying
+// its own public key, as OpenSSL writes EC keys, is read.
+func TestParseKeyPEMEmbeddedPublicKey(t *testing.T) {
+	type sec1 struct {
+		Version    int
+		PrivateKey []byte
+		Curve      asn1.ObjectIdentifier `asn1:"optional,explicit,tag:0"`
+		PublicKey  asn1.BitString        `asn1:"optional,explicit,tag:1"`
+	}
+	type pkcs8 struct {
+		Version    int
+		Algorithm  asn1.RawValue
+		PrivateKey []byte
+		PublicKey  asn1.BitString `asn1:"optional,tag:1"`
+	}
+	bits := func(b []byte) asn1.BitString { return asn1.BitString{Bytes: b, BitLength: 8 * len(b)} }
+	mustMarshal := func(v any) []byte {
+		b, err := asn1.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	own, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	other, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	otherPoint, _ := other.PublicKey.ECDH()
+	ownPoint, _ := own.PublicKey.ECDH()
+	withPublic := func(point []byte) []byte {
+		der, _ := x509.MarshalECPrivateKey(own)
+		var k sec1
+		if _, err := asn1.Unmarshal(der, &k); err != nil {
+			t.Fatal(err)
+		}
+		k.PublicKey = bits(point)
+		return mustMarshal(k)
+	}
+	inPKCS8 := func(inner []byte) []byte {
+		der, _ := x509.MarshalPKCS8PrivateKey(own)
+		var k pkcs8
+		if _, err := asn1.Unmarshal(der, &k); err != nil {
+			t.Fatal(err)
+		}
+		k.PrivateKey = inner
+		return mustMarshal(k)
+	}
+	_, ed, _ := ed25519.GenerateKey(rand.Reader)
+	otherEd, _, _ := ed25519.GenerateKey(rand.Reader)
+	edV2 := func(pub []byte) []byte {
+		der, _ := x509.MarshalPKCS8PrivateKey(ed)
+		var k pkcs8
+		if _, err := asn1.Unmarshal(der, &k); err != nil {
+			t.Fatal(err)
+		}
+		k.Version, k.PublicKey = 1, bits(pub)
+		return mustMarshal(k)
+	}
+	for name, tc := range map[string]struct {
+		typ  string
+		der  []byte
+		good bool
+	}{
+		"SEC 1, its own public key":   {"EC PRIVATE KEY", withPublic(ownPoint.Bytes()), true},
+		"SEC 1, another public key":   {"EC PRIVATE KEY", withPublic(otherPoint.Bytes()), false},
+		"PKCS #8, its own public key": {"PRIVATE KEY", inPKCS8(withPublic(ownPoint.Bytes())), true},
+		"PKCS #8, another public key": {"PRIVATE KEY", inPKCS8(withPublic(otherPoint.Bytes())), false},
+		"PKCS #8 v2 Ed25519, its own": {"PRIVATE KEY", edV2(ed.Public().(ed25519.PublicKey)), true},
+		"PKCS #8 v2 Ed25519, another": {"PRIVATE KEY", edV2(otherEd), false},
+	} {
+		_, err := jwtguard.ParseKeyPEM("", pem.EncodeToMemory(&pem.Block{Type: tc.typ, Bytes: tc.der}))
+		switch {
+		case tc.good && err != nil:
+			t.Errorf("%s: %v", name, err)
+		case !tc.good && (err == nil || !strings.Contains(err.Error(), "not the private key's own")):
+			t.Errorf("%s: %v, want a refusal", name, err)
+		}
+	}
 }
