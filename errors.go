@@ -314,12 +314,28 @@ type nestedError struct{ err error }
 func (e nestedError) Error() string { return strings.TrimPrefix(e.err.Error(), "jwtguard: ") }
 func (e nestedError) Unwrap() error { return e.err }
 
-// keysUnavailable is the refusal of a token whose key source could not
+// keysUnavailable is the refusal of r's token, whose key source could not
 // tell which key checks it (a remote JWKS not fetched): 503, as for a
-// failing store, since the token may well be good.
-func keysUnavailable(err error) error {
-	return fmt.Errorf("%w: key source: %w", ErrOverloaded, &storeFailure{err})
+// failing store, since the token may well be good. w spaces out the
+// source's Error logs; a request whose client has gone (its context
+// ended, which a source honouring it reports as a failure) is no news of
+// the source, and is logged at Debug without using w.
+func keysUnavailable(r *http.Request, err error, w *warner) error {
+	if r.Context().Err() != nil {
+		w = nil
+	}
+	return fmt.Errorf("%w: key source: %w", ErrOverloaded, &storeFailure{&keysDown{err, w}})
 }
+
+// keysDown is a key source's failure, with the warner of its Error logs
+// (nil: none, logged at Debug).
+type keysDown struct {
+	err error
+	w   *warner
+}
+
+func (e *keysDown) Error() string { return e.err.Error() }
+func (e *keysDown) Unwrap() error { return e.err }
 
 // isStoreFailure reports whether err wraps a storeFailure.
 func isStoreFailure(err error) bool {

@@ -57,6 +57,7 @@ func WithIssuers(issuers ...Issuer) Option {
 // claim, and the client_id claim.
 type issuerRules struct {
 	verifier   *token.Verifier
+	keysDown   warner // spaces out the Error logs of its key source's failures
 	rolesClaim []string
 	clientID   string
 }
@@ -99,6 +100,7 @@ func newIssuers(cfg *config, cache *token.Cache) (map[string]*issuerRules, error
 		if is.RolesClaim == nil {
 			m[is.Issuer].rolesClaim = nil
 		}
+		m[is.Issuer].keysDown.every, m[is.Issuer].keysDown.threshold = keysDownEvery, 1
 	}
 	return m, nil
 }
@@ -147,6 +149,14 @@ func (a *Auth) verifierOf(r *issuerRules) *token.Verifier {
 		return a.verifier
 	}
 	return r.verifier
+}
+
+// keysDownOf is the warner of the Error logs of r's key source.
+func (a *Auth) keysDownOf(r *issuerRules) *warner {
+	if r == nil {
+		return &a.warnings.keysDown
+	}
+	return &r.keysDown
 }
 
 // rolesClaimOf is the roles claim path of r's tokens.

@@ -971,3 +971,65 @@ func TestKeyMarshalPEM(t *testing.T) {
 		}
 	}
 }
+
+// downSource is a KeySource that cannot answer, for the reason why; it
+// honours the request's context, as a source that fetches does.
+type downSource struct{ why string }
+
+func (s downSource) VerificationKey(ctx context.Context, _, _ string) (jwtguard.Key, error) {
+	if err := ctx.Err(); err != nil {
+		return jwtguard.Key{}, err
+	}
+	return jwtguard.Key{}, errors.New(s.why)
+}
+
+// TestKeySourcesDownLoggedApart: each key source's failures are spaced out
+// on their own, so that junk tokens naming a partner whose JWKS is down
+// do not hide, at Debug, an outage of the Auth's own source; and a request
+// whose client went away is logged at Debug without using the source's
+// Error line.
+func TestKeySourcesDownLoggedApart(t *testing.T) {
+	var logged syncBuilder
+	a := kyAuth(t, downSource{"OWN SOURCE DOWN"},
+		jwtguard.WithLogger(slog.New(slog.NewTextHandler(&logged, &slog.HandlerOptions{Level: slog.LevelInfo}))),
+		jwtguard.WithIssuers(jwtguard.Issuer{Issuer: "https://partner.example", Keys: downSource{"PARTNER SOURCE DOWN"}, Audience: "api"}))
+	h := a.Verify(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { t.Error("reached the handler") }))
+	partner := kyCraftHMAC("HS256", `{"alg":"HS256","kid":"x"}`, `{"iss":"https://partner.example"}`, []byte("junk"))
+	own := kyCraftHMAC("HS256", `{"alg":"HS256","kid":"k1"}`, `{"iss":"https://issuer.example","sub":"42"}`, []byte("junk"))
+	// A client gone: its request refused, at Debug, leaving the line.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if rec := vtServe(h, vtGet("/", "Bearer "+own).WithContext(ctx)); rec.Code != http.StatusServiceUnavailable {
+		t.Fatalf("status %d", rec.Code)
+	}
+	for range 50 {
+		vtServe(h, vtGet("/", "Bearer "+partner))
+	}
+	for range 50 {
+		if rec := vtServe(h, vtGet("/", "Bearer "+own)); rec.Code != http.StatusServiceUnavailable {
+			t.Fatalf("status %d", rec.Code)
+		}
+	}
+	text := logged.String()
+	if strings.Count(text, "PARTNER SOURCE DOWN") != 1 || strings.Count(text, "OWN SOURCE DOWN") != 1 || strings.Contains(text, "context canceled") {
+		t.Errorf("want one Error line for each source and none for the client gone:\n%s", text)
+	}
+}
+
+// syncBuilder is a strings.Builder safe for concurrent writes.
+type syncBuilder struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuilder) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuilder) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}

@@ -268,7 +268,7 @@ func (a *Auth) logoutToken(r *http.Request) (_ *token.Payload, source string, _ 
 	p, verr := a.verifier.Verify(r.Context(), tok)
 	switch {
 	case errors.Is(verr, token.ErrUnavailable):
-		return nil, source, keysUnavailable(verr)
+		return nil, source, keysUnavailable(r, verr, &a.warnings.keysDown)
 	case verr != nil && !errors.Is(verr, token.ErrExpired):
 		if source == "header" {
 			if _, err := bearer.Token(tok, 0); err != nil {

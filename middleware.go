@@ -145,7 +145,7 @@ func (a *Auth) authenticate(r *http.Request) (*verifiedToken, error) {
 	}
 	if verr != nil && !errors.Is(verr, token.ErrExpired) {
 		if errors.Is(verr, token.ErrUnavailable) {
-			return nil, keysUnavailable(verr)
+			return nil, keysUnavailable(r, verr, a.keysDownOf(rules))
 		}
 		if source == "header" {
 			// The header's token is read by the verifier's alphabet,

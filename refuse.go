@@ -5,8 +5,6 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
-
-	"github.com/jwtguard/jwtguard/internal/token"
 )
 
 // The Auth's refusals: how each is wrapped for the ErrorHandler, logged and
@@ -90,11 +88,16 @@ func (a *Auth) logRefusal(r *http.Request, re *refusalError) {
 	// failing Throttle; errors.As is for the others.
 	if _, ours := re.err.(*wrapped); !ours && isStoreFailure(re.err) {
 		level = slog.LevelError // a failing store: the operator must see it
-		if errors.Is(re.err, token.ErrUnavailable) {
+		if kd := (*keysDown)(nil); errors.As(re.err, &kd) {
 			// Any token with a kid is refused so while a key source is
-			// down, junk too: at Error at most every keysDownEvery.
+			// down, junk too: at Error at most every keysDownEvery, for
+			// each source (the Auth's own, each issuer's), so that one
+			// source's outage does not hide another's.
 			var now bool
-			if count, now = a.warnings.keysDown.note(); !now {
+			if kd.w != nil {
+				count, now = kd.w.note()
+			}
+			if !now {
 				level = slog.LevelDebug
 			}
 		}
