@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"net/http"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -47,8 +48,10 @@ const maxKeyFileSize = 64 << 10
 //   - JWT_PRIVATE_KEY_FILE: instead of a secret, the path of a PEM private
 //     key (RSA, ECDSA or Ed25519: see [ParseKeyPEM]) that signs and
 //     verifies; its public key is published by [Auth.JWKSHandler]; a key
-//     file that group or others may write is refused, and one they may
-//     read is warned about (keep a private key readable by its owner
+//     file that group or others may write, or that sits in a directory
+//     they may write without the sticky bit, is refused; one they may
+//     read, or that belongs to a user other than this process's and
+//     root, is warned about (keep a private key readable by its owner
 //     only: chmod 600);
 //   - JWT_PUBLIC_KEY_FILE: the path of PEM public keys, one or more, that
 //     also verify: the previous key during a rotation (see [KeySet]), or,
@@ -166,16 +169,17 @@ func envKeys(getenv func(string) string) (_ KeySource, warnings []string, _ erro
 	}
 	var keys []Key
 	if private != "" {
-		data, mode, err := readKeyFile(envPrivateKeyFile, private)
+		data, fi, err := readKeyFile(envPrivateKeyFile, private)
 		if err != nil {
 			return nil, nil, err
 		}
-		if mode&0o044 != 0 && runtime.GOOS != "windows" {
+		if mode := fi.Mode().Perm(); mode&0o044 != 0 && runtime.GOOS != "windows" {
 			// Refusing it would refuse a Kubernetes Secret volume's
 			// default mode (0644); most such files are read in a
 			// container of one user. Said, not refused.
 			warnings = append(warnings, fmt.Sprintf("jwtguard: %s (%s) has mode %#o: others may read the private key; chmod 600 it (a Kubernetes Secret volume: defaultMode 0400)", envPrivateKeyFile, private, mode))
 		}
+		warnings = append(warnings, ownerWarning(envPrivateKeyFile, private, fi)...)
 		k, err := ParseKeyPEM(alg, data)
 		if err == nil && !k.CanSign() {
 			err = errors.New("it holds a public key; the private key signs (put public keys in " + envPublicKeyFile + ")")
@@ -186,10 +190,11 @@ func envKeys(getenv func(string) string) (_ KeySource, warnings []string, _ erro
 		keys = append(keys, k)
 	}
 	if public != "" {
-		data, _, err := readKeyFile(envPublicKeyFile, public)
+		data, fi, err := readKeyFile(envPublicKeyFile, public)
 		if err != nil {
 			return nil, nil, err
 		}
+		warnings = append(warnings, ownerWarning(envPublicKeyFile, public, fi)...)
 		more, err := parsePEMKeys(alg, data)
 		if err != nil {
 			return nil, nil, fmt.Errorf("jwtguard: %s (%s): %w", envPublicKeyFile, public, nested(err))
@@ -212,32 +217,51 @@ func envKeys(getenv func(string) string) (_ KeySource, warnings []string, _ erro
 	return set, warnings, nil
 }
 
+// ownerWarning warns of a key file that belongs to another user than this
+// process's and root's: that user may change it. Said, not refused: a
+// deployment may give the file to a user of its own and the service
+// read access through its group.
+func ownerWarning(name, path string, fi fs.FileInfo) []string {
+	if uid, foreign := foreignOwner(fi); foreign {
+		return []string{fmt.Sprintf("jwtguard: %s (%s) belongs to user %d, neither this process's nor root: that user may change the key", name, path, uid)}
+	}
+	return nil
+}
+
 // readKeyFile reads the key file path of the variable name, bounded, and
-// returns its permission bits too.
-func readKeyFile(name, path string) ([]byte, fs.FileMode, error) {
+// returns what Stat says of it too.
+func readKeyFile(name, path string) ([]byte, fs.FileInfo, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, 0, fmt.Errorf("jwtguard: %s: %w", name, err)
+		return nil, nil, fmt.Errorf("jwtguard: %s: %w", name, err)
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		return nil, 0, fmt.Errorf("jwtguard: %s: %w", name, err)
+		return nil, nil, fmt.Errorf("jwtguard: %s: %w", name, err)
 	}
 	mode := fi.Mode().Perm()
-	// A key file others may write would let them put their own key in:
-	// refused (outside Windows, whose mode bits say nothing of it).
-	if runtime.GOOS != "windows" && mode&0o022 != 0 {
-		return nil, 0, fmt.Errorf("jwtguard: %s (%s) has mode %#o: others may change it; chmod go-w it", name, path, mode)
+	// A key file others may write, or replace in its directory, would let
+	// them put their own key in: refused (outside Windows, whose mode bits
+	// say nothing of it). A directory with the sticky bit (/tmp, a
+	// Kubernetes Secret volume) lets only a file's owner replace it.
+	if runtime.GOOS != "windows" {
+		if mode&0o022 != 0 {
+			return nil, nil, fmt.Errorf("jwtguard: %s (%s) has mode %#o: others may change it; chmod go-w it", name, path, mode)
+		}
+		dir := filepath.Dir(path)
+		if di, err := os.Stat(dir); err == nil && di.Mode().Perm()&0o022 != 0 && di.Mode()&fs.ModeSticky == 0 {
+			return nil, nil, fmt.Errorf("jwtguard: %s (%s): its directory %s has mode %#o: others may replace the file; chmod go-w %s", name, path, dir, di.Mode().Perm(), dir)
+		}
 	}
 	data, err := io.ReadAll(io.LimitReader(f, maxKeyFileSize+1))
 	switch {
 	case err != nil:
-		return nil, 0, fmt.Errorf("jwtguard: %s: %w", name, err)
+		return nil, nil, fmt.Errorf("jwtguard: %s: %w", name, err)
 	case len(data) > maxKeyFileSize:
-		return nil, 0, fmt.Errorf("jwtguard: %s (%s) is over %d KiB; it should hold PEM keys", name, path, maxKeyFileSize>>10)
+		return nil, nil, fmt.Errorf("jwtguard: %s (%s) is over %d KiB; it should hold PEM keys", name, path, maxKeyFileSize>>10)
 	}
-	return data, mode, nil
+	return data, fi, nil
 }
 
 // parseLifetime parses JWT_EXPIRES_IN as FromEnv documents it. White space

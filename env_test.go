@@ -456,6 +456,35 @@ func TestFromEnvKeyFiles(t *testing.T) {
 		}
 		os.Remove(readable)
 	}
+	// A directory others may write without the sticky bit lets them
+	// replace the file: refused; with the sticky bit (/tmp, a Kubernetes
+	// Secret volume), read. A file of another user (not root) is warned
+	// about (that user may change it).
+	for _, tc := range []struct {
+		mode fs.FileMode
+		ok   bool
+	}{{0o700, true}, {0o755, true}, {0o777, false}, {0o775, false}, {0o777 | fs.ModeSticky, true}} {
+		sub := filepath.Join(t.TempDir(), "keys")
+		os.Mkdir(sub, 0o700)
+		path := filepath.Join(sub, "key.pem")
+		os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der(edPriv)}), 0o600)
+		os.Chmod(sub, tc.mode)
+		_, err := jwtguard.FromLookupEnv(env(map[string]string{"JWT_PRIVATE_KEY_FILE": path}), jwtguard.WithLogger(slog.New(slog.DiscardHandler)))
+		if (err == nil) != tc.ok || err != nil && !strings.Contains(err.Error(), "others may replace the file") {
+			t.Errorf("directory mode %v: %v, want accepted %v", tc.mode, err, tc.ok)
+		}
+	}
+	if os.Geteuid() == 0 {
+		foreign := write("foreign.pem", &pem.Block{Type: "PRIVATE KEY", Bytes: der(edPriv)})
+		os.Chown(foreign, 65534, 65534)
+		var logged strings.Builder
+		if _, err := jwtguard.FromLookupEnv(env(map[string]string{"JWT_PRIVATE_KEY_FILE": foreign}), jwtguard.WithLogger(slog.New(slog.NewTextHandler(&logged, nil)))); err != nil {
+			t.Error(err)
+		}
+		if !strings.Contains(logged.String(), "belongs to user 65534") {
+			t.Errorf("no warning of a file of another user: %s", logged.String())
+		}
+	}
 	writable := write("writable.pem", &pem.Block{Type: "PRIVATE KEY", Bytes: der(edPriv)})
 	os.Chmod(writable, 0o662)
 	notPEM := write("not.pem")

@@ -1,6 +1,7 @@
 package token
 
 import (
+	"bytes"
 	"hash/maphash"
 	"slices"
 	"strings"
@@ -19,9 +20,10 @@ import (
 // found by a keyed hash of the whole token (hash/maphash, seeded per
 // Cache, so that nobody outside can aim at a slot) and then the token is
 // compared in full, so a token that differs by one byte is a miss; the key
-// is resolved again by the entry's kid and alg and must be the very key
-// the signature was checked with (a key removed from its set, or replaced
-// under the same kid, turns the entry into a miss and drops it); and the
+// is resolved again by the entry's kid and alg and must be the key the
+// signature was checked with, or the Same one (a key removed from its
+// set, or replaced under the same kid, turns the entry into a miss and
+// drops it); and the
 // time claims are checked against the clock again, so that a cached token
 // is accepted exactly while an uncached one would be and is answered as
 // expired as soon as it is. Revocation is the caller's to check on every
@@ -29,7 +31,9 @@ import (
 // verified and that passed every check of its Verifier is added.
 //
 // Memory is bounded by the budget given to NewCache, over the token, its
-// payload's JSON and a fixed cost per entry (cacheEntryOverhead); the
+// payload's JSON (twice when a claim has an escape, as such a claim is
+// decoded into a copy), an eighth for the allocator's rounding, and a fixed
+// cost per entry (cacheEntryOverhead); the
 // cache is split into shards with a share of the budget each, and a shard
 // with no room drops expired entries first, then entries in the order Go's
 // map iteration picks them, which is random.
@@ -128,7 +132,15 @@ func (c *Cache) add(v *Verifier, tok string, hd header, key *Key, p *Payload) {
 
 // addAt is add at slot h.
 func (c *Cache) addAt(h uint64, v *Verifier, tok string, hd header, key *Key, p *Payload) {
-	size := cacheEntryOverhead + int64(len(tok)+len(p.JSON)+len(hd.kid)) + int64(len(p.Audience)+len(p.Roles))*int64(unsafe.Sizeof(""))
+	size := int64(len(tok)+len(p.JSON)+len(hd.kid)) + int64(len(p.Audience)+len(p.Roles))*int64(unsafe.Sizeof(""))
+	if bytes.IndexByte(p.JSON, '\\') >= 0 {
+		// A claim string with an escape is decoded into a copy of its
+		// own, not a view of the JSON: counted as if every one were.
+		size += int64(len(p.JSON))
+	}
+	// The allocator rounds each allocation up to its size class: an
+	// eighth more, at most, for the sizes of tokens.
+	size += size/8 + cacheEntryOverhead
 	if size > c.budget {
 		return
 	}

@@ -4,10 +4,13 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"hash/maphash"
 	"reflect"
+	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -243,6 +246,17 @@ func TestCacheKeyChanges(t *testing.T) {
 	if err := verify(); err != nil {
 		t.Fatalf("its key back: %v", err)
 	}
+	// The same key made anew (a source that builds its Key for every
+	// call, a JWKS fetched again): still served from the cache.
+	hits := c.Stats().Hits
+	keys.key.Store(k.WithID("k1"))
+	if err := verify(); err != nil || c.Stats().Hits != hits+1 {
+		t.Errorf("the same key anew: %v, %d hits (want %d)", err, c.Stats().Hits, hits+1)
+	}
+	keys.key.Store(k.PublicOnly())
+	if err := verify(); err != nil || c.Stats().Hits != hits+2 {
+		t.Errorf("its public half: %v, %d hits (want %d)", err, c.Stats().Hits, hits+2)
+	}
 	// Replaced: another key under the same kid.
 	keys.key.Store(edKey(t, "k1"))
 	if err := verify(); Reason(err) != ReasonSignature {
@@ -349,5 +363,51 @@ func TestCacheConcurrent(t *testing.T) {
 	}
 	if st := c.Stats(); st.Bytes > MinCacheSize {
 		t.Errorf("stats %+v over the budget", st)
+	}
+}
+
+// TestCacheBudgetIsTheHeap: what the cache counts is what its entries
+// hold on the heap (within a fifth), for plain claims and for claims whose
+// escapes make them copies of their own rather than views of the JSON.
+func TestCacheBudgetIsTheHeap(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector changes allocation sizes")
+	}
+	for name, role := range map[string]string{
+		"plain":   `"https://idp.example.com/groups/engineering-%02d-xxxxxxxxxxxxxxxxxxxx"`,
+		"escaped": `"https:\/\/idp.example.com\/groups\/engineering-%02d-xxxxxxxxxxxxxxxxxxxx"`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, priv, _ := ed25519.GenerateKey(rand.Reader)
+			k, _ := NewPrivateKey("EdDSA", "k1", priv)
+			c := NewCache(64 << 20)
+			v := NewVerifier(Config{Keys: Static{k}, Audience: "api", Now: func() time.Time { return testNow }, Cache: c})
+			var roles []string
+			for i := range 12 {
+				roles = append(roles, fmt.Sprintf(role, i))
+			}
+			header := seg(`{"alg":"EdDSA","kid":"k1"}`)
+			toks := make([]string, 4000)
+			for i := range toks {
+				in := header + "." + seg(fmt.Sprintf(`{"sub":"user-%d","aud":"api","exp":%d,"roles":[%s]}`, i, testNow.Add(time.Hour).Unix(), strings.Join(roles, ",")))
+				toks[i] = in + "." + base64.RawURLEncoding.EncodeToString(ed25519.Sign(priv, []byte(in)))
+			}
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			for _, tok := range toks {
+				if _, err := v.Verify(context.Background(), tok); err != nil {
+					t.Fatal(err)
+				}
+			}
+			runtime.GC()
+			runtime.ReadMemStats(&after)
+			st := c.Stats()
+			held := int64(after.HeapAlloc) - int64(before.HeapAlloc)
+			if st.Entries != int64(len(toks)) || float64(held) > 1.2*float64(st.Bytes) {
+				t.Errorf("%d entries hold %d bytes on the heap, counted as %d (%.2f times)", st.Entries, held, st.Bytes, float64(held)/float64(st.Bytes))
+			}
+			runtime.KeepAlive(toks)
+		})
 	}
 }

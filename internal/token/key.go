@@ -7,6 +7,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/rsa"
 	"errors"
@@ -35,6 +36,24 @@ type Key struct {
 	check   signatureCheck
 	private any    // what golang-jwt signs with: *rsa.PrivateKey, *ecdsa.PrivateKey, ed25519.PrivateKey; nil when verify-only
 	secret  []byte // HMAC
+}
+
+// Same reports whether k and o check signatures alike: the same algorithm
+// and the same public key (for HMAC, the same secret). Copies of a key
+// (WithID, PublicOnly) and a key set's key fetched again are the same.
+func (k *Key) Same(o *Key) bool {
+	if k == o {
+		return true
+	}
+	if k == nil || o == nil || k.Alg != o.Alg {
+		return false
+	}
+	if k.secret != nil || o.secret != nil {
+		return k.secret != nil && o.secret != nil && hmac.Equal(k.secret, o.secret)
+	}
+	type equaler interface{ Equal(crypto.PublicKey) bool }
+	e, ok := k.Public.(equaler)
+	return ok && o.Public != nil && e.Equal(o.Public)
 }
 
 // Private returns k's private key (*rsa.PrivateKey, *ecdsa.PrivateKey or

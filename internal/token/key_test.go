@@ -297,3 +297,32 @@ func TestForgeableKeysRefused(t *testing.T) {
 		t.Error("an Ed25519 private key whose public half is another key's was accepted")
 	}
 }
+
+// TestKeySame: a key is the same as its copies and its public half, and
+// not as another key, another algorithm's key of the same material, or
+// another secret.
+func TestKeySame(t *testing.T) {
+	rsaKey, _ := NewPrivateKey("RS256", "a", testKeys["RS256"])
+	pss, _ := NewPrivateKey("PS256", "a", testKeys["RS256"])
+	ed, _ := NewPrivateKey("EdDSA", "", testKeys["EdDSA"])
+	otherEd := edKey(t, "")
+	h1, h2 := NewHMACKey("HS256", "", testSecret), NewHMACKey("HS256", "", []byte("another-secret-0123456789abcdefgh"))
+	for _, tc := range []struct {
+		a, b *Key
+		same bool
+	}{
+		{rsaKey, rsaKey.WithID("b"), true},
+		{rsaKey, rsaKey.PublicOnly(), true},
+		{rsaKey, pss, false},
+		{ed, ed.PublicOnly(), true},
+		{ed, otherEd, false},
+		{h1, NewHMACKey("HS256", "x", testSecret), true},
+		{h1, h2, false},
+		{h1, ed, false},
+		{ed, nil, false},
+	} {
+		if got := tc.a.Same(tc.b); got != tc.same {
+			t.Errorf("%s %v Same %v: %v, want %v", tc.a.Alg, tc.a.ID, tc.b, got, tc.same)
+		}
+	}
+}

@@ -295,10 +295,12 @@ func (v *Verifier) Cached(ctx context.Context, tok string, now time.Time) (p *Pa
 		return nil, false, nil
 	}
 	key, err := v.keys.Resolve(ctx, e.kid, e.alg)
-	if err != nil || key != e.key {
+	if err != nil || key != e.key && !key.Same(e.key) {
 		// Removed, or replaced under its kid: the entry is dead. A source
 		// that cannot answer now may later; the fresh verification
-		// reports it.
+		// reports it. A key that is the same but for its pointer (a
+		// source that makes its Key anew, a JWKS fetched again) is the
+		// key the signature was checked with.
 		if err == nil || errors.Is(err, ErrUnknownKey) {
 			v.cache.drop(slot, e)
 		}
