@@ -117,7 +117,9 @@ func TestJwtguardTokensThroughJWKSInJose(t *testing.T) {
 // and EdDSA keys of its own verify in jwtguard through the public JWKs jose
 // exports (each read by ParseJWK into a KeySet, as the jwks module reads a
 // fetched document), with issuer, audience and roles; a token tampered
-// after signing, or checked against another audience, is refused.
+// after signing, or checked against another audience, is refused. The
+// jwks module's TestJoseServesTheJWKS fetches such a JWKS from jose itself,
+// served over HTTP.
 func TestJoseTokensThroughJWKS(t *testing.T) {
 	requireNode(t)
 	in := map[string]any{"mode": "mint", "issuer": jwksIssuer, "audience": jwksAudience, "algs": []string{"RS256", "PS256", "ES256", "EdDSA"}}
