@@ -38,6 +38,15 @@ func TestGenerateKeyAndServeJWKS(t *testing.T) {
 			if err := os.WriteFile(path, []byte(priv.String()), 0o600); err != nil {
 				t.Fatal(err)
 			}
+			// -public-key prints the public key alone (a
+			// JWT_PUBLIC_KEY_FILE), the one -generate-key printed.
+			var public, none lockedBuffer
+			if err := run(t.Context(), []string{"-public-key", path}, env(), &public, &none); err != nil {
+				t.Fatal(err)
+			}
+			if k, err := jwtguard.ParseKeyPEM("", []byte(public.String())); err != nil || k.CanSign() || !strings.Contains(pub.String(), public.String()) {
+				t.Fatalf("-public-key printed %q (%v)", public.String(), err)
+			}
 			vars := []string{"JWT_PRIVATE_KEY_FILE", path}
 			if alg == "PS256" {
 				vars = append(vars, "JWT_ALGORITHM", "PS256")

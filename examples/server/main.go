@@ -28,6 +28,11 @@
 //	(umask 077; go run ./examples/server -generate-key EdDSA > jwt-key.pem)
 //	JWT_PRIVATE_KEY_FILE=jwt-key.pem go run ./examples/server
 //
+// -public-key FILE prints the public key of the private key in FILE, as
+// PEM alone, for JWT_PUBLIC_KEY_FILE:
+//
+//	go run ./examples/server -public-key jwt-key.pem > jwt-key.pub
+//
 // Replicas share their stores: DATABASE_URL names a PostgreSQL database
 // for the users and sessions (instead of SQLite), REDIS_URL a Redis for
 // the sessions and the login throttles (which must keep AOF on and
@@ -135,6 +140,7 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 	demo := fs.Bool("demo-accounts", true, "add the demo accounts admin and alice (password "+demoPassword+") when the store lacks them")
 	grace := fs.Duration("refresh-grace", 0, "how long after a refresh its spent refresh token may be presented again by a client that lost the answer (0: never; at most 1m)")
 	genKey := fs.String("generate-key", "", "print a fresh private key for `algorithm` (EdDSA, ES256, ES384, ES512, RS256, PS256, …) as PEM to stdout, its public key to stderr, and exit")
+	pubKey := fs.String("public-key", "", "print the public key of the PEM private key in `file` as PEM to stdout (for JWT_PUBLIC_KEY_FILE), and exit")
 	var level slog.Level
 	fs.TextVar(&level, "log-level", slog.LevelInfo, "the least `level` logged: debug, info, warn or error (debug shows routine refusals: no token, an expired token)")
 	if err := fs.Parse(args); err != nil {
@@ -148,6 +154,9 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 	}
 	if *genKey != "" {
 		return generateKey(*genKey, stdout, stderr)
+	}
+	if *pubKey != "" {
+		return publicKey(*pubKey, stdout)
 	}
 	if (*tlsCert == "") != (*tlsKey == "") {
 		return errors.New("-tls-cert and -tls-key go together")
@@ -318,6 +327,25 @@ func usesKeyFiles(lookupEnv func(string) (string, bool)) bool {
 		}
 	}
 	return false
+}
+
+// publicKey writes the public key of the private key file path to stdout
+// as PEM, nothing else, so that the output is a JWT_PUBLIC_KEY_FILE.
+func publicKey(path string, stdout io.Writer) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("-public-key: %w", err)
+	}
+	key, err := jwtguard.ParseKeyPEM("", data)
+	if err != nil {
+		return fmt.Errorf("-public-key %s: %w", path, err)
+	}
+	public, err := key.Public().MarshalPEM()
+	if err != nil {
+		return fmt.Errorf("-public-key %s: %w", path, err)
+	}
+	_, err = stdout.Write(public)
+	return err
 }
 
 // generateKey writes a fresh private key for alg to stdout as PEM (PKCS
