@@ -1,6 +1,6 @@
 // Package storetest is the conformance suite of [jwtguard.SessionStore]
-// ([Sessions]), of [jwtguard.UserWriter] ([Users]) and of
-// [jwtguard.Throttle] ([Throttle]): every rule that the interfaces' doc
+// ([Sessions]), of [jwtguard.UserWriter] ([Users]), of
+// [jwtguard.Throttle] ([Throttle]) and of [jwtguard.ReplayCache] ([ReplayCache]): every rule that the interfaces' doc
 // comments state is a subtest that fails against a store that breaks it.
 // Every store, the in-memory ones and each database backend, runs them
 // from tests of its own:
