@@ -63,6 +63,10 @@ type Auth struct {
 	register     registerConfig
 	cookies      *cookies     // cookie mode, nil when off
 	tokenCache   *token.Cache // WithVerifiedTokenCache, shared by every issuer's verifier; nil when off
+	dpop         *dpopConfig  // WithDPoP, resolved; never nil
+	// dpopChallenges are the DPoP challenges of the refusals of a request
+	// that used the DPoP scheme (challenges are then the others').
+	dpopChallenges *challenges
 }
 
 // New returns an [Auth] that verifies tokens with the keys of keys, and
@@ -132,7 +136,20 @@ func New(keys KeySource, opts ...Option) (*Auth, error) {
 		return nil, err
 	}
 	a.maxLoginBody = cmp.Or(cfg.login.MaxBodySize, defaultMaxBodySize)
+	if a.dpop, err = a.cfg.dpop.resolve(cfg.leeway, cfg.login.TrustedProxies, a.log); err != nil {
+		return nil, err
+	}
 	a.challenges = newChallenges(cfg.realm)
+	if a.dpop.mode != DPoPOff {
+		a.dpopChallenges = newDPoPChallenges(cfg.realm, a.dpop)
+		if a.dpop.mode == DPoPRequired {
+			// Every refusal of a protected resource says DPoP. Where both
+			// are taken, a request without a token is answered with the
+			// Bearer challenge alone, as before DPoP (RFC 9449 §7.1 lets
+			// a server send both), and one that used DPoP with DPoP's.
+			a.challenges = a.dpopChallenges
+		}
+	}
 	a.fixed = a.newFixedRefusals()
 	a.warnings = newWarnings()
 	return a, nil
@@ -300,7 +317,7 @@ func contains(list []string, s string) bool {
 // names). [Auth.Issue] returns it for custom flows.
 type TokenResponse struct {
 	AccessToken string `json:"access_token"`
-	TokenType   string `json:"token_type"` // always "Bearer"
+	TokenType   string `json:"token_type"` // "Bearer", or "DPoP" for a token bound to a DPoP key
 	ExpiresIn   int64  `json:"expires_in"` // seconds
 	// RefreshToken is set by the login and refresh handlers when the Auth has a
 	// session store (WithSessions): an opaque token of 256 random bits,
@@ -317,14 +334,15 @@ type TokenResponse struct {
 // handler starts one). It is safe for concurrent use; ctx goes to the
 // [WithClaims] function.
 func (a *Auth) Issue(ctx context.Context, u User) (TokenResponse, error) {
-	return a.issue(ctx, u, Session{})
+	return a.issue(ctx, u, Session{}, "")
 }
 
 // issue is Issue in session s, when s.ID is set: the token carries the
 // session's ID as its sid claim and expires no later than the session
-// (its end, and its idle deadline from now).
-func (a *Auth) issue(ctx context.Context, u User, s Session) (TokenResponse, error) {
-	d, err := a.draft(ctx, u, s)
+// (its end, and its idle deadline from now). jkt, when not "", is the
+// thumbprint of the DPoP key the token is bound to.
+func (a *Auth) issue(ctx context.Context, u User, s Session, jkt string) (TokenResponse, error) {
+	d, err := a.draft(ctx, u, s, jkt)
 	if err != nil {
 		return TokenResponse{}, err
 	}
@@ -340,7 +358,7 @@ type draft struct {
 	key      *token.Key // found when the draft is made, before a refresh token is spent
 }
 
-func (a *Auth) draft(ctx context.Context, u User, s Session) (*draft, error) {
+func (a *Auth) draft(ctx context.Context, u User, s Session, jkt string) (*draft, error) {
 	if a == nil || a.verifier == nil {
 		return nil, fmt.Errorf("%w: Issue called on an Auth not made by New or FromEnv", ErrInternal)
 	}
@@ -371,6 +389,8 @@ func (a *Auth) draft(ctx context.Context, u User, s Session) (*draft, error) {
 		SessionID: s.ID,
 		Username:  u.Username,
 		Roles:     u.Roles,
+		// RFC 9449 §6.1: the token is bound to the proof's key.
+		Confirmation: token.Confirmation{JKT: jkt},
 	}
 	if a.cfg.audience != "" {
 		d.p.Audience = token.Audience{a.cfg.audience}
@@ -394,11 +414,15 @@ func (a *Auth) sign(d *draft) (TokenResponse, error) {
 	if err != nil {
 		return TokenResponse{}, fmt.Errorf("%w: signing: %w", ErrInternal, err)
 	}
-	return TokenResponse{
+	tr := TokenResponse{
 		AccessToken: signed,
 		TokenType:   "Bearer",
 		ExpiresIn:   int64(d.lifetime / time.Second),
-	}, nil
+	}
+	if d.p.Confirmation.JKT != "" {
+		tr.TokenType = "DPoP" // RFC 9449 §5
+	}
+	return tr, nil
 }
 
 // reservedClaims are the case folds (fold.Key) of the claim names Verify

@@ -41,6 +41,10 @@ type Claims struct {
 	// IssuedAt, NotBefore and ExpiresAt are iat, nbf and exp; zero when the
 	// claim is absent (exp never is).
 	IssuedAt, NotBefore, ExpiresAt time.Time
+	// KeyThumbprint is the RFC 7638 thumbprint of the DPoP key the token
+	// is bound to (its cnf.jkt), whose proof the request carried and
+	// Verify checked; "" for a bearer token.
+	KeyThumbprint string
 
 	json []byte // the token's payload; nil for Claims built by hand
 }

@@ -113,6 +113,13 @@ func newRefusal(sentinel error, status int, code, reason, message string, level 
 // Require) are RFC 6750's and go into the challenge too.
 var refusals = [...]refusal{
 	newRefusal(ErrNoToken, http.StatusUnauthorized, "unauthorized", "no_token", "authentication required", slog.LevelDebug),
+	// DPoP proofs refused at the login and refresh handlers (RFC 9449
+	// §5, §8: a token endpoint's 400), then at a protected resource (§7.1,
+	// §9: 401 with a DPoP challenge).
+	newRefusal(errGrantNonce, http.StatusBadRequest, "use_dpop_nonce", "use_dpop_nonce", "a DPoP nonce is required: retry with the one in the DPoP-Nonce header", slog.LevelDebug),
+	newRefusal(errGrantProof, http.StatusBadRequest, "invalid_dpop_proof", "invalid_dpop_proof", "the DPoP proof is invalid", slog.LevelInfo),
+	newRefusal(errUseDPoPNonce, http.StatusUnauthorized, "use_dpop_nonce", "use_dpop_nonce", "a DPoP nonce is required: retry with the one in the DPoP-Nonce header", slog.LevelDebug),
+	newRefusal(ErrInvalidDPoPProof, http.StatusUnauthorized, "invalid_dpop_proof", "invalid_dpop_proof", "the DPoP proof is invalid", slog.LevelInfo),
 	newRefusal(errMethodNotAllowed, http.StatusMethodNotAllowed, "method_not_allowed", "method_not_allowed", "use POST", slog.LevelDebug),
 	newRefusal(errUnsupportedMediaType, http.StatusUnsupportedMediaType, "unsupported_media_type", "unsupported_media_type", "the Content-Type is not supported", slog.LevelDebug),
 	newRefusal(errRequestTooLarge, http.StatusRequestEntityTooLarge, "request_too_large", "request_too_large", "the request body is too large", slog.LevelInfo),
@@ -194,6 +201,25 @@ func newChallenges(realm string) *challenges {
 	return &c
 }
 
+// newDPoPChallenges returns the DPoP challenges (RFC 9449 §7.1) of the
+// refusals of a protected resource for realm: the algs d takes, and
+// error and error_description but for ErrNoToken.
+func newDPoPChallenges(realm string, d *dpopConfig) *challenges {
+	var c challenges
+	params := d.challengeParams(realm)
+	for i, ref := range refusals {
+		switch {
+		case ref.sentinel == ErrNoToken:
+			c[i] = "DPoP " + params
+		case ref.status == http.StatusBadRequest && ref.code != "invalid_dpop_proof" && ref.code != "use_dpop_nonce",
+			ref.status == http.StatusUnauthorized && ref.code != "invalid_credentials",
+			ref.code == "insufficient_scope":
+			c[i] = `DPoP realm="` + realm + `", error="` + ref.code + `", error_description="` + ref.message + `", algs="` + strings.Join(d.algs, " ") + `"`
+		}
+	}
+	return &c
+}
+
 // bareChallenges are the challenges WriteError sends for a Bearer sentinel
 // that no Auth refused (an ErrorHandler passing ErrInvalidToken itself,
 // say): no realm, since none is known.
@@ -206,6 +232,7 @@ type refusalError struct {
 	err       error
 	ref       *refusal // an entry of refusals
 	challenge string
+	nonce     string // a DPoP-Nonce for a use_dpop_nonce refusal, else ""
 }
 
 func (e *refusalError) Error() string     { return e.err.Error() }
@@ -241,6 +268,9 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	)
 	if re, ok := asRefusal(err); ok {
 		ref, challenge = re.ref, re.challenge
+		if re.nonce != "" {
+			w.Header().Set("DPoP-Nonce", re.nonce)
+		}
 	} else {
 		i := refusalFor(err)
 		ref = &refusals[i]

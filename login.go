@@ -137,13 +137,20 @@ func (h *loginHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.refuse(w, r, form, req.Return, err)
 		return
 	}
+	// The proof is checked before the password: it is cheap, and a login
+	// refused for it costs no throttle token.
+	jkt, err := a.grantProof(r, "", a.cfg.now())
+	if err != nil {
+		h.refuse(w, r, form, req.Return, err)
+		return
+	}
 	u, readAt, at, err := h.login(r.Context(), r, req)
 	if err != nil {
 		a.setRetryAfterFor(w, err)
 		h.refuse(w, r, form, req.Return, err)
 		return
 	}
-	tr, err := a.issueLogin(r.Context(), u, readAt)
+	tr, err := a.issueLogin(r.Context(), u, readAt, jkt)
 	if err != nil {
 		if errors.Is(err, ErrOverloaded) {
 			w.Header().Set("Retry-After", "1")
@@ -152,6 +159,7 @@ func (h *loginHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	at.Succeeded(r.Context())
+	a.nextNonce(w, tr)
 	a.log.LogAttrs(r.Context(), slog.LevelInfo, "jwtguard: login", slog.String("user_id", u.ID), slog.String("remote_addr", r.RemoteAddr))
 	if a.cookies != nil {
 		a.setTokenCookies(w, tr, a.cfg.now().Add(a.cfg.sessionLifetime))

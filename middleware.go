@@ -77,6 +77,10 @@ func (a *Auth) verify(next http.Handler, optional bool) http.Handler {
 			a.refuseBearer(w, r, err)
 			return
 		}
+		if vt.claims.KeyThumbprint != "" && a.dpop.requireNonce {
+			// RFC 9449 §9: the next nonce, before the one in use expires.
+			w.Header().Set("DPoP-Nonce", a.dpop.nonces.Current(a.cfg.now()))
+		}
 		// The context carries a pointer to the claims, and the claims
 		// nothing of the context: a handler that keeps the claims past
 		// the request does not keep the request's context alive.
@@ -106,12 +110,30 @@ func (a *Auth) Authenticate(r *http.Request) (*Claims, error) {
 	return &vt.claims, nil
 }
 
-// authenticate extracts and verifies the request's token.
+// authenticate extracts and verifies the request's token, and checks its
+// DPoP binding. The refusal of a request that used the DPoP scheme, or
+// carried a proof its token needed, is marked for a DPoP challenge.
 func (a *Auth) authenticate(r *http.Request) (*verifiedToken, error) {
+	vt, source, err := a.authenticateToken(r)
+	if err != nil && source == "dpop" {
+		return nil, &dpopScheme{err}
+	}
+	return vt, err
+}
+
+// authenticateToken is authenticate, returning the token's source too:
+// "dpop" for the DPoP scheme or a proof checked.
+func (a *Auth) authenticateToken(r *http.Request) (*verifiedToken, string, error) {
 	tok, source, err := a.extract(r)
 	if err != nil {
-		return nil, err
+		return nil, source, err
 	}
+	vt, err := a.verifyToken(r, tok, source)
+	return vt, source, err
+}
+
+// verifyToken verifies tok, from source.
+func (a *Auth) verifyToken(r *http.Request, tok, source string) (*verifiedToken, error) {
 	if source == "cookie" {
 		// A browser sends cookies on cross-site requests too: an unsafe
 		// one must pass the CSRF check before its token is believed.
@@ -147,7 +169,7 @@ func (a *Auth) authenticate(r *http.Request) (*verifiedToken, error) {
 		if errors.Is(verr, token.ErrUnavailable) {
 			return nil, keysUnavailable(r, verr, a.keysDownOf(rules))
 		}
-		if source == "header" {
+		if source == "header" || source == "dpop" {
 			// The header's token is read by the verifier's alphabet,
 			// which is a subset of b64token's, and by b64token's only
 			// now that it is refused: a header whose token is not a
@@ -174,6 +196,9 @@ func (a *Auth) authenticate(r *http.Request) (*verifiedToken, error) {
 	if err := a.claimsFromPayload(vt, p, rules); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidToken, err)
 	}
+	if err := a.checkBinding(r, tok, source, p.Confirmation); err != nil {
+		return nil, err
+	}
 	// The session store holds this service's sessions: a token of
 	// another issuer names none of them (Keycloak's sid is Keycloak's).
 	vt.foreign = rules != nil
@@ -183,6 +208,33 @@ func (a *Auth) authenticate(r *http.Request) (*verifiedToken, error) {
 		}
 	}
 	return vt, nil
+}
+
+// checkBinding checks that tok, from source (its claims verified), is
+// presented as its cnf claim says: a token bound to a DPoP key with the
+// DPoP scheme (or from a cookie or the query) and a proof of that key, an
+// unbound one as a bearer token, unless DPoP is required.
+func (a *Auth) checkBinding(r *http.Request, tok, source string, cnf token.Confirmation) error {
+	d := a.dpop
+	switch {
+	case cnf.Unchecked:
+		return fmt.Errorf("%w: its cnf claim binds it by a method other than DPoP's jkt, which cannot be checked here", errDPoPBinding)
+	case cnf.JKT != "" && d.mode == DPoPOff:
+		return fmt.Errorf("%w: the token is bound to a DPoP key and DPoP is off (WithDPoP)", errDPoPBinding)
+	case cnf.JKT == "" && source == "dpop":
+		return fmt.Errorf("%w: a token without a cnf claim sent with the DPoP scheme: it is not bound to a key", errDPoPBinding)
+	case cnf.JKT == "" && d.mode == DPoPRequired:
+		return fmt.Errorf("%w: a bearer token, and DPoP is required (WithDPoP)", errDPoPBinding)
+	case cnf.JKT == "":
+		return nil
+	case source == "header":
+		// RFC 9449 §7.2: a DPoP-bound token is never a bearer token.
+		return fmt.Errorf("%w: a token bound to a DPoP key sent with the Bearer scheme", errDPoPBinding)
+	}
+	if _, err := a.checkProof(r, tok, cnf.JKT, a.cfg.now()); err != nil {
+		return &dpopScheme{err}
+	}
+	return nil
 }
 
 // checkRevoked asks the session store of WithSessions, when there is one,
@@ -224,8 +276,17 @@ func (a *Auth) extract(r *http.Request) (string, string, error) {
 	switch hv := r.Header["Authorization"]; len(hv) {
 	case 0:
 	case 1:
-		t, err := bearer.Credentials(hv[0], a.cfg.maxTokenSize)
+		t, dpop, err := bearer.SchemeCredentials(hv[0], a.cfg.maxTokenSize)
+		if dpop && a.dpop.mode == DPoPOff {
+			// DPoP off: another scheme, as Basic is.
+			t, dpop, err = "", false, bearer.ErrOtherScheme
+		}
+		if dpop {
+			source = "dpop"
+		}
 		switch {
+		case err == nil && dpop:
+			tok = t
 		case err == nil:
 			tok, source = t, "header"
 		case errors.Is(err, bearer.ErrOtherScheme):
@@ -341,16 +402,17 @@ var errNoSubject = errors.New("no subject: neither sub nor id names the user")
 func (a *Auth) claimsFromPayload(vt *verifiedToken, p *token.Payload, rules *issuerRules) error {
 	c := &vt.claims
 	*c = Claims{
-		Subject:   p.Subject,
-		Username:  p.Username,
-		Issuer:    p.Issuer,
-		Audience:  copyList(vt.audience[:0], p.Audience),
-		TokenID:   p.ID,
-		SessionID: p.SessionID,
-		IssuedAt:  p.IssuedAt.Time,
-		NotBefore: p.NotBefore.Time,
-		ExpiresAt: p.ExpiresAt.Time,
-		json:      p.JSON,
+		Subject:       p.Subject,
+		Username:      p.Username,
+		Issuer:        p.Issuer,
+		Audience:      copyList(vt.audience[:0], p.Audience),
+		TokenID:       p.ID,
+		SessionID:     p.SessionID,
+		IssuedAt:      p.IssuedAt.Time,
+		NotBefore:     p.NotBefore.Time,
+		ExpiresAt:     p.ExpiresAt.Time,
+		KeyThumbprint: p.Confirmation.JKT,
+		json:          p.JSON,
 	}
 	if c.Subject == "" {
 		c.Subject = string(p.LegacyID)

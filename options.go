@@ -46,6 +46,7 @@ type config struct {
 	cookieMode      *CookieMode   // WithCookieMode
 	trustedOrigins  []string      // JWT_TRUSTED_ORIGINS, for cookie mode
 	tokenCache      int           // WithVerifiedTokenCache: bytes, 0 for none
+	dpop            DPoPPolicy    // WithDPoP
 	optionErr       error         // the first option that could not be applied
 }
 

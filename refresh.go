@@ -119,6 +119,7 @@ func (h *refreshHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		a.refuse(w, r, err)
 		return
 	}
+	a.nextNonce(w, tr)
 	if a.cookies != nil {
 		a.setTokenCookies(w, tr, s.ExpiresAt)
 	}
@@ -183,6 +184,13 @@ func (h *refreshHandler) refresh(ctx context.Context, r *http.Request, tok strin
 	if err != nil {
 		return TokenResponse{}, Session{}, grantError(err)
 	}
+	// A session bound to a DPoP key is refreshed with proofs of that key
+	// only; a bearer session's refresh with a proof gets an access token
+	// bound to its key.
+	jkt, err := a.grantProof(r, s.KeyBinding, a.cfg.now())
+	if err != nil {
+		return TokenResponse{}, Session{}, err
+	}
 	u, err := h.users.LookupUserByID(ctx, s.UserID)
 	switch {
 	case errors.Is(err, ErrUserNotFound), errors.Is(err, sql.ErrNoRows):
@@ -197,7 +205,7 @@ func (h *refreshHandler) refresh(ctx context.Context, r *http.Request, tok strin
 	// The access token is made before the refresh token is spent (its
 	// session's ID and end do not change), so that a WithClaims function
 	// that fails leaves the client its token to retry with.
-	d, err := a.draft(ctx, u, s)
+	d, err := a.draft(ctx, u, s, jkt)
 	if err != nil {
 		return TokenResponse{}, Session{}, err
 	}

@@ -51,6 +51,12 @@ func (a *Auth) newRefusal(err error, bearer bool) *refusalError {
 	re := &refusalError{err: err, ref: &refusals[i]}
 	if bearer {
 		re.challenge = a.challenges[i]
+		if ds := (*dpopScheme)(nil); a.dpopChallenges != nil && errors.As(err, &ds) {
+			re.challenge = a.dpopChallenges[i]
+		}
+	}
+	if a.dpop.nonces != nil && errors.Is(err, errUseDPoPNonce) {
+		re.nonce = a.dpop.nonces.Current(a.cfg.now())
 	}
 	return re
 }
@@ -59,6 +65,9 @@ func (a *Auth) newRefusal(err error, bearer bool) *refusalError {
 func (a *Auth) refuse(w http.ResponseWriter, r *http.Request, err error) {
 	re := a.refusal(err, false)
 	a.logRefusal(r, re)
+	if re.nonce != "" {
+		w.Header().Set("DPoP-Nonce", re.nonce)
+	}
 	a.errorHandler(w, r, re)
 }
 
@@ -68,6 +77,9 @@ func (a *Auth) refuseBearer(w http.ResponseWriter, r *http.Request, err error) {
 	re := a.refusal(err, true)
 	a.logRefusal(r, re)
 	setRetryAfter(w, re.ref.status)
+	if re.nonce != "" {
+		w.Header().Set("DPoP-Nonce", re.nonce)
+	}
 	a.errorHandler(w, r, re)
 }
 

@@ -37,9 +37,10 @@ type Session struct {
 	// LastUsedAt is the time of the login (its CreatedAt) or of the last
 	// refresh.
 	LastUsedAt time.Time
-	// KeyBinding is reserved for a proof-of-possession key the session is
-	// bound to (the thumbprint of a DPoP key); empty for bearer sessions.
-	// Stores keep it as given.
+	// KeyBinding is the RFC 7638 thumbprint of the DPoP key the session
+	// is bound to (WithDPoP): the login's proof's key, whose proofs its
+	// refreshes must carry; empty for bearer sessions. Stores keep it as
+	// given.
 	KeyBinding string
 	// RevokedAt is when the session was revoked; zero while it is not.
 	RevokedAt time.Time
@@ -179,9 +180,9 @@ var ErrSessionRevoked = errors.New("jwtguard: the user's sessions were revoked a
 // (ErrSessionRevoked: the password may have changed since it was read) is
 // ErrInvalidCredentials (401); one that fails otherwise is ErrOverloaded
 // (503), logged at Error.
-func (a *Auth) issueLogin(ctx context.Context, u User, readAt time.Time) (TokenResponse, error) {
+func (a *Auth) issueLogin(ctx context.Context, u User, readAt time.Time, jkt string) (TokenResponse, error) {
 	if a.cfg.sessions == nil {
-		return a.Issue(ctx, u)
+		return a.issue(ctx, u, Session{}, jkt)
 	}
 	// No session is started that no token could be signed in.
 	if _, err := a.currentSigningKey(); err != nil {
@@ -196,6 +197,7 @@ func (a *Auth) issueLogin(ctx context.Context, u User, readAt time.Time) (TokenR
 		ExpiresAt:   readAt.Add(a.cfg.sessionLifetime),
 		IdleTimeout: a.cfg.sessionIdle,
 		LastUsedAt:  readAt,
+		KeyBinding:  jkt,
 	}
 	refresh := newRefreshToken()
 	switch err := a.cfg.sessions.CreateSession(ctx, s, HashRefreshToken(refresh)); {
@@ -204,7 +206,7 @@ func (a *Auth) issueLogin(ctx context.Context, u User, readAt time.Time) (TokenR
 	case err != nil:
 		return TokenResponse{}, storeError(err)
 	}
-	tr, err := a.issue(ctx, u, s)
+	tr, err := a.issue(ctx, u, s, jkt)
 	if err != nil {
 		return TokenResponse{}, err
 	}

@@ -36,6 +36,11 @@ var refusalReasons = [...]string{
 	"username_taken",         // ErrUserExists
 	"cross_origin",           // errCrossOrigin: refused by the CSRF check (cookie mode)
 	"unknown_key",            // ErrInvalidToken: no key for its kid (a key removed, or not yet published)
+	"dpop_invalid_proof",     // ErrInvalidDPoPProof: missing, malformed, badly signed, another method or URI, too old, wrong ath
+	"dpop_replayed",          // ErrInvalidDPoPProof: its jti seen before
+	"dpop_nonce_required",    // ErrInvalidDPoPProof: no nonce of ours, or the replay cache full (use_dpop_nonce)
+	"dpop_key_mismatch",      // ErrInvalidDPoPProof: a key other than the token's (or the session's) binding
+	"dpop_binding",           // ErrInvalidToken: a bound token without its proof, an unbound one with the DPoP scheme, a bearer token where DPoP is required
 }
 
 // tokenReasonIndex returns the index in refusalReasons of a token the
@@ -82,6 +87,16 @@ func reasonIndex(err error) int {
 // walkedReasonIndex is reasonIndex found by the errors err wraps.
 func walkedReasonIndex(err error) int {
 	switch {
+	case errors.Is(err, errProofReplayed):
+		return 26
+	case errors.Is(err, errUseDPoPNonce):
+		return 27
+	case errors.Is(err, errProofKey):
+		return 28
+	case errors.Is(err, ErrInvalidDPoPProof):
+		return 25
+	case errors.Is(err, errDPoPBinding):
+		return 29
 	case errors.Is(err, ErrNoToken):
 		return 0
 	case errors.Is(err, errMethodNotAllowed):
@@ -143,7 +158,12 @@ type Stats struct {
 	// unknown_key (a token whose kid names no key: signed with a key
 	// removed from the set too early, or with one not yet published to a
 	// JWKS this service reads, or with none of ours), cross_origin (cookie
-	// mode's CSRF check), and the refresh handler's invalid_grant,
+	// mode's CSRF check), the DPoP refusals ([WithDPoP]) dpop_invalid_proof,
+	// dpop_replayed, dpop_nonce_required (use_dpop_nonce: no nonce of
+	// ours, or a full replay cache), dpop_key_mismatch (a proof of
+	// another key than the token's or the session's) and dpop_binding (a
+	// bound token without its proof, an unbound one with the DPoP scheme,
+	// a bearer token where DPoP is required), and the refresh handler's invalid_grant,
 	// refresh_reused (a spent refresh token presented again: its session
 	// was revoked) and unsupported_grant_type, and the register handler's
 	// username_rejected, password_rejected and username_taken (a 429 of

@@ -48,8 +48,8 @@ func TestStatsCountRefusalsByReason(t *testing.T) {
 	if st.Refusals["insufficient_scope"] != 1 {
 		t.Errorf("insufficient_scope = %d, want 1", st.Refusals["insufficient_scope"])
 	}
-	if len(st.Refusals) != 25 {
-		t.Errorf("%d reasons, want all 25 present: %v", len(st.Refusals), st.Refusals)
+	if len(st.Refusals) != 30 {
+		t.Errorf("%d reasons, want all 30 present: %v", len(st.Refusals), st.Refusals)
 	}
 	var total uint64
 	for _, n := range st.Refusals {

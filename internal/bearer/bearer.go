@@ -58,36 +58,51 @@ func Parse(value string, maxLen int) (string, error) {
 // subset of b64token's) and asks Token only when that one refuses it, so
 // that an accepted token is not read twice; Parse(v) is Token(Credentials(v)).
 func Credentials(value string, maxLen int) (string, error) {
-	const scheme = "bearer"
-	if value == "" {
+	tok, dpop, err := SchemeCredentials(value, maxLen)
+	if dpop {
 		return "", ErrOtherScheme
+	}
+	return tok, err
+}
+
+// SchemeCredentials is Credentials for the Bearer and the DPoP scheme
+// (RFC 9449 §7.1, whose credentials have Bearer's syntax): dpop reports
+// which one the value has. A value that begins with either name and is
+// not then one SP-separated run of characters is ErrMalformed, as for
+// Bearer; other schemes are ErrOtherScheme.
+func SchemeCredentials(value string, maxLen int) (tok string, dpop bool, err error) {
+	if value == "" {
+		return "", false, ErrOtherScheme
 	}
 	n := 0
 	for n < len(value) && isSchemeChar(value[n]) {
 		n++
 	}
-	if n == 0 {
-		return "", ErrMalformed
-	}
-	if n != len(scheme) || !equalFoldASCII(value[:n], scheme) {
-		return "", ErrOtherScheme
+	switch {
+	case n == 0:
+		return "", false, ErrMalformed
+	case n == len("bearer") && equalFoldASCII(value[:n], "bearer"):
+	case n == len("dpop") && equalFoldASCII(value[:n], "dpop"):
+		dpop = true
+	default:
+		return "", false, ErrOtherScheme
 	}
 	rest := value[n:]
 	if rest == "" || rest[0] != ' ' {
-		return "", ErrMalformed
+		return "", dpop, ErrMalformed
 	}
 	i := 0
 	for i < len(rest) && rest[i] == ' ' {
 		i++
 	}
-	tok := rest[i:]
+	tok = rest[i:]
 	switch {
 	case tok == "":
-		return "", ErrMalformed
+		return "", dpop, ErrMalformed
 	case maxLen > 0 && len(tok) > maxLen:
-		return "", ErrTooLong
+		return "", dpop, ErrTooLong
 	}
-	return tok, nil
+	return tok, dpop, nil
 }
 
 // isSchemeChar reports whether c is an RFC 9110 tchar, of which an

@@ -51,7 +51,7 @@ func (p *Payload) UnmarshalJSON(b []byte) error {
 }
 
 // claimNames are the claims the Payload holds, by length, for caseVariant.
-var claimNames = [...]string{"id", "iss", "sub", "aud", "exp", "nbf", "iat", "jti", "sid", "role", "roles", "scope", "username"}
+var claimNames = [...]string{"id", "iss", "sub", "aud", "exp", "nbf", "iat", "jti", "sid", "cnf", "role", "roles", "scope", "username"}
 
 // caseVariant reports whether name is one of the claims the Payload holds
 // spelled in another letter case ("Sub", "EXP", "ſub"), as strings.EqualFold
@@ -110,6 +110,8 @@ func (p *Payload) set(name, val []byte) (uint16, error) {
 		if err == nil && p.SessionID == "" {
 			err = errors.New("an empty or null session ID")
 		}
+	case "cnf":
+		bit, err = 1<<13, p.confirmation(val)
 	default:
 		return 0, nil
 	}
@@ -200,5 +202,44 @@ func (p *Payload) audience(val []byte) error {
 	default:
 		return errors.New("aud is neither a string nor an array")
 	}
+	return nil
+}
+
+// confirmation decodes cnf: an object whose jkt member, when it has one,
+// is a non-empty string (the thumbprint, 43 base64url characters for
+// SHA-256, compared later as it is). null is refused, as for sid: a token
+// whose binding reads as absent would be taken as a bearer token. A
+// member other than jkt (in any letter case but jkt's own), or none,
+// marks the claim Unchecked; jkt twice is an error.
+func (p *Payload) confirmation(val []byte) error {
+	if len(val) == 0 || val[0] != '{' {
+		return errors.New("cnf is not a JSON object")
+	}
+	c := Confirmation{}
+	seen := false
+	err := strictjson.Object(val, func(name, value []byte) error {
+		if string(name) != "jkt" {
+			c.Unchecked = true
+			return nil
+		}
+		if seen {
+			return errors.New("jkt appears twice")
+		}
+		seen = true
+		if err := p.str(value, &c.JKT); err != nil {
+			return fmt.Errorf("jkt: %w", err)
+		}
+		if c.JKT == "" {
+			return errors.New("jkt is empty or null")
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if !seen {
+		c.Unchecked = true
+	}
+	p.Confirmation = c
 	return nil
 }

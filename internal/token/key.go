@@ -342,3 +342,9 @@ func (ed25519Method) Sign(s string, key any) ([]byte, error) {
 func (ed25519Method) Verify(s string, sig []byte, key any) error {
 	return jwt.SigningMethodEdDSA.Verify(s, sig, key)
 }
+
+// CheckSignature checks the base64url signature sig of the JWS signing
+// input (header and payload segments, as sent) with k: for a signed
+// object that is not a token, such as a DPoP proof. It returns an error
+// that says only that the signature is bad or malformed.
+func (k *Key) CheckSignature(input, sig string) error { return k.check.check(input, sig) }

@@ -82,6 +82,10 @@ type Payload struct {
 	Role     string   `json:"role,omitempty"`
 	LegacyID LegacyID `json:"id,omitzero"`
 
+	// Confirmation is the cnf claim (RFC 7800): the key a sender-
+	// constrained token is bound to.
+	Confirmation Confirmation `json:"cnf,omitzero"`
+
 	// Extra are claims the caller adds to a token it signs (never set by
 	// Verify). Their names must not be those of the fields above.
 	Extra map[string]any `json:"-"`
@@ -106,6 +110,21 @@ type Payload struct {
 	audBuf   [2]string
 	rolesBuf [4]string
 }
+
+// Confirmation is a cnf claim (RFC 7800 §3.1) as jwtguard reads it: the
+// RFC 7638 thumbprint of a DPoP key (RFC 9449 §6.1), and whether it holds
+// anything else, a confirmation method jwtguard cannot check (an mTLS
+// certificate's x5t#S256, a jwk), or nothing at all.
+type Confirmation struct {
+	JKT string `json:"jkt,omitempty"`
+	// Unchecked is set when the claim holds a member other than jkt, or
+	// none: the token is bound in a way that cannot be checked here, and
+	// is refused.
+	Unchecked bool `json:"-"`
+}
+
+// Bound reports whether the token has a cnf claim.
+func (c Confirmation) Bound() bool { return c.JKT != "" || c.Unchecked }
 
 // The jwt.Claims interface, which golang-jwt's signer asks of the claims it
 // signs (Signer); Verify checks the claims itself (verify.go).
