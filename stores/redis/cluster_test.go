@@ -15,9 +15,9 @@ import (
 
 // On a Redis Cluster (here one node that holds every slot: Redis checks
 // that a script's keys share a slot all the same), through a go-redis
-// cluster client given to New, both suites pass: the session keys share
-// their hash slot, and the scripts that name keys from what they read are
-// sent to it.
+// cluster client given to New, the three suites pass: the session keys
+// share their hash slot, and the scripts that name keys from what they
+// read are sent to it; a proof's script names its one key.
 func TestCluster(t *testing.T) {
 	srv := testserver.StartRedis(t, "--cluster-enabled", "yes")
 	c := goredis.NewClient(&goredis.Options{Addr: srv.Addr})
@@ -51,5 +51,8 @@ func TestCluster(t *testing.T) {
 	})
 	t.Run("Throttle", func(t *testing.T) {
 		storetest.Throttle(t, func(t *testing.T) jwtguard.Throttle { return open(t) })
+	})
+	t.Run("ReplayCache", func(t *testing.T) {
+		storetest.ReplayCache(t, func(t *testing.T) jwtguard.ReplayCache { return open(t) })
 	})
 }

@@ -14,13 +14,13 @@ import (
 	"github.com/jwtguard/jwtguard"
 )
 
-// Store is a [jwtguard.SessionStore] and a [jwtguard.Throttle] kept in
-// Redis. Open it with [Open] (or [New] on a client of your own); close it
+// Store is a [jwtguard.SessionStore], a [jwtguard.Throttle] and a
+// [jwtguard.ReplayCache] kept in Redis. Open it with [Open] (or [New] on a client of your own); close it
 // with [Store.Close]. It is safe for concurrent use, and so are any number
 // of Stores, in one process or in many, on the same server and prefix:
 // every method that writes is one Lua script, which Redis runs alone, so
 // that of concurrent rotations of one token exactly one wins wherever
-// they come from. Every call is bounded by the Store's timeout
+// they come from, and so does one of concurrent uses of a DPoP proof. Every call is bounded by the Store's timeout
 // ([WithTimeout]) on top of its context's deadline, so that a server that
 // goes away fails calls rather than hanging them.
 type Store struct {
@@ -77,8 +77,9 @@ func WithLogger(l *slog.Logger) Option {
 // durability check ([ErrNotDurable]), or one whose settings cannot be
 // read, with a warning logged at Warn level instead of an error. Such a
 // server may forget revocations (a logout, a detected reuse, a password
-// change's "log out everywhere") when it restarts or runs out of memory:
-// use it only where that is acceptable, as in development.
+// change's "log out everywhere") and the DPoP proofs it recorded (a
+// forgotten proof's replay is accepted) when it restarts or runs out of
+// memory: use it only where that is acceptable, as in development.
 func AcceptNonDurable() Option {
 	return func(c *config) { c.nonDurable = true }
 }
@@ -88,7 +89,7 @@ func AcceptNonDurable() Option {
 // AOF persistence (appendonly yes), a restart loses every write since the
 // last snapshot; with a maxmemory-policy other than noeviction, a full
 // server evicts keys, and an evicted revocation lets a revoked session's
-// tokens work again. Set both in the server's configuration (redis.conf,
+// tokens work again (an evicted DPoP proof lets its replay through). Set both in the server's configuration (redis.conf,
 // or the managed service's parameters):
 //
 //	appendonly yes
@@ -182,7 +183,7 @@ func newStore(ctx context.Context, c goredis.UniversalClient, own bool, cfg conf
 			return nil, fmt.Errorf("%w (server %s)", err, where)
 		}
 		cfg.log.LogAttrs(ctx, slog.LevelWarn,
-			"jwtguard/redis: the Redis server may forget revocations (a logout, a detected refresh-token reuse, a password change) when it restarts or fills up; AcceptNonDurable lets the store open anyway",
+			"jwtguard/redis: the Redis server may forget revocations (a logout, a detected refresh-token reuse, a password change) and recorded DPoP proofs (whose replays then pass) when it restarts or fills up; AcceptNonDurable lets the store open anyway",
 			slog.String("server", where), slog.String("error", err.Error()))
 	}
 	return s, nil
@@ -281,4 +282,5 @@ func (s *Store) Close() error {
 var (
 	_ jwtguard.SessionStore = (*Store)(nil)
 	_ jwtguard.Throttle     = (*Store)(nil)
+	_ jwtguard.ReplayCache  = (*Store)(nil)
 )

@@ -262,6 +262,7 @@ func TestServerGone(t *testing.T) {
 		"Refund":        func() error { return s.Done(ctx, "ukey", lim, true, t0) },
 		"LastLogin":     func() error { _, _, err := s.LastLogin(ctx, "ukey"); return err },
 		"Remember":      func() error { return s.Remember(ctx, "ukey", "192.0.2.1", t0) },
+		"AddProof":      func() error { return s.AddProof(ctx, newProofID(), t0.Add(time.Minute), t0) },
 	}
 	check := func(state string, bound time.Duration) {
 		t.Helper()
