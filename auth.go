@@ -136,7 +136,7 @@ func New(keys KeySource, opts ...Option) (*Auth, error) {
 		return nil, err
 	}
 	a.maxLoginBody = cmp.Or(cfg.login.MaxBodySize, defaultMaxBodySize)
-	if a.dpop, err = a.cfg.dpop.resolve(cfg.leeway, cfg.login.TrustedProxies, a.log); err != nil {
+	if a.dpop, err = a.cfg.dpop.resolve(cfg.leeway, cfg.login.TrustedProxies, cfg.sessions, a.log); err != nil {
 		return nil, err
 	}
 	a.challenges = newChallenges(cfg.realm)

@@ -77,11 +77,12 @@ type DPoPPolicy struct {
 	// challenge's algs: asymmetric ones only. Zero: ES256, ES384, ES512,
 	// EdDSA, Ed25519, PS256, PS384, PS512, RS256, RS384 and RS512.
 	Algorithms []string
-	// ReplayCache records the jtis of accepted proofs. Nil: a
-	// NewMemoryReplayCache of 131,072 proofs, this process's own, which
-	// replicas do not share: give them a shared one (the Redis store of
-	// jwtguard/stores/redis), or a proof one replica accepted is accepted
-	// by the others too.
+	// ReplayCache records the jtis of accepted proofs. Nil: the session
+	// store of WithSessions when it is a ReplayCache too (the Redis store
+	// of jwtguard/stores/redis is), else a NewMemoryReplayCache of 131,072
+	// proofs, this process's own, which replicas do not share: give them a
+	// shared one, or a proof one replica accepted is accepted by the
+	// others too.
 	ReplayCache ReplayCache
 	// RequireNonce makes every proof carry a nonce the service made
 	// (RFC 9449 §8 and §9): a proof without one, or with one past its
@@ -213,7 +214,7 @@ const (
 var dpopAlgs = []string{"ES256", "ES384", "ES512", "EdDSA", "Ed25519", "PS256", "PS384", "PS512", "RS256", "RS384", "RS512"}
 
 // resolve validates p and fills its defaults.
-func (p *DPoPPolicy) resolve(leeway time.Duration, trusted []string, log *slog.Logger) (*dpopConfig, error) {
+func (p *DPoPPolicy) resolve(leeway time.Duration, trusted []string, sessions SessionStore, log *slog.Logger) (*dpopConfig, error) {
 	fail := func(format string, args ...any) (*dpopConfig, error) {
 		return nil, fmt.Errorf("jwtguard: DPoP policy: "+format, args...)
 	}
@@ -272,6 +273,9 @@ func (p *DPoPPolicy) resolve(leeway time.Duration, trusted []string, log *slog.L
 	}
 	if d.replay == nil {
 		d.replay = NewMemoryReplayCache(defaultReplayEntries)
+		if rc, ok := sessions.(ReplayCache); ok {
+			d.replay = rc
+		}
 	}
 	secret := p.NonceSecret
 	if secret == nil {

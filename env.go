@@ -26,6 +26,8 @@ const (
 	envRefreshExpiresIn = "JWT_REFRESH_EXPIRES_IN"
 	// envTrustedOrigins are cookie mode's trusted origins, comma-separated.
 	envTrustedOrigins = "JWT_TRUSTED_ORIGINS"
+	envDPoP           = "JWT_DPOP"
+	envExternalURL    = "JWT_EXTERNAL_URL"
 	// The asymmetric keys: a PEM private key that signs, PEM public keys
 	// that also verify, and the algorithm of them all.
 	envPrivateKeyFile = "JWT_PRIVATE_KEY_FILE"
@@ -77,7 +79,11 @@ const maxKeyFileSize = 64 << 10
 //     [WithSessionLifetime], which overrides it);
 //   - JWT_TRUSTED_ORIGINS: origins, comma-separated, whose cross-origin
 //     requests pass cookie mode's CSRF check (see [CookieMode]); set
-//     without [WithCookieMode], it is an error.
+//     without [WithCookieMode], it is an error;
+//   - JWT_DPOP: "allowed" (the default), "required" or "off", the
+//     [DPoPPolicy] Mode; JWT_EXTERNAL_URL: its ExternalURL, the scheme
+//     and host clients reach the service at, which DPoP proofs name
+//     ("https://api.example.com"). A [WithDPoP] among opts replaces both.
 //
 // opts are applied after the environment, so they override it. An error
 // from the environment names the variable at fault and never includes the
@@ -131,6 +137,20 @@ func FromLookupEnv(lookup func(key string) (string, bool), opts ...Option) (*Aut
 			}
 		}
 		envOpts = append(envOpts, func(c *config) { c.trustedOrigins = origins })
+	}
+	if v, ok := lookup(envDPoP); ok {
+		modes := map[string]DPoPMode{"allowed": DPoPAllowed, "required": DPoPRequired, "off": DPoPOff}
+		m, known := modes[v]
+		if !known {
+			return nil, fmt.Errorf("jwtguard: %s: %q is not allowed, required or off", envDPoP, v)
+		}
+		envOpts = append(envOpts, func(c *config) { c.dpop.Mode = m })
+	}
+	if v, ok := lookup(envExternalURL); ok {
+		if v == "" {
+			return nil, fmt.Errorf("jwtguard: %s is set but empty", envExternalURL)
+		}
+		envOpts = append(envOpts, func(c *config) { c.dpop.ExternalURL = v })
 	}
 	// The keys were made above, so an error from New is about an option;
 	// it is returned as it is rather than blamed on JWT_SECRET.
