@@ -516,3 +516,34 @@ func TestDPoPReplayCacheAnswers(t *testing.T) {
 		t.Errorf("a failing cache: status %d, want 503 overloaded", rec.Code)
 	}
 }
+
+// FuzzDPoPProof: a DPoP header of any bytes, beside a bound token, is
+// refused unless it is the proof made for the request (its header and
+// claims as made; the signature may differ only by the malleability of
+// ECDSA), and is never answered otherwise than 200, 401 or 503.
+func FuzzDPoPProof(f *testing.F) {
+	k := dpNewKey(f)
+	tok := dpBound(k.jkt)
+	good := k.proof(f, "GET", dpURI, tok, nil)
+	dotted := k.proof(f, "GET", dpURI+"/../r", tok, nil) // normalised to dpURI
+	f.Add(good)
+	f.Add(dotted)
+	f.Add(k.proof(f, "POST", dpURI, tok, nil))
+	f.Add(strings.Replace(good, ".", "..", 1))
+	made := func(proof, p string) bool { return strings.HasPrefix(proof, p[:strings.LastIndexByte(p, '.')+1]) }
+	f.Fuzz(func(t *testing.T, proof string) {
+		a := vtAuth(t)
+		r := dpRequest("DPoP", tok)
+		r.Header["Dpop"] = []string{proof}
+		rec := vtServe(a.Verify(&vtProbe{}), r)
+		switch rec.Code {
+		case 200:
+			if !made(proof, good) && !made(proof, dotted) {
+				t.Fatalf("a proof other than the one made was accepted: %q", proof)
+			}
+		case 401:
+		default:
+			t.Fatalf("status %d", rec.Code)
+		}
+	})
+}

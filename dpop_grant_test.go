@@ -1,0 +1,191 @@
+package jwtguard_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/jwtguard/jwtguard"
+)
+
+const (
+	dpLoginURI   = "http://example.com/api/auth/login"
+	dpRefreshURI = "http://example.com/api/auth/refresh"
+)
+
+// dpPost posts body to h at uri with the proofs.
+func dpPost(h http.Handler, uri, body string, proofs ...string) *httptest.ResponseRecorder {
+	r := httptest.NewRequest(http.MethodPost, uri, strings.NewReader(body))
+	r.Header.Set("Content-Type", "application/json")
+	for _, p := range proofs {
+		r.Header.Add("DPoP", p)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, r)
+	return rec
+}
+
+// at makes a proof at the env's clock.
+func (e *rtEnv) at(p *dpProof) { p.claims["iat"] = e.clock.Now().Unix() }
+
+// TestDPoPLoginAndRefresh: a login with a proof issues a DPoP token bound
+// to its key and a session bound to it; the session's refreshes need
+// proofs of that key; the tokens verify with proofs of it.
+func TestDPoPLoginAndRefresh(t *testing.T) {
+	e := rtSetup(t)
+	k, other := dpNewKey(t), dpNewKey(t)
+	rec := dpPost(e.login, dpLoginURI, ltAlice, k.proof(t, "POST", dpLoginURI, "", e.at))
+	if rec.Code != 200 {
+		t.Fatalf("login: %d %s", rec.Code, rec.Body)
+	}
+	tr := slDecode(t, rec.Body.Bytes())
+	if tr.TokenType != "DPoP" {
+		t.Errorf("token_type %q, want DPoP", tr.TokenType)
+	}
+	cnf, _ := ltPayload(t, tr.AccessToken)["cnf"].(map[string]any)
+	if cnf["jkt"] != k.jkt || len(cnf) != 1 {
+		t.Fatalf("cnf %v, want jkt %s", cnf, k.jkt)
+	}
+	s, err := e.store.LookupSession(t.Context(), jwtguard.HashRefreshToken(tr.RefreshToken))
+	if err != nil || s.KeyBinding != k.jkt {
+		t.Fatalf("session %+v, %v: want KeyBinding %s", s, err, k.jkt)
+	}
+	verify := func(tok string, proof string) int {
+		r := httptest.NewRequest("GET", dpURI, nil)
+		r.Header.Set("Authorization", "DPoP "+tok)
+		r.Header.Set("DPoP", proof)
+		return vtServe(e.auth.Verify(&vtProbe{}), r).Code
+	}
+	if c := verify(tr.AccessToken, k.proof(t, "GET", dpURI, tr.AccessToken, e.at)); c != 200 {
+		t.Errorf("the login's token with its proof: %d", c)
+	}
+
+	// Refreshes of the bound session.
+	before := e.auth.Stats()
+	rtRefused(t, "refresh without a proof", e.rtRefresh(tr.RefreshToken), 400, "invalid_dpop_proof")
+	rtRefused(t, "refresh with another key's proof", dpPost(e.refresh, dpRefreshURI, rtJSON(tr.RefreshToken), other.proof(t, "POST", dpRefreshURI, "", e.at)), 400, "invalid_dpop_proof")
+	rtRefused(t, "refresh with a proof for the login URI", dpPost(e.refresh, dpRefreshURI, rtJSON(tr.RefreshToken), k.proof(t, "POST", dpLoginURI, "", e.at)), 400, "invalid_dpop_proof")
+	st := e.auth.Stats()
+	if st.Refusals["dpop_invalid_proof"] != before.Refusals["dpop_invalid_proof"]+2 || st.Refusals["dpop_key_mismatch"] != before.Refusals["dpop_key_mismatch"]+1 {
+		t.Errorf("refusals counted: %v", st.Refusals)
+	}
+	// The refused refreshes spent nothing.
+	rec = dpPost(e.refresh, dpRefreshURI, rtJSON(tr.RefreshToken), k.proof(t, "POST", dpRefreshURI, "", e.at))
+	if rec.Code != 200 {
+		t.Fatalf("refresh with the key's proof: %d %s", rec.Code, rec.Body)
+	}
+	next := slDecode(t, rec.Body.Bytes())
+	if next.TokenType != "DPoP" {
+		t.Errorf("refreshed token_type %q", next.TokenType)
+	}
+	if cnf, _ := ltPayload(t, next.AccessToken)["cnf"].(map[string]any); cnf["jkt"] != k.jkt {
+		t.Errorf("refreshed cnf %v", cnf)
+	}
+	if c := verify(next.AccessToken, other.proof(t, "GET", dpURI, next.AccessToken, e.at)); c != 401 {
+		t.Errorf("the refreshed token with another key's proof: %d", c)
+	}
+	if c := verify(next.AccessToken, k.proof(t, "GET", dpURI, next.AccessToken, e.at)); c != 200 {
+		t.Errorf("the refreshed token with its proof: %d", c)
+	}
+	// A proof replayed at the refresh handler.
+	replay := k.proof(t, "POST", dpRefreshURI, "", e.at)
+	rec = dpPost(e.refresh, dpRefreshURI, rtJSON(next.RefreshToken), replay)
+	if rec.Code != 200 {
+		t.Fatalf("refresh: %d %s", rec.Code, rec.Body)
+	}
+	third := slDecode(t, rec.Body.Bytes())
+	before = e.auth.Stats()
+	rtRefused(t, "a replayed proof", dpPost(e.refresh, dpRefreshURI, rtJSON(third.RefreshToken), replay), 400, "invalid_dpop_proof")
+	if e.auth.Stats().Refusals["dpop_replayed"] != before.Refusals["dpop_replayed"]+1 {
+		t.Error("the replay was not counted as dpop_replayed")
+	}
+}
+
+// TestDPoPGrantBearer: without a proof, login and refresh issue bearer
+// tokens; a bearer session's refresh with a proof gets a bound access
+// token, the session staying a bearer one.
+func TestDPoPGrantBearer(t *testing.T) {
+	e := rtSetup(t)
+	tr := e.signIn(t)
+	if tr.TokenType != "Bearer" {
+		t.Errorf("login without a proof: token_type %q", tr.TokenType)
+	}
+	if _, bound := ltPayload(t, tr.AccessToken)["cnf"]; bound {
+		t.Error("a bearer token has cnf")
+	}
+	k := dpNewKey(t)
+	rec := dpPost(e.refresh, dpRefreshURI, rtJSON(tr.RefreshToken), k.proof(t, "POST", dpRefreshURI, "", e.at))
+	if rec.Code != 200 {
+		t.Fatalf("refresh with a proof: %d %s", rec.Code, rec.Body)
+	}
+	next := slDecode(t, rec.Body.Bytes())
+	if next.TokenType != "DPoP" {
+		t.Errorf("refresh with a proof: token_type %q", next.TokenType)
+	}
+	if next = e.mustRefresh(t, next.RefreshToken); next.TokenType != "Bearer" {
+		t.Errorf("the bearer session's next refresh without a proof: token_type %q", next.TokenType)
+	}
+}
+
+// TestDPoPGrantRefusals: a login with a bad proof, or without one where
+// DPoP is required, is refused 400 before its password is compared; a
+// nonce required is asked for with use_dpop_nonce and DPoP-Nonce.
+func TestDPoPGrantRefusals(t *testing.T) {
+	k := dpNewKey(t)
+	t.Run("bad proof", func(t *testing.T) {
+		e := rtSetup(t)
+		compares := 0
+		e.login = e.auth.LoginHandler(countingUsers{e.users, &compares})
+		for name, proof := range map[string]string{
+			"wrong URI":    k.proof(t, "POST", "http://example.com/other", "", e.at),
+			"wrong method": k.proof(t, "GET", dpLoginURI, "", e.at),
+			"stale":        k.proof(t, "POST", dpLoginURI, "", func(p *dpProof) { p.claims["iat"] = e.clock.Now().Add(-5 * 60e9).Unix() }),
+			"not a JWS":    "x",
+		} {
+			rtRefused(t, name, dpPost(e.login, dpLoginURI, ltAlice, proof), 400, "invalid_dpop_proof")
+		}
+		if compares != 0 {
+			t.Errorf("%d users looked up for logins refused for their proofs", compares)
+		}
+	})
+	t.Run("required", func(t *testing.T) {
+		e := rtSetup(t, jwtguard.WithDPoP(jwtguard.DPoPPolicy{Mode: jwtguard.DPoPRequired}))
+		rtRefused(t, "login without a proof", dpPost(e.login, dpLoginURI, ltAlice), 400, "invalid_dpop_proof")
+		if rec := dpPost(e.login, dpLoginURI, ltAlice, k.proof(t, "POST", dpLoginURI, "", e.at)); rec.Code != 200 {
+			t.Errorf("login with a proof: %d %s", rec.Code, rec.Body)
+		}
+	})
+	t.Run("off", func(t *testing.T) {
+		e := rtSetup(t, jwtguard.WithDPoP(jwtguard.DPoPPolicy{Mode: jwtguard.DPoPOff}))
+		rec := dpPost(e.login, dpLoginURI, ltAlice, "not even a proof")
+		if rec.Code != 200 || slDecode(t, rec.Body.Bytes()).TokenType != "Bearer" {
+			t.Errorf("DPoP off: a proof is ignored: %d %s", rec.Code, rec.Body)
+		}
+	})
+	t.Run("nonce", func(t *testing.T) {
+		e := rtSetup(t, jwtguard.WithDPoP(jwtguard.DPoPPolicy{RequireNonce: true, NonceSecret: []byte("a-nonce-secret-shared-by-replicas!")}))
+		rec := dpPost(e.login, dpLoginURI, ltAlice, k.proof(t, "POST", dpLoginURI, "", e.at))
+		rtRefused(t, "login without a nonce", rec, 400, "use_dpop_nonce")
+		nonce := rec.Header().Get("DPoP-Nonce")
+		if nonce == "" {
+			t.Fatal("no DPoP-Nonce")
+		}
+		rec = dpPost(e.login, dpLoginURI, ltAlice, k.proof(t, "POST", dpLoginURI, "", func(p *dpProof) { e.at(p); p.claims["nonce"] = nonce }))
+		if rec.Code != 200 || rec.Header().Get("DPoP-Nonce") == "" {
+			t.Errorf("login with the nonce: %d, DPoP-Nonce %q", rec.Code, rec.Header().Get("DPoP-Nonce"))
+		}
+	})
+}
+
+// countingUsers counts the lookups of a UserStore.
+type countingUsers struct {
+	jwtguard.UserStore
+	n *int
+}
+
+func (c countingUsers) LookupUser(ctx context.Context, name string) (jwtguard.User, error) {
+	*c.n++
+	return c.UserStore.LookupUser(ctx, name)
+}
