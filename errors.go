@@ -84,7 +84,8 @@ var (
 //
 // which errors.As finds through an interface with those methods. An
 // [ErrorHandler] must not write err's text to the client: it carries operator
-// detail. It may delegate to [WriteError] for the cases it does not
+// detail. The handlers set Retry-After (a 503) and DPoP-Nonce (a
+// use_dpop_nonce refusal) on w before they call it. It may delegate to [WriteError] for the cases it does not
 // customise.
 type ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
 

@@ -551,3 +551,30 @@ func ExampleWithVerifiedTokenCache() {
 	// Output:
 	// hits: 2 misses: 1 entries: 1
 }
+
+// ExampleWithDPoP requires DPoP-bound tokens: a request without one is
+// told, in its challenge, which proof algorithms are taken. Clients that
+// log in with a DPoP proof get bound tokens (README, "Sender-constrained
+// tokens: DPoP").
+func ExampleWithDPoP() {
+	key, err := jwtguard.GenerateKey("ES256")
+	if err != nil {
+		log.Fatal(err)
+	}
+	auth, err := jwtguard.New(key, jwtguard.WithDPoP(jwtguard.DPoPPolicy{
+		Mode:        jwtguard.DPoPRequired,
+		ExternalURL: "https://api.example.com",
+		Algorithms:  []string{"ES256", "EdDSA"},
+	}))
+	if err != nil {
+		log.Fatal(err)
+	}
+	profile := auth.Verify(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, _ := jwtguard.FromContext(r.Context())
+		fmt.Fprintln(w, "bound to", c.KeyThumbprint)
+	}))
+	rec := httptest.NewRecorder()
+	profile.ServeHTTP(rec, httptest.NewRequest("GET", "/api/user/profile", nil))
+	fmt.Println(rec.Code, rec.Header().Get("WWW-Authenticate"))
+	// Output: 401 DPoP realm="api", algs="ES256 EdDSA"
+}

@@ -41,6 +41,13 @@ import (
 // When both an Authorization Bearer header and the configured cookie are
 // present, the header wins and the cookie is not read. Verify has the
 // signature that r.Use, alice and chi expect.
+//
+// A token bound to a DPoP key (its cnf.jkt claim) is taken only with the
+// DPoP scheme ("Authorization: DPoP <token>"), or from the cookie or the
+// query, and a valid DPoP proof of that key in the request's one DPoP
+// header ([WithDPoP] says what is checked); otherwise it is ErrInvalidToken
+// (a bound token sent as Bearer) or [ErrInvalidDPoPProof], 401 with a DPoP
+// challenge.
 func (a *Auth) Verify(next http.Handler) http.Handler {
 	return a.verify(next, false)
 }
