@@ -547,3 +547,35 @@ func FuzzDPoPProof(f *testing.F) {
 		}
 	})
 }
+
+// acceptAll is a ReplayCache that records nothing, so that a benchmark
+// can present one proof again and again: it measures the proof's checks,
+// not a cache.
+type acceptAll struct{}
+
+func (acceptAll) AddProof(context.Context, jwtguard.ProofID, time.Time, time.Time) error { return nil }
+
+// BenchmarkVerifyDPoP is Verify of an HS256 token with the Bearer
+// scheme, and of the same token bound to an ES256 or EdDSA key with its
+// proof: what a proof adds to a request (BENCHMARKS.md, "DPoP").
+func BenchmarkVerifyDPoP(b *testing.B) {
+	a := vtAuth(b, jwtguard.WithDPoP(jwtguard.DPoPPolicy{ReplayCache: acceptAll{}}))
+	h := a.Verify(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	run := func(b *testing.B, r *http.Request) {
+		b.ReportAllocs()
+		w := httptest.NewRecorder()
+		for b.Loop() {
+			clear(w.Header())
+			w.Code = 0
+			h.ServeHTTP(w, r)
+			if w.Code != 0 && w.Code != 200 {
+				b.Fatalf("status %d", w.Code)
+			}
+		}
+	}
+	b.Run("bearer", func(b *testing.B) { run(b, dpRequest("Bearer", vtToken(nil))) })
+	for _, k := range []*dpKey{dpNewKey(b), dpNewEdKey(b)} {
+		tok := dpBound(k.jkt)
+		b.Run(k.alg, func(b *testing.B) { run(b, dpRequest("DPoP", tok, k.proof(b, "GET", dpURI, tok, nil))) })
+	}
+}
