@@ -1,11 +1,20 @@
 package main
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/jwtguard/jwtguard"
 	"github.com/jwtguard/jwtguard/internal/testserver"
 )
 
@@ -24,14 +33,15 @@ type fleetOf struct {
 func fleet(t *testing.T) fleetOf { return fleetWith(t, true) }
 
 // fleetWith is fleet, without Redis unless withRedis: the sessions are
-// then in PostgreSQL too.
-func fleetWith(t *testing.T, withRedis bool) fleetOf {
+// then in PostgreSQL too. extraEnv (KEY=value) is given to both
+// processes.
+func fleetWith(t *testing.T, withRedis bool, extraEnv ...string) fleetOf {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("builds and runs the server, PostgreSQL and Redis")
 	}
 	f := fleetOf{pg: testserver.StartPostgres(t)}
-	env := []string{"JWT_SECRET=" + testSecret, "DATABASE_URL=" + f.pg.NewDatabase(t)}
+	env := append([]string{"JWT_SECRET=" + testSecret, "DATABASE_URL=" + f.pg.NewDatabase(t)}, extraEnv...)
 	if withRedis {
 		f.redis = testserver.StartRedis(t)
 		env = append(env, "REDIS_URL="+f.redis.URL)
@@ -160,4 +170,247 @@ func TestReplicasStoreGoneFailsClosed(t *testing.T) {
 			}
 		})
 	}
+}
+
+// replicaExternalURL is the JWT_EXTERNAL_URL of the DPoP replica tests:
+// both replicas compare a proof's htu with it and the path, as replicas
+// behind one load balancer do, so that a proof made for one is, but for
+// its jti, a good proof at the other.
+const replicaExternalURL = "http://api.example.test"
+
+// A replicaDPoPKey is a DPoP client's ES256 key (RFC 9449), which makes
+// proofs as a client library would: signed with the standard library, so
+// that the server's verification is checked against another
+// implementation than its own.
+type replicaDPoPKey struct {
+	priv *ecdsa.PrivateKey
+	jwk  map[string]string // the public JWK
+}
+
+func newReplicaDPoPKey(t *testing.T) *replicaDPoPKey {
+	t.Helper()
+	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pt, err := priv.PublicKey.Bytes() // 0x04 || X || Y
+	if err != nil {
+		t.Fatal(err)
+	}
+	b64 := base64.RawURLEncoding.EncodeToString
+	return &replicaDPoPKey{priv: priv, jwk: map[string]string{"kty": "EC", "crv": "P-256", "x": b64(pt[1:33]), "y": b64(pt[33:])}}
+}
+
+// proof returns a fresh proof (a new jti, iat now) of k for method and
+// uri, with the ath of accessToken unless it is "".
+func (k *replicaDPoPKey) proof(t *testing.T, method, uri, accessToken string) string {
+	t.Helper()
+	b64 := base64.RawURLEncoding.EncodeToString
+	header, err := json.Marshal(map[string]any{"typ": "dpop+jwt", "alg": "ES256", "jwk": k.jwk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	claims := map[string]any{"jti": rand.Text(), "htm": method, "htu": uri, "iat": time.Now().Unix()}
+	if accessToken != "" {
+		sum := sha256.Sum256([]byte(accessToken))
+		claims["ath"] = b64(sum[:])
+	}
+	body, err := json.Marshal(claims)
+	if err != nil {
+		t.Fatal(err)
+	}
+	input := b64(header) + "." + b64(body)
+	digest := sha256.Sum256([]byte(input))
+	r, s, err := ecdsa.Sign(rand.Reader, k.priv, digest[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig := make([]byte, 64) // JWS ES256: R || S, 32 bytes each (RFC 7518 §3.4)
+	r.FillBytes(sig[:32])
+	s.FillBytes(sig[32:])
+	return input + "." + b64(sig)
+}
+
+// A replicaDPoPAnswer is a server's answer to replicaDPoPDo.
+type replicaDPoPAnswer struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+// replicaDPoPDo sends method path to p with the proof (none when "") in a DPoP
+// header, the access token tok under "Authorization: DPoP" (none when
+// ""), and the JSON body (none when "").
+func replicaDPoPDo(t *testing.T, p *process, method, path, tok, proof, body string) replicaDPoPAnswer {
+	t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, p.base+path, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if tok != "" {
+		req.Header.Set("Authorization", "DPoP "+tok)
+	}
+	if proof != "" {
+		req.Header.Set("DPoP", proof)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s at %s: %v", method, path, p.base, err)
+	}
+	defer resp.Body.Close()
+	answer, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("%s %s at %s: %v", method, path, p.base, err)
+	}
+	return replicaDPoPAnswer{resp.StatusCode, resp.Header, answer}
+}
+
+// pair decodes a login's or refresh's 200 answer and checks that its
+// access token is bound to a DPoP key.
+func (ans replicaDPoPAnswer) pair(t *testing.T, what string) jwtguard.TokenResponse {
+	t.Helper()
+	var tr jwtguard.TokenResponse
+	if ans.status != http.StatusOK || json.Unmarshal(ans.body, &tr) != nil {
+		t.Fatalf("%s: %d %s; want 200 and a token pair", what, ans.status, ans.body)
+	}
+	if tr.TokenType != "DPoP" || tr.AccessToken == "" || tr.RefreshToken == "" {
+		t.Fatalf("%s: token_type %q, access token %t, refresh token %t; want a DPoP-bound pair", what, tr.TokenType, tr.AccessToken != "", tr.RefreshToken != "")
+	}
+	return tr
+}
+
+// wantDPoPRefusal checks that ans is a refusal with status and error
+// code invalid_dpop_proof and, for a 401 (a protected resource), a DPoP
+// challenge with that error.
+func (ans replicaDPoPAnswer) wantDPoPRefusal(t *testing.T, what string, status int) {
+	t.Helper()
+	var body struct{ Error string }
+	if ans.status != status || json.Unmarshal(ans.body, &body) != nil || body.Error != "invalid_dpop_proof" {
+		t.Errorf("%s: %d %s; want %d invalid_dpop_proof", what, ans.status, ans.body, status)
+	}
+	if status != http.StatusUnauthorized {
+		return
+	}
+	challenges := ans.header.Values("WWW-Authenticate")
+	if !slices.ContainsFunc(challenges, func(c string) bool {
+		return strings.HasPrefix(c, "DPoP ") && strings.Contains(c, `error="invalid_dpop_proof"`)
+	}) {
+		t.Errorf("%s: WWW-Authenticate %q; want a DPoP challenge with error=\"invalid_dpop_proof\"", what, challenges)
+	}
+}
+
+// waitForReplicaLogLine waits until a line of p's log holds every one of parts,
+// and fails the test after 10 s. The server writes its log line before
+// its answer, but the log reaches the test through a pipe that another
+// goroutine copies, so it may arrive after the answer.
+func waitForReplicaLogLine(t *testing.T, p *process, parts ...string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		for line := range strings.Lines(p.log.String()) {
+			if !slices.ContainsFunc(parts, func(s string) bool { return !strings.Contains(line, s) }) {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("no line of %s's log holds all of %q; log:\n%s", p.base, parts, p.log.String())
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// The log's words for a replayed proof (ErrProofReplayed) and for a
+// proof of a key other than the binding's.
+const (
+	replicaLogReplayed = "the DPoP proof was used before"
+	replicaLogOtherKey = "the proof's key is not the key the token is bound to"
+)
+
+// Two replicas sharing Redis share the DPoP replay cache: a proof that A
+// accepted is refused by B as replayed, at a protected resource (401 with
+// a DPoP challenge) and at the login handler (400); a fresh proof is
+// accepted by B; and a session bound at A to a key is refreshed on B with
+// a proof of that key only.
+func TestReplicasRefuseReplayedDPoPProofs(t *testing.T) {
+	f := fleetWith(t, true, "JWT_EXTERNAL_URL="+replicaExternalURL)
+	a, b := f.a, f.b
+	const (
+		loginPath   = "/api/auth/login"
+		refreshPath = "/api/auth/refresh"
+		profilePath = "/api/user/profile"
+		credentials = `{"username":"alice","password":"` + demoPassword + `"}`
+	)
+	key := newReplicaDPoPKey(t)
+
+	loginProof := key.proof(t, "POST", replicaExternalURL+loginPath, "")
+	tr := replicaDPoPDo(t, a, "POST", loginPath, "", loginProof, credentials).pair(t, "login on A with a proof")
+
+	proof := key.proof(t, "GET", replicaExternalURL+profilePath, tr.AccessToken)
+	if ans := replicaDPoPDo(t, a, "GET", profilePath, tr.AccessToken, proof, ""); ans.status != http.StatusOK {
+		t.Fatalf("the bound token with its proof on A: %d %s; want 200; A's log:\n%s", ans.status, ans.body, a.log.String())
+	}
+	replicaDPoPDo(t, b, "GET", profilePath, tr.AccessToken, proof, "").wantDPoPRefusal(t, "A's proof replayed on B", http.StatusUnauthorized)
+	waitForReplicaLogLine(t, b, replicaLogReplayed, "path="+profilePath)
+	replicaDPoPDo(t, a, "GET", profilePath, tr.AccessToken, proof, "").wantDPoPRefusal(t, "A's proof replayed on A", http.StatusUnauthorized)
+
+	fresh := key.proof(t, "GET", replicaExternalURL+profilePath, tr.AccessToken)
+	if ans := replicaDPoPDo(t, b, "GET", profilePath, tr.AccessToken, fresh, ""); ans.status != http.StatusOK {
+		t.Errorf("A's bound token with a fresh proof on B: %d %s; want 200; B's log:\n%s", ans.status, ans.body, b.log.String())
+	}
+	replicaDPoPDo(t, a, "GET", profilePath, tr.AccessToken, fresh, "").wantDPoPRefusal(t, "B's proof replayed on A", http.StatusUnauthorized)
+	waitForReplicaLogLine(t, a, replicaLogReplayed, "path="+profilePath)
+
+	replicaDPoPDo(t, b, "POST", loginPath, "", loginProof, credentials).wantDPoPRefusal(t, "A's login proof replayed at B's login", http.StatusBadRequest)
+	waitForReplicaLogLine(t, b, replicaLogReplayed, "path="+loginPath)
+
+	// The session bound at A, refreshed on B: another key's proof is
+	// refused and leaves the refresh token unspent; no proof is refused;
+	// a proof of the session's key rotates it.
+	refreshBody := `{"refresh_token":"` + tr.RefreshToken + `"}`
+	other := newReplicaDPoPKey(t)
+	replicaDPoPDo(t, b, "POST", refreshPath, "", other.proof(t, "POST", replicaExternalURL+refreshPath, ""), refreshBody).wantDPoPRefusal(t, "a refresh on B with another key's proof", http.StatusBadRequest)
+	waitForReplicaLogLine(t, b, replicaLogOtherKey, "path="+refreshPath)
+	replicaDPoPDo(t, b, "POST", refreshPath, "", "", refreshBody).wantDPoPRefusal(t, "a refresh on B of the bound session without a proof", http.StatusBadRequest)
+	refreshProof := key.proof(t, "POST", replicaExternalURL+refreshPath, "")
+	next := replicaDPoPDo(t, b, "POST", refreshPath, "", refreshProof, refreshBody).pair(t, "a refresh on B with a proof of the session's key")
+	if ans := replicaDPoPDo(t, a, "GET", profilePath, next.AccessToken, key.proof(t, "GET", replicaExternalURL+profilePath, next.AccessToken), ""); ans.status != http.StatusOK {
+		t.Errorf("B's refreshed token with a fresh proof on A: %d %s; want 200", ans.status, ans.body)
+	}
+	// The refresh proof replayed at A, with the new refresh token: the
+	// replay, not the token, is refused (and the token is not spent).
+	nextBody := `{"refresh_token":"` + next.RefreshToken + `"}`
+	replicaDPoPDo(t, a, "POST", refreshPath, "", refreshProof, nextBody).wantDPoPRefusal(t, "B's refresh proof replayed at A's refresh", http.StatusBadRequest)
+	waitForReplicaLogLine(t, a, replicaLogReplayed, "path="+refreshPath)
+	replicaDPoPDo(t, a, "POST", refreshPath, "", key.proof(t, "POST", replicaExternalURL+refreshPath, ""), nextBody).pair(t, "a refresh on A with a fresh proof after the replay")
+}
+
+// The control of TestReplicasRefuseReplayedDPoPProofs: replicas that share
+// no replay cache (sessions in PostgreSQL, which is none, so each has its
+// own memory cache) each accept a proof once: A's proof is accepted by B,
+// and refused by A. That B refuses it when they share Redis is so the
+// shared cache's doing, not anything else of the proof or of B. (Should
+// the PostgreSQL store become a ReplayCache, this test fails, and its
+// replay on B is then to be refused.)
+func TestReplicasWithoutRedisDoNotShareTheReplayCache(t *testing.T) {
+	f := fleetWith(t, false, "JWT_EXTERNAL_URL="+replicaExternalURL)
+	a, b := f.a, f.b
+	key := newReplicaDPoPKey(t)
+	tr := replicaDPoPDo(t, a, "POST", "/api/auth/login", "", key.proof(t, "POST", replicaExternalURL+"/api/auth/login", ""),
+		`{"username":"alice","password":"`+demoPassword+`"}`).pair(t, "login on A with a proof")
+	proof := key.proof(t, "GET", replicaExternalURL+"/api/user/profile", tr.AccessToken)
+	if ans := replicaDPoPDo(t, a, "GET", "/api/user/profile", tr.AccessToken, proof, ""); ans.status != http.StatusOK {
+		t.Fatalf("the bound token with its proof on A: %d %s; want 200", ans.status, ans.body)
+	}
+	if ans := replicaDPoPDo(t, b, "GET", "/api/user/profile", tr.AccessToken, proof, ""); ans.status != http.StatusOK {
+		t.Errorf("A's proof on B, which shares no replay cache with A: %d %s; want 200 (each replica's cache is its own)", ans.status, ans.body)
+	}
+	replicaDPoPDo(t, a, "GET", "/api/user/profile", tr.AccessToken, proof, "").wantDPoPRefusal(t, "A's proof replayed on A", http.StatusUnauthorized)
 }
