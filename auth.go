@@ -136,6 +136,10 @@ func New(keys KeySource, opts ...Option) (*Auth, error) {
 		return nil, err
 	}
 	a.maxLoginBody = cmp.Or(cfg.login.MaxBodySize, defaultMaxBodySize)
+	if a.cfg.dpop.Mode == DPoPAllowed {
+		a.cfg.dpop.Mode = a.cfg.envDPoP.Mode
+	}
+	a.cfg.dpop.ExternalURL = cmp.Or(a.cfg.dpop.ExternalURL, a.cfg.envDPoP.ExternalURL)
 	if a.dpop, err = a.cfg.dpop.resolve(cfg.leeway, cfg.login.TrustedProxies, cfg.sessions, a.log); err != nil {
 		return nil, err
 	}

@@ -59,7 +59,7 @@ const (
 type DPoPPolicy struct {
 	// Mode is DPoPAllowed (zero), DPoPRequired or DPoPOff.
 	Mode DPoPMode
-	// ExternalURL is the scheme, host and port clients reach this
+	// ExternalURL is the scheme, host (and port) clients reach this
 	// service at ("https://api.example.com"), with the path prefix a
 	// reverse proxy strips, if any ("https://example.com/api"): a proof's
 	// htu is compared with it and the path of the request as received
@@ -104,8 +104,9 @@ type DPoPPolicy struct {
 }
 
 // WithDPoP sets how DPoP proofs are checked and DPoP-bound tokens taken
-// and issued (see [DPoPPolicy]). Default: the zero DPoPPolicy,
-// [DPoPAllowed].
+// and issued (see [DPoPPolicy]). With [FromEnv], JWT_DPOP and
+// JWT_EXTERNAL_URL fill Mode and ExternalURL where p leaves them zero.
+// Default: the zero DPoPPolicy, [DPoPAllowed].
 func WithDPoP(p DPoPPolicy) Option {
 	return func(c *config) {
 		c.dpop = p

@@ -579,3 +579,44 @@ func BenchmarkVerifyDPoP(b *testing.B) {
 		b.Run(k.alg, func(b *testing.B) { run(b, dpRequest("DPoP", tok, k.proof(b, "GET", dpURI, tok, nil))) })
 	}
 }
+
+// TestDPoPFromEnv: JWT_DPOP (any letter case) and JWT_EXTERNAL_URL fill
+// the policy where WithDPoP leaves its fields zero; a bad value is an
+// error naming the variable.
+func TestDPoPFromEnv(t *testing.T) {
+	env := func(kv ...string) func(string) (string, bool) {
+		m := map[string]string{"JWT_SECRET": string(vtSecret)}
+		for i := 0; i < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+	}
+	a, err := jwtguard.FromLookupEnv(env("JWT_DPOP", "Required", "JWT_EXTERNAL_URL", "https://api.example.com"),
+		jwtguard.WithClock(vtClock), jwtguard.WithDPoP(jwtguard.DPoPPolicy{RequireNonce: true, NonceSecret: []byte("a-nonce-secret-shared-by-replicas!")}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := vtServe(a.Verify(&vtProbe{}), dpRequest("Bearer", vtToken(nil)))
+	if rec.Code != 401 || !strings.HasPrefix(rec.Header().Get("WWW-Authenticate"), "DPoP ") {
+		t.Errorf("JWT_DPOP=Required beside WithDPoP: a bearer token got %d %q", rec.Code, rec.Header().Get("WWW-Authenticate"))
+	}
+	k := dpNewKey(t)
+	tok := dpBound(k.jkt)
+	r := httptest.NewRequest("GET", "http://10.0.0.1:8080/r", nil)
+	r.Header.Set("Authorization", "DPoP "+tok)
+	r.Header.Set("DPoP", k.proof(t, "GET", "https://api.example.com/r", tok, nil))
+	rec = vtServe(a.Verify(&vtProbe{}), r)
+	nonce := rec.Header().Get("DPoP-Nonce")
+	if rec.Code != 401 || nonce == "" {
+		t.Errorf("JWT_EXTERNAL_URL's htu, no nonce: %d; want use_dpop_nonce", rec.Code)
+	}
+	r.Header.Set("DPoP", k.proof(t, "GET", "https://api.example.com/r", tok, func(p *dpProof) { p.claims["nonce"] = nonce }))
+	if rec := vtServe(a.Verify(&vtProbe{}), r); rec.Code != 200 {
+		t.Errorf("JWT_EXTERNAL_URL's htu with the nonce: %d", rec.Code)
+	}
+	for _, bad := range [][]string{{"JWT_DPOP", "sometimes"}, {"JWT_EXTERNAL_URL", ""}, {"JWT_EXTERNAL_URL", "api.example.com"}} {
+		if _, err := jwtguard.FromLookupEnv(env(bad...)); err == nil || !strings.Contains(err.Error(), bad[0]) && !strings.Contains(err.Error(), "ExternalURL") {
+			t.Errorf("%s=%q: %v", bad[0], bad[1], err)
+		}
+	}
+}

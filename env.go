@@ -83,7 +83,9 @@ const maxKeyFileSize = 64 << 10
 //   - JWT_DPOP: "allowed" (the default), "required" or "off", the
 //     [DPoPPolicy] Mode; JWT_EXTERNAL_URL: its ExternalURL, the scheme
 //     and host clients reach the service at, which DPoP proofs name
-//     ("https://api.example.com"). A [WithDPoP] among opts replaces both.
+//     ("https://api.example.com"), with the path prefix a proxy strips, if
+//     any. Each fills its field where a [WithDPoP] among opts leaves it
+//     zero.
 //
 // opts are applied after the environment, so they override it. An error
 // from the environment names the variable at fault and never includes the
@@ -140,17 +142,17 @@ func FromLookupEnv(lookup func(key string) (string, bool), opts ...Option) (*Aut
 	}
 	if v, ok := lookup(envDPoP); ok {
 		modes := map[string]DPoPMode{"allowed": DPoPAllowed, "required": DPoPRequired, "off": DPoPOff}
-		m, known := modes[v]
+		m, known := modes[strings.ToLower(strings.TrimSpace(v))]
 		if !known {
 			return nil, fmt.Errorf("jwtguard: %s: %q is not allowed, required or off", envDPoP, v)
 		}
-		envOpts = append(envOpts, func(c *config) { c.dpop.Mode = m })
+		envOpts = append(envOpts, func(c *config) { c.envDPoP.Mode = m })
 	}
 	if v, ok := lookup(envExternalURL); ok {
 		if v == "" {
 			return nil, fmt.Errorf("jwtguard: %s is set but empty", envExternalURL)
 		}
-		envOpts = append(envOpts, func(c *config) { c.dpop.ExternalURL = v })
+		envOpts = append(envOpts, func(c *config) { c.envDPoP.ExternalURL = v })
 	}
 	// The keys were made above, so an error from New is about an option;
 	// it is returned as it is rather than blamed on JWT_SECRET.

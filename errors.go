@@ -128,6 +128,7 @@ var refusals = [...]refusal{
 	newRefusal(errUnsupportedGrantType, http.StatusBadRequest, "unsupported_grant_type", "unsupported_grant_type", "the grant type is not supported", slog.LevelInfo),
 	newRefusal(ErrInvalidRequest, http.StatusBadRequest, "invalid_request", "malformed_request", "the request is malformed", slog.LevelInfo),
 	// Expired tokens are routine (a client refreshes after one): Debug.
+	newRefusal(errDPoPBinding, http.StatusUnauthorized, "invalid_token", "dpop_binding", "the access token is not sent as its DPoP binding requires", slog.LevelInfo),
 	newRefusal(ErrTokenExpired, http.StatusUnauthorized, "invalid_token", "token_expired", "the access token expired", slog.LevelDebug),
 	newRefusal(ErrInvalidToken, http.StatusUnauthorized, "invalid_token", "token_invalid", "the access token is invalid", slog.LevelInfo),
 	newRefusal(errCrossOrigin, http.StatusForbidden, "cross_origin", "cross_origin", "cross-origin request refused", slog.LevelInfo),

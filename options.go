@@ -47,6 +47,9 @@ type config struct {
 	trustedOrigins  []string      // JWT_TRUSTED_ORIGINS, for cookie mode
 	tokenCache      int           // WithVerifiedTokenCache: bytes, 0 for none
 	dpop            DPoPPolicy    // WithDPoP
+	// envDPoP holds JWT_DPOP's mode and JWT_EXTERNAL_URL, which fill the
+	// policy's Mode and ExternalURL where WithDPoP leaves them zero.
+	envDPoP DPoPPolicy
 	optionErr       error         // the first option that could not be applied
 }
 
