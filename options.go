@@ -49,8 +49,8 @@ type config struct {
 	dpop            DPoPPolicy    // WithDPoP
 	// envDPoP holds JWT_DPOP's mode and JWT_EXTERNAL_URL, which fill the
 	// policy's Mode and ExternalURL where WithDPoP leaves them zero.
-	envDPoP DPoPPolicy
-	optionErr       error         // the first option that could not be applied
+	envDPoP   DPoPPolicy
+	optionErr error // the first option that could not be applied
 }
 
 func defaultConfig() config {
