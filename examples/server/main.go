@@ -228,6 +228,14 @@ func run(ctx context.Context, args []string, lookupEnv func(string) (string, boo
 		fmt.Fprintf(stdout, "Public keys: %s://%s/.well-known/jwks.json\n", scheme, ln.Addr())
 	}
 	fmt.Fprintf(stdout, "Listening on %s://%s\n", scheme, ln.Addr())
+	dpopMode, dpopURL := "allowed", scheme+"://"+ln.Addr().String()
+	if v, ok := lookupEnv("JWT_DPOP"); ok {
+		dpopMode = strings.ToLower(strings.TrimSpace(v))
+	}
+	if v, ok := lookupEnv("JWT_EXTERNAL_URL"); ok {
+		dpopURL = v
+	}
+	fmt.Fprintf(stdout, "DPoP: %s (JWT_DPOP); proofs name %s (JWT_EXTERNAL_URL)\n", dpopMode, dpopURL)
 	if !devCookies {
 		fmt.Fprintf(stdout, "Pages: %s://%s/ (cookies: Secure, __Host- and __Secure- prefixes; behind a proxy, the browser must see https)\n", scheme, ln.Addr())
 	} else {
