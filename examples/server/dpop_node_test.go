@@ -317,6 +317,9 @@ func TestDPoPNodeClient(t *testing.T) {
 				job.Steps = append(job.Steps, s.name)
 			}
 			job.Steps = append(job.Steps, "admin_data")
+			if tt.alg == "Ed25519" {
+				job.Steps = append(job.Steps, "alg_eddsa")
+			}
 			run := runDPoPClient(t, job)
 			checkDPoPRun(t, p, tt.alg, tt.username, tt.admin, run)
 		})
@@ -377,6 +380,13 @@ func checkDPoPRun(t *testing.T, p *process, alg, username string, admin bool, ru
 	login, refreshed := run.Steps["login"].Body, run.Steps["refresh"].Body
 	if refreshed.RefreshToken == login.RefreshToken || refreshed.AccessToken == login.AccessToken {
 		t.Errorf("the refresh gave back the login's tokens; want a new pair")
+	}
+
+	// An Ed25519 key's proof with alg EdDSA rather than dpop's Ed25519.
+	if alg == "Ed25519" {
+		if st := run.Steps["alg_eddsa"]; st.Status != http.StatusOK || st.Body.Username != username {
+			t.Errorf("alg_eddsa: %v; want 200 with the profile of %s", st, username)
+		}
 	}
 
 	// The admin route: the token carries the user's roles.

@@ -32,6 +32,7 @@ const STEPS = [
   'profile_query',
   'admin_data',
   'resign_control',
+  'alg_eddsa',
   'replay_first',
   'replay_second',
   'wrong_method',
@@ -208,6 +209,14 @@ async function main() {
   await run('profile_query', async () => profile(await good(), { url: `${profileURL}?view=full#frag` }))
   await run('admin_data', async () => call('GET', adminURL, { scheme: 'DPoP', token: access, proof: await good(adminURL) }))
   await run('resign_control', async () => profile(await tamper(await good(), key.privateKey, () => {})))
+  // An Ed25519 key's proof with alg EdDSA, the name clients before RFC 9864
+  // write, where dpop writes Ed25519.
+  await run('alg_eddsa', async () => {
+    if (job.alg !== 'Ed25519') {
+      throw new Error('alg_eddsa is a step for an Ed25519 key')
+    }
+    return profile(await tamper(await good(), key.privateKey, (h) => { h.alg = 'EdDSA' }))
+  })
 
   const once = await good()
   await run('replay_first', async () => profile(once))
