@@ -113,7 +113,13 @@ func (a *Auth) Require(rule Rule) func(http.Handler) http.Handler {
 				return
 			}
 			if rule == nil || !rule(c) {
-				a.refuseBearer(w, r, fmt.Errorf("%w: subject %q with roles %q does not satisfy the route's rule", ErrForbidden, c.Subject, c.Roles))
+				var err error = fmt.Errorf("%w: subject %q with roles %q does not satisfy the route's rule", ErrForbidden, c.Subject, c.Roles)
+				if c.KeyThumbprint != "" {
+					// A DPoP-bound token's request is answered with DPoP's
+					// challenge (RFC 9449 §7.1).
+					err = &dpopScheme{err}
+				}
+				a.refuseBearer(w, r, err)
 				return
 			}
 			next.ServeHTTP(w, r)

@@ -620,3 +620,16 @@ func TestDPoPFromEnv(t *testing.T) {
 		}
 	}
 }
+
+// TestDPoPForbidden: a bound token's request that Authorize refuses is
+// told so with a DPoP challenge; a bearer one's with a Bearer challenge.
+func TestDPoPForbidden(t *testing.T) {
+	a := vtAuth(t)
+	h := a.Verify(a.Authorize("admin")(&vtProbe{}))
+	k := dpNewKey(t)
+	tok := dpBound(k.jkt)
+	before := a.Stats()
+	dpRefused(t, a, vtServe(h, dpRequest("DPoP", tok, k.proof(t, "GET", dpURI, tok, nil))), before, 403, "insufficient_scope", "DPoP", "insufficient_scope")
+	before = a.Stats()
+	dpRefused(t, a, vtServe(h, dpRequest("Bearer", vtToken(nil))), before, 403, "insufficient_scope", "Bearer", "insufficient_scope")
+}
