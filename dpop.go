@@ -3,11 +3,13 @@ package jwtguard
 import (
 	"cmp"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/netip"
 	"slices"
@@ -165,29 +167,47 @@ func grantProofError(err error) error {
 }
 
 // grantProof checks the DPoP proof of a login or refresh request r as of
-// now, and returns its key's thumbprint: "" for a request without a proof
-// where none is needed (a bearer session, DPoP not required), or with
-// DPoP off. wantJKT is the session's binding ("" for a login, or an
-// unbound session): a bound session's refresh needs a proof of its key.
-func (a *Auth) grantProof(r *http.Request, wantJKT string, now time.Time) (string, error) {
+// now, and returns it, not yet recorded (see checkedProof.record): the
+// zero checkedProof for a request without a proof where none is needed
+// (DPoP not required, a login or a bearer session's refresh), or with
+// DPoP off. session is the refreshed session's binding, or nil for a
+// login: a bound session's refresh needs a proof of its key, and a bearer
+// session's refresh is refused with one, since its refresh tokens would
+// stay bound to nothing (RFC 9449 §5: a refresh token issued in answer
+// to a DPoP request is bound to its key); so is, with DPoP off, a bound
+// session's, whose binding cannot be checked.
+func (a *Auth) grantProof(r *http.Request, session *string, now time.Time) (checkedProof, error) {
 	d := a.dpop
-	if d.mode == DPoPOff {
-		return "", nil
+	bound := session != nil && *session != ""
+	switch {
+	case d.mode == DPoPOff && bound:
+		return checkedProof{}, fmt.Errorf("%w: %w: the session is bound to a DPoP key and DPoP is off (WithDPoP): log in again", ErrInvalidGrant, ErrRefreshTokenInvalid)
+	case d.mode == DPoPOff:
+		return checkedProof{}, nil
 	}
 	if len(r.Header["Dpop"]) == 0 {
 		switch {
-		case wantJKT != "":
-			return "", grantProofError(proofError(ErrInvalidDPoPProof, "a refresh of a session bound to a DPoP key without a proof"))
+		case bound:
+			return checkedProof{}, grantProofError(proofError(ErrInvalidDPoPProof, "a refresh of a session bound to a DPoP key without a proof"))
+		case d.mode == DPoPRequired && session != nil:
+			return checkedProof{}, fmt.Errorf("%w: %w: a session not bound to a DPoP key, and DPoP is required (WithDPoP): log in again with a proof", ErrInvalidGrant, ErrRefreshTokenInvalid)
 		case d.mode == DPoPRequired:
-			return "", grantProofError(proofError(ErrInvalidDPoPProof, "no DPoP proof, and DPoP is required"))
+			return checkedProof{}, grantProofError(proofError(ErrInvalidDPoPProof, "no DPoP proof, and DPoP is required"))
 		}
-		return "", nil
+		return checkedProof{}, nil
 	}
-	jkt, err := a.checkProof(r, "", wantJKT, now)
+	if session != nil && !bound {
+		return checkedProof{}, grantProofError(proofError(ErrInvalidDPoPProof, "a proof at the refresh of a session not bound to a DPoP key: its refresh tokens cannot be bound; log in with a proof"))
+	}
+	want := ""
+	if bound {
+		want = *session
+	}
+	p, err := a.checkProof(r, "", want, now)
 	if err != nil {
-		return "", grantProofError(err)
+		return checkedProof{}, grantProofError(err)
 	}
-	return jkt, nil
+	return p, nil
 }
 
 // dpopConfig is a DPoPPolicy resolved.
@@ -204,6 +224,8 @@ type dpopConfig struct {
 	requireNonce                  bool
 	trusted                       []netip.Prefix
 	keys                          proofKeys
+	log                           *slog.Logger
+	hostWarning                   sync.Once // the first proof compared with a Host header
 }
 
 // proofKeys holds the keys of the proofs' jwk headers that were read, by
@@ -264,6 +286,7 @@ func (p *DPoPPolicy) resolve(leeway time.Duration, trusted []string, sessions Se
 		leeway:       leeway,
 		replay:       p.ReplayCache,
 		requireNonce: p.RequireNonce,
+		log:          log,
 	}
 	switch {
 	case p.Mode < DPoPAllowed || p.Mode > DPoPOff:
@@ -372,9 +395,18 @@ func (d *dpopConfig) requestURI(r *http.Request) (string, error) {
 	if path == "" {
 		path = "/"
 	}
-	p, err := dpop.NormalizePath(d.extPrefix + path)
+	p, err := dpop.NormalizePath(path)
 	if err != nil {
 		return "", fmt.Errorf("request path: %w", err)
+	}
+	if d.extPrefix != "" {
+		// The prefix is joined to the path normalised on its own, so that
+		// a path that climbs ("/..", "/%2e%2e") cannot leave it and name
+		// another service on the host.
+		if joined, err := dpop.NormalizePath(d.extPrefix + path); err != nil || joined != d.extPrefix+p {
+			return "", fmt.Errorf("request path %q climbs out of the external URL's prefix %q", path, d.extPrefix)
+		}
+		p = d.extPrefix + p
 	}
 	h, err := dpop.NormalizeHost(scheme, host)
 	if err != nil {
@@ -387,15 +419,26 @@ func (d *dpopConfig) requestURI(r *http.Request) (string, error) {
 // X-Forwarded-Proto and X-Forwarded-Host when r comes from one and it
 // sends them (one field each, one value), else https for TLS and r.Host.
 func (d *dpopConfig) requestOrigin(r *http.Request) (scheme, host string, err error) {
+	d.hostWarning.Do(func() {
+		d.log.Warn("jwtguard: DPoP proofs are compared with the scheme and Host header of the request, which the client chooses: a proof made for another server that takes the same tokens is taken here too; set DPoPPolicy.ExternalURL (JWT_EXTERNAL_URL) to the URL clients use")
+	})
 	scheme, host = "http", r.Host
 	if r.TLS != nil {
 		scheme = "https"
 	}
-	if len(d.trusted) == 0 {
-		return scheme, host, nil
-	}
 	peer, err := netip.ParseAddrPort(r.RemoteAddr)
-	if err != nil || !slices.ContainsFunc(d.trusted, func(p netip.Prefix) bool { return p.Contains(peer.Addr().Unmap()) }) {
+	if len(d.trusted) == 0 || err != nil || !slices.ContainsFunc(d.trusted, func(p netip.Prefix) bool { return p.Contains(peer.Addr().Unmap()) }) {
+		// A client's own request: over TLS its Host must name the server
+		// its handshake named (SNI), when it named one.
+		if r.TLS != nil && r.TLS.ServerName != "" {
+			name := host
+			if h, _, err := net.SplitHostPort(host); err == nil {
+				name = h
+			}
+			if !strings.EqualFold(strings.TrimSuffix(name, "."), strings.TrimSuffix(r.TLS.ServerName, ".")) {
+				return "", "", fmt.Errorf("the Host header %q names another server than the TLS handshake (%q)", host, r.TLS.ServerName)
+			}
+		}
 		return scheme, host, nil
 	}
 	one := func(name string) (string, error) {
@@ -431,98 +474,120 @@ func proofError(kind error, format string, args ...any) error {
 	return fmt.Errorf("%w: %s", kind, fmt.Sprintf(format, args...))
 }
 
-// checkProof checks r's DPoP proof as of now and returns its key's
-// thumbprint. accessToken is the token it must hash to its ath ("" at
-// the login and refresh handlers, where it has none); wantJKT, when not
-// "", is the thumbprint the proof's key must have (the token's cnf.jkt,
-// a session's binding). The proof is recorded in the replay cache last,
-// once every other check passed.
-func (a *Auth) checkProof(r *http.Request, accessToken, wantJKT string, now time.Time) (string, error) {
+// A checkedProof is a proof that passed every check but the replay
+// cache's: its key's thumbprint, and what the cache records of it.
+type checkedProof struct {
+	jkt     string // "" for none
+	id      ProofID
+	expires time.Time
+}
+
+// record records p in the replay cache as of now: an error when it was
+// seen before (errProofReplayed), when the cache is full
+// (errUseDPoPNonce) or fails (503). The login handler records its
+// proof only once the password is found good, so that a client without
+// an account cannot fill the cache.
+func (a *Auth) record(r *http.Request, p checkedProof, now time.Time) error {
+	if p.jkt == "" {
+		return nil
+	}
+	switch err := a.dpop.replay.AddProof(r.Context(), p.id, p.expires, now); {
+	case err == nil:
+		return nil
+	case errors.Is(err, ErrProofReplayed):
+		return proofError(errProofReplayed, "jti of key %s", p.jkt)
+	case errors.Is(err, ErrReplayCacheFull):
+		return proofError(errUseDPoPNonce, "the replay cache is full: %v", err)
+	default:
+		return fmt.Errorf("%w: DPoP replay cache: %w", ErrOverloaded, &storeFailure{err})
+	}
+}
+
+// checkProof checks r's DPoP proof as of now, all but its replay (see
+// record). accessToken is the token it must hash to its ath ("" at the
+// login and refresh handlers, where it has none); wantJKT, when not "",
+// is the thumbprint the proof's key must have (the token's cnf.jkt, a
+// session's binding).
+func (a *Auth) checkProof(r *http.Request, accessToken, wantJKT string, now time.Time) (checkedProof, error) {
 	d := a.dpop
 	var proof string
 	switch v := r.Header["Dpop"]; len(v) {
 	case 0:
-		return "", proofError(ErrInvalidDPoPProof, "no DPoP header")
+		return checkedProof{}, proofError(ErrInvalidDPoPProof, "no DPoP header")
 	case 1:
 		proof = v[0]
 	default:
-		return "", proofError(ErrInvalidDPoPProof, "%d DPoP headers", len(v))
+		return checkedProof{}, proofError(ErrInvalidDPoPProof, "%d DPoP headers", len(v))
 	}
 	if len(proof) > maxProofSize {
-		return "", proofError(ErrInvalidDPoPProof, "the proof is over %d bytes", maxProofSize)
+		return checkedProof{}, proofError(ErrInvalidDPoPProof, "the proof is over %d bytes", maxProofSize)
 	}
 	segs := strings.Split(proof, ".")
 	if len(segs) != 3 || strings.ContainsAny(proof, "\r\n") {
-		return "", proofError(ErrInvalidDPoPProof, "the proof is not a compact JWS")
+		return checkedProof{}, proofError(ErrInvalidDPoPProof, "the proof is not a compact JWS")
 	}
 	rawHeader, err1 := b64url.DecodeString(segs[0])
 	rawClaims, err2 := b64url.DecodeString(segs[1])
 	if err1 != nil || err2 != nil {
-		return "", proofError(ErrInvalidDPoPProof, "the proof's header or claims are not base64url")
+		return checkedProof{}, proofError(ErrInvalidDPoPProof, "the proof's header or claims are not base64url")
 	}
 	h, err := dpop.DecodeHeader(rawHeader)
 	if err != nil {
-		return "", proofError(ErrInvalidDPoPProof, "header: %v", err)
+		return checkedProof{}, proofError(ErrInvalidDPoPProof, "header: %v", err)
 	}
 	if !token.SameType(h.Typ, "dpop+jwt") {
-		return "", proofError(ErrInvalidDPoPProof, "typ %q is not dpop+jwt", h.Typ)
+		return checkedProof{}, proofError(ErrInvalidDPoPProof, "typ %q is not dpop+jwt", h.Typ)
 	}
 	if !slices.Contains(d.algs, h.Alg) {
-		return "", proofError(ErrInvalidDPoPProof, "alg %q is not one of %s", h.Alg, strings.Join(d.algs, " "))
+		return checkedProof{}, proofError(ErrInvalidDPoPProof, "alg %q is not one of %s", h.Alg, strings.Join(d.algs, " "))
 	}
 	c, err := dpop.DecodeClaims(rawClaims)
 	if err != nil {
-		return "", proofError(ErrInvalidDPoPProof, "claims: %v", err)
+		return checkedProof{}, proofError(ErrInvalidDPoPProof, "claims: %v", err)
 	}
 	if c.HTM != r.Method {
-		return "", proofError(ErrInvalidDPoPProof, "htm %q is not the request's method %s", c.HTM, r.Method)
+		return checkedProof{}, proofError(ErrInvalidDPoPProof, "htm %q is not the request's method %s", c.HTM, r.Method)
 	}
 	htu, err := dpop.NormalizeURI(c.HTU)
 	if err != nil {
-		return "", proofError(ErrInvalidDPoPProof, "htu: %v", err)
+		return checkedProof{}, proofError(ErrInvalidDPoPProof, "htu: %v", err)
 	}
 	want, err := d.requestURI(r)
 	if err != nil {
-		return "", proofError(ErrInvalidDPoPProof, "%v", err)
+		return checkedProof{}, proofError(ErrInvalidDPoPProof, "%v", err)
 	}
 	if htu != want {
-		return "", proofError(ErrInvalidDPoPProof, "htu %q is not the request's URI %q", htu, want)
+		return checkedProof{}, proofError(ErrInvalidDPoPProof, "htu %q is not the request's URI %q", htu, want)
 	}
 	switch {
 	case c.IAT.Before(now.Add(-d.maxAge - d.leeway)):
-		return "", proofError(ErrInvalidDPoPProof, "iat %v is more than %v before now (%v)", c.IAT.UTC(), d.maxAge, now.UTC())
+		return checkedProof{}, proofError(ErrInvalidDPoPProof, "iat %v is more than %v before now (%v)", c.IAT.UTC(), d.maxAge, now.UTC())
 	case c.IAT.After(now.Add(d.leeway)):
-		return "", proofError(ErrInvalidDPoPProof, "iat %v is after now (%v) beyond the leeway", c.IAT.UTC(), now.UTC())
+		return checkedProof{}, proofError(ErrInvalidDPoPProof, "iat %v is after now (%v) beyond the leeway", c.IAT.UTC(), now.UTC())
 	}
 	if accessToken != "" {
 		sum := sha256.Sum256([]byte(accessToken))
 		if c.ATH != base64.RawURLEncoding.EncodeToString(sum[:]) {
-			return "", proofError(ErrInvalidDPoPProof, "ath is not the hash of the access token (absent: %v)", c.ATH == "")
+			return checkedProof{}, proofError(ErrInvalidDPoPProof, "ath is not the hash of the access token (absent: %v)", c.ATH == "")
 		}
 	}
 	if d.requireNonce && !d.nonces.Valid(c.Nonce, now) {
-		return "", proofError(errUseDPoPNonce, "the proof's nonce is absent or not one of ours now (present: %v)", c.Nonce != "")
+		return checkedProof{}, proofError(errUseDPoPNonce, "the proof's nonce is absent or not one of ours now (present: %v)", c.Nonce != "")
 	}
 	key, jkt, err := d.proofKey(h)
 	if err != nil {
-		return "", proofError(ErrInvalidDPoPProof, "jwk: %v", err)
+		return checkedProof{}, proofError(ErrInvalidDPoPProof, "jwk: %v", err)
 	}
 	if wantJKT != "" && jkt != wantJKT {
-		return "", proofError(errProofKey, "the proof's key has thumbprint %s, the binding is %s", jkt, wantJKT)
+		return checkedProof{}, proofError(errProofKey, "the proof's key has thumbprint %s, the binding is %s", jkt, wantJKT)
 	}
 	if err := key.CheckSignature(proof[:len(segs[0])+1+len(segs[1])], segs[2]); err != nil {
-		return "", proofError(ErrInvalidDPoPProof, "signature: %v", err)
+		return checkedProof{}, proofError(ErrInvalidDPoPProof, "signature: %v", err)
 	}
-	switch err := d.replay.AddProof(r.Context(), proofID(jkt, c.JTI), c.IAT.Add(d.maxAge+d.leeway), now); {
-	case err == nil:
-	case errors.Is(err, ErrProofReplayed):
-		return "", proofError(errProofReplayed, "jti of key %s", jkt)
-	case errors.Is(err, ErrReplayCacheFull):
-		return "", proofError(errUseDPoPNonce, "the replay cache is full: %v", err)
-	default:
-		return "", fmt.Errorf("%w: DPoP replay cache: %w", ErrOverloaded, &storeFailure{err})
-	}
-	return jkt, nil
+	// Recorded until a second after the last instant the proof is taken
+	// (iat + MaxAge + leeway), so that a cache comparing to the
+	// microsecond never lets its last instant through.
+	return checkedProof{jkt: jkt, id: proofID(jkt, c.JTI), expires: c.IAT.Add(d.maxAge + d.leeway + time.Second)}, nil
 }
 
 // proofKey reads the proof header's jwk, which must be a public key for
@@ -553,12 +618,34 @@ func readProofKey(h dpop.Header) (*token.Key, string, error) {
 	if j.Kty == "oct" || j.D != "" || j.P != "" || j.Q != "" || j.DP != "" || j.DQ != "" || j.QI != "" || j.K != "" || j.Oth != nil {
 		return nil, "", errors.New("the jwk holds a private or secret key; a proof's jwk is the public key alone")
 	}
-	k, err := jwkKey(&j, h.Alg)
-	if err != nil {
-		return nil, "", err
+	var k *token.Key
+	if j.Kty == "RSA" {
+		// Bounded to what a proof needs, before any costly check.
+		if err := checkJWKUse(&j, h.Alg); err != nil {
+			return nil, "", err
+		}
+		if j.Crv != "" || j.X != "" || j.Y != "" {
+			return nil, "", errors.New("an RSA key with members of another kind")
+		}
+		if len(j.N) > (token.MaxProofRSABits+5)/6 || j.E != "AQAB" {
+			return nil, "", fmt.Errorf("a proof's RSA key is at most %d bits, with the exponent 65537 (e AQAB)", token.MaxProofRSABits)
+		}
+		n, err := jwkInt("n", j.N)
+		if err != nil {
+			return nil, "", err
+		}
+		if k, err = token.NewProofRSAKey(h.Alg, &rsa.PublicKey{N: n, E: 65537}); err != nil {
+			return nil, "", err
+		}
+	} else {
+		key, err := jwkKey(&j, h.Alg)
+		if err != nil {
+			return nil, "", err
+		}
+		k = key.k
 	}
 	sum := sha256.Sum256(j.thumbprintInput())
-	return k.k, base64.RawURLEncoding.EncodeToString(sum[:]), nil
+	return k, base64.RawURLEncoding.EncodeToString(sum[:]), nil
 }
 
 // nextNonce gives the answer to a login or refresh that issued a bound

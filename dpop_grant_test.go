@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jwtguard/jwtguard"
 )
@@ -104,8 +105,10 @@ func TestDPoPLoginAndRefresh(t *testing.T) {
 }
 
 // TestDPoPGrantBearer: without a proof, login and refresh issue bearer
-// tokens; a bearer session's refresh with a proof gets a bound access
-// token, the session staying a bearer one.
+// tokens; a bearer session's refresh with a proof is refused, its
+// refresh token not spent, since the refresh tokens of the answer would
+// be bound to nothing (RFC 9449 §5; attacker review); with DPoP required,
+// a bearer session left from before cannot be refreshed at all.
 func TestDPoPGrantBearer(t *testing.T) {
 	e := rtSetup(t)
 	tr := e.signIn(t)
@@ -116,17 +119,71 @@ func TestDPoPGrantBearer(t *testing.T) {
 		t.Error("a bearer token has cnf")
 	}
 	k := dpNewKey(t)
-	rec := dpPost(e.refresh, dpRefreshURI, rtJSON(tr.RefreshToken), k.proof(t, "POST", dpRefreshURI, "", e.at))
+	rtRefused(t, "a bearer session's refresh with a proof", dpPost(e.refresh, dpRefreshURI, rtJSON(tr.RefreshToken), k.proof(t, "POST", dpRefreshURI, "", e.at)), 400, "invalid_dpop_proof")
+	next := e.mustRefresh(t, tr.RefreshToken)
+	if next.TokenType != "Bearer" {
+		t.Errorf("the bearer session's refresh without a proof: token_type %q", next.TokenType)
+	}
+	required := ltAuth(t, jwtguard.WithSessions(e.store), jwtguard.WithClock(e.clock.Now), jwtguard.WithDPoP(jwtguard.DPoPPolicy{Mode: jwtguard.DPoPRequired}))
+	rtRefused(t, "DPoP required: a bearer session's refresh", rtPost(required.RefreshHandler(e.users), "application/json", rtJSON(next.RefreshToken)), 400, "invalid_grant")
+}
+
+// TestDPoPOffRefusesBoundSessions: with DPoP off, a session bound to a
+// DPoP key (made before) is not refreshed without its proof: its binding
+// cannot be checked (attacker review).
+func TestDPoPOffRefusesBoundSessions(t *testing.T) {
+	e := rtSetup(t)
+	k := dpNewKey(t)
+	rec := dpPost(e.login, dpLoginURI, ltAlice, k.proof(t, "POST", dpLoginURI, "", e.at))
 	if rec.Code != 200 {
-		t.Fatalf("refresh with a proof: %d %s", rec.Code, rec.Body)
+		t.Fatalf("login: %d %s", rec.Code, rec.Body)
 	}
-	next := slDecode(t, rec.Body.Bytes())
-	if next.TokenType != "DPoP" {
-		t.Errorf("refresh with a proof: token_type %q", next.TokenType)
+	tr := slDecode(t, rec.Body.Bytes())
+	off := ltAuth(t, jwtguard.WithSessions(e.store), jwtguard.WithClock(e.clock.Now), jwtguard.WithDPoP(jwtguard.DPoPPolicy{Mode: jwtguard.DPoPOff}))
+	rtRefused(t, "DPoP off: a bound session's refresh", rtPost(off.RefreshHandler(e.users), "application/json", rtJSON(tr.RefreshToken)), 400, "invalid_grant")
+}
+
+// TestDPoPLoginRecordsOnlyGoodLogins: a login's proof is recorded in the
+// replay cache only once its password is found good, so that a client
+// without an account cannot fill the cache (attacker review: 160,000
+// logins of "nobody" with fresh proofs locked every DPoP client out); a
+// good login's proof replayed is refused.
+func TestDPoPLoginRecordsOnlyGoodLogins(t *testing.T) {
+	cache := &countingCache{ReplayCache: jwtguard.NewMemoryReplayCache(1024)}
+	e := rtSetup(t, jwtguard.WithDPoP(jwtguard.DPoPPolicy{ReplayCache: cache}))
+	k := dpNewKey(t)
+	for i := range 20 {
+		rec := dpPost(e.login, dpLoginURI, `{"username":"nobody`+string(rune('a'+i))+`","password":"x"}`, k.proof(t, "POST", dpLoginURI, "", e.at))
+		if rec.Code == 200 {
+			t.Fatalf("a login of nobody: %d", rec.Code)
+		}
 	}
-	if next = e.mustRefresh(t, next.RefreshToken); next.TokenType != "Bearer" {
-		t.Errorf("the bearer session's next refresh without a proof: token_type %q", next.TokenType)
+	wrong := k.proof(t, "POST", dpLoginURI, "", e.at)
+	if rec := dpPost(e.login, dpLoginURI, `{"username":"alice","password":"wrong-password"}`, wrong); rec.Code != 401 {
+		t.Fatalf("a wrong password: %d", rec.Code)
 	}
+	if cache.adds != 0 {
+		t.Fatalf("%d proofs of refused logins recorded", cache.adds)
+	}
+	good := k.proof(t, "POST", dpLoginURI, "", e.at)
+	if rec := dpPost(e.login, dpLoginURI, ltAlice, good); rec.Code != 200 {
+		t.Fatalf("login: %d %s", rec.Code, rec.Body)
+	}
+	if cache.adds != 1 {
+		t.Errorf("%d proofs recorded for one good login", cache.adds)
+	}
+	rtRefused(t, "the good login's proof replayed", dpPost(e.login, dpLoginURI, ltAlice, good), 400, "invalid_dpop_proof")
+}
+
+// countingCache counts AddProof calls.
+type countingCache struct {
+	jwtguard.ReplayCache
+	adds int
+}
+
+func (c *countingCache) AddProof(ctx context.Context, id jwtguard.ProofID, expires, now time.Time) error {
+	c.adds++
+	return c.ReplayCache.AddProof(ctx, id, expires, now)
 }
 
 // TestDPoPGrantRefusals: a login with a bad proof, or without one where

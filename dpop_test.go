@@ -7,10 +7,13 @@ import (
 	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -635,4 +638,91 @@ func TestDPoPForbidden(t *testing.T) {
 	dpRefused(t, a, vtServe(h, dpRequest("DPoP", tok, k.proof(t, "GET", dpURI, tok, nil))), before, 403, "insufficient_scope", "DPoP", "insufficient_scope")
 	before = a.Stats()
 	dpRefused(t, a, vtServe(h, dpRequest("Bearer", vtToken(nil))), before, 403, "insufficient_scope", "Bearer", "insufficient_scope")
+}
+
+// dpNewRSAKey makes an RSA key of bits for alg (RS256 or PS256).
+func dpNewRSAKey(t testing.TB, bits int, method jwt.SigningMethod) *dpKey {
+	t.Helper()
+	priv, err := rsa.GenerateKey(rand.Reader, bits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, e := dpB64(priv.N.Bytes()), dpB64(big.NewInt(int64(priv.E)).Bytes())
+	k := &dpKey{alg: method.Alg(), method: method, priv: priv, jwk: map[string]any{"kty": "RSA", "n": n, "e": e}}
+	sum := sha256.Sum256([]byte(`{"e":"` + e + `","kty":"RSA","n":"` + n + `"}`))
+	k.jkt = dpB64(sum[:])
+	return k
+}
+
+// TestDPoPProofRSAKeys: an RSA proof key is 2048 to 4096 bits with the
+// exponent 65537, refused otherwise before any costly check: an 8192-bit
+// junk modulus sent unasked to the login handler cost 180 ms of CPU
+// (attacker review).
+func TestDPoPProofRSAKeys(t *testing.T) {
+	a := vtAuth(t)
+	k := dpNewRSAKey(t, 2048, jwt.SigningMethodPS256)
+	tok := dpBound(k.jkt)
+	if rec := vtServe(a.Verify(&vtProbe{}), dpRequest("DPoP", tok, k.proof(t, "GET", dpURI, tok, nil))); rec.Code != 200 {
+		t.Fatalf("a PS256 proof of a 2048-bit key: %d", rec.Code)
+	}
+	junk := make([]byte, 1024) // 8192 bits, odd
+	rand.Read(junk)
+	junk[0] |= 0x80
+	junk[1023] |= 1
+	for name, jwk := range map[string]map[string]any{
+		"8192 bits":    {"kty": "RSA", "n": dpB64(junk), "e": "AQAB"},
+		"exponent 3":   {"kty": "RSA", "n": k.jwk["n"], "e": "Aw"},
+		"EC members":   {"kty": "RSA", "n": k.jwk["n"], "e": "AQAB", "crv": "P-256"},
+		"use enc":      {"kty": "RSA", "n": k.jwk["n"], "e": "AQAB", "use": "enc"},
+		"even":         {"kty": "RSA", "n": dpB64(append(junk[:255:255], 2)), "e": "AQAB"},
+		"leading zero": {"kty": "RSA", "n": dpB64(append([]byte{0}, junk[:256]...)), "e": "AQAB"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			before := a.Stats()
+			proof := k.proof(t, "GET", dpURI, tok, func(p *dpProof) { p.header["jwk"] = jwk })
+			dpRefused(t, a, vtServe(a.Verify(&vtProbe{}), dpRequest("DPoP", tok, proof)), before, 401, "invalid_dpop_proof", "DPoP", "dpop_invalid_proof")
+		})
+	}
+}
+
+// TestDPoPHostAgainstTLS: without ExternalURL, a TLS request's Host must
+// name the server its handshake named, so that a proof made for another
+// server is not taken by sending its name as the Host (attacker review).
+func TestDPoPHostAgainstTLS(t *testing.T) {
+	a := vtAuth(t)
+	k := dpNewKey(t)
+	tok := dpBound(k.jkt)
+	for host, want := range map[string]int{"evil.example": 401, "example.com": 200, "EXAMPLE.com:443": 200} {
+		r := dpRequest("DPoP", tok, k.proof(t, "GET", "https://"+host+"/r", tok, nil))
+		r.Host = host
+		r.TLS = &tls.ConnectionState{ServerName: "example.com"}
+		if rec := vtServe(a.Verify(&vtProbe{}), r); rec.Code != want {
+			t.Errorf("Host %q, SNI example.com: %d, want %d", host, rec.Code, want)
+		}
+	}
+}
+
+// TestDPoPPrefixClimb: behind ExternalURL's path prefix, a request path
+// that climbs ("/..", "/%2e%2e") cannot leave the prefix and take a proof
+// made for another service on the host (attacker review).
+func TestDPoPPrefixClimb(t *testing.T) {
+	a := vtAuth(t, jwtguard.WithDPoP(jwtguard.DPoPPolicy{ExternalURL: "https://example.com/api"}))
+	k := dpNewKey(t)
+	tok := dpBound(k.jkt)
+	for target, htu := range map[string]string{
+		"/../admin": "https://example.com/admin", "/%2e%2e/admin": "https://example.com/admin", "/x/../../admin": "https://example.com/admin",
+		"/x/../items": "https://example.com/api/x/../items",
+	} {
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		r.RequestURI = target
+		r.Header.Set("Authorization", "DPoP "+tok)
+		r.Header.Set("DPoP", k.proof(t, "GET", htu, tok, nil))
+		want := 401
+		if target == "/x/../items" {
+			want = 200 // dot segments within the prefix are normalised alike
+		}
+		if rec := vtServe(a.Verify(&vtProbe{}), r); rec.Code != want {
+			t.Errorf("request target %q, proof for %s: %d, want %d", target, htu, rec.Code, want)
+		}
+	}
 }

@@ -834,17 +834,26 @@ func kidNote(kid string) string {
 	return fmt.Sprintf(" (kid %q)", kid)
 }
 
-// jwkKey is ParseJWK of a decoded JWK.
-func jwkKey(j *jwk, alg string) (Key, error) {
+// checkJWKUse refuses a JWK whose alg is not alg (when both are set),
+// whose use is not sig, whose key_ops lack verify, or with oth.
+func checkJWKUse(j *jwk, alg string) error {
 	switch {
 	case alg != "" && j.Alg != "" && alg != j.Alg:
-		return Key{}, fmt.Errorf("its alg is %q, not the %q configured", j.Alg, alg)
+		return fmt.Errorf("its alg is %q, not the %q configured", j.Alg, alg)
 	case j.Use != "" && j.Use != "sig":
-		return Key{}, fmt.Errorf("its use is %q, not sig", j.Use)
+		return fmt.Errorf("its use is %q, not sig", j.Use)
 	case j.KeyOps != nil && !contains(j.KeyOps, "verify"):
-		return Key{}, errors.New("its key_ops do not include verify")
+		return errors.New("its key_ops do not include verify")
 	case len(j.Oth) != 0:
-		return Key{}, errors.New("RSA keys of more than two primes (oth) are not read")
+		return errors.New("RSA keys of more than two primes (oth) are not read")
+	}
+	return nil
+}
+
+// jwkKey is ParseJWK of a decoded JWK.
+func jwkKey(j *jwk, alg string) (Key, error) {
+	if err := checkJWKUse(j, alg); err != nil {
+		return Key{}, err
 	}
 	alg = cmpOr(alg, j.Alg)
 	var (

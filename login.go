@@ -138,19 +138,24 @@ func (h *loginHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// The proof is checked before the password: it is cheap, and a login
-	// refused for it costs no throttle token.
-	jkt, err := a.grantProof(r, "", a.cfg.now())
+	// refused for it costs no throttle token. It is recorded in the
+	// replay cache only once the password is found good, so that a
+	// client without an account cannot fill the cache.
+	proof, err := a.grantProof(r, nil, a.cfg.now())
 	if err != nil {
 		h.refuse(w, r, form, req.Return, err)
 		return
 	}
 	u, readAt, at, err := h.login(r.Context(), r, req)
+	if err == nil {
+		err = grantProofError(a.record(r, proof, a.cfg.now()))
+	}
 	if err != nil {
 		a.setRetryAfterFor(w, err)
 		h.refuse(w, r, form, req.Return, err)
 		return
 	}
-	tr, err := a.issueLogin(r.Context(), u, readAt, jkt)
+	tr, err := a.issueLogin(r.Context(), u, readAt, proof.jkt)
 	if err != nil {
 		if errors.Is(err, ErrOverloaded) {
 			w.Header().Set("Retry-After", "1")

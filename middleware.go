@@ -238,7 +238,12 @@ func (a *Auth) checkBinding(r *http.Request, tok, source string, cnf token.Confi
 		// RFC 9449 §7.2: a DPoP-bound token is never a bearer token.
 		return fmt.Errorf("%w: a token bound to a DPoP key sent with the Bearer scheme", errDPoPBinding)
 	}
-	if _, err := a.checkProof(r, tok, cnf.JKT, a.cfg.now()); err != nil {
+	now := a.cfg.now()
+	p, err := a.checkProof(r, tok, cnf.JKT, now)
+	if err == nil {
+		err = a.record(r, p, now)
+	}
+	if err != nil {
 		return &dpopScheme{err}
 	}
 	return nil

@@ -185,9 +185,11 @@ func (h *refreshHandler) refresh(ctx context.Context, r *http.Request, tok strin
 		return TokenResponse{}, Session{}, grantError(err)
 	}
 	// A session bound to a DPoP key is refreshed with proofs of that key
-	// only; a bearer session's refresh with a proof gets an access token
-	// bound to its key.
-	jkt, err := a.grantProof(r, s.KeyBinding, a.cfg.now())
+	// only; a bearer session without one (see grantProof).
+	proof, err := a.grantProof(r, &s.KeyBinding, a.cfg.now())
+	if err == nil {
+		err = grantProofError(a.record(r, proof, a.cfg.now()))
+	}
 	if err != nil {
 		return TokenResponse{}, Session{}, err
 	}
@@ -205,7 +207,7 @@ func (h *refreshHandler) refresh(ctx context.Context, r *http.Request, tok strin
 	// The access token is made before the refresh token is spent (its
 	// session's ID and end do not change), so that a WithClaims function
 	// that fails leaves the client its token to retry with.
-	d, err := a.draft(ctx, u, s, jkt)
+	d, err := a.draft(ctx, u, s, proof.jkt)
 	if err != nil {
 		return TokenResponse{}, Session{}, err
 	}

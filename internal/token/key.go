@@ -187,6 +187,34 @@ func NewPublicKey(alg, id string, pub crypto.PublicKey) (*Key, error) {
 	return k, nil
 }
 
+// MaxProofRSABits bounds the RSA key of a DPoP proof, which anyone may
+// send unasked: verifying with an 8192-bit key is milliseconds of CPU.
+const MaxProofRSABits = 4096
+
+// NewProofRSAKey returns the verify-only key of a DPoP proof's RSA jwk
+// for alg (RS* or PS*): 2048 to MaxProofRSABits bits, an odd modulus, the
+// public exponent 65537. It skips NewPublicKey's search for a modulus
+// anyone could factor (a primality test and division by the primes under
+// 2¹²): on an 8192-bit junk modulus sent unasked that was 180 ms of CPU
+// per request (attacker review of issue 17), and a weak proof key harms
+// only the client that chose it, whose token it binds.
+func NewProofRSAKey(alg string, pub *rsa.PublicKey) (*Key, error) {
+	if alg[0] != 'R' && alg[0] != 'P' || hashes[alg] == 0 {
+		return nil, kindError(alg, "an RSA key")
+	}
+	switch bits := pub.N.BitLen(); {
+	case bits < MinRSABits:
+		return nil, fmt.Errorf("the RSA key is %d bits; at least %d are required", bits, MinRSABits)
+	case bits > MaxProofRSABits:
+		return nil, fmt.Errorf("the RSA key is %d bits; a proof's is at most %d", bits, MaxProofRSABits)
+	case pub.E != 65537:
+		return nil, fmt.Errorf("the RSA key's public exponent is %d; a proof's is 65537", pub.E)
+	case pub.N.Bit(0) == 0:
+		return nil, errors.New("the RSA key's modulus is even")
+	}
+	return &Key{Alg: alg, Public: pub, check: newRSACheck(pub, hashes[alg], alg[0] == 'P')}, nil
+}
+
 // NewPrivateKey returns a key that signs and verifies: priv is an
 // *rsa.PrivateKey, *ecdsa.PrivateKey or ed25519.PrivateKey, checked as
 // NewPublicKey checks its public part, and an RSA key is also validated
