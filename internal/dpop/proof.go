@@ -36,13 +36,9 @@ func DecodeHeader(b []byte) (Header, error) {
 	var h Header
 	var seen [len(headerNames)]bool
 	err := strictjson.Object(b, func(name, value []byte) error {
-		i := -1
-		for j, n := range headerNames {
-			if string(name) == n {
-				i = j
-			} else if bytes.EqualFold(name, []byte(n)) {
-				return fmt.Errorf("header member %q is %q in another letter case", name, n)
-			}
+		i, variant := memberOf(name, headerNames[:])
+		if variant != "" {
+			return fmt.Errorf("header member %q is %q in another letter case", name, variant)
 		}
 		if string(name) == "crit" {
 			return errors.New("crit header parameter present; no extension is understood")
@@ -106,13 +102,9 @@ func DecodeClaims(b []byte) (Claims, error) {
 	var c Claims
 	var seen [len(claimNames)]bool
 	err := strictjson.Object(b, func(name, value []byte) error {
-		i := -1
-		for j, n := range claimNames {
-			if string(name) == n {
-				i = j
-			} else if bytes.EqualFold(name, []byte(n)) {
-				return fmt.Errorf("claim %q is %q in another letter case", name, n)
-			}
+		i, variant := memberOf(name, claimNames[:])
+		if variant != "" {
+			return fmt.Errorf("claim %q is %q in another letter case", name, variant)
 		}
 		if i < 0 {
 			return nil
@@ -162,4 +154,21 @@ func DecodeClaims(b []byte) (Claims, error) {
 		}
 	}
 	return c, nil
+}
+
+// memberOf returns the index of name among names (-1 for none), or the
+// one of names that name spells in another letter case (Unicode's simple
+// folding: the Kelvin sign is k), which the caller refuses: another JSON
+// reader that matches names without regard to case would read it as that
+// member.
+func memberOf(name []byte, names []string) (int, string) {
+	for i, n := range names {
+		if string(name) == n {
+			return i, ""
+		}
+		if bytes.EqualFold(name, []byte(n)) {
+			return -1, n
+		}
+	}
+	return -1, ""
 }
