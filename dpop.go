@@ -491,6 +491,11 @@ func (a *Auth) record(r *http.Request, p checkedProof, now time.Time) error {
 	if p.jkt == "" {
 		return nil
 	}
+	if !now.Before(p.expires.Add(-time.Second)) {
+		// It aged out while the request was handled (a slow password
+		// check): a proof refused, not a cache failing.
+		return proofError(ErrInvalidDPoPProof, "the proof's age ran out while the request was handled")
+	}
 	switch err := a.dpop.replay.AddProof(r.Context(), p.id, p.expires, now); {
 	case err == nil:
 		return nil

@@ -246,3 +246,64 @@ func (c countingUsers) LookupUser(ctx context.Context, name string) (jwtguard.Us
 	*c.n++
 	return c.UserStore.LookupUser(ctx, name)
 }
+
+// slowUsers is a UserStore whose lookup takes d of the test's clock.
+type slowUsers struct {
+	jwtguard.UserStore
+	clock *rtClock
+	d     time.Duration
+}
+
+func (s slowUsers) LookupUser(ctx context.Context, name string) (jwtguard.User, error) {
+	s.clock.Add(s.d)
+	return s.UserStore.LookupUser(ctx, name)
+}
+
+// TestDPoPLoginProofAgesOut: a login's proof that ages out during its
+// password check is refused as a proof (400), not taken for a replay
+// cache that fails (503) (second attacker review).
+func TestDPoPLoginProofAgesOut(t *testing.T) {
+	e := rtSetup(t, jwtguard.WithLeeway(0))
+	e.login = e.auth.LoginHandler(slowUsers{e.users, e.clock, 2 * time.Second})
+	k := dpNewKey(t)
+	proof := k.proof(t, "POST", dpLoginURI, "", func(p *dpProof) { p.claims["iat"] = e.clock.Now().Add(-time.Minute).Unix() })
+	rtRefused(t, "a proof that aged out during the login", dpPost(e.login, dpLoginURI, ltAlice, proof), 400, "invalid_dpop_proof")
+}
+
+// TestDPoPRevokedTokenRecordsNothing: the proofs of a revoked bound token
+// are not recorded: Verify records a proof only for a request it serves
+// (second attacker review).
+func TestDPoPRevokedTokenRecordsNothing(t *testing.T) {
+	cache := &countingCache{ReplayCache: jwtguard.NewMemoryReplayCache(1024)}
+	e := rtSetup(t, jwtguard.WithDPoP(jwtguard.DPoPPolicy{ReplayCache: cache}))
+	k := dpNewKey(t)
+	rec := dpPost(e.login, dpLoginURI, ltAlice, k.proof(t, "POST", dpLoginURI, "", e.at))
+	if rec.Code != 200 {
+		t.Fatalf("login: %d %s", rec.Code, rec.Body)
+	}
+	tr := slDecode(t, rec.Body.Bytes())
+	verify := func() int {
+		r := httptest.NewRequest("GET", dpURI, nil)
+		r.Header.Set("Authorization", "DPoP "+tr.AccessToken)
+		r.Header.Set("DPoP", k.proof(t, "GET", dpURI, tr.AccessToken, e.at))
+		return vtServe(e.auth.Verify(&vtProbe{}), r).Code
+	}
+	if c := verify(); c != 200 || cache.adds != 2 {
+		t.Fatalf("a live token: %d, %d proofs recorded (want 200, 2)", c, cache.adds)
+	}
+	s, err := e.store.LookupSession(t.Context(), jwtguard.HashRefreshToken(tr.RefreshToken))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.store.RevokeSession(t.Context(), s.ID, e.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	for range 10 {
+		if c := verify(); c != 401 {
+			t.Fatalf("a revoked token: %d", c)
+		}
+	}
+	if cache.adds != 2 {
+		t.Errorf("%d proofs of a revoked token recorded", cache.adds-2)
+	}
+}

@@ -203,7 +203,8 @@ func (a *Auth) verifyToken(r *http.Request, tok, source string) (*verifiedToken,
 	if err := a.claimsFromPayload(vt, p, rules); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidToken, err)
 	}
-	if err := a.checkBinding(r, tok, source, p.Confirmation); err != nil {
+	proof, err := a.checkBinding(r, tok, source, p.Confirmation)
+	if err != nil {
 		return nil, err
 	}
 	// The session store holds this service's sessions: a token of
@@ -214,39 +215,49 @@ func (a *Auth) verifyToken(r *http.Request, tok, source string) (*verifiedToken,
 			return nil, err
 		}
 	}
+	// The proof is recorded last, once the request is to be served: a
+	// revoked token's proofs fill no replay cache.
+	if err := a.record(r, proof.checkedProof, proof.at); err != nil {
+		return nil, &dpopScheme{err}
+	}
 	return vt, nil
 }
 
 // checkBinding checks that tok, from source (its claims verified), is
 // presented as its cnf claim says: a token bound to a DPoP key with the
 // DPoP scheme (or from a cookie or the query) and a proof of that key, an
-// unbound one as a bearer token, unless DPoP is required.
-func (a *Auth) checkBinding(r *http.Request, tok, source string, cnf token.Confirmation) error {
+// unbound one as a bearer token, unless DPoP is required. It returns the
+// proof checked, for the caller to record, with the time it was checked
+// at; none for an unbound token.
+func (a *Auth) checkBinding(r *http.Request, tok, source string, cnf token.Confirmation) (timedProof, error) {
 	d := a.dpop
 	switch {
 	case cnf.Unchecked:
-		return fmt.Errorf("%w: its cnf claim binds it by a method other than DPoP's jkt, which cannot be checked here", errDPoPBinding)
+		return timedProof{}, fmt.Errorf("%w: its cnf claim binds it by a method other than DPoP's jkt, which cannot be checked here", errDPoPBinding)
 	case cnf.JKT != "" && d.mode == DPoPOff:
-		return fmt.Errorf("%w: the token is bound to a DPoP key and DPoP is off (WithDPoP)", errDPoPBinding)
+		return timedProof{}, fmt.Errorf("%w: the token is bound to a DPoP key and DPoP is off (WithDPoP)", errDPoPBinding)
 	case cnf.JKT == "" && source == "dpop":
-		return fmt.Errorf("%w: a token without a cnf claim sent with the DPoP scheme: it is not bound to a key", errDPoPBinding)
+		return timedProof{}, fmt.Errorf("%w: a token without a cnf claim sent with the DPoP scheme: it is not bound to a key", errDPoPBinding)
 	case cnf.JKT == "" && d.mode == DPoPRequired:
-		return fmt.Errorf("%w: a bearer token, and DPoP is required (WithDPoP)", errDPoPBinding)
+		return timedProof{}, fmt.Errorf("%w: a bearer token, and DPoP is required (WithDPoP)", errDPoPBinding)
 	case cnf.JKT == "":
-		return nil
+		return timedProof{}, nil
 	case source == "header":
 		// RFC 9449 §7.2: a DPoP-bound token is never a bearer token.
-		return fmt.Errorf("%w: a token bound to a DPoP key sent with the Bearer scheme", errDPoPBinding)
+		return timedProof{}, fmt.Errorf("%w: a token bound to a DPoP key sent with the Bearer scheme", errDPoPBinding)
 	}
 	now := a.cfg.now()
 	p, err := a.checkProof(r, tok, cnf.JKT, now)
-	if err == nil {
-		err = a.record(r, p, now)
-	}
 	if err != nil {
-		return &dpopScheme{err}
+		return timedProof{}, &dpopScheme{err}
 	}
-	return nil
+	return timedProof{p, now}, nil
+}
+
+// timedProof is a proof checked, and when.
+type timedProof struct {
+	checkedProof
+	at time.Time
 }
 
 // checkRevoked asks the session store of WithSessions, when there is one,
