@@ -85,8 +85,8 @@ var (
 // which errors.As finds through an interface with those methods. An
 // [ErrorHandler] must not write err's text to the client: it carries operator
 // detail. The handlers set Retry-After (a 503) and DPoP-Nonce (a
-// use_dpop_nonce refusal) on w before they call it. It may delegate to [WriteError] for the cases it does not
-// customise.
+// use_dpop_nonce refusal) on w before they call it. It may delegate to
+// [WriteError] for the cases it does not customise.
 type ErrorHandler func(w http.ResponseWriter, r *http.Request, err error)
 
 // refusal is how one sentinel is answered.
@@ -127,8 +127,8 @@ var refusals = [...]refusal{
 	newRefusal(errUsernameRejected, http.StatusBadRequest, "invalid_username", "invalid_username", "usernames are 3 to 64 letters, digits and . _ - @ +, beginning and ending with a letter or a digit", slog.LevelInfo),
 	newRefusal(errUnsupportedGrantType, http.StatusBadRequest, "unsupported_grant_type", "unsupported_grant_type", "the grant type is not supported", slog.LevelInfo),
 	newRefusal(ErrInvalidRequest, http.StatusBadRequest, "invalid_request", "malformed_request", "the request is malformed", slog.LevelInfo),
-	// Expired tokens are routine (a client refreshes after one): Debug.
 	newRefusal(errDPoPBinding, http.StatusUnauthorized, "invalid_token", "dpop_binding", "the access token is not sent as its DPoP binding requires", slog.LevelInfo),
+	// Expired tokens are routine (a client refreshes after one): Debug.
 	newRefusal(ErrTokenExpired, http.StatusUnauthorized, "invalid_token", "token_expired", "the access token expired", slog.LevelDebug),
 	newRefusal(ErrInvalidToken, http.StatusUnauthorized, "invalid_token", "token_invalid", "the access token is invalid", slog.LevelInfo),
 	newRefusal(errCrossOrigin, http.StatusForbidden, "cross_origin", "cross_origin", "cross-origin request refused", slog.LevelInfo),
