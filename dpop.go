@@ -31,17 +31,19 @@ const (
 	// DPoPAllowed, the default, takes both: a request with
 	// "Authorization: DPoP <token>" and a DPoP proof, whose token is bound
 	// to the proof's key, and a bearer token. A bound token is never taken
-	// as a bearer token. The login and refresh handlers bind the tokens
-	// they issue to the key of the proof a request carries, and issue
-	// bearer tokens to a request without one.
+	// as a bearer token. The login handler binds the tokens and the
+	// session it issues to the key of the proof a request carries, and
+	// issues bearer ones to a request without; a bound session is
+	// refreshed with proofs of its key only, a bearer one without proofs.
 	DPoPAllowed DPoPMode = iota
 	// DPoPRequired takes DPoP-bound tokens only: a bearer token is
-	// refused, and the login and refresh handlers refuse a request without
-	// a proof.
+	// refused, the login handler refuses a request without a proof, and
+	// the refresh handler a bearer session (left from before).
 	DPoPRequired
 	// DPoPOff takes bearer tokens only: the DPoP scheme is another
-	// scheme, as Basic is, the handlers ignore proofs, and a bound token
-	// is refused, since its binding cannot be checked.
+	// scheme, as Basic is, the login handler ignores proofs, and a bound
+	// token, or a bound session's refresh, is refused, since its binding
+	// cannot be checked.
 	DPoPOff
 )
 
